@@ -1,0 +1,410 @@
+//! The records of one study bundle, as read: patients and image readings.
+
+use chrono::NaiveDate;
+
+use crate::codes::{
+    codes, CtType, HandSide, HandSite, Lesion, Morphology, Sex, SpineFlag, SpineSegment,
+    SpineSide, Subset,
+};
+use crate::level::{LevelSet, VertebralLevel};
+use crate::problem::TableName;
+
+codes! {
+    /// Every column of the `patients` table the format defines, in the
+    /// order a bundle is written.
+    pub enum PatientColumn ("a patients column") {
+        PatientId = "patient_id",
+        Sex = "sex",
+        AgeYears = "age_years",
+        BirthDate = "birth_date",
+        Subset = "subset",
+        OnsetDate = "onset_date",
+        DiseaseDurationYears = "disease_duration_years",
+        HandXrayDate = "hand_xray_date",
+        CtDate = "ct_date",
+        CtType = "ct_type",
+        CtLevels = "ct_levels",
+        DigitalUlcers = "digital_ulcers",
+        IldCt = "ild_ct",
+        RestrictiveSyndrome = "restrictive_syndrome",
+        FvcPctPred = "fvc_pct_pred",
+        TlcPctPred = "tlc_pct_pred",
+        DlcoPctPred = "dlco_pct_pred",
+        Pah = "pah",
+        MpapMmhg = "mpap_mmhg",
+        PawpMmhg = "pawp_mmhg",
+        PvrWu = "pvr_wu",
+        Death = "death",
+        DeathDate = "death_date",
+        LastFollowupDate = "last_followup_date",
+        Mrss = "mrss",
+        SkinProximalMcp = "skin_proximal_mcp",
+        PuffyFingers = "puffy_fingers",
+        Sclerodactyly = "sclerodactyly",
+        FingertipUlcers = "fingertip_ulcers",
+        PittingScars = "pitting_scars",
+        Telangiectasia = "telangiectasia",
+        AbnormalCapillaries = "abnormal_capillaries",
+        Raynaud = "raynaud",
+        AntiCentromere = "anti_centromere",
+        AntiScl70 = "anti_scl70",
+        AntiRnap3 = "anti_rnap3",
+        Calcinosis = "calcinosis",
+        AcroOsteolysis = "acro_osteolysis",
+        PeriarticularCalcification = "periarticular_calcification",
+        Erosion = "erosion",
+        JointSpaceNarrowing = "joint_space_narrowing",
+        Subluxation = "subluxation",
+        FlexionContracture = "flexion_contracture",
+        SpineAnterior = "spine_anterior",
+        SpineCanal = "spine_canal",
+        SpineForaminal = "spine_foraminal",
+        SpinePosterior = "spine_posterior",
+    }
+}
+
+impl PatientColumn {
+    /// The summary column of a hand lesion.
+    pub fn of_lesion(lesion: Lesion) -> Self {
+        match lesion {
+            Lesion::Calcinosis => PatientColumn::Calcinosis,
+            Lesion::AcroOsteolysis => PatientColumn::AcroOsteolysis,
+            Lesion::PeriarticularCalcification => PatientColumn::PeriarticularCalcification,
+            Lesion::Erosion => PatientColumn::Erosion,
+            Lesion::JointSpaceNarrowing => PatientColumn::JointSpaceNarrowing,
+            Lesion::Subluxation => PatientColumn::Subluxation,
+            Lesion::FlexionContracture => PatientColumn::FlexionContracture,
+        }
+    }
+
+    /// The summary column of a spine flag.
+    pub fn of_spine(flag: SpineFlag) -> Self {
+        match flag {
+            SpineFlag::Anterior => PatientColumn::SpineAnterior,
+            SpineFlag::Canal => PatientColumn::SpineCanal,
+            SpineFlag::Foraminal => PatientColumn::SpineForaminal,
+            SpineFlag::Posterior => PatientColumn::SpinePosterior,
+        }
+    }
+
+    /// The ACR/EULAR 2013 item columns.
+    pub const ACR_EULAR_ITEMS: [PatientColumn; 11] = [
+        PatientColumn::SkinProximalMcp,
+        PatientColumn::PuffyFingers,
+        PatientColumn::Sclerodactyly,
+        PatientColumn::FingertipUlcers,
+        PatientColumn::PittingScars,
+        PatientColumn::Telangiectasia,
+        PatientColumn::AbnormalCapillaries,
+        PatientColumn::Raynaud,
+        PatientColumn::AntiCentromere,
+        PatientColumn::AntiScl70,
+        PatientColumn::AntiRnap3,
+    ];
+}
+
+/// A set of [`PatientColumn`]s: which columns a `patients` table has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ColumnSet(u64);
+
+impl ColumnSet {
+    /// Adds a column.
+    pub fn insert(&mut self, column: PatientColumn) {
+        self.0 |= 1 << column.index();
+    }
+
+    /// Whether the column is present.
+    pub fn contains(self, column: PatientColumn) -> bool {
+        self.0 & (1 << column.index()) != 0
+    }
+
+    /// The columns present, in format order.
+    pub fn iter(self) -> impl Iterator<Item = PatientColumn> {
+        PatientColumn::ALL.iter().copied().filter(move |c| self.contains(*c))
+    }
+
+    /// Every column the format defines.
+    pub fn all() -> Self {
+        let mut s = ColumnSet::default();
+        for c in PatientColumn::ALL {
+            s.insert(*c);
+        }
+        s
+    }
+}
+
+/// The ACR/EULAR 2013 items of one patient (absent cell = `None`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct AcrEularItems {
+    /// Skin thickening of the fingers of both hands proximal to the MCPs (sufficient).
+    pub skin_proximal_mcp: Option<bool>,
+    /// Puffy fingers (2).
+    pub puffy_fingers: Option<bool>,
+    /// Sclerodactyly (4).
+    pub sclerodactyly: Option<bool>,
+    /// Digital tip ulcers (2).
+    pub fingertip_ulcers: Option<bool>,
+    /// Fingertip pitting scars (3).
+    pub pitting_scars: Option<bool>,
+    /// Telangiectasia (2).
+    pub telangiectasia: Option<bool>,
+    /// Abnormal nailfold capillaries (2).
+    pub abnormal_capillaries: Option<bool>,
+    /// Raynaud's phenomenon (3).
+    pub raynaud: Option<bool>,
+    /// Anticentromere antibodies.
+    pub anti_centromere: Option<bool>,
+    /// Anti-topoisomerase I (Scl-70) antibodies.
+    pub anti_scl70: Option<bool>,
+    /// Anti-RNA polymerase III antibodies.
+    pub anti_rnap3: Option<bool>,
+}
+
+impl AcrEularItems {
+    /// The item recorded in `column`, or `None` if `column` is not an item.
+    pub fn get(&self, column: PatientColumn) -> Option<Option<bool>> {
+        Some(match column {
+            PatientColumn::SkinProximalMcp => self.skin_proximal_mcp,
+            PatientColumn::PuffyFingers => self.puffy_fingers,
+            PatientColumn::Sclerodactyly => self.sclerodactyly,
+            PatientColumn::FingertipUlcers => self.fingertip_ulcers,
+            PatientColumn::PittingScars => self.pitting_scars,
+            PatientColumn::Telangiectasia => self.telangiectasia,
+            PatientColumn::AbnormalCapillaries => self.abnormal_capillaries,
+            PatientColumn::Raynaud => self.raynaud,
+            PatientColumn::AntiCentromere => self.anti_centromere,
+            PatientColumn::AntiScl70 => self.anti_scl70,
+            PatientColumn::AntiRnap3 => self.anti_rnap3,
+            _ => return None,
+        })
+    }
+
+    /// Mutable access to the item recorded in `column`.
+    pub fn get_mut(&mut self, column: PatientColumn) -> Option<&mut Option<bool>> {
+        Some(match column {
+            PatientColumn::SkinProximalMcp => &mut self.skin_proximal_mcp,
+            PatientColumn::PuffyFingers => &mut self.puffy_fingers,
+            PatientColumn::Sclerodactyly => &mut self.sclerodactyly,
+            PatientColumn::FingertipUlcers => &mut self.fingertip_ulcers,
+            PatientColumn::PittingScars => &mut self.pitting_scars,
+            PatientColumn::Telangiectasia => &mut self.telangiectasia,
+            PatientColumn::AbnormalCapillaries => &mut self.abnormal_capillaries,
+            PatientColumn::Raynaud => &mut self.raynaud,
+            PatientColumn::AntiCentromere => &mut self.anti_centromere,
+            PatientColumn::AntiScl70 => &mut self.anti_scl70,
+            PatientColumn::AntiRnap3 => &mut self.anti_rnap3,
+            _ => return None,
+        })
+    }
+}
+
+/// Per-lesion values, indexed by [`Lesion`].
+pub type LesionFlags = [Option<bool>; 7];
+/// Per-flag spine values, indexed by [`SpineFlag`].
+pub type SpineFlags = [Option<bool>; 4];
+
+/// One row of the `patients` table. `None` is a missing cell.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Patient {
+    /// Spreadsheet row the patient was read from (header = 1).
+    pub row: u32,
+    /// Pseudonymous identifier, unique in the bundle.
+    pub patient_id: String,
+    /// Sex.
+    pub sex: Sex,
+    /// Age in years as recorded.
+    pub age_years: Option<f64>,
+    /// Birth date.
+    pub birth_date: Option<NaiveDate>,
+    /// Cutaneous subset.
+    pub subset: Subset,
+    /// First non-Raynaud symptom.
+    pub onset_date: Option<NaiveDate>,
+    /// Disease duration in years as recorded.
+    pub disease_duration_years: Option<f64>,
+    /// Date of the hand radiograph.
+    pub hand_xray_date: Option<NaiveDate>,
+    /// Date of the CT.
+    pub ct_date: Option<NaiveDate>,
+    /// Kind of CT.
+    pub ct_type: Option<CtType>,
+    /// Levels the CT covered, when given explicitly.
+    pub ct_levels: Option<LevelSet>,
+    /// Ever had digital ulcers.
+    pub digital_ulcers: Option<bool>,
+    /// Interstitial lung disease on CT.
+    pub ild_ct: Option<bool>,
+    /// Restrictive syndrome as recorded.
+    pub restrictive_syndrome: Option<bool>,
+    /// FVC, % predicted.
+    pub fvc_pct_pred: Option<f64>,
+    /// TLC, % predicted.
+    pub tlc_pct_pred: Option<f64>,
+    /// DLCO, % predicted.
+    pub dlco_pct_pred: Option<f64>,
+    /// PAH confirmed by right heart catheterisation.
+    pub pah: Option<bool>,
+    /// Mean pulmonary arterial pressure, mmHg.
+    pub mpap_mmhg: Option<f64>,
+    /// Pulmonary arterial wedge pressure, mmHg.
+    pub pawp_mmhg: Option<f64>,
+    /// Pulmonary vascular resistance, Wood units.
+    pub pvr_wu: Option<f64>,
+    /// Died.
+    pub death: Option<bool>,
+    /// Date of death.
+    pub death_date: Option<NaiveDate>,
+    /// Last follow-up, the censoring date of survivors.
+    pub last_followup_date: Option<NaiveDate>,
+    /// Modified Rodnan skin score, 0–51.
+    pub mrss: Option<u8>,
+    /// ACR/EULAR 2013 items.
+    pub acr_eular: AcrEularItems,
+    /// Hand lesion summary columns.
+    pub hand: LesionFlags,
+    /// Spine summary columns.
+    pub spine: SpineFlags,
+    /// Values of the unknown columns, aligned with [`Cohort::patient_extra_columns`].
+    pub extra: Vec<String>,
+}
+
+impl Patient {
+    /// A patient with every optional cell missing.
+    pub fn new(row: u32, patient_id: impl Into<String>, sex: Sex, subset: Subset) -> Self {
+        Patient {
+            row,
+            patient_id: patient_id.into(),
+            sex,
+            age_years: None,
+            birth_date: None,
+            subset,
+            onset_date: None,
+            disease_duration_years: None,
+            hand_xray_date: None,
+            ct_date: None,
+            ct_type: None,
+            ct_levels: None,
+            digital_ulcers: None,
+            ild_ct: None,
+            restrictive_syndrome: None,
+            fvc_pct_pred: None,
+            tlc_pct_pred: None,
+            dlco_pct_pred: None,
+            pah: None,
+            mpap_mmhg: None,
+            pawp_mmhg: None,
+            pvr_wu: None,
+            death: None,
+            death_date: None,
+            last_followup_date: None,
+            mrss: None,
+            acr_eular: AcrEularItems::default(),
+            hand: [None; 7],
+            spine: [None; 4],
+            extra: Vec::new(),
+        }
+    }
+
+    /// The summary value of a hand lesion.
+    pub fn lesion(&self, lesion: Lesion) -> Option<bool> {
+        self.hand[lesion.index()]
+    }
+
+    /// The summary value of a spine flag.
+    pub fn spine_flag(&self, flag: SpineFlag) -> Option<bool> {
+        self.spine[flag.index()]
+    }
+
+    /// The levels the CT showed: `ct_levels` if given, else the default of
+    /// `ct_type`, else unknown.
+    pub fn ct_coverage(&self) -> Option<LevelSet> {
+        self.ct_levels.or_else(|| self.ct_type.map(LevelSet::default_for))
+    }
+}
+
+/// One row of `hand_readings`: a lesion one reader saw at one site, or
+/// `lesion = none` (read, nothing found).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HandReading {
+    /// Spreadsheet row.
+    pub row: u32,
+    /// Patient read.
+    pub patient_id: String,
+    /// Who read it; `consensus` is the agreed reading.
+    pub reader: String,
+    /// Side, absent only for `none`.
+    pub side: Option<HandSide>,
+    /// Site, absent only for `none`.
+    pub site: Option<HandSite>,
+    /// The lesion; `None` is the code `none`.
+    pub lesion: Option<Lesion>,
+    /// Optional semi-quantitative grade 0–3.
+    pub grade: Option<u8>,
+    /// Values of unknown columns.
+    pub extra: Vec<String>,
+}
+
+/// One row of `spine_readings`: a calcification at one level and segment,
+/// or `segment = none` (read, nothing found).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpineReading {
+    /// Spreadsheet row.
+    pub row: u32,
+    /// Patient read.
+    pub patient_id: String,
+    /// Who read it.
+    pub reader: String,
+    /// Level, absent only for `none`.
+    pub level: Option<VertebralLevel>,
+    /// Segment; `None` is the code `none`.
+    pub segment: Option<SpineSegment>,
+    /// Foraminal (only with the canal segment).
+    pub foraminal: Option<bool>,
+    /// Side.
+    pub side: Option<SpineSide>,
+    /// Morphology.
+    pub morphology: Option<Morphology>,
+    /// Values of unknown columns.
+    pub extra: Vec<String>,
+}
+
+/// The name of the reader whose reading is the agreed one.
+pub const CONSENSUS: &str = "consensus";
+
+/// One readings table as read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Readings<T> {
+    /// Where it came from.
+    pub table: TableName,
+    /// Rows that could be read.
+    pub rows: Vec<T>,
+    /// Unknown columns, kept.
+    pub extra_columns: Vec<String>,
+}
+
+/// One study bundle: the patients and, optionally, detailed readings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cohort {
+    /// Where the patients came from.
+    pub patients_table: TableName,
+    /// Patients whose key cells could be read.
+    pub patients: Vec<Patient>,
+    /// Which known columns the `patients` table has.
+    pub patient_columns: ColumnSet,
+    /// Unknown columns of `patients`, kept in the order found.
+    pub patient_extra_columns: Vec<String>,
+    /// Hand readings, when given.
+    pub hand_readings: Option<Readings<HandReading>>,
+    /// Spine readings, when given.
+    pub spine_readings: Option<Readings<SpineReading>>,
+    /// Identifiers of every `patients` row, including rows whose other key
+    /// cells were unreadable, so readings for them are not called unknown.
+    pub all_patient_ids: Vec<String>,
+}
+
+impl Cohort {
+    /// The patient with this id.
+    pub fn patient(&self, id: &str) -> Option<&Patient> {
+        self.patients.iter().find(|p| p.patient_id == id)
+    }
+}
