@@ -1,1 +1,236 @@
+//! Reading and writing study bundles (format v1, `shared/spec/cohort-format.md`).
+//!
+//! A bundle is a folder of CSVs, a single CSV read as `patients`, or an
+//! `.xlsx` workbook. Reading never stops at the first problem: [`read_bundle`]
+//! returns a [`Cohort`] of every row it could type, with every [`Problem`]
+//! found (file or sheet, spreadsheet row, column, value, reason). Only
+//! failures to reach the bundle at all (no such path, unreadable file,
+//! unsupported kind) are a [`BundleError`].
+//!
+//! Cross-record rules (duplicate ids, date order, coverage, readings against
+//! summaries) live in `sclerad_model::validate`; [`load`] runs both.
 
+mod cell;
+mod raw;
+mod tables;
+mod write;
+mod xlsx;
+
+use std::path::{Path, PathBuf};
+
+use sclerad_model::{validate, Cohort, ColumnSet, Location, Problem, TableName, ValidateOptions, Validation};
+
+pub use cell::DateFormat;
+pub use write::write_folder;
+
+use raw::RawTable;
+use tables::PatientContext;
+
+/// A failure to reach the bundle (as opposed to a problem inside it).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BundleError {
+    /// The path does not exist.
+    #[error("{0}: no such file or folder")]
+    NotFound(PathBuf),
+    /// The path is neither a folder, a `.csv` nor an `.xlsx` file.
+    #[error("{0}: not a bundle; give a folder holding patients.csv, a .csv file or an .xlsx workbook")]
+    UnsupportedKind(PathBuf),
+    /// Reading or writing failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl BundleError {
+    fn io(path: &Path, source: std::io::Error) -> Self {
+        if source.kind() == std::io::ErrorKind::NotFound {
+            BundleError::NotFound(path.to_path_buf())
+        } else {
+            BundleError::Io { path: path.to_path_buf(), source }
+        }
+    }
+}
+
+/// How to read cells the format leaves to the user.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ReadOptions {
+    /// How text dates are written.
+    pub date_format: DateFormat,
+}
+
+/// A bundle as read: the typed records and the cell-level problems.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// Every row that could be typed.
+    pub cohort: Cohort,
+    /// Every problem found while reading.
+    pub problems: Vec<Problem>,
+}
+
+/// The file names of a bundle folder and the sheet names of a workbook.
+pub const PATIENTS: &str = "patients";
+/// Hand readings table name.
+pub const HAND_READINGS: &str = "hand_readings";
+/// Spine readings table name.
+pub const SPINE_READINGS: &str = "spine_readings";
+
+/// Reads a bundle: a folder, a `.csv` file or an `.xlsx` workbook.
+pub fn read_bundle(path: &Path, options: &ReadOptions) -> Result<Loaded, BundleError> {
+    let meta = std::fs::metadata(path).map_err(|e| BundleError::io(path, e))?;
+    if meta.is_dir() {
+        return read_folder(path, options);
+    }
+    let file = display_name(path);
+    let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+    let read = |p: &Path| std::fs::read(p).map_err(|e| BundleError::io(p, e));
+    match ext.as_deref() {
+        Some("csv") | Some("txt") => Ok(read_csv_bytes(&file, &read(path)?, options)),
+        Some("xlsx") | Some("xlsm") => Ok(read_xlsx_bytes(&file, read(path)?, options)),
+        _ => Err(BundleError::UnsupportedKind(path.to_path_buf())),
+    }
+}
+
+/// Reads a bundle and runs every validation rule: the cell-level problems
+/// of reading followed by the cross-record ones.
+pub fn load(path: &Path, read: &ReadOptions, check: &ValidateOptions) -> Result<(Loaded, Validation), BundleError> {
+    let mut loaded = read_bundle(path, read)?;
+    let validation = validate(&loaded.cohort, check);
+    loaded.problems.extend(validation.problems.iter().cloned());
+    Ok((loaded, validation))
+}
+
+fn display_name(path: &Path) -> String {
+    path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
+}
+
+/// Reads CSV bytes as the `patients` table of a single-file bundle.
+pub fn read_csv_bytes(file: &str, bytes: &[u8], options: &ReadOptions) -> Loaded {
+    let mut problems = Vec::new();
+    let patients = raw::csv_table(TableName::file(file), bytes, &mut problems);
+    assemble(TableName::file(file), patients, None, None, options, problems)
+}
+
+/// Reads an `.xlsx` workbook held in memory.
+pub fn read_xlsx_bytes(file: &str, bytes: Vec<u8>, options: &ReadOptions) -> Loaded {
+    let mut problems = Vec::new();
+    let Some(mut book) = xlsx::Workbook::open(file, bytes, &mut problems) else {
+        return assemble(TableName::file(file), None, None, None, options, problems);
+    };
+    let patients_sheet = book.find(PATIENTS);
+    if patients_sheet.is_none() {
+        problems.push(Problem::error(
+            "missing-table",
+            Location::table(&TableName::file(file)),
+            format!("the workbook has no sheet named 'patients' (sheets found: {})", book.sheet_names.join(", ")),
+        ));
+    }
+    let hand_sheet = book.find(HAND_READINGS);
+    let spine_sheet = book.find(SPINE_READINGS);
+    for sheet in &book.sheet_names {
+        let wanted = [&patients_sheet, &hand_sheet, &spine_sheet];
+        if !wanted.iter().any(|w| w.as_deref() == Some(sheet.as_str())) {
+            problems.push(Problem::note(
+                "unknown-table",
+                Location::table(&TableName::sheet(file, sheet)),
+                "this sheet is not part of the bundle format; it is ignored",
+            ));
+        }
+    }
+    let patients_name = TableName::sheet(file, patients_sheet.as_deref().unwrap_or(PATIENTS));
+    let mut table = |name: Option<String>, problems: &mut Vec<Problem>| -> Option<Option<RawTable>> {
+        name.map(|n| book.table(&n, problems))
+    };
+    let patients = table(patients_sheet, &mut problems).flatten();
+    let hand = table(hand_sheet, &mut problems);
+    let spine = table(spine_sheet, &mut problems);
+    assemble(patients_name, patients, hand, spine, options, problems)
+}
+
+fn read_folder(dir: &Path, options: &ReadOptions) -> Result<Loaded, BundleError> {
+    let mut problems = Vec::new();
+    let mut found: [Option<PathBuf>; 3] = [None, None, None];
+    let names = [PATIENTS, HAND_READINGS, SPINE_READINGS];
+    let entries = std::fs::read_dir(dir).map_err(|e| BundleError::io(dir, e))?;
+    let mut listing = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| BundleError::io(dir, e))?;
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        listing.push(name.clone());
+        let lower = name.to_ascii_lowercase();
+        let Some(stem) = lower.strip_suffix(".csv") else { continue };
+        match names.iter().position(|n| *n == stem) {
+            Some(i) => found[i] = Some(path),
+            None => problems.push(Problem::note(
+                "unknown-table",
+                Location::table(&TableName::file(&name)),
+                "this CSV file is not part of the bundle format; it is ignored",
+            )),
+        }
+    }
+    listing.sort();
+    let read = |p: &Option<PathBuf>, problems: &mut Vec<Problem>| -> Result<Option<Option<RawTable>>, BundleError> {
+        let Some(p) = p else { return Ok(None) };
+        let bytes = std::fs::read(p).map_err(|e| BundleError::io(p, e))?;
+        Ok(Some(raw::csv_table(TableName::file(display_name(p)), &bytes, problems)))
+    };
+    let patients_name = TableName::file(found[0].as_deref().map_or_else(|| "patients.csv".into(), display_name));
+    if found[0].is_none() {
+        problems.push(Problem::error(
+            "missing-table",
+            Location::table(&TableName::file(display_name(dir))),
+            format!(
+                "the folder has no patients.csv (files found: {})",
+                if listing.is_empty() { "none".to_string() } else { listing.join(", ") }
+            ),
+        ));
+    }
+    let patients = read(&found[0], &mut problems)?.flatten();
+    let hand = read(&found[1], &mut problems)?;
+    let spine = read(&found[2], &mut problems)?;
+    Ok(assemble(patients_name, patients, hand, spine, options, problems))
+}
+
+/// Types the tables. A readings table that is present but unreadable
+/// (`Some(None)`) still counts as given, so the summary columns it replaces
+/// are not demanded.
+fn assemble(
+    patients_name: TableName,
+    patients: Option<RawTable>,
+    hand: Option<Option<RawTable>>,
+    spine: Option<Option<RawTable>>,
+    options: &ReadOptions,
+    mut problems: Vec<Problem>,
+) -> Loaded {
+    let dates = options.date_format;
+    let mut cohort = Cohort {
+        patients_table: patients_name,
+        patients: Vec::new(),
+        patient_columns: ColumnSet::default(),
+        patient_extra_columns: Vec::new(),
+        hand_readings: None,
+        spine_readings: None,
+        all_patient_ids: Vec::new(),
+    };
+    if let Some(t) = &patients {
+        let ctx = PatientContext {
+            dates,
+            hand_readings_given: hand.is_some(),
+            spine_readings_given: spine.is_some(),
+        };
+        let table = tables::read_patients(t, &ctx, &mut problems);
+        cohort.patients = table.patients;
+        cohort.patient_columns = table.columns;
+        cohort.patient_extra_columns = table.extra_columns;
+        cohort.all_patient_ids = table.all_ids;
+    }
+    cohort.hand_readings = hand.flatten().map(|t| tables::read_hand(&t, dates, &mut problems));
+    cohort.spine_readings = spine.flatten().map(|t| tables::read_spine(&t, dates, &mut problems));
+    Loaded { cohort, problems }
+}

@@ -1,0 +1,521 @@
+//! Typing the three tables of a bundle into the model's records, collecting
+//! every cell-level problem on the way.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use sclerad_model::{
+    ColumnSet, CtType, HandReading, HandSide, HandSite, LevelSet, Lesion, Location, Morphology,
+    Patient, PatientColumn as Col, Problem, Readings, Sex, SpineFlag, SpineReading, SpineSegment,
+    SpineSide, Subset, VertebralLevel,
+};
+
+use crate::cell::{self, DateFormat};
+use crate::raw::{Cell, RawRow, RawTable};
+
+/// The columns of one table: where each known column is, and the unknown ones.
+pub(crate) struct Columns {
+    index: HashMap<String, usize>,
+    /// Header names as written.
+    names: Vec<String>,
+    /// Positions of unknown columns, in order.
+    pub extra: Vec<usize>,
+}
+
+impl Columns {
+    /// Maps a header, reporting duplicate, unnamed and unknown columns.
+    pub(crate) fn map(t: &RawTable, known: &[&str], problems: &mut Vec<Problem>) -> Columns {
+        let mut index: HashMap<String, usize> = HashMap::new();
+        let mut extra = Vec::new();
+        for (i, name) in t.header.iter().enumerate() {
+            let key = name.trim().to_lowercase();
+            let header_cell = Location::cell(&t.name, t.header_row, name);
+            if key.is_empty() {
+                let used = t.rows.iter().any(|r| r.cells.get(i).is_some_and(|c| *c != Cell::Empty));
+                if used {
+                    problems.push(Problem::error(
+                        "unnamed-column",
+                        Location { column: Some(format!("#{}", i + 1)), ..header_cell },
+                        format!("column {} has data but no name in the header row", column_letter(i)),
+                    ));
+                }
+                continue;
+            }
+            if let Some(first) = index.get(&key) {
+                problems.push(
+                    Problem::error(
+                        "duplicate-column",
+                        header_cell,
+                        format!(
+                            "column '{name}' appears twice (columns {} and {}); only the first is read",
+                            column_letter(*first),
+                            column_letter(i)
+                        ),
+                    )
+                    .with_value(name),
+                );
+                continue;
+            }
+            index.insert(key.clone(), i);
+            if !known.contains(&key.as_str()) {
+                extra.push(i);
+                problems.push(
+                    Problem::note(
+                        "unknown-column",
+                        header_cell,
+                        format!("column '{name}' is not part of the bundle format; it is kept as it is"),
+                    )
+                    .with_value(name),
+                );
+            }
+        }
+        Columns { index, names: t.header.clone(), extra }
+    }
+
+    pub(crate) fn has(&self, name: &str) -> bool {
+        self.index.contains_key(name)
+    }
+
+    pub(crate) fn extra_names(&self) -> Vec<String> {
+        self.extra.iter().map(|i| self.names[*i].clone()).collect()
+    }
+}
+
+/// Spreadsheet column letter of a zero-based position (A, B, …, AA).
+pub(crate) fn column_letter(mut i: usize) -> String {
+    let mut s = Vec::new();
+    loop {
+        s.push(b'A' + (i % 26) as u8);
+        if i < 26 {
+            break;
+        }
+        i = i / 26 - 1;
+    }
+    s.reverse();
+    String::from_utf8_lossy(&s).into_owned()
+}
+
+fn missing_column(t: &RawTable, column: &str, why: &str) -> Problem {
+    Problem::error(
+        "missing-column",
+        Location::cell(&t.name, t.header_row, column),
+        format!("required column '{column}' is missing from the header{why}"),
+    )
+}
+
+/// One row being typed.
+struct Row<'a> {
+    t: &'a RawTable,
+    cols: &'a Columns,
+    row: &'a RawRow,
+    dates: DateFormat,
+    problems: &'a mut Vec<Problem>,
+    /// Whether a cell of this row was rejected.
+    failed: bool,
+}
+
+/// How a number is bounded.
+#[derive(Clone, Copy)]
+enum Bounds {
+    /// lo < x < hi
+    Open(f64, f64),
+    /// lo ≤ x ≤ hi
+    Closed(f64, f64),
+}
+
+impl Bounds {
+    fn admits(self, x: f64) -> bool {
+        match self {
+            Bounds::Open(lo, hi) => lo < x && x < hi,
+            Bounds::Closed(lo, hi) => lo <= x && x <= hi,
+        }
+    }
+
+    fn describe(self) -> String {
+        match self {
+            Bounds::Open(lo, hi) => format!("greater than {lo} and less than {hi}"),
+            Bounds::Closed(lo, hi) => format!("between {lo} and {hi}"),
+        }
+    }
+}
+
+impl Row<'_> {
+    fn cell(&self, name: &str) -> Option<(&Cell, &str)> {
+        let i = *self.cols.index.get(name)?;
+        let header = self.cols.names[i].as_str();
+        Some((self.row.cells.get(i).unwrap_or(&Cell::Empty), header))
+    }
+
+    fn reject(&mut self, code: &'static str, header: &str, cell: &Cell, reason: String) {
+        self.failed = true;
+        let loc = Location::cell(&self.t.name, self.row.number, header);
+        self.problems.push(Problem::error(code, loc, format!("{header}: {reason}")).with_value(cell.display()));
+    }
+
+    fn typed<T>(
+        &mut self,
+        name: &str,
+        code: &'static str,
+        parse: impl Fn(&Cell) -> Result<Option<T>, String>,
+    ) -> Option<T> {
+        let (cell, header) = self.cell(name)?;
+        let (cell, header) = (cell.clone(), header.to_string());
+        match parse(&cell) {
+            Ok(v) => v,
+            Err(reason) => {
+                self.reject(code, &header, &cell, reason);
+                None
+            }
+        }
+    }
+
+    fn text(&mut self, name: &str) -> Option<String> {
+        let (cell, _) = self.cell(name)?;
+        cell::text(cell)
+    }
+
+    /// A cell that must not be empty.
+    fn required_text(&mut self, name: &str, what: &str) -> Option<String> {
+        let value = self.text(name);
+        if value.is_none() {
+            if let Some((cell, header)) = self.cell(name) {
+                let (cell, header) = (cell.clone(), header.to_string());
+                self.reject("missing-cell", &header, &cell, format!("is empty; {what}"));
+            }
+        }
+        value
+    }
+
+    fn boolean(&mut self, name: &str) -> Option<bool> {
+        self.typed(name, "bad-boolean", cell::boolean)
+    }
+
+    fn number(&mut self, name: &str, bounds: Bounds) -> Option<f64> {
+        let decimal_comma = self.t.decimal_comma;
+        self.typed(name, "bad-number", |c| cell::number(c, decimal_comma)).and_then(|x| {
+            if bounds.admits(x) {
+                Some(x)
+            } else {
+                let (cell, header) = self.cell(name).map(|(c, h)| (c.clone(), h.to_string()))?;
+                self.reject("out-of-range", &header, &cell, format!("{x} is out of range: it must be {}", bounds.describe()));
+                None
+            }
+        })
+    }
+
+    fn integer(&mut self, name: &str, lo: u8, hi: u8) -> Option<u8> {
+        let x = self.number(name, Bounds::Closed(f64::from(lo), f64::from(hi)))?;
+        if x.fract() != 0.0 {
+            let (cell, header) = self.cell(name).map(|(c, h)| (c.clone(), h.to_string()))?;
+            self.reject("bad-number", &header, &cell, format!("{x} is not a whole number"));
+            return None;
+        }
+        Some(x as u8)
+    }
+
+    fn date(&mut self, name: &str) -> Option<NaiveDate> {
+        let dates = self.dates;
+        self.typed(name, "bad-date", |c| cell::date(c, dates))
+    }
+
+    fn code<T>(&mut self, name: &str, parse: fn(&str) -> Option<T>, what: &str, expected: &str) -> Option<T> {
+        self.typed(name, "unknown-code", |c| match cell::text(c) {
+            None => Ok(None),
+            Some(t) => parse(&t)
+                .map(Some)
+                .ok_or_else(|| format!("'{t}' is not {what}; expected one of: {expected}")),
+        })
+    }
+
+    /// A coded cell where `none` is allowed: `Some(None)` is `none`.
+    fn code_or_none<T>(&mut self, name: &str, parse: fn(&str) -> Option<T>, what: &str, expected: &str) -> Option<Option<T>> {
+        self.typed(name, "unknown-code", |c| match cell::text(c) {
+            None => Ok(None),
+            Some(t) if t.trim().eq_ignore_ascii_case("none") => Ok(Some(None)),
+            Some(t) => parse(&t)
+                .map(|v| Some(Some(v)))
+                .ok_or_else(|| format!("'{t}' is not {what}; expected one of: {expected}, none")),
+        })
+    }
+
+    fn extra(&self) -> Vec<String> {
+        self.cols
+            .extra
+            .iter()
+            .map(|i| self.row.cells.get(*i).map(Cell::display).unwrap_or_default())
+            .collect()
+    }
+
+    /// Reports a row whose cell count differs from the header's.
+    fn ragged(&mut self) -> bool {
+        let (have, want) = (self.row.cells.len(), self.t.header.len());
+        let extra_filled = self.row.cells.iter().skip(want).any(|c| *c != Cell::Empty);
+        if have < want || extra_filled {
+            self.failed = true;
+            self.problems.push(Problem::error(
+                "ragged-row",
+                Location::row(&self.t.name, self.row.number),
+                format!(
+                    "this row has {have} cells but the header has {want} columns; a separator is missing or extra (is a cell with '{}' unquoted?)",
+                    if self.t.decimal_comma { ';' } else { ',' }
+                ),
+            ));
+            return true;
+        }
+        false
+    }
+}
+
+/// What the `patients` table needs to know about the rest of the bundle.
+pub(crate) struct PatientContext {
+    pub dates: DateFormat,
+    pub hand_readings_given: bool,
+    pub spine_readings_given: bool,
+}
+
+/// The typed `patients` table.
+pub(crate) struct PatientTable {
+    pub patients: Vec<Patient>,
+    pub columns: ColumnSet,
+    pub extra_columns: Vec<String>,
+    pub all_ids: Vec<String>,
+}
+
+pub(crate) fn read_patients(t: &RawTable, ctx: &PatientContext, problems: &mut Vec<Problem>) -> PatientTable {
+    let known: Vec<&str> = Col::ALL.iter().map(|c| c.code()).collect();
+    let cols = Columns::map(t, &known, problems);
+    let mut columns = ColumnSet::default();
+    for c in Col::ALL {
+        if cols.has(c.code()) {
+            columns.insert(*c);
+        }
+    }
+    let mut out = PatientTable { patients: Vec::new(), columns, extra_columns: cols.extra_names(), all_ids: Vec::new() };
+
+    let mut keys_present = true;
+    for key in [Col::PatientId, Col::Sex, Col::Subset] {
+        if !cols.has(key.code()) {
+            problems.push(missing_column(t, key.code(), "; no patient can be read without it"));
+            keys_present = false;
+        }
+    }
+    for c in [Col::DigitalUlcers, Col::IldCt, Col::Pah, Col::Death] {
+        if !cols.has(c.code()) {
+            problems.push(missing_column(t, c.code(), ""));
+        }
+    }
+    for (a, b) in [(Col::AgeYears, Col::BirthDate), (Col::OnsetDate, Col::DiseaseDurationYears)] {
+        if !cols.has(a.code()) && !cols.has(b.code()) {
+            problems.push(Problem::error(
+                "missing-column",
+                Location::cell(&t.name, t.header_row, a.code()),
+                format!("the header needs '{}' or '{}'; neither is present", a.code(), b.code()),
+            ));
+        }
+    }
+    if !ctx.hand_readings_given {
+        for lesion in Lesion::ALL {
+            let c = Col::of_lesion(*lesion);
+            if !cols.has(c.code()) {
+                problems.push(missing_column(t, c.code(), " (it is required unless hand_readings are given)"));
+            }
+        }
+    }
+    if !ctx.spine_readings_given {
+        for flag in SpineFlag::ALL {
+            let c = Col::of_spine(*flag);
+            if !cols.has(c.code()) {
+                problems.push(missing_column(t, c.code(), " (it is required unless spine_readings are given)"));
+            }
+        }
+    }
+    if !keys_present {
+        return out;
+    }
+    if t.rows.is_empty() {
+        problems.push(Problem::error(
+            "no-rows",
+            Location::table(&t.name),
+            "the patients table has a header but no patient rows",
+        ));
+    }
+
+    for raw in &t.rows {
+        let mut r = Row { t, cols: &cols, row: raw, dates: ctx.dates, problems: &mut *problems, failed: false };
+        let id = r.required_text(Col::PatientId.code(), "every patient needs an identifier");
+        if let Some(id) = &id {
+            out.all_ids.push(id.clone());
+        }
+        if r.ragged() {
+            continue;
+        }
+        let sex = r.code(Col::Sex.code(), Sex::parse, Sex::WHAT, "female, male, f, m");
+        let subset = r.code(Col::Subset.code(), Subset::parse, Subset::WHAT, &Subset::expected());
+        for (value, col, what) in [
+            (sex.is_some(), Col::Sex, "sex is required for every patient"),
+            (subset.is_some(), Col::Subset, "the cutaneous subset is required for every patient"),
+        ] {
+            if !value {
+                if let Some((cell, header)) = r.cell(col.code()) {
+                    if cell::text(cell).is_none() {
+                        let (cell, header) = (cell.clone(), header.to_string());
+                        r.reject("missing-cell", &header, &cell, format!("is empty; {what}"));
+                    }
+                }
+            }
+        }
+        let mut p = Patient::new(raw.number, id.clone().unwrap_or_default(), sex.unwrap_or(Sex::Female), subset.unwrap_or(Subset::Limited));
+        p.age_years = r.number(Col::AgeYears.code(), Bounds::Open(0.0, 120.0));
+        p.birth_date = r.date(Col::BirthDate.code());
+        p.onset_date = r.date(Col::OnsetDate.code());
+        p.disease_duration_years = r.number(Col::DiseaseDurationYears.code(), Bounds::Closed(0.0, 100.0));
+        p.hand_xray_date = r.date(Col::HandXrayDate.code());
+        p.ct_date = r.date(Col::CtDate.code());
+        p.ct_type = r.code(Col::CtType.code(), CtType::parse, CtType::WHAT, &CtType::expected());
+        p.ct_levels = r.typed(Col::CtLevels.code(), "bad-level-list", |c| match cell::text(c) {
+            None => Ok(None),
+            Some(t) => LevelSet::parse(&t).map(Some).map_err(|e| format!("{e} (write ranges such as t1-l2 or c7-t12,l1-l5)")),
+        });
+        p.digital_ulcers = r.boolean(Col::DigitalUlcers.code());
+        p.ild_ct = r.boolean(Col::IldCt.code());
+        p.restrictive_syndrome = r.boolean(Col::RestrictiveSyndrome.code());
+        p.fvc_pct_pred = r.number(Col::FvcPctPred.code(), Bounds::Closed(0.0, 250.0));
+        p.tlc_pct_pred = r.number(Col::TlcPctPred.code(), Bounds::Closed(0.0, 250.0));
+        p.dlco_pct_pred = r.number(Col::DlcoPctPred.code(), Bounds::Closed(0.0, 250.0));
+        p.pah = r.boolean(Col::Pah.code());
+        p.mpap_mmhg = r.number(Col::MpapMmhg.code(), Bounds::Closed(0.0, 200.0));
+        p.pawp_mmhg = r.number(Col::PawpMmhg.code(), Bounds::Closed(0.0, 200.0));
+        p.pvr_wu = r.number(Col::PvrWu.code(), Bounds::Closed(0.0, 100.0));
+        p.death = r.boolean(Col::Death.code());
+        p.death_date = r.date(Col::DeathDate.code());
+        p.last_followup_date = r.date(Col::LastFollowupDate.code());
+        p.mrss = r.integer(Col::Mrss.code(), 0, 51);
+        for item in Col::ACR_EULAR_ITEMS {
+            let v = r.boolean(item.code());
+            if let Some(slot) = p.acr_eular.get_mut(item) {
+                *slot = v;
+            }
+        }
+        for lesion in Lesion::ALL {
+            p.hand[lesion.index()] = r.boolean(Col::of_lesion(*lesion).code());
+        }
+        for flag in SpineFlag::ALL {
+            p.spine[flag.index()] = r.boolean(Col::of_spine(*flag).code());
+        }
+        p.extra = r.extra();
+        if id.is_some() && sex.is_some() && subset.is_some() {
+            out.patients.push(p);
+        }
+    }
+    out
+}
+
+const HAND_COLUMNS: [&str; 6] = ["patient_id", "reader", "side", "site", "lesion", "grade"];
+const SPINE_COLUMNS: [&str; 7] = ["patient_id", "reader", "level", "segment", "foraminal", "side", "morphology"];
+
+fn readings_header(t: &RawTable, known: &[&str], required: &[&str], problems: &mut Vec<Problem>) -> Option<Columns> {
+    let cols = Columns::map(t, known, problems);
+    let mut ok = true;
+    for c in required {
+        if !cols.has(c) {
+            problems.push(missing_column(t, c, ""));
+            ok = false;
+        }
+    }
+    if t.rows.is_empty() {
+        problems.push(Problem::error(
+            "no-rows",
+            Location::table(&t.name),
+            "this readings table has a header but no rows; add the readings (use lesion/segment = none for a reading with no finding) or remove it",
+        ));
+    }
+    ok.then_some(cols)
+}
+
+pub(crate) fn read_hand(t: &RawTable, dates: DateFormat, problems: &mut Vec<Problem>) -> Readings<HandReading> {
+    let mut out = Readings { table: t.name.clone(), rows: Vec::new(), extra_columns: Vec::new() };
+    let Some(cols) = readings_header(t, &HAND_COLUMNS, &["patient_id", "reader", "side", "site", "lesion"], problems) else {
+        return out;
+    };
+    out.extra_columns = cols.extra_names();
+    for raw in &t.rows {
+        let mut r = Row { t, cols: &cols, row: raw, dates, problems: &mut *problems, failed: false };
+        if r.ragged() {
+            continue;
+        }
+        let patient_id = r.required_text("patient_id", "every reading names its patient");
+        let reader = r.required_text("reader", "every reading names its reader");
+        let side = r.code("side", HandSide::parse, HandSide::WHAT, &HandSide::expected());
+        let site = r.code("site", HandSite::parse, HandSite::WHAT, "tuft_d1…tuft_d5, soft_tissue_d1…d5, ip_d1, dip_d2…d5, pip_d2…d5, mcp_d1…d5, cmc_d1, carpus, wrist");
+        let lesion = r.code_or_none("lesion", Lesion::parse, Lesion::WHAT, &Lesion::expected());
+        if lesion.is_none() && !r.failed {
+            if let Some((cell, header)) = r.cell("lesion").map(|(c, h)| (c.clone(), h.to_string())) {
+                r.reject("missing-cell", &header, &cell, "is empty; write the lesion code, or none when the reader found nothing".into());
+            }
+        }
+        // A bad side, site or lesion drops the row (the rules that need
+        // them would only repeat the problem); a bad grade only loses the grade.
+        let failed = r.failed;
+        let grade = r.integer("grade", 0, 3);
+        let extra = r.extra();
+        if let (Some(patient_id), Some(reader), Some(lesion), false) = (patient_id, reader, lesion, failed) {
+            out.rows.push(HandReading { row: raw.number, patient_id, reader, side, site, lesion, grade, extra });
+        }
+    }
+    out
+}
+
+pub(crate) fn read_spine(t: &RawTable, dates: DateFormat, problems: &mut Vec<Problem>) -> Readings<SpineReading> {
+    let mut out = Readings { table: t.name.clone(), rows: Vec::new(), extra_columns: Vec::new() };
+    let Some(cols) = readings_header(t, &SPINE_COLUMNS, &["patient_id", "reader", "level", "segment"], problems) else {
+        return out;
+    };
+    if !cols.has("foraminal") {
+        problems.push(Problem::note(
+            "no-foraminal-column",
+            Location::cell(&t.name, t.header_row, "foraminal"),
+            "there is no foraminal column: no canal calcification is counted as foraminal",
+        ));
+    }
+    out.extra_columns = cols.extra_names();
+    for raw in &t.rows {
+        let mut r = Row { t, cols: &cols, row: raw, dates, problems: &mut *problems, failed: false };
+        if r.ragged() {
+            continue;
+        }
+        let patient_id = r.required_text("patient_id", "every reading names its patient");
+        let reader = r.required_text("reader", "every reading names its reader");
+        let level = r.code("level", VertebralLevel::parse, "a vertebral level", "c1…c7, t1…t12, l1…l5, s1");
+        let segment = r.code_or_none("segment", SpineSegment::parse, SpineSegment::WHAT, &SpineSegment::expected());
+        if segment.is_none() && !r.failed {
+            if let Some((cell, header)) = r.cell("segment").map(|(c, h)| (c.clone(), h.to_string())) {
+                r.reject("missing-cell", &header, &cell, "is empty; write the segment, or none when the reader found nothing".into());
+            }
+        }
+        // A bad level or segment drops the row; a bad optional cell only loses that cell.
+        let failed = r.failed;
+        let foraminal = r.boolean("foraminal");
+        let side = r.code("side", SpineSide::parse, SpineSide::WHAT, &SpineSide::expected());
+        let morphology = r.code("morphology", Morphology::parse, Morphology::WHAT, &Morphology::expected());
+        let extra = r.extra();
+        if let (Some(patient_id), Some(reader), Some(segment), false) = (patient_id, reader, segment, failed) {
+            out.rows.push(SpineReading { row: raw.number, patient_id, reader, level, segment, foraminal, side, morphology, extra });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::column_letter;
+
+    #[test]
+    fn column_letters() {
+        assert_eq!(column_letter(0), "A");
+        assert_eq!(column_letter(25), "Z");
+        assert_eq!(column_letter(26), "AA");
+        assert_eq!(column_letter(27), "AB");
+        assert_eq!(column_letter(701), "ZZ");
+        assert_eq!(column_letter(702), "AAA");
+    }
+}

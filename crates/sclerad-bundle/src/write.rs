@@ -1,0 +1,169 @@
+//! Writing a cohort back out as a bundle folder of comma-separated UTF-8
+//! CSVs with ISO dates: the form every other reader accepts.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use sclerad_model::{Cohort, Patient, PatientColumn as Col};
+
+use crate::BundleError;
+
+fn quote(out: &mut String, cell: &str) {
+    if cell.contains([',', '"', '\n', '\r', ';']) || cell.trim() != cell {
+        out.push('"');
+        out.push_str(&cell.replace('"', "\"\""));
+        out.push('"');
+    } else {
+        out.push_str(cell);
+    }
+}
+
+fn line(out: &mut String, cells: impl IntoIterator<Item = String>) {
+    for (i, c) in cells.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        quote(out, &c);
+    }
+    out.push('\n');
+}
+
+fn opt<T: ToString>(v: &Option<T>) -> String {
+    v.as_ref().map(ToString::to_string).unwrap_or_default()
+}
+
+fn yes_no(v: Option<bool>) -> String {
+    match v {
+        Some(true) => "yes".into(),
+        Some(false) => "no".into(),
+        None => String::new(),
+    }
+}
+
+/// The cell of `column` for `p`, as the reader reads it back.
+fn patient_cell(p: &Patient, column: Col) -> String {
+    if let Some(item) = p.acr_eular.get(column) {
+        return yes_no(item);
+    }
+    match column {
+        Col::PatientId => p.patient_id.clone(),
+        Col::Sex => p.sex.code().into(),
+        Col::AgeYears => opt(&p.age_years),
+        Col::BirthDate => opt(&p.birth_date),
+        Col::Subset => p.subset.code().into(),
+        Col::OnsetDate => opt(&p.onset_date),
+        Col::DiseaseDurationYears => opt(&p.disease_duration_years),
+        Col::HandXrayDate => opt(&p.hand_xray_date),
+        Col::CtDate => opt(&p.ct_date),
+        Col::CtType => opt(&p.ct_type),
+        Col::CtLevels => opt(&p.ct_levels),
+        Col::DigitalUlcers => yes_no(p.digital_ulcers),
+        Col::IldCt => yes_no(p.ild_ct),
+        Col::RestrictiveSyndrome => yes_no(p.restrictive_syndrome),
+        Col::FvcPctPred => opt(&p.fvc_pct_pred),
+        Col::TlcPctPred => opt(&p.tlc_pct_pred),
+        Col::DlcoPctPred => opt(&p.dlco_pct_pred),
+        Col::Pah => yes_no(p.pah),
+        Col::MpapMmhg => opt(&p.mpap_mmhg),
+        Col::PawpMmhg => opt(&p.pawp_mmhg),
+        Col::PvrWu => opt(&p.pvr_wu),
+        Col::Death => yes_no(p.death),
+        Col::DeathDate => opt(&p.death_date),
+        Col::LastFollowupDate => opt(&p.last_followup_date),
+        Col::Mrss => opt(&p.mrss),
+        Col::Calcinosis
+        | Col::AcroOsteolysis
+        | Col::PeriarticularCalcification
+        | Col::Erosion
+        | Col::JointSpaceNarrowing
+        | Col::Subluxation
+        | Col::FlexionContracture => {
+            let lesion = sclerad_model::Lesion::ALL
+                .iter()
+                .find(|l| Col::of_lesion(**l) == column)
+                .copied();
+            yes_no(lesion.and_then(|l| p.lesion(l)))
+        }
+        Col::SpineAnterior | Col::SpineCanal | Col::SpineForaminal | Col::SpinePosterior => {
+            let flag = sclerad_model::SpineFlag::ALL
+                .iter()
+                .find(|f| Col::of_spine(**f) == column)
+                .copied();
+            yes_no(flag.and_then(|f| p.spine_flag(f)))
+        }
+        // Every ACR/EULAR item was handled above.
+        _ => String::new(),
+    }
+}
+
+/// Writes `cohort` as `patients.csv` (and the readings files it has) into
+/// `dir`, creating it if needed. Each file is written beside its final name
+/// and renamed into place only once every file is complete, so a failure
+/// leaves no half-written bundle behind.
+pub fn write_folder(cohort: &Cohort, dir: &Path) -> Result<(), BundleError> {
+    let mut files: Vec<(&str, String)> = Vec::new();
+
+    let mut text = String::new();
+    let columns: Vec<Col> = cohort.patient_columns.iter().collect();
+    let header = columns.iter().map(|c| c.code().to_string()).chain(cohort.patient_extra_columns.iter().cloned());
+    line(&mut text, header);
+    for p in &cohort.patients {
+        let cells = columns.iter().map(|c| patient_cell(p, *c)).chain(p.extra.iter().cloned());
+        line(&mut text, cells);
+    }
+    files.push(("patients.csv", text));
+
+    if let Some(h) = &cohort.hand_readings {
+        let mut text = String::new();
+        let header = ["patient_id", "reader", "side", "site", "lesion", "grade"].map(String::from);
+        line(&mut text, header.into_iter().chain(h.extra_columns.iter().cloned()));
+        for r in &h.rows {
+            let lesion = r.lesion.map_or_else(|| "none".to_string(), |l| l.code().to_string());
+            let cells = [r.patient_id.clone(), r.reader.clone(), opt(&r.side), opt(&r.site), lesion, opt(&r.grade)];
+            line(&mut text, cells.into_iter().chain(r.extra.iter().cloned()));
+        }
+        files.push(("hand_readings.csv", text));
+    }
+    if let Some(s) = &cohort.spine_readings {
+        let mut text = String::new();
+        let header = ["patient_id", "reader", "level", "segment", "foraminal", "side", "morphology"].map(String::from);
+        line(&mut text, header.into_iter().chain(s.extra_columns.iter().cloned()));
+        for r in &s.rows {
+            let segment = r.segment.map_or_else(|| "none".to_string(), |s| s.code().to_string());
+            let cells = [
+                r.patient_id.clone(),
+                r.reader.clone(),
+                opt(&r.level),
+                segment,
+                yes_no(r.foraminal),
+                opt(&r.side),
+                opt(&r.morphology),
+            ];
+            line(&mut text, cells.into_iter().chain(r.extra.iter().cloned()));
+        }
+        files.push(("spine_readings.csv", text));
+    }
+
+    std::fs::create_dir_all(dir).map_err(|e| BundleError::io(dir, e))?;
+    let mut staged: Vec<(PathBuf, PathBuf)> = Vec::new();
+    let result = (|| {
+        for (name, text) in &files {
+            let target = dir.join(name);
+            let mut tmp_name = String::new();
+            let _ = write!(tmp_name, ".{name}.{}.tmp", std::process::id());
+            let tmp = dir.join(tmp_name);
+            std::fs::write(&tmp, text).map_err(|e| BundleError::io(&tmp, e))?;
+            staged.push((tmp, target));
+        }
+        for (tmp, target) in &staged {
+            std::fs::rename(tmp, target).map_err(|e| BundleError::io(target, e))?;
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        for (tmp, _) in &staged {
+            let _ = std::fs::remove_file(tmp);
+        }
+    }
+    result
+}
