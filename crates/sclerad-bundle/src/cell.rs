@@ -105,7 +105,9 @@ fn text_date(t: &str, format: DateFormat) -> Result<Option<NaiveDate>, String> {
     let parts: Vec<&str> = t.split('-').collect();
     if let [y, m, d] = parts[..] {
         if digits(y, 4, 4) && digits(m, 2, 2) && digits(d, 2, 2) {
-            return ymd(y, m, d).map(Some).ok_or_else(|| format!("{t} is not a real calendar date"));
+            return ymd(y, m, d)
+                .map(Some)
+                .ok_or_else(|| format!("{t} is not a real calendar date"));
         }
     }
     let day_first: Vec<&str> = t.split(['/', '.', '-']).collect();
@@ -170,8 +172,12 @@ mod tests {
         assert_eq!(number(&t("56.9"), false), Ok(Some(56.9)));
         assert_eq!(number(&t("56,9"), true), Ok(Some(56.9)));
         assert_eq!(number(&t("-1e3"), false), Ok(Some(-1000.0)));
-        assert!(number(&t("56,9"), false).unwrap_err().contains("decimal comma"));
-        for bad in ["inf", "NaN", "1.2.3", "12 kg", "1,234.5", "0x10", "infinity"] {
+        assert!(number(&t("56,9"), false)
+            .unwrap_err()
+            .contains("decimal comma"));
+        for bad in [
+            "inf", "NaN", "1.2.3", "12 kg", "1,234.5", "0x10", "infinity",
+        ] {
             assert!(number(&t(bad), true).is_err(), "{bad}");
         }
         assert!(number(&Cell::Number(f64::NAN), false).is_err());
@@ -181,15 +187,21 @@ mod tests {
     fn dates_are_iso_unless_told_otherwise() {
         let d = NaiveDate::from_ymd_opt(2015, 3, 12);
         assert_eq!(date(&t("2015-03-12"), DateFormat::Iso), Ok(d));
-        assert!(date(&t("12/03/2015"), DateFormat::Iso).unwrap_err().contains("--date-format dmy"));
+        assert!(date(&t("12/03/2015"), DateFormat::Iso)
+            .unwrap_err()
+            .contains("--date-format dmy"));
         assert_eq!(date(&t("12/03/2015"), DateFormat::Dmy), Ok(d));
         assert_eq!(date(&t("12.3.2015"), DateFormat::Dmy), Ok(d));
         assert_eq!(date(&t("2015-03-12"), DateFormat::Dmy), Ok(d));
-        assert!(date(&t("2015-02-30"), DateFormat::Iso).unwrap_err().contains("real calendar"));
+        assert!(date(&t("2015-02-30"), DateFormat::Iso)
+            .unwrap_err()
+            .contains("real calendar"));
         assert!(date(&t("31/02/2015"), DateFormat::Dmy).is_err());
         assert!(date(&t("2015-3-12"), DateFormat::Iso).is_err());
         assert!(date(&t("March 2015"), DateFormat::Iso).is_err());
-        assert!(date(&Cell::Number(42000.0), DateFormat::Iso).unwrap_err().contains("Excel"));
+        assert!(date(&Cell::Number(42000.0), DateFormat::Iso)
+            .unwrap_err()
+            .contains("Excel"));
         assert_eq!(date(&Cell::Date(d.expect("date")), DateFormat::Iso), Ok(d));
     }
 }

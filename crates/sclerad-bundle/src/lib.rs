@@ -18,7 +18,9 @@ mod xlsx;
 
 use std::path::{Path, PathBuf};
 
-use sclerad_model::{validate, Cohort, ColumnSet, Location, Problem, TableName, ValidateOptions, Validation};
+use sclerad_model::{
+    validate, Cohort, ColumnSet, Location, Problem, TableName, ValidateOptions, Validation,
+};
 
 pub use cell::DateFormat;
 pub use write::write_folder;
@@ -34,7 +36,9 @@ pub enum BundleError {
     #[error("{0}: no such file or folder")]
     NotFound(PathBuf),
     /// The path is neither a folder, a `.csv` nor an `.xlsx` file.
-    #[error("{0}: not a bundle; give a folder holding patients.csv, a .csv file or an .xlsx workbook")]
+    #[error(
+        "{0}: not a bundle; give a folder holding patients.csv, a .csv file or an .xlsx workbook"
+    )]
     UnsupportedKind(PathBuf),
     /// Reading or writing failed.
     #[error("{path}: {source}")]
@@ -52,7 +56,10 @@ impl BundleError {
         if source.kind() == std::io::ErrorKind::NotFound {
             BundleError::NotFound(path.to_path_buf())
         } else {
-            BundleError::Io { path: path.to_path_buf(), source }
+            BundleError::Io {
+                path: path.to_path_buf(),
+                source,
+            }
         }
     }
 }
@@ -87,7 +94,10 @@ pub fn read_bundle(path: &Path, options: &ReadOptions) -> Result<Loaded, BundleE
         return read_folder(path, options);
     }
     let file = display_name(path);
-    let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
     let read = |p: &Path| std::fs::read(p).map_err(|e| BundleError::io(p, e));
     match ext.as_deref() {
         Some("csv") | Some("txt") => Ok(read_csv_bytes(&file, &read(path)?, options)),
@@ -98,7 +108,11 @@ pub fn read_bundle(path: &Path, options: &ReadOptions) -> Result<Loaded, BundleE
 
 /// Reads a bundle and runs every validation rule: the cell-level problems
 /// of reading followed by the cross-record ones.
-pub fn load(path: &Path, read: &ReadOptions, check: &ValidateOptions) -> Result<(Loaded, Validation), BundleError> {
+pub fn load(
+    path: &Path,
+    read: &ReadOptions,
+    check: &ValidateOptions,
+) -> Result<(Loaded, Validation), BundleError> {
     let mut loaded = read_bundle(path, read)?;
     let validation = validate(&loaded.cohort, check);
     loaded.problems.extend(validation.problems.iter().cloned());
@@ -106,14 +120,24 @@ pub fn load(path: &Path, read: &ReadOptions, check: &ValidateOptions) -> Result<
 }
 
 fn display_name(path: &Path) -> String {
-    path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
 }
 
 /// Reads CSV bytes as the `patients` table of a single-file bundle.
 pub fn read_csv_bytes(file: &str, bytes: &[u8], options: &ReadOptions) -> Loaded {
     let mut problems = Vec::new();
     let patients = raw::csv_table(TableName::file(file), bytes, &mut problems);
-    assemble(TableName::file(file), patients, None, None, options, problems)
+    assemble(
+        TableName::file(file),
+        patients,
+        None,
+        None,
+        options,
+        problems,
+    )
 }
 
 /// Reads an `.xlsx` workbook held in memory.
@@ -127,7 +151,10 @@ pub fn read_xlsx_bytes(file: &str, bytes: Vec<u8>, options: &ReadOptions) -> Loa
         problems.push(Problem::error(
             "missing-table",
             Location::table(&TableName::file(file)),
-            format!("the workbook has no sheet named 'patients' (sheets found: {})", book.sheet_names.join(", ")),
+            format!(
+                "the workbook has no sheet named 'patients' (sheets found: {})",
+                book.sheet_names.join(", ")
+            ),
         ));
     }
     let hand_sheet = book.find(HAND_READINGS);
@@ -143,9 +170,9 @@ pub fn read_xlsx_bytes(file: &str, bytes: Vec<u8>, options: &ReadOptions) -> Loa
         }
     }
     let patients_name = TableName::sheet(file, patients_sheet.as_deref().unwrap_or(PATIENTS));
-    let mut table = |name: Option<String>, problems: &mut Vec<Problem>| -> Option<Option<RawTable>> {
-        name.map(|n| book.table(&n, problems))
-    };
+    let mut table = |name: Option<String>,
+                     problems: &mut Vec<Problem>|
+     -> Option<Option<RawTable>> { name.map(|n| book.table(&n, problems)) };
     let patients = table(patients_sheet, &mut problems).flatten();
     let hand = table(hand_sheet, &mut problems);
     let spine = table(spine_sheet, &mut problems);
@@ -164,7 +191,9 @@ fn read_folder(dir: &Path, options: &ReadOptions) -> Result<Loaded, BundleError>
         let name = entry.file_name().to_string_lossy().into_owned();
         listing.push(name.clone());
         let lower = name.to_ascii_lowercase();
-        let Some(stem) = lower.strip_suffix(".csv") else { continue };
+        let Some(stem) = lower.strip_suffix(".csv") else {
+            continue;
+        };
         match names.iter().position(|n| *n == stem) {
             Some(i) => found[i] = Some(path),
             None => problems.push(Problem::note(
@@ -175,26 +204,47 @@ fn read_folder(dir: &Path, options: &ReadOptions) -> Result<Loaded, BundleError>
         }
     }
     listing.sort();
-    let read = |p: &Option<PathBuf>, problems: &mut Vec<Problem>| -> Result<Option<Option<RawTable>>, BundleError> {
+    let read = |p: &Option<PathBuf>,
+                problems: &mut Vec<Problem>|
+     -> Result<Option<Option<RawTable>>, BundleError> {
         let Some(p) = p else { return Ok(None) };
         let bytes = std::fs::read(p).map_err(|e| BundleError::io(p, e))?;
-        Ok(Some(raw::csv_table(TableName::file(display_name(p)), &bytes, problems)))
+        Ok(Some(raw::csv_table(
+            TableName::file(display_name(p)),
+            &bytes,
+            problems,
+        )))
     };
-    let patients_name = TableName::file(found[0].as_deref().map_or_else(|| "patients.csv".into(), display_name));
+    let patients_name = TableName::file(
+        found[0]
+            .as_deref()
+            .map_or_else(|| "patients.csv".into(), display_name),
+    );
     if found[0].is_none() {
         problems.push(Problem::error(
             "missing-table",
             Location::table(&TableName::file(display_name(dir))),
             format!(
                 "the folder has no patients.csv (files found: {})",
-                if listing.is_empty() { "none".to_string() } else { listing.join(", ") }
+                if listing.is_empty() {
+                    "none".to_string()
+                } else {
+                    listing.join(", ")
+                }
             ),
         ));
     }
     let patients = read(&found[0], &mut problems)?.flatten();
     let hand = read(&found[1], &mut problems)?;
     let spine = read(&found[2], &mut problems)?;
-    Ok(assemble(patients_name, patients, hand, spine, options, problems))
+    Ok(assemble(
+        patients_name,
+        patients,
+        hand,
+        spine,
+        options,
+        problems,
+    ))
 }
 
 /// Types the tables. A readings table that is present but unreadable
@@ -230,7 +280,11 @@ fn assemble(
         cohort.patient_extra_columns = table.extra_columns;
         cohort.all_patient_ids = table.all_ids;
     }
-    cohort.hand_readings = hand.flatten().map(|t| tables::read_hand(&t, dates, &mut problems));
-    cohort.spine_readings = spine.flatten().map(|t| tables::read_spine(&t, dates, &mut problems));
+    cohort.hand_readings = hand
+        .flatten()
+        .map(|t| tables::read_hand(&t, dates, &mut problems));
+    cohort.spine_readings = spine
+        .flatten()
+        .map(|t| tables::read_spine(&t, dates, &mut problems));
     Loaded { cohort, problems }
 }

@@ -66,7 +66,11 @@ pub(crate) struct RawTable {
 
 /// Decodes CSV bytes and splits them into a table. Returns `None` (with a
 /// problem) when the file cannot be read as text at all.
-pub(crate) fn csv_table(name: TableName, bytes: &[u8], problems: &mut Vec<Problem>) -> Option<RawTable> {
+pub(crate) fn csv_table(
+    name: TableName,
+    bytes: &[u8],
+    problems: &mut Vec<Problem>,
+) -> Option<RawTable> {
     let text = decode(&name, bytes, problems)?;
     let delimiter = detect_delimiter(text);
     let (records, unclosed) = tokenize(text, delimiter);
@@ -94,7 +98,11 @@ pub(crate) fn csv_table(name: TableName, bytes: &[u8], problems: &mut Vec<Proble
                 .into_iter()
                 .map(|c| {
                     let t = c.trim();
-                    if t.is_empty() { Cell::Empty } else { Cell::Text(t.to_string()) }
+                    if t.is_empty() {
+                        Cell::Empty
+                    } else {
+                        Cell::Text(t.to_string())
+                    }
                 })
                 .collect(),
         })
@@ -114,7 +122,10 @@ fn is_blank(cells: &[String]) -> bool {
 
 fn decode<'a>(name: &TableName, bytes: &'a [u8], problems: &mut Vec<Problem>) -> Option<&'a str> {
     let mut fail = |code: &'static str, row: Option<u32>, message: String| {
-        let location = Location { row, ..Location::table(name) };
+        let location = Location {
+            row,
+            ..Location::table(name)
+        };
         problems.push(Problem::error(code, location, message));
         None
     };
@@ -157,14 +168,18 @@ fn decode<'a>(name: &TableName, bytes: &'a [u8], problems: &mut Vec<Problem>) ->
 }
 
 fn line_of(bytes: &[u8], pos: usize) -> u32 {
-    let lines = bytes[..pos.min(bytes.len())].iter().filter(|b| **b == b'\n').count();
+    let lines = bytes[..pos.min(bytes.len())]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count();
     u32::try_from(lines).unwrap_or(u32::MAX).saturating_add(1)
 }
 
-/// `;` when the header line has more semicolons than commas (outside quotes).
+/// `;` when the header line (the first non-blank line) has more semicolons
+/// than commas outside quotes.
 fn detect_delimiter(text: &str) -> char {
     let (mut commas, mut semicolons, mut quoted) = (0usize, 0usize, false);
-    for c in text.chars() {
+    for c in text.trim_start_matches(['\n', '\r', ' ', '\t']).chars() {
         match c {
             '"' => quoted = !quoted,
             ',' if !quoted => commas += 1,
@@ -173,7 +188,11 @@ fn detect_delimiter(text: &str) -> char {
             _ => {}
         }
     }
-    if semicolons > commas { ';' } else { ',' }
+    if semicolons > commas {
+        ';'
+    } else {
+        ','
+    }
 }
 
 /// Splits CSV text into records (RFC 4180 quoting; `\n`, `\r\n` or `\r`
@@ -243,7 +262,11 @@ mod tests {
 
     fn table(text: &str) -> (Option<RawTable>, Vec<Problem>) {
         let mut problems = Vec::new();
-        let t = csv_table(TableName::file("patients.csv"), text.as_bytes(), &mut problems);
+        let t = csv_table(
+            TableName::file("patients.csv"),
+            text.as_bytes(),
+            &mut problems,
+        );
         (t, problems)
     }
 
@@ -263,7 +286,8 @@ mod tests {
         // The blank line is row 3; the multi-line cell starts in row 4.
         assert_eq!(t.rows[1].number, 4);
         assert_eq!(texts(&t.rows[1]), ["multi\nline", "2"]);
-        assert_eq!(t.rows[2].number, 6);
+        // A spreadsheet shows the multi-line cell as one row.
+        assert_eq!(t.rows[2].number, 5);
         assert!(!t.decimal_comma);
     }
 

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use chrono::NaiveDate;
 use sclerad_model::{
-    ColumnSet, CtType, HandReading, HandSide, HandSite, LevelSet, Lesion, Location, Morphology,
+    ColumnSet, CtType, HandReading, HandSide, HandSite, Lesion, LevelSet, Location, Morphology,
     Patient, PatientColumn as Col, Problem, Readings, Sex, SpineFlag, SpineReading, SpineSegment,
     SpineSide, Subset, VertebralLevel,
 };
@@ -31,12 +31,21 @@ impl Columns {
             let key = name.trim().to_lowercase();
             let header_cell = Location::cell(&t.name, t.header_row, name);
             if key.is_empty() {
-                let used = t.rows.iter().any(|r| r.cells.get(i).is_some_and(|c| *c != Cell::Empty));
+                let used = t
+                    .rows
+                    .iter()
+                    .any(|r| r.cells.get(i).is_some_and(|c| *c != Cell::Empty));
                 if used {
                     problems.push(Problem::error(
                         "unnamed-column",
-                        Location { column: Some(format!("#{}", i + 1)), ..header_cell },
-                        format!("column {} has data but no name in the header row", column_letter(i)),
+                        Location {
+                            column: Some(format!("#{}", i + 1)),
+                            ..header_cell
+                        },
+                        format!(
+                            "column {} has data but no name in the header row",
+                            column_letter(i)
+                        ),
                     ));
                 }
                 continue;
@@ -63,13 +72,19 @@ impl Columns {
                     Problem::note(
                         "unknown-column",
                         header_cell,
-                        format!("column '{name}' is not part of the bundle format; it is kept as it is"),
+                        format!(
+                            "column '{name}' is not part of the bundle format; it is kept as it is"
+                        ),
                     )
                     .with_value(name),
                 );
             }
         }
-        Columns { index, names: t.header.clone(), extra }
+        Columns {
+            index,
+            names: t.header.clone(),
+            extra,
+        }
     }
 
     pub(crate) fn has(&self, name: &str) -> bool {
@@ -149,7 +164,9 @@ impl Row<'_> {
     fn reject(&mut self, code: &'static str, header: &str, cell: &Cell, reason: String) {
         self.failed = true;
         let loc = Location::cell(&self.t.name, self.row.number, header);
-        self.problems.push(Problem::error(code, loc, format!("{header}: {reason}")).with_value(cell.display()));
+        self.problems.push(
+            Problem::error(code, loc, format!("{header}: {reason}")).with_value(cell.display()),
+        );
     }
 
     fn typed<T>(
@@ -192,22 +209,34 @@ impl Row<'_> {
 
     fn number(&mut self, name: &str, bounds: Bounds) -> Option<f64> {
         let decimal_comma = self.t.decimal_comma;
-        self.typed(name, "bad-number", |c| cell::number(c, decimal_comma)).and_then(|x| {
-            if bounds.admits(x) {
-                Some(x)
-            } else {
-                let (cell, header) = self.cell(name).map(|(c, h)| (c.clone(), h.to_string()))?;
-                self.reject("out-of-range", &header, &cell, format!("{x} is out of range: it must be {}", bounds.describe()));
-                None
-            }
-        })
+        self.typed(name, "bad-number", |c| cell::number(c, decimal_comma))
+            .and_then(|x| {
+                if bounds.admits(x) {
+                    Some(x)
+                } else {
+                    let (cell, header) =
+                        self.cell(name).map(|(c, h)| (c.clone(), h.to_string()))?;
+                    self.reject(
+                        "out-of-range",
+                        &header,
+                        &cell,
+                        format!("{x} is out of range: it must be {}", bounds.describe()),
+                    );
+                    None
+                }
+            })
     }
 
     fn integer(&mut self, name: &str, lo: u8, hi: u8) -> Option<u8> {
         let x = self.number(name, Bounds::Closed(f64::from(lo), f64::from(hi)))?;
         if x.fract() != 0.0 {
             let (cell, header) = self.cell(name).map(|(c, h)| (c.clone(), h.to_string()))?;
-            self.reject("bad-number", &header, &cell, format!("{x} is not a whole number"));
+            self.reject(
+                "bad-number",
+                &header,
+                &cell,
+                format!("{x} is not a whole number"),
+            );
             return None;
         }
         Some(x as u8)
@@ -218,7 +247,13 @@ impl Row<'_> {
         self.typed(name, "bad-date", |c| cell::date(c, dates))
     }
 
-    fn code<T>(&mut self, name: &str, parse: fn(&str) -> Option<T>, what: &str, expected: &str) -> Option<T> {
+    fn code<T>(
+        &mut self,
+        name: &str,
+        parse: fn(&str) -> Option<T>,
+        what: &str,
+        expected: &str,
+    ) -> Option<T> {
         self.typed(name, "unknown-code", |c| match cell::text(c) {
             None => Ok(None),
             Some(t) => parse(&t)
@@ -228,7 +263,13 @@ impl Row<'_> {
     }
 
     /// A coded cell where `none` is allowed: `Some(None)` is `none`.
-    fn code_or_none<T>(&mut self, name: &str, parse: fn(&str) -> Option<T>, what: &str, expected: &str) -> Option<Option<T>> {
+    fn code_or_none<T>(
+        &mut self,
+        name: &str,
+        parse: fn(&str) -> Option<T>,
+        what: &str,
+        expected: &str,
+    ) -> Option<Option<T>> {
         self.typed(name, "unknown-code", |c| match cell::text(c) {
             None => Ok(None),
             Some(t) if t.trim().eq_ignore_ascii_case("none") => Ok(Some(None)),
@@ -242,7 +283,13 @@ impl Row<'_> {
         self.cols
             .extra
             .iter()
-            .map(|i| self.row.cells.get(*i).map(Cell::display).unwrap_or_default())
+            .map(|i| {
+                self.row
+                    .cells
+                    .get(*i)
+                    .map(Cell::display)
+                    .unwrap_or_default()
+            })
             .collect()
     }
 
@@ -281,7 +328,11 @@ pub(crate) struct PatientTable {
     pub all_ids: Vec<String>,
 }
 
-pub(crate) fn read_patients(t: &RawTable, ctx: &PatientContext, problems: &mut Vec<Problem>) -> PatientTable {
+pub(crate) fn read_patients(
+    t: &RawTable,
+    ctx: &PatientContext,
+    problems: &mut Vec<Problem>,
+) -> PatientTable {
     let known: Vec<&str> = Col::ALL.iter().map(|c| c.code()).collect();
     let cols = Columns::map(t, &known, problems);
     let mut columns = ColumnSet::default();
@@ -290,12 +341,21 @@ pub(crate) fn read_patients(t: &RawTable, ctx: &PatientContext, problems: &mut V
             columns.insert(*c);
         }
     }
-    let mut out = PatientTable { patients: Vec::new(), columns, extra_columns: cols.extra_names(), all_ids: Vec::new() };
+    let mut out = PatientTable {
+        patients: Vec::new(),
+        columns,
+        extra_columns: cols.extra_names(),
+        all_ids: Vec::new(),
+    };
 
     let mut keys_present = true;
     for key in [Col::PatientId, Col::Sex, Col::Subset] {
         if !cols.has(key.code()) {
-            problems.push(missing_column(t, key.code(), "; no patient can be read without it"));
+            problems.push(missing_column(
+                t,
+                key.code(),
+                "; no patient can be read without it",
+            ));
             keys_present = false;
         }
     }
@@ -304,12 +364,19 @@ pub(crate) fn read_patients(t: &RawTable, ctx: &PatientContext, problems: &mut V
             problems.push(missing_column(t, c.code(), ""));
         }
     }
-    for (a, b) in [(Col::AgeYears, Col::BirthDate), (Col::OnsetDate, Col::DiseaseDurationYears)] {
+    for (a, b) in [
+        (Col::AgeYears, Col::BirthDate),
+        (Col::OnsetDate, Col::DiseaseDurationYears),
+    ] {
         if !cols.has(a.code()) && !cols.has(b.code()) {
             problems.push(Problem::error(
                 "missing-column",
                 Location::cell(&t.name, t.header_row, a.code()),
-                format!("the header needs '{}' or '{}'; neither is present", a.code(), b.code()),
+                format!(
+                    "the header needs '{}' or '{}'; neither is present",
+                    a.code(),
+                    b.code()
+                ),
             ));
         }
     }
@@ -317,7 +384,11 @@ pub(crate) fn read_patients(t: &RawTable, ctx: &PatientContext, problems: &mut V
         for lesion in Lesion::ALL {
             let c = Col::of_lesion(*lesion);
             if !cols.has(c.code()) {
-                problems.push(missing_column(t, c.code(), " (it is required unless hand_readings are given)"));
+                problems.push(missing_column(
+                    t,
+                    c.code(),
+                    " (it is required unless hand_readings are given)",
+                ));
             }
         }
     }
@@ -325,7 +396,11 @@ pub(crate) fn read_patients(t: &RawTable, ctx: &PatientContext, problems: &mut V
         for flag in SpineFlag::ALL {
             let c = Col::of_spine(*flag);
             if !cols.has(c.code()) {
-                problems.push(missing_column(t, c.code(), " (it is required unless spine_readings are given)"));
+                problems.push(missing_column(
+                    t,
+                    c.code(),
+                    " (it is required unless spine_readings are given)",
+                ));
             }
         }
     }
@@ -341,7 +416,14 @@ pub(crate) fn read_patients(t: &RawTable, ctx: &PatientContext, problems: &mut V
     }
 
     for raw in &t.rows {
-        let mut r = Row { t, cols: &cols, row: raw, dates: ctx.dates, problems: &mut *problems, failed: false };
+        let mut r = Row {
+            t,
+            cols: &cols,
+            row: raw,
+            dates: ctx.dates,
+            problems: &mut *problems,
+            failed: false,
+        };
         let id = r.required_text(Col::PatientId.code(), "every patient needs an identifier");
         if let Some(id) = &id {
             out.all_ids.push(id.clone());
@@ -350,10 +432,19 @@ pub(crate) fn read_patients(t: &RawTable, ctx: &PatientContext, problems: &mut V
             continue;
         }
         let sex = r.code(Col::Sex.code(), Sex::parse, Sex::WHAT, "female, male, f, m");
-        let subset = r.code(Col::Subset.code(), Subset::parse, Subset::WHAT, &Subset::expected());
+        let subset = r.code(
+            Col::Subset.code(),
+            Subset::parse,
+            Subset::WHAT,
+            &Subset::expected(),
+        );
         for (value, col, what) in [
             (sex.is_some(), Col::Sex, "sex is required for every patient"),
-            (subset.is_some(), Col::Subset, "the cutaneous subset is required for every patient"),
+            (
+                subset.is_some(),
+                Col::Subset,
+                "the cutaneous subset is required for every patient",
+            ),
         ] {
             if !value {
                 if let Some((cell, header)) = r.cell(col.code()) {
@@ -364,18 +455,35 @@ pub(crate) fn read_patients(t: &RawTable, ctx: &PatientContext, problems: &mut V
                 }
             }
         }
-        let mut p = Patient::new(raw.number, id.clone().unwrap_or_default(), sex.unwrap_or(Sex::Female), subset.unwrap_or(Subset::Limited));
+        let mut p = Patient::new(
+            raw.number,
+            id.clone().unwrap_or_default(),
+            sex.unwrap_or(Sex::Female),
+            subset.unwrap_or(Subset::Limited),
+        );
         p.age_years = r.number(Col::AgeYears.code(), Bounds::Open(0.0, 120.0));
         p.birth_date = r.date(Col::BirthDate.code());
         p.onset_date = r.date(Col::OnsetDate.code());
-        p.disease_duration_years = r.number(Col::DiseaseDurationYears.code(), Bounds::Closed(0.0, 100.0));
+        p.disease_duration_years =
+            r.number(Col::DiseaseDurationYears.code(), Bounds::Closed(0.0, 100.0));
         p.hand_xray_date = r.date(Col::HandXrayDate.code());
         p.ct_date = r.date(Col::CtDate.code());
-        p.ct_type = r.code(Col::CtType.code(), CtType::parse, CtType::WHAT, &CtType::expected());
-        p.ct_levels = r.typed(Col::CtLevels.code(), "bad-level-list", |c| match cell::text(c) {
-            None => Ok(None),
-            Some(t) => LevelSet::parse(&t).map(Some).map_err(|e| format!("{e} (write ranges such as t1-l2 or c7-t12,l1-l5)")),
-        });
+        p.ct_type = r.code(
+            Col::CtType.code(),
+            CtType::parse,
+            CtType::WHAT,
+            &CtType::expected(),
+        );
+        p.ct_levels = r.typed(
+            Col::CtLevels.code(),
+            "bad-level-list",
+            |c| match cell::text(c) {
+                None => Ok(None),
+                Some(t) => LevelSet::parse(&t)
+                    .map(Some)
+                    .map_err(|e| format!("{e} (write ranges such as t1-l2 or c7-t12,l1-l5)")),
+            },
+        );
         p.digital_ulcers = r.boolean(Col::DigitalUlcers.code());
         p.ild_ct = r.boolean(Col::IldCt.code());
         p.restrictive_syndrome = r.boolean(Col::RestrictiveSyndrome.code());
@@ -411,9 +519,22 @@ pub(crate) fn read_patients(t: &RawTable, ctx: &PatientContext, problems: &mut V
 }
 
 const HAND_COLUMNS: [&str; 6] = ["patient_id", "reader", "side", "site", "lesion", "grade"];
-const SPINE_COLUMNS: [&str; 7] = ["patient_id", "reader", "level", "segment", "foraminal", "side", "morphology"];
+const SPINE_COLUMNS: [&str; 7] = [
+    "patient_id",
+    "reader",
+    "level",
+    "segment",
+    "foraminal",
+    "side",
+    "morphology",
+];
 
-fn readings_header(t: &RawTable, known: &[&str], required: &[&str], problems: &mut Vec<Problem>) -> Option<Columns> {
+fn readings_header(
+    t: &RawTable,
+    known: &[&str],
+    required: &[&str],
+    problems: &mut Vec<Problem>,
+) -> Option<Columns> {
     let cols = Columns::map(t, known, problems);
     let mut ok = true;
     for c in required {
@@ -432,25 +553,56 @@ fn readings_header(t: &RawTable, known: &[&str], required: &[&str], problems: &m
     ok.then_some(cols)
 }
 
-pub(crate) fn read_hand(t: &RawTable, dates: DateFormat, problems: &mut Vec<Problem>) -> Readings<HandReading> {
-    let mut out = Readings { table: t.name.clone(), rows: Vec::new(), extra_columns: Vec::new() };
-    let Some(cols) = readings_header(t, &HAND_COLUMNS, &["patient_id", "reader", "side", "site", "lesion"], problems) else {
+pub(crate) fn read_hand(
+    t: &RawTable,
+    dates: DateFormat,
+    problems: &mut Vec<Problem>,
+) -> Readings<HandReading> {
+    let mut out = Readings {
+        table: t.name.clone(),
+        rows: Vec::new(),
+        extra_columns: Vec::new(),
+    };
+    let Some(cols) = readings_header(
+        t,
+        &HAND_COLUMNS,
+        &["patient_id", "reader", "side", "site", "lesion"],
+        problems,
+    ) else {
         return out;
     };
     out.extra_columns = cols.extra_names();
     for raw in &t.rows {
-        let mut r = Row { t, cols: &cols, row: raw, dates, problems: &mut *problems, failed: false };
+        let mut r = Row {
+            t,
+            cols: &cols,
+            row: raw,
+            dates,
+            problems: &mut *problems,
+            failed: false,
+        };
         if r.ragged() {
             continue;
         }
         let patient_id = r.required_text("patient_id", "every reading names its patient");
         let reader = r.required_text("reader", "every reading names its reader");
-        let side = r.code("side", HandSide::parse, HandSide::WHAT, &HandSide::expected());
+        let side = r.code(
+            "side",
+            HandSide::parse,
+            HandSide::WHAT,
+            &HandSide::expected(),
+        );
         let site = r.code("site", HandSite::parse, HandSite::WHAT, "tuft_d1…tuft_d5, soft_tissue_d1…d5, ip_d1, dip_d2…d5, pip_d2…d5, mcp_d1…d5, cmc_d1, carpus, wrist");
         let lesion = r.code_or_none("lesion", Lesion::parse, Lesion::WHAT, &Lesion::expected());
         if lesion.is_none() && !r.failed {
-            if let Some((cell, header)) = r.cell("lesion").map(|(c, h)| (c.clone(), h.to_string())) {
-                r.reject("missing-cell", &header, &cell, "is empty; write the lesion code, or none when the reader found nothing".into());
+            if let Some((cell, header)) = r.cell("lesion").map(|(c, h)| (c.clone(), h.to_string()))
+            {
+                r.reject(
+                    "missing-cell",
+                    &header,
+                    &cell,
+                    "is empty; write the lesion code, or none when the reader found nothing".into(),
+                );
             }
         }
         // A bad side, site or lesion drops the row (the rules that need
@@ -458,16 +610,40 @@ pub(crate) fn read_hand(t: &RawTable, dates: DateFormat, problems: &mut Vec<Prob
         let failed = r.failed;
         let grade = r.integer("grade", 0, 3);
         let extra = r.extra();
-        if let (Some(patient_id), Some(reader), Some(lesion), false) = (patient_id, reader, lesion, failed) {
-            out.rows.push(HandReading { row: raw.number, patient_id, reader, side, site, lesion, grade, extra });
+        if let (Some(patient_id), Some(reader), Some(lesion), false) =
+            (patient_id, reader, lesion, failed)
+        {
+            out.rows.push(HandReading {
+                row: raw.number,
+                patient_id,
+                reader,
+                side,
+                site,
+                lesion,
+                grade,
+                extra,
+            });
         }
     }
     out
 }
 
-pub(crate) fn read_spine(t: &RawTable, dates: DateFormat, problems: &mut Vec<Problem>) -> Readings<SpineReading> {
-    let mut out = Readings { table: t.name.clone(), rows: Vec::new(), extra_columns: Vec::new() };
-    let Some(cols) = readings_header(t, &SPINE_COLUMNS, &["patient_id", "reader", "level", "segment"], problems) else {
+pub(crate) fn read_spine(
+    t: &RawTable,
+    dates: DateFormat,
+    problems: &mut Vec<Problem>,
+) -> Readings<SpineReading> {
+    let mut out = Readings {
+        table: t.name.clone(),
+        rows: Vec::new(),
+        extra_columns: Vec::new(),
+    };
+    let Some(cols) = readings_header(
+        t,
+        &SPINE_COLUMNS,
+        &["patient_id", "reader", "level", "segment"],
+        problems,
+    ) else {
         return out;
     };
     if !cols.has("foraminal") {
@@ -479,27 +655,72 @@ pub(crate) fn read_spine(t: &RawTable, dates: DateFormat, problems: &mut Vec<Pro
     }
     out.extra_columns = cols.extra_names();
     for raw in &t.rows {
-        let mut r = Row { t, cols: &cols, row: raw, dates, problems: &mut *problems, failed: false };
+        let mut r = Row {
+            t,
+            cols: &cols,
+            row: raw,
+            dates,
+            problems: &mut *problems,
+            failed: false,
+        };
         if r.ragged() {
             continue;
         }
         let patient_id = r.required_text("patient_id", "every reading names its patient");
         let reader = r.required_text("reader", "every reading names its reader");
-        let level = r.code("level", VertebralLevel::parse, "a vertebral level", "c1…c7, t1…t12, l1…l5, s1");
-        let segment = r.code_or_none("segment", SpineSegment::parse, SpineSegment::WHAT, &SpineSegment::expected());
+        let level = r.code(
+            "level",
+            VertebralLevel::parse,
+            "a vertebral level",
+            "c1…c7, t1…t12, l1…l5, s1",
+        );
+        let segment = r.code_or_none(
+            "segment",
+            SpineSegment::parse,
+            SpineSegment::WHAT,
+            &SpineSegment::expected(),
+        );
         if segment.is_none() && !r.failed {
-            if let Some((cell, header)) = r.cell("segment").map(|(c, h)| (c.clone(), h.to_string())) {
-                r.reject("missing-cell", &header, &cell, "is empty; write the segment, or none when the reader found nothing".into());
+            if let Some((cell, header)) = r.cell("segment").map(|(c, h)| (c.clone(), h.to_string()))
+            {
+                r.reject(
+                    "missing-cell",
+                    &header,
+                    &cell,
+                    "is empty; write the segment, or none when the reader found nothing".into(),
+                );
             }
         }
         // A bad level or segment drops the row; a bad optional cell only loses that cell.
         let failed = r.failed;
         let foraminal = r.boolean("foraminal");
-        let side = r.code("side", SpineSide::parse, SpineSide::WHAT, &SpineSide::expected());
-        let morphology = r.code("morphology", Morphology::parse, Morphology::WHAT, &Morphology::expected());
+        let side = r.code(
+            "side",
+            SpineSide::parse,
+            SpineSide::WHAT,
+            &SpineSide::expected(),
+        );
+        let morphology = r.code(
+            "morphology",
+            Morphology::parse,
+            Morphology::WHAT,
+            &Morphology::expected(),
+        );
         let extra = r.extra();
-        if let (Some(patient_id), Some(reader), Some(segment), false) = (patient_id, reader, segment, failed) {
-            out.rows.push(SpineReading { row: raw.number, patient_id, reader, level, segment, foraminal, side, morphology, extra });
+        if let (Some(patient_id), Some(reader), Some(segment), false) =
+            (patient_id, reader, segment, failed)
+        {
+            out.rows.push(SpineReading {
+                row: raw.number,
+                patient_id,
+                reader,
+                level,
+                segment,
+                foraminal,
+                side,
+                morphology,
+                extra,
+            });
         }
     }
     out

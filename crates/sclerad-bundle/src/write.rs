@@ -105,10 +105,16 @@ pub fn write_folder(cohort: &Cohort, dir: &Path) -> Result<(), BundleError> {
 
     let mut text = String::new();
     let columns: Vec<Col> = cohort.patient_columns.iter().collect();
-    let header = columns.iter().map(|c| c.code().to_string()).chain(cohort.patient_extra_columns.iter().cloned());
+    let header = columns
+        .iter()
+        .map(|c| c.code().to_string())
+        .chain(cohort.patient_extra_columns.iter().cloned());
     line(&mut text, header);
     for p in &cohort.patients {
-        let cells = columns.iter().map(|c| patient_cell(p, *c)).chain(p.extra.iter().cloned());
+        let cells = columns
+            .iter()
+            .map(|c| patient_cell(p, *c))
+            .chain(p.extra.iter().cloned());
         line(&mut text, cells);
     }
     files.push(("patients.csv", text));
@@ -116,20 +122,46 @@ pub fn write_folder(cohort: &Cohort, dir: &Path) -> Result<(), BundleError> {
     if let Some(h) = &cohort.hand_readings {
         let mut text = String::new();
         let header = ["patient_id", "reader", "side", "site", "lesion", "grade"].map(String::from);
-        line(&mut text, header.into_iter().chain(h.extra_columns.iter().cloned()));
+        line(
+            &mut text,
+            header.into_iter().chain(h.extra_columns.iter().cloned()),
+        );
         for r in &h.rows {
-            let lesion = r.lesion.map_or_else(|| "none".to_string(), |l| l.code().to_string());
-            let cells = [r.patient_id.clone(), r.reader.clone(), opt(&r.side), opt(&r.site), lesion, opt(&r.grade)];
+            let lesion = r
+                .lesion
+                .map_or_else(|| "none".to_string(), |l| l.code().to_string());
+            let cells = [
+                r.patient_id.clone(),
+                r.reader.clone(),
+                opt(&r.side),
+                opt(&r.site),
+                lesion,
+                opt(&r.grade),
+            ];
             line(&mut text, cells.into_iter().chain(r.extra.iter().cloned()));
         }
         files.push(("hand_readings.csv", text));
     }
     if let Some(s) = &cohort.spine_readings {
         let mut text = String::new();
-        let header = ["patient_id", "reader", "level", "segment", "foraminal", "side", "morphology"].map(String::from);
-        line(&mut text, header.into_iter().chain(s.extra_columns.iter().cloned()));
+        let header = [
+            "patient_id",
+            "reader",
+            "level",
+            "segment",
+            "foraminal",
+            "side",
+            "morphology",
+        ]
+        .map(String::from);
+        line(
+            &mut text,
+            header.into_iter().chain(s.extra_columns.iter().cloned()),
+        );
         for r in &s.rows {
-            let segment = r.segment.map_or_else(|| "none".to_string(), |s| s.code().to_string());
+            let segment = r
+                .segment
+                .map_or_else(|| "none".to_string(), |s| s.code().to_string());
             let cells = [
                 r.patient_id.clone(),
                 r.reader.clone(),

@@ -22,7 +22,11 @@ impl Workbook {
         match opened {
             Ok(Ok(book)) => {
                 let sheet_names = book.sheet_names().to_vec();
-                Some(Workbook { file: file.to_string(), book, sheet_names })
+                Some(Workbook {
+                    file: file.to_string(),
+                    book,
+                    sheet_names,
+                })
             }
             Ok(Err(e)) => {
                 problems.push(Problem::error(
@@ -45,7 +49,10 @@ impl Workbook {
 
     /// The sheet whose name matches `wanted` (case-insensitive, trimmed).
     pub(crate) fn find(&self, wanted: &str) -> Option<String> {
-        self.sheet_names.iter().find(|s| s.trim().eq_ignore_ascii_case(wanted)).cloned()
+        self.sheet_names
+            .iter()
+            .find(|s| s.trim().eq_ignore_ascii_case(wanted))
+            .cloned()
     }
 
     /// Reads one sheet into a table.
@@ -75,7 +82,9 @@ impl Workbook {
         };
         let first_row = range.start().map_or(0, |(r, _)| r);
         let mut rows = range.rows().enumerate().map(|(i, cells)| {
-            let number = first_row.saturating_add(u32::try_from(i).unwrap_or(u32::MAX)).saturating_add(1);
+            let number = first_row
+                .saturating_add(u32::try_from(i).unwrap_or(u32::MAX))
+                .saturating_add(1);
             (number, cells.iter().map(cell).collect::<Vec<_>>())
         });
         let blank = |cells: &[Cell]| cells.iter().all(|c| *c == Cell::Empty);
@@ -94,7 +103,10 @@ impl Workbook {
         Some(RawTable {
             name,
             header_row,
-            header: header.iter().map(|c| c.display().trim().to_string()).collect(),
+            header: header
+                .iter()
+                .map(|c| c.display().trim().to_string())
+                .collect(),
             rows,
             decimal_comma: false,
         })
@@ -106,7 +118,11 @@ fn cell(data: &Data) -> Cell {
         Data::Empty => Cell::Empty,
         Data::String(s) => {
             let t = s.trim();
-            if t.is_empty() { Cell::Empty } else { Cell::Text(t.to_string()) }
+            if t.is_empty() {
+                Cell::Empty
+            } else {
+                Cell::Text(t.to_string())
+            }
         }
         Data::Int(i) => Cell::Number(*i as f64),
         Data::Float(x) => Cell::Number(*x),
@@ -127,11 +143,13 @@ fn cell(data: &Data) -> Cell {
             }
         }
         Data::DateTimeIso(s) => {
-            let date = s.get(..10).and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
+            let date = s
+                .get(..10)
+                .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
             date.map_or_else(|| Cell::Invalid(s.clone()), Cell::Date)
         }
         Data::DurationIso(s) => Cell::Invalid(format!("duration {s}")),
-        Data::Error(e) if matches!(e, calamine::CellErrorType::NA) => Cell::Empty,
+        Data::Error(calamine::CellErrorType::NA) => Cell::Empty,
         Data::Error(e) => Cell::Invalid(format!("Excel error {e}")),
     }
 }

@@ -9,7 +9,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// bundles of hand radiograph and spinal CT readings.
 #[derive(Debug, Parser)]
 #[command(name = "sclerad", version, propagate_version = true)]
-#[command(after_help = "Exit status: 0 success, 1 the bundle has problems, 2 usage or I/O error.\n\nRun 'sclerad help <command>' for a command's options and examples.")]
+#[command(
+    after_help = "Exit status: 0 success, 1 the bundle has problems, 2 usage or I/O error.\n\nRun 'sclerad help <command>' for a command's options and examples."
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

@@ -25,8 +25,14 @@ struct ReaderReport<'a> {
     chosen: Option<String>,
 }
 
-fn reader_report<'a>(present: &'a [String], r: &Result<Option<String>, ReaderChoiceError>) -> ReaderReport<'a> {
-    ReaderReport { present, chosen: r.clone().ok().flatten() }
+fn reader_report<'a>(
+    present: &'a [String],
+    r: &Result<Option<String>, ReaderChoiceError>,
+) -> ReaderReport<'a> {
+    ReaderReport {
+        present,
+        chosen: r.clone().ok().flatten(),
+    }
 }
 
 #[derive(Serialize)]
@@ -43,11 +49,21 @@ struct Report<'a> {
 }
 
 pub fn run(args: &ValidateArgs) -> Result<ExitCode> {
-    let check = ValidateOptions { reader: args.input.reader.clone(), ..ValidateOptions::default() };
-    let (loaded, validation) = sclerad_bundle::load(&args.bundle, &read_options(&args.input), &check)?;
+    let check = ValidateOptions {
+        reader: args.input.reader.clone(),
+        ..ValidateOptions::default()
+    };
+    let (loaded, validation) =
+        sclerad_bundle::load(&args.bundle, &read_options(&args.input), &check)?;
     let mut problems = loaded.problems;
     problems.sort_by(|a, b| {
-        let key = |p: &Problem| (p.location.file.clone(), p.location.sheet.clone(), p.location.row.unwrap_or(0));
+        let key = |p: &Problem| {
+            (
+                p.location.file.clone(),
+                p.location.sheet.clone(),
+                p.location.row.unwrap_or(0),
+            )
+        };
         key(a).cmp(&key(b))
     });
     let counts = ProblemCounts::of(&problems);
@@ -73,7 +89,11 @@ pub fn run(args: &ValidateArgs) -> Result<ExitCode> {
         OutputFormat::Table => print_table(&mut out, &report)?,
     }
     out.flush()?;
-    Ok(if counts.errors == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if counts.errors == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn shorten(s: &str, max: usize) -> String {
@@ -122,9 +142,15 @@ fn print_table(out: &mut impl Write, r: &Report<'_>) -> std::io::Result<()> {
                 [
                     p.severity.to_string(),
                     file,
-                    p.location.row.map(|r| r.to_string()).unwrap_or_else(|| "-".into()),
+                    p.location
+                        .row
+                        .map(|r| r.to_string())
+                        .unwrap_or_else(|| "-".into()),
                     p.location.column.clone().unwrap_or_else(|| "-".into()),
-                    p.value.as_deref().map(|v| format!("{:?}", shorten(v, 24))).unwrap_or_else(|| "-".into()),
+                    p.value
+                        .as_deref()
+                        .map(|v| format!("{:?}", shorten(v, 24)))
+                        .unwrap_or_else(|| "-".into()),
                     p.message.clone(),
                 ]
             })
@@ -151,7 +177,11 @@ fn print_table(out: &mut impl Write, r: &Report<'_>) -> std::io::Result<()> {
         writeln!(out)?;
     }
     let c = r.counts;
-    let verdict = if c.errors == 0 { "OK, ready for analysis" } else { "NOT VALID: fix the errors above" };
+    let verdict = if c.errors == 0 {
+        "OK, ready for analysis"
+    } else {
+        "NOT VALID: fix the errors above"
+    };
     writeln!(
         out,
         "{}, {}, {}: {verdict}",

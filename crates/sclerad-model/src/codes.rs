@@ -150,8 +150,8 @@ impl HandSite {
             SoftTissueD1 | SoftTissueD2 | SoftTissueD3 | SoftTissueD4 | SoftTissueD5 => {
                 SiteKind::SoftTissue
             }
-            IpD1 | DipD2 | DipD3 | DipD4 | DipD5 | PipD2 | PipD3 | PipD4 | PipD5 | McpD1 | McpD2
-            | McpD3 | McpD4 | McpD5 => SiteKind::FingerJoint,
+            IpD1 | DipD2 | DipD3 | DipD4 | DipD5 | PipD2 | PipD3 | PipD4 | PipD5 | McpD1
+            | McpD2 | McpD3 | McpD4 | McpD5 => SiteKind::FingerJoint,
             CmcD1 | Carpus | Wrist => SiteKind::WristJoint,
         }
     }
@@ -237,7 +237,10 @@ mod tests {
         assert_eq!(Sex::parse("w"), None);
         assert_eq!(Subset::parse("dcSSc"), Some(Subset::Diffuse));
         assert_eq!(CtType::parse("TAP"), Some(CtType::ThoracoAbdominoPelvic));
-        assert_eq!(HandSite::parse("soft_tissue_d3"), Some(HandSite::SoftTissueD3));
+        assert_eq!(
+            HandSite::parse("soft_tissue_d3"),
+            Some(HandSite::SoftTissueD3)
+        );
         assert_eq!(HandSite::ALL.len(), 27);
         for site in HandSite::ALL {
             assert_eq!(HandSite::parse(site.code()), Some(*site));

@@ -3,8 +3,8 @@
 use chrono::NaiveDate;
 
 use crate::codes::{
-    codes, CtType, HandSide, HandSite, Lesion, Morphology, Sex, SpineFlag, SpineSegment,
-    SpineSide, Subset,
+    codes, CtType, HandSide, HandSite, Lesion, Morphology, Sex, SpineFlag, SpineSegment, SpineSide,
+    Subset,
 };
 use crate::level::{LevelSet, VertebralLevel};
 use crate::problem::TableName;
@@ -120,7 +120,10 @@ impl ColumnSet {
 
     /// The columns present, in format order.
     pub fn iter(self) -> impl Iterator<Item = PatientColumn> {
-        PatientColumn::ALL.iter().copied().filter(move |c| self.contains(*c))
+        PatientColumn::ALL
+            .iter()
+            .copied()
+            .filter(move |c| self.contains(*c))
     }
 
     /// Every column the format defines.
@@ -318,7 +321,8 @@ impl Patient {
     /// The levels the CT showed: `ct_levels` if given, else the default of
     /// `ct_type`, else unknown.
     pub fn ct_coverage(&self) -> Option<LevelSet> {
-        self.ct_levels.or_else(|| self.ct_type.map(LevelSet::default_for))
+        self.ct_levels
+            .or_else(|| self.ct_type.map(LevelSet::default_for))
     }
 }
 

@@ -43,7 +43,10 @@ pub struct AcrEular2013 {
 /// Computes the ACR/EULAR 2013 score, or `None` when the table has none of
 /// the item columns.
 pub fn acr_eular_2013(patient: &Patient, columns: ColumnSet) -> Option<AcrEular2013> {
-    if !PatientColumn::ACR_EULAR_ITEMS.iter().any(|c| columns.contains(*c)) {
+    if !PatientColumn::ACR_EULAR_ITEMS
+        .iter()
+        .any(|c| columns.contains(*c))
+    {
         return None;
     }
     let it = &patient.acr_eular;
@@ -52,8 +55,20 @@ pub fn acr_eular_2013(patient: &Patient, columns: ColumnSet) -> Option<AcrEular2
         let v = |x: Option<bool>| x.unwrap_or(assume);
         let any = |xs: &[Option<bool>]| xs.iter().any(|x| v(*x));
         let mut s = 0u8;
-        s += if v(it.sclerodactyly) { 4 } else if v(it.puffy_fingers) { 2 } else { 0 };
-        s += if v(it.pitting_scars) { 3 } else if v(it.fingertip_ulcers) { 2 } else { 0 };
+        s += if v(it.sclerodactyly) {
+            4
+        } else if v(it.puffy_fingers) {
+            2
+        } else {
+            0
+        };
+        s += if v(it.pitting_scars) {
+            3
+        } else if v(it.fingertip_ulcers) {
+            2
+        } else {
+            0
+        };
         s += 2 * u8::from(v(it.telangiectasia));
         s += 2 * u8::from(v(it.abnormal_capillaries));
         s += 2 * u8::from(any(&[patient.pah, patient.ild_ct]));
@@ -68,7 +83,11 @@ pub fn acr_eular_2013(patient: &Patient, columns: ColumnSet) -> Option<AcrEular2
         Some(false) if hi < 9 => Some(false),
         _ => None,
     };
-    Some(AcrEular2013 { score: lo, lower_bound: hi > lo, classified })
+    Some(AcrEular2013 {
+        score: lo,
+        lower_bound: hi > lo,
+        classified,
+    })
 }
 
 /// Where each patient-level lesion flag came from.
@@ -113,7 +132,10 @@ impl ReadingIndex {
                 let e = index
                     .hand
                     .entry(r.patient_id.clone())
-                    .or_insert_with(|| ReadingEvidence { first_row: r.row, ..Default::default() });
+                    .or_insert_with(|| ReadingEvidence {
+                        first_row: r.row,
+                        ..Default::default()
+                    });
                 if let Some(lesion) = r.lesion {
                     e.hand[lesion.index()].get_or_insert(r.row);
                 }
@@ -121,10 +143,14 @@ impl ReadingIndex {
         }
         if let (Some(readings), Some(reader)) = (&cohort.spine_readings, &selection.spine) {
             for r in readings.rows.iter().filter(|r| &r.reader == reader) {
-                let e = index
-                    .spine
-                    .entry(r.patient_id.clone())
-                    .or_insert_with(|| ReadingEvidence { first_row: r.row, ..Default::default() });
+                let e =
+                    index
+                        .spine
+                        .entry(r.patient_id.clone())
+                        .or_insert_with(|| ReadingEvidence {
+                            first_row: r.row,
+                            ..Default::default()
+                        });
                 let mut mark = |flag: SpineFlag| {
                     e.spine[flag.index()].get_or_insert(r.row);
                 };
@@ -232,8 +258,9 @@ fn derive_patient(
         (Some(ct), Some(hand)) => Some((ct - hand).num_days().abs()),
         _ => None,
     };
-    let restrictive_syndrome =
-        p.restrictive_syndrome.or_else(|| p.tlc_pct_pred.map(|tlc| tlc < 80.0));
+    let restrictive_syndrome = p
+        .restrictive_syndrome
+        .or_else(|| p.tlc_pct_pred.map(|tlc| tlc < 80.0));
 
     let (hand, hand_source) = match index.hand.get(&p.patient_id) {
         Some(e) => (e.hand.map(|row| Some(row.is_some())), FlagSource::Readings),
@@ -353,7 +380,14 @@ mod tests {
         p.pah = Some(false);
         p.ild_ct = Some(true); // 2
         let s = acr_eular_2013(&p, with_items()).expect("score");
-        assert_eq!(s, AcrEular2013 { score: 16, lower_bound: false, classified: Some(true) });
+        assert_eq!(
+            s,
+            AcrEular2013 {
+                score: 16,
+                lower_bound: false,
+                classified: Some(true)
+            }
+        );
     }
 
     #[test]
@@ -364,7 +398,14 @@ mod tests {
         p.acr_eular.sclerodactyly = Some(true);
         // 7 so far; the missing items could reach 9.
         let s = acr_eular_2013(&p, with_items()).expect("score");
-        assert_eq!(s, AcrEular2013 { score: 7, lower_bound: true, classified: None });
+        assert_eq!(
+            s,
+            AcrEular2013 {
+                score: 7,
+                lower_bound: true,
+                classified: None
+            }
+        );
         // Every item known and below 9: not classified.
         let it = &mut p.acr_eular;
         for c in PatientColumn::ACR_EULAR_ITEMS {
@@ -375,7 +416,14 @@ mod tests {
         p.pah = Some(false);
         p.ild_ct = Some(false);
         let s = acr_eular_2013(&p, with_items()).expect("score");
-        assert_eq!(s, AcrEular2013 { score: 7, lower_bound: false, classified: Some(false) });
+        assert_eq!(
+            s,
+            AcrEular2013 {
+                score: 7,
+                lower_bound: false,
+                classified: Some(false)
+            }
+        );
         // Skin proximal to the MCPs is sufficient whatever the sum.
         p.acr_eular.skin_proximal_mcp = Some(true);
         let s = acr_eular_2013(&p, with_items()).expect("score");
@@ -386,7 +434,10 @@ mod tests {
     #[test]
     fn spine_any_is_three_valued() {
         assert_eq!(any_of(&[Some(false), None, Some(true)]), Some(true));
-        assert_eq!(any_of(&[Some(false), Some(false), Some(false)]), Some(false));
+        assert_eq!(
+            any_of(&[Some(false), Some(false), Some(false)]),
+            Some(false)
+        );
         assert_eq!(any_of(&[Some(false), None, Some(false)]), None);
         let mut p = patient();
         p.spine = [Some(false), Some(false), Some(false), Some(false)];

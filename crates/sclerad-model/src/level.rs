@@ -42,7 +42,9 @@ impl VertebralLevel {
         let mut offset = 0u8;
         for (r, count) in REGIONS {
             if r == region {
-                return (1..=count).contains(&n).then_some(VertebralLevel(offset + n - 1));
+                return (1..=count)
+                    .contains(&n)
+                    .then_some(VertebralLevel(offset + n - 1));
             }
             offset += count;
         }
@@ -131,10 +133,14 @@ impl LevelSet {
                 None => (part, part),
             };
             let first = VertebralLevel::parse(a).ok_or_else(|| {
-                LevelListError(format!("'{a}' is not a vertebral level (c1…c7, t1…t12, l1…l5, s1)"))
+                LevelListError(format!(
+                    "'{a}' is not a vertebral level (c1…c7, t1…t12, l1…l5, s1)"
+                ))
             })?;
             let last = VertebralLevel::parse(b).ok_or_else(|| {
-                LevelListError(format!("'{b}' is not a vertebral level (c1…c7, t1…t12, l1…l5, s1)"))
+                LevelListError(format!(
+                    "'{b}' is not a vertebral level (c1…c7, t1…t12, l1…l5, s1)"
+                ))
             })?;
             if last < first {
                 return Err(LevelListError(format!(
@@ -239,7 +245,10 @@ mod tests {
         assert_eq!(s.to_string(), "c7-l5");
         assert_eq!(LevelSet::parse("t1-l2").expect("list").to_string(), "t1-l2");
         assert_eq!(LevelSet::parse("t5").expect("list").to_string(), "t5");
-        assert_eq!(LevelSet::parse("c1-c3,t5").expect("list").to_string(), "c1-c3,t5");
+        assert_eq!(
+            LevelSet::parse("c1-c3,t5").expect("list").to_string(),
+            "c1-c3,t5"
+        );
         assert!(LevelSet::parse("l2-t1").is_err());
         assert!(LevelSet::parse("t1-x").is_err());
         assert!(LevelSet::parse("").is_err());
@@ -249,7 +258,10 @@ mod tests {
     #[test]
     fn ct_type_defaults_match_the_spec() {
         assert_eq!(LevelSet::default_for(CtType::Thoracic).to_string(), "c7-l1");
-        assert_eq!(LevelSet::default_for(CtType::ThoracoAbdominoPelvic).to_string(), "c7-s1");
+        assert_eq!(
+            LevelSet::default_for(CtType::ThoracoAbdominoPelvic).to_string(),
+            "c7-s1"
+        );
         assert_eq!(LevelSet::default_for(CtType::Lumbar).to_string(), "t11-s1");
         assert!(LevelSet::default_for(CtType::Thoracic).contains(lv("t12")));
         assert!(!LevelSet::default_for(CtType::Thoracic).contains(lv("l2")));

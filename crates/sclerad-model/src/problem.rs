@@ -104,12 +104,18 @@ pub struct TableName {
 impl TableName {
     /// A CSV file.
     pub fn file(file: impl Into<String>) -> Self {
-        TableName { file: file.into(), sheet: None }
+        TableName {
+            file: file.into(),
+            sheet: None,
+        }
     }
 
     /// A sheet of a workbook.
     pub fn sheet(file: impl Into<String>, sheet: impl Into<String>) -> Self {
-        TableName { file: file.into(), sheet: Some(sheet.into()) }
+        TableName {
+            file: file.into(),
+            sheet: Some(sheet.into()),
+        }
     }
 }
 
@@ -141,17 +147,35 @@ pub struct Problem {
 impl Problem {
     /// An error.
     pub fn error(code: &'static str, location: Location, message: impl Into<String>) -> Self {
-        Problem { severity: Severity::Error, code, location, value: None, message: message.into() }
+        Problem {
+            severity: Severity::Error,
+            code,
+            location,
+            value: None,
+            message: message.into(),
+        }
     }
 
     /// A warning.
     pub fn warning(code: &'static str, location: Location, message: impl Into<String>) -> Self {
-        Problem { severity: Severity::Warning, code, location, value: None, message: message.into() }
+        Problem {
+            severity: Severity::Warning,
+            code,
+            location,
+            value: None,
+            message: message.into(),
+        }
     }
 
     /// A note.
     pub fn note(code: &'static str, location: Location, message: impl Into<String>) -> Self {
-        Problem { severity: Severity::Note, code, location, value: None, message: message.into() }
+        Problem {
+            severity: Severity::Note,
+            code,
+            location,
+            value: None,
+            message: message.into(),
+        }
     }
 
     /// The same problem with the offending value attached.

@@ -30,7 +30,10 @@ pub enum ReaderChoiceError {
 impl fmt::Display for ReaderChoiceError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ReaderChoiceError::NotFound { requested, available } => write!(
+            ReaderChoiceError::NotFound {
+                requested,
+                available,
+            } => write!(
                 f,
                 "reader '{requested}' has no readings here; readers present: {}",
                 available.join(", ")
@@ -74,7 +77,9 @@ pub fn choose_reader(
     }
     match available {
         [only] => Ok(Some(only.clone())),
-        _ => Err(ReaderChoiceError::Ambiguous { available: available.to_vec() }),
+        _ => Err(ReaderChoiceError::Ambiguous {
+            available: available.to_vec(),
+        }),
     }
 }
 
@@ -105,13 +110,20 @@ impl ReaderChoice {
     /// Applies the rule to both tables of `cohort`.
     pub fn resolve(cohort: &Cohort, requested: Option<&str>) -> Self {
         fn names<T>(r: &Option<Readings<T>>, f: fn(&T) -> &str) -> Vec<String> {
-            r.as_ref().map(|r| readers_of(r.rows.iter().map(f))).unwrap_or_default()
+            r.as_ref()
+                .map(|r| readers_of(r.rows.iter().map(f)))
+                .unwrap_or_default()
         }
         let hand_readers = names(&cohort.hand_readings, |r: &HandReading| r.reader.as_str());
         let spine_readers = names(&cohort.spine_readings, |r: &SpineReading| r.reader.as_str());
         let hand = choose_reader(&hand_readers, requested);
         let spine = choose_reader(&spine_readers, requested);
-        ReaderChoice { hand_readers, spine_readers, hand, spine }
+        ReaderChoice {
+            hand_readers,
+            spine_readers,
+            hand,
+            spine,
+        }
     }
 
     /// The selection, with an undecided table treated as having no reader.
@@ -133,7 +145,10 @@ mod tests {
 
     #[test]
     fn explicit_reader_wins() {
-        assert_eq!(choose_reader(&v(&["a", "consensus"]), Some("a")), Ok(Some("a".into())));
+        assert_eq!(
+            choose_reader(&v(&["a", "consensus"]), Some("a")),
+            Ok(Some("a".into()))
+        );
         assert!(matches!(
             choose_reader(&v(&["a", "b"]), Some("c")),
             Err(ReaderChoiceError::NotFound { .. })

@@ -58,16 +58,31 @@ pub fn validate(cohort: &Cohort, options: &ValidateOptions) -> Validation {
     check_spine_readings(cohort, &mut out);
 
     for (table, result, what) in [
-        (cohort.hand_readings.as_ref().map(|r| &r.table), &readers.hand, "hand"),
-        (cohort.spine_readings.as_ref().map(|r| &r.table), &readers.spine, "spine"),
+        (
+            cohort.hand_readings.as_ref().map(|r| &r.table),
+            &readers.hand,
+            "hand",
+        ),
+        (
+            cohort.spine_readings.as_ref().map(|r| &r.table),
+            &readers.spine,
+            "spine",
+        ),
     ] {
-        let (Some(table), Err(e)) = (table, result) else { continue };
-        let loc = Location { column: Some("reader".into()), ..Location::table(table) };
+        let (Some(table), Err(e)) = (table, result) else {
+            continue;
+        };
+        let loc = Location {
+            column: Some("reader".into()),
+            ..Location::table(table)
+        };
         let p = match e {
             ReaderChoiceError::Ambiguous { .. } if !options.reader_required => Problem::note(
                 "reader-choice",
                 loc,
-                format!("{e}; the {what} lesion flags were not checked against the summary columns"),
+                format!(
+                    "{e}; the {what} lesion flags were not checked against the summary columns"
+                ),
             ),
             _ => Problem::error("reader-choice", loc, e.to_string()),
         };
@@ -75,7 +90,10 @@ pub fn validate(cohort: &Cohort, options: &ValidateOptions) -> Validation {
     }
     let index = ReadingIndex::build(cohort, &readers.selection());
     check_summary_against_readings(cohort, &readers, &index, &mut out);
-    Validation { problems: out, readers }
+    Validation {
+        problems: out,
+        readers,
+    }
 }
 
 fn at(cohort: &Cohort, p: &Patient, column: Col) -> Location {
@@ -90,7 +108,10 @@ fn check_unique_ids(cohort: &Cohort, out: &mut Vec<Problem>) {
                 Problem::error(
                     "duplicate-patient-id",
                     at(cohort, p, Col::PatientId),
-                    format!("patient_id '{}' is already used in row {row}; ids must be unique", p.patient_id),
+                    format!(
+                        "patient_id '{}' is already used in row {row}; ids must be unique",
+                        p.patient_id
+                    ),
                 )
                 .with_value(&p.patient_id),
             ),
@@ -115,7 +136,10 @@ fn date_problem(
 }
 
 fn check_patient(cohort: &Cohort, p: &Patient, options: &ValidateOptions, out: &mut Vec<Problem>) {
-    let imaging = [(Col::HandXrayDate, p.hand_xray_date), (Col::CtDate, p.ct_date)];
+    let imaging = [
+        (Col::HandXrayDate, p.hand_xray_date),
+        (Col::CtDate, p.ct_date),
+    ];
 
     if let Some(birth) = p.birth_date {
         for (col, date) in imaging.iter().chain(&[(Col::OnsetDate, p.onset_date)]) {
@@ -283,7 +307,9 @@ fn unknown_patient(table: &TableName, row: u32, id: &str) -> Problem {
 }
 
 fn check_hand_readings(cohort: &Cohort, out: &mut Vec<Problem>) {
-    let Some(readings) = &cohort.hand_readings else { return };
+    let Some(readings) = &cohort.hand_readings else {
+        return;
+    };
     let known: std::collections::HashSet<&str> =
         cohort.all_patient_ids.iter().map(String::as_str).collect();
     let table = &readings.table;
@@ -338,7 +364,9 @@ fn check_hand_readings(cohort: &Cohort, out: &mut Vec<Problem>) {
 }
 
 fn check_spine_readings(cohort: &Cohort, out: &mut Vec<Problem>) {
-    let Some(readings) = &cohort.spine_readings else { return };
+    let Some(readings) = &cohort.spine_readings else {
+        return;
+    };
     let known: std::collections::HashSet<&str> =
         cohort.all_patient_ids.iter().map(String::as_str).collect();
     let table = &readings.table;
@@ -368,7 +396,9 @@ fn check_spine_readings(cohort: &Cohort, out: &mut Vec<Problem>) {
             ));
             continue;
         };
-        let Some(patient) = cohort.patient(&r.patient_id) else { continue };
+        let Some(patient) = cohort.patient(&r.patient_id) else {
+            continue;
+        };
         if let Some(coverage) = patient.ct_coverage() {
             if !coverage.contains(level) {
                 let why = match (patient.ct_levels, patient.ct_type) {
@@ -420,9 +450,14 @@ fn check_summary_against_readings(
         )
         .with_value(if summary { "yes" } else { "no" })
     };
-    let hand = cohort.hand_readings.as_ref().zip(readers.hand.as_ref().ok().and_then(Option::as_ref));
-    let spine =
-        cohort.spine_readings.as_ref().zip(readers.spine.as_ref().ok().and_then(Option::as_ref));
+    let hand = cohort
+        .hand_readings
+        .as_ref()
+        .zip(readers.hand.as_ref().ok().and_then(Option::as_ref));
+    let spine = cohort
+        .spine_readings
+        .as_ref()
+        .zip(readers.spine.as_ref().ok().and_then(Option::as_ref));
     for p in &cohort.patients {
         if let Some((readings, reader)) = hand {
             if let Some(e) = index.hand.get(&p.patient_id) {
