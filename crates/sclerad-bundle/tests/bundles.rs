@@ -239,6 +239,33 @@ fn long_format_readings_from_several_readers() {
 }
 
 #[test]
+fn a_patient_without_a_reading_by_the_chosen_reader_is_a_warning() {
+    let hand: String = HAND
+        .lines()
+        .filter(|l| !l.starts_with("A3,consensus"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let dir = folder(&[
+        ("patients.csv", LONG_PATIENTS),
+        ("hand_readings.csv", &hand),
+        ("spine_readings.csv", SPINE),
+    ]);
+    let (cohort, problems) = check(dir.path(), &ReadOptions::default(), None);
+    assert_clean(&problems);
+    let w: Vec<_> = problems.iter().filter(|p| p.code == "not-read").collect();
+    assert_eq!(w.len(), 1, "{problems:#?}");
+    assert_eq!(w[0].severity, Severity::Warning);
+    assert_eq!(w[0].location.row, Some(4));
+    let derived = derive(
+        &cohort,
+        &ReaderChoice::resolve(&cohort, None).selection(),
+        365,
+    );
+    assert_eq!(derived[2].hand_source, FlagSource::Missing);
+    assert_eq!(derived[2].lesion(Lesion::Erosion), None);
+}
+
+#[test]
 fn several_readers_without_consensus_validate_with_a_note() {
     let hand: String = HAND
         .lines()

@@ -369,6 +369,11 @@ fn check_spine_readings(cohort: &Cohort, out: &mut Vec<Problem>) {
     };
     let known: std::collections::HashSet<&str> =
         cohort.all_patient_ids.iter().map(String::as_str).collect();
+    let by_id: HashMap<&str, &Patient> = cohort
+        .patients
+        .iter()
+        .map(|p| (p.patient_id.as_str(), p))
+        .collect();
     let table = &readings.table;
     for r in &readings.rows {
         if !known.contains(r.patient_id.as_str()) {
@@ -396,7 +401,7 @@ fn check_spine_readings(cohort: &Cohort, out: &mut Vec<Problem>) {
             ));
             continue;
         };
-        let Some(patient) = cohort.patient(&r.patient_id) else {
+        let Some(patient) = by_id.get(r.patient_id.as_str()) else {
             continue;
         };
         if let Some(coverage) = patient.ct_coverage() {
@@ -458,7 +463,27 @@ fn check_summary_against_readings(
         .spine_readings
         .as_ref()
         .zip(readers.spine.as_ref().ok().and_then(Option::as_ref));
+    let unread = |p: &Patient, table: &TableName, reader: &str, what: &str| {
+        Problem::warning(
+            "not-read",
+            Location::row(&cohort.patients_table, p.row),
+            format!(
+                "patient '{}' has no {what} reading by '{reader}' in {table} and no {what} summary columns filled: their {what} lesion flags are missing",
+                p.patient_id
+            ),
+        )
+    };
     for p in &cohort.patients {
+        if let Some((readings, reader)) = hand {
+            if !index.hand.contains_key(&p.patient_id) && p.hand.iter().all(Option::is_none) {
+                out.push(unread(p, &readings.table, reader, "hand"));
+            }
+        }
+        if let Some((readings, reader)) = spine {
+            if !index.spine.contains_key(&p.patient_id) && p.spine.iter().all(Option::is_none) {
+                out.push(unread(p, &readings.table, reader, "spine"));
+            }
+        }
         if let Some((readings, reader)) = hand {
             if let Some(e) = index.hand.get(&p.patient_id) {
                 for lesion in Lesion::ALL {
