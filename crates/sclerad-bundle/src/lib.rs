@@ -23,7 +23,7 @@ use sclerad_model::{
 };
 
 pub use cell::DateFormat;
-pub use write::write_folder;
+pub use write::{derived_csv, write_file_atomically, write_folder, DERIVED_COLUMNS};
 
 use raw::RawTable;
 use tables::PatientContext;

@@ -121,9 +121,14 @@ fn is_blank(cells: &[String]) -> bool {
 }
 
 fn decode<'a>(name: &TableName, bytes: &'a [u8], problems: &mut Vec<Problem>) -> Option<&'a str> {
-    let mut fail = |code: &'static str, row: Option<u32>, message: String| {
+    let mut fail = |code: &'static str, at: Option<usize>, message: String| {
+        let (row, column) = match at {
+            Some(pos) => (Some(line_of(bytes, pos)), column_at(bytes, pos)),
+            None => (None, None),
+        };
         let location = Location {
             row,
+            column,
             ..Location::table(name)
         };
         problems.push(Problem::error(code, location, message));
@@ -147,7 +152,7 @@ fn decode<'a>(name: &TableName, bytes: &'a [u8], problems: &mut Vec<Problem>) ->
     if let Some(pos) = bytes.iter().position(|b| *b == 0) {
         return fail(
             "binary-file",
-            Some(line_of(bytes, pos)),
+            Some(pos),
             "the file holds binary data (a NUL byte), not CSV text".into(),
         );
     }
@@ -157,7 +162,7 @@ fn decode<'a>(name: &TableName, bytes: &'a [u8], problems: &mut Vec<Problem>) ->
             let pos = e.valid_up_to();
             fail(
                 "not-utf8",
-                Some(line_of(bytes, pos)),
+                Some(pos),
                 format!(
                     "the file is not UTF-8 (byte 0x{:02X} at offset {pos}); it is probably Latin-1/Windows-1252: save it as \"CSV UTF-8\"",
                     bytes.get(pos).copied().unwrap_or(0)
@@ -165,6 +170,29 @@ fn decode<'a>(name: &TableName, bytes: &'a [u8], problems: &mut Vec<Problem>) ->
             )
         }
     }
+}
+
+/// The header name of the cell holding byte `pos`, found by counting
+/// separators on its line (quotes ignored: this is only a pointer for the
+/// user, in a file that cannot be parsed anyway).
+fn column_at(bytes: &[u8], pos: usize) -> Option<String> {
+    let pos = pos.min(bytes.len());
+    let header_end = bytes
+        .iter()
+        .position(|b| *b == b'\n')
+        .unwrap_or(bytes.len());
+    let header = String::from_utf8_lossy(&bytes[..header_end]);
+    let delimiter = detect_delimiter(&header);
+    let line_start = bytes[..pos]
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map_or(0, |i| i + 1);
+    let index = bytes[line_start..pos]
+        .iter()
+        .filter(|b| **b == delimiter as u8)
+        .count();
+    let name = header.split(delimiter).nth(index)?.trim().to_string();
+    (!name.is_empty()).then_some(name)
 }
 
 fn line_of(bytes: &[u8], pos: usize) -> u32 {
@@ -308,6 +336,7 @@ mod tests {
         assert!(csv_table(name.clone(), b"a,b\n1,\xE9t\xE9\n", &mut problems).is_none());
         assert_eq!(problems[0].code, "not-utf8");
         assert_eq!(problems[0].location.row, Some(2));
+        assert_eq!(problems[0].location.column.as_deref(), Some("b"));
         problems.clear();
         assert!(csv_table(name.clone(), b"a,b\n\0\x01", &mut problems).is_none());
         assert_eq!(problems[0].code, "binary-file");

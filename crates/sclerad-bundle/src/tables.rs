@@ -299,9 +299,20 @@ impl Row<'_> {
         let extra_filled = self.row.cells.iter().skip(want).any(|c| *c != Cell::Empty);
         if have < want || extra_filled {
             self.failed = true;
+            // Name the column where the row runs out (or over).
+            let column = if have < want {
+                let name = &self.t.header[have];
+                if name.is_empty() {
+                    format!("#{}", have + 1)
+                } else {
+                    name.clone()
+                }
+            } else {
+                format!("#{} (past the last column)", want + 1)
+            };
             self.problems.push(Problem::error(
                 "ragged-row",
-                Location::row(&self.t.name, self.row.number),
+                Location::cell(&self.t.name, self.row.number, &column),
                 format!(
                     "this row has {have} cells but the header has {want} columns; a separator is missing or extra (is a cell with '{}' unquoted?)",
                     if self.t.decimal_comma { ';' } else { ',' }

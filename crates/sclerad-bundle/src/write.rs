@@ -199,3 +199,88 @@ pub fn write_folder(cohort: &Cohort, dir: &Path) -> Result<(), BundleError> {
     }
     result
 }
+
+/// The columns of [`derived_csv`], in order.
+pub const DERIVED_COLUMNS: [&str; 25] = [
+    "patient_id",
+    "age_years",
+    "disease_duration_years",
+    "imaging_gap_days",
+    "imaging_within_window",
+    "restrictive_syndrome",
+    "acr_eular_2013_score",
+    "acr_eular_2013_lower_bound",
+    "acr_eular_2013_classified",
+    "ct_coverage",
+    "calcinosis",
+    "acro_osteolysis",
+    "periarticular_calcification",
+    "erosion",
+    "joint_space_narrowing",
+    "subluxation",
+    "flexion_contracture",
+    "hand_source",
+    "spine_anterior",
+    "spine_canal",
+    "spine_foraminal",
+    "spine_posterior",
+    "spine_any",
+    "spine_source",
+    "spine_levels_covered",
+];
+
+/// The derived per-patient variables as CSV text (full precision, empty
+/// cells for missing values).
+pub fn derived_csv(derived: &[sclerad_model::DerivedPatient]) -> String {
+    use sclerad_model::{FlagSource, Lesion, SpineFlag};
+    let source = |s: FlagSource| {
+        match s {
+            FlagSource::Readings => "readings",
+            FlagSource::Summary => "summary",
+            FlagSource::Missing => "",
+        }
+        .to_string()
+    };
+    let mut text = String::new();
+    line(&mut text, DERIVED_COLUMNS.map(String::from));
+    for d in derived {
+        let acr = d.acr_eular_2013;
+        let mut cells = vec![
+            d.patient_id.clone(),
+            opt(&d.age_years),
+            opt(&d.disease_duration_years),
+            opt(&d.imaging_gap_days),
+            yes_no(d.imaging_within_window),
+            yes_no(d.restrictive_syndrome),
+            opt(&acr.map(|a| a.score)),
+            yes_no(acr.map(|a| a.lower_bound)),
+            yes_no(acr.and_then(|a| a.classified)),
+            opt(&d.ct_coverage),
+        ];
+        cells.extend(Lesion::ALL.iter().map(|l| yes_no(d.lesion(*l))));
+        cells.push(source(d.hand_source));
+        cells.extend(SpineFlag::ALL.iter().map(|f| yes_no(d.spine_flag(*f))));
+        cells.push(yes_no(d.spine_any));
+        cells.push(source(d.spine_source));
+        cells.push(opt(&d.ct_coverage.map(|c| c.len())));
+        line(&mut text, cells);
+    }
+    text
+}
+
+/// Writes `text` to `path` through a temporary file renamed into place.
+pub fn write_file_atomically(path: &Path, text: &str) -> Result<(), BundleError> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    std::fs::write(&tmp, text).map_err(|e| BundleError::io(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        BundleError::io(path, e)
+    })
+}

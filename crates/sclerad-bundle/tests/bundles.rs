@@ -585,14 +585,14 @@ fn catalogue() -> Vec<Case> {
             replace_row(1, ROWS[1].rsplit_once(',').map_or("", |(a, _)| a)),
             "ragged-row",
             Some(3),
-            None,
+            Some("spine_posterior"),
         ),
         patients_only(
             "ragged long",
             replace_row(0, &format!("{},extra", ROWS[0])),
             "ragged-row",
             Some(2),
-            None,
+            Some("#25 (past the last column)"),
         ),
         patients_only(
             "missing column",
@@ -834,7 +834,7 @@ fn catalogue() -> Vec<Case> {
             code: "not-utf8",
             file: "hand_readings.csv",
             row: Some(4),
-            column: None,
+            column: Some("reader"),
         },
     ]
 }

@@ -34,6 +34,7 @@ Examples:
   sclerad validate cohort.xlsx --reader consensus
   sclerad validate export.csv --date-format dmy
   sclerad validate nancy-cohort/ --format json > problems.json
+  sclerad validate nancy-cohort/ --derived derived.csv
 
 Exit status: 0 no errors (warnings and notes may be listed), 1 the bundle
 has errors, 2 usage or I/O error (e.g. the path does not exist).";
@@ -49,6 +50,12 @@ pub struct ValidateArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,
+
+    /// Also write the derived per-patient variables (age, disease duration,
+    /// imaging gap, ACR/EULAR 2013 score, lesion flags, spine_any…) to this
+    /// CSV file; written only when the bundle has no errors.
+    #[arg(long, value_name = "FILE.csv")]
+    pub derived: Option<PathBuf>,
 }
 
 /// How a bundle is read; shared by every command that reads one.

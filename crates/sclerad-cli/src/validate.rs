@@ -80,6 +80,23 @@ pub fn run(args: &ValidateArgs) -> Result<ExitCode> {
         spine_readers: reader_report(&readers.spine_readers, &readers.spine),
         problems: &problems,
     };
+    let mut derived_note = None;
+    if let Some(path) = &args.derived {
+        if counts.errors == 0 {
+            let derived = sclerad_model::derive(
+                cohort,
+                &readers.selection(),
+                sclerad_model::DEFAULT_IMAGING_WINDOW_DAYS,
+            );
+            sclerad_bundle::write_file_atomically(path, &sclerad_bundle::derived_csv(&derived))?;
+            derived_note = Some(format!("Derived variables written to {}", path.display()));
+        } else {
+            derived_note = Some(format!(
+                "{} not written: the bundle has errors",
+                path.display()
+            ));
+        }
+    }
     let mut out = std::io::stdout().lock();
     match args.format {
         OutputFormat::Json => {
@@ -89,6 +106,9 @@ pub fn run(args: &ValidateArgs) -> Result<ExitCode> {
         OutputFormat::Table => print_table(&mut out, &report)?,
     }
     out.flush()?;
+    if let Some(note) = derived_note {
+        eprintln!("{note}");
+    }
     Ok(if counts.errors == 0 {
         ExitCode::SUCCESS
     } else {

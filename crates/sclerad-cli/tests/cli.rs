@@ -9,7 +9,10 @@ fn examples() -> PathBuf {
 }
 
 fn sclerad(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sclerad")).args(args).output().expect("run sclerad")
+    Command::new(env!("CARGO_BIN_EXE_sclerad"))
+        .args(args)
+        .output()
+        .expect("run sclerad")
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -24,8 +27,17 @@ fn example(name: &str) -> String {
 fn a_clean_bundle_exits_0() {
     for bundle in ["summary-flags", "readings"] {
         let out = sclerad(&["validate", &example(bundle)]);
-        assert_eq!(out.status.code(), Some(0), "{bundle}: {}", text(&out.stdout));
-        assert!(text(&out.stdout).contains("0 errors"), "{}", text(&out.stdout));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{bundle}: {}",
+            text(&out.stdout)
+        );
+        assert!(
+            text(&out.stdout).contains("0 errors"),
+            "{}",
+            text(&out.stdout)
+        );
     }
 }
 
@@ -34,9 +46,15 @@ fn a_bundle_with_errors_exits_1_and_names_row_and_column() {
     let out = sclerad(&["validate", &example("with-errors")]);
     assert_eq!(out.status.code(), Some(1));
     let stdout = text(&out.stdout);
-    let line = stdout.lines().find(|l| l.contains("age_years") && l.contains("156")).expect("age line");
+    let line = stdout
+        .lines()
+        .find(|l| l.contains("age_years") && l.contains("156"))
+        .expect("age line");
     assert!(line.starts_with("error"), "{line}");
-    assert!(line.contains("patients.csv") && line.contains(" 4 "), "{line}");
+    assert!(
+        line.contains("patients.csv") && line.contains(" 4 "),
+        "{line}"
+    );
     assert!(stdout.contains("6 errors"), "{stdout}");
 }
 
@@ -49,7 +67,10 @@ fn json_output_lists_every_problem_with_its_location() {
     assert_eq!(v["counts"]["errors"], 6);
     assert_eq!(v["patients"], 19);
     let problems = v["problems"].as_array().expect("problems");
-    let dup = problems.iter().find(|p| p["code"] == "duplicate-patient-id").expect("duplicate");
+    let dup = problems
+        .iter()
+        .find(|p| p["code"] == "duplicate-patient-id")
+        .expect("duplicate");
     assert_eq!(dup["file"], "patients.csv");
     assert_eq!(dup["row"], 12);
     assert_eq!(dup["column"], "patient_id");
@@ -62,8 +83,18 @@ fn readers_and_the_reader_flag() {
     let out = sclerad(&["validate", &example("readings"), "--format", "json"]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(v["hand_readers"]["chosen"], "consensus");
-    assert_eq!(v["hand_readers"]["present"].as_array().map(Vec::len), Some(3));
-    let out = sclerad(&["validate", &example("readings"), "--reader", "rad2", "--format", "json"]);
+    assert_eq!(
+        v["hand_readers"]["present"].as_array().map(Vec::len),
+        Some(3)
+    );
+    let out = sclerad(&[
+        "validate",
+        &example("readings"),
+        "--reader",
+        "rad2",
+        "--format",
+        "json",
+    ]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(v["spine_readers"]["chosen"], "rad2");
     let out = sclerad(&["validate", &example("readings"), "--reader", "nobody"]);
@@ -88,7 +119,12 @@ fn date_format_flag_accepts_day_first_dates() {
     std::fs::write(&path, &dmy).expect("write");
     let path = path.display().to_string();
     assert_eq!(sclerad(&["validate", &path]).status.code(), Some(1));
-    assert_eq!(sclerad(&["validate", &path, "--date-format", "dmy"]).status.code(), Some(0));
+    assert_eq!(
+        sclerad(&["validate", &path, "--date-format", "dmy"])
+            .status
+            .code(),
+        Some(0)
+    );
 }
 
 #[test]
@@ -117,7 +153,12 @@ fn usage_and_io_errors_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("no such file or folder"));
     assert_eq!(sclerad(&["validate"]).status.code(), Some(2));
-    assert_eq!(sclerad(&["validate", "x", "--format", "yaml"]).status.code(), Some(2));
+    assert_eq!(
+        sclerad(&["validate", "x", "--format", "yaml"])
+            .status
+            .code(),
+        Some(2)
+    );
     assert_eq!(sclerad(&["frobnicate"]).status.code(), Some(2));
 }
 
@@ -136,7 +177,44 @@ fn help_has_examples() {
     let out = sclerad(&["validate", "--help"]);
     assert_eq!(out.status.code(), Some(0));
     let help = text(&out.stdout);
-    assert!(help.contains("Examples:") && help.contains("--date-format") && help.contains("--reader"));
+    assert!(
+        help.contains("Examples:") && help.contains("--date-format") && help.contains("--reader")
+    );
     let out = sclerad(&["--help"]);
     assert!(text(&out.stdout).contains("validate"));
+}
+
+#[test]
+fn derived_variables_are_written_only_for_a_valid_bundle() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("derived.csv");
+    let p = path.display().to_string();
+    let out = sclerad(&["validate", &example("readings"), "--derived", &p]);
+    assert_eq!(out.status.code(), Some(0));
+    let csv = std::fs::read_to_string(&path).expect("derived written");
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().expect("header").split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).expect(name);
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), 10);
+    for r in &rows {
+        let any = ["spine_anterior", "spine_canal", "spine_posterior"]
+            .iter()
+            .any(|c| r[col(c)] == "yes");
+        assert_eq!(r[col("spine_any")], if any { "yes" } else { "no" });
+        assert_eq!(r[col("hand_source")], "readings");
+        if r[col("spine_foraminal")] == "yes" {
+            assert_eq!(r[col("spine_canal")], "yes");
+        }
+    }
+    let bad = dir.path().join("bad.csv");
+    let out = sclerad(&[
+        "validate",
+        &example("with-errors"),
+        "--derived",
+        &bad.display().to_string(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!bad.exists());
+    assert!(text(&out.stderr).contains("not written"));
 }
