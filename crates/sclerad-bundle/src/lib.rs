@@ -288,3 +288,52 @@ fn assemble(
         .map(|t| tables::read_spine(&t, dates, &mut problems));
     Loaded { cohort, problems }
 }
+
+/// A plain CSV table (any columns), for the commands that read small data
+/// files other than bundles, such as `sclerad stats survival`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlainTable {
+    /// Where it came from.
+    pub name: TableName,
+    /// Header names as written (trimmed).
+    pub header: Vec<String>,
+    /// Data rows with their spreadsheet row numbers; cells trimmed, missing
+    /// markers kept as written.
+    pub rows: Vec<(u32, Vec<String>)>,
+    /// Whether the file is `;`-separated, where `1,5` means 1.5.
+    pub decimal_comma: bool,
+}
+
+impl PlainTable {
+    /// Position of a column, matched case-insensitively.
+    pub fn column(&self, name: &str) -> Option<usize> {
+        self.header.iter().position(|h| h.eq_ignore_ascii_case(name))
+    }
+}
+
+/// Reads a CSV file with the bundle rules for encoding, delimiter and rows.
+/// Unreadable text, an empty file and ragged rows are problems.
+pub fn read_plain_csv(path: &Path) -> Result<Result<PlainTable, Vec<Problem>>, BundleError> {
+    let bytes = std::fs::read(path).map_err(|e| BundleError::io(path, e))?;
+    let mut problems = Vec::new();
+    let Some(t) = raw::csv_table(TableName::file(display_name(path)), &bytes, &mut problems) else {
+        return Ok(Err(problems));
+    };
+    let width = t.header.len();
+    let mut rows = Vec::with_capacity(t.rows.len());
+    for r in &t.rows {
+        if r.cells.len() != width {
+            problems.push(Problem::error(
+                "ragged-row",
+                Location::row(&t.name, r.number),
+                format!("this row has {} cells but the header has {width} columns", r.cells.len()),
+            ));
+            continue;
+        }
+        rows.push((r.number, r.cells.iter().map(raw::Cell::display).collect()));
+    }
+    if !problems.is_empty() {
+        return Ok(Err(problems));
+    }
+    Ok(Ok(PlainTable { name: t.name, header: t.header, rows, decimal_comma: t.decimal_comma }))
+}
