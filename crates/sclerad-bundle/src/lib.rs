@@ -307,7 +307,9 @@ pub struct PlainTable {
 impl PlainTable {
     /// Position of a column, matched case-insensitively.
     pub fn column(&self, name: &str) -> Option<usize> {
-        self.header.iter().position(|h| h.eq_ignore_ascii_case(name))
+        self.header
+            .iter()
+            .position(|h| h.eq_ignore_ascii_case(name))
     }
 }
 
@@ -326,7 +328,10 @@ pub fn read_plain_csv(path: &Path) -> Result<Result<PlainTable, Vec<Problem>>, B
             problems.push(Problem::error(
                 "ragged-row",
                 Location::row(&t.name, r.number),
-                format!("this row has {} cells but the header has {width} columns", r.cells.len()),
+                format!(
+                    "this row has {} cells but the header has {width} columns",
+                    r.cells.len()
+                ),
             ));
             continue;
         }
@@ -335,5 +340,10 @@ pub fn read_plain_csv(path: &Path) -> Result<Result<PlainTable, Vec<Problem>>, B
     if !problems.is_empty() {
         return Ok(Err(problems));
     }
-    Ok(Ok(PlainTable { name: t.name, header: t.header, rows, decimal_comma: t.decimal_comma }))
+    Ok(Ok(PlainTable {
+        name: t.name,
+        header: t.header,
+        rows,
+        decimal_comma: t.decimal_comma,
+    }))
 }

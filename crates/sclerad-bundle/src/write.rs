@@ -1,10 +1,11 @@
 //! Writing a cohort back out as a bundle folder of comma-separated UTF-8
 //! CSVs with ISO dates: the form every other reader accepts.
 
-use std::fmt::Write as _;
+use std::fs::File;
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use sclerad_model::{Cohort, Patient, PatientColumn as Col};
+use sclerad_model::{Cohort, HandReading, Patient, PatientColumn as Col, Readings, SpineReading};
 
 use crate::BundleError;
 
@@ -96,13 +97,7 @@ fn patient_cell(p: &Patient, column: Col) -> String {
     }
 }
 
-/// Writes `cohort` as `patients.csv` (and the readings files it has) into
-/// `dir`, creating it if needed. Each file is written beside its final name
-/// and renamed into place only once every file is complete, so a failure
-/// leaves no half-written bundle behind.
-pub fn write_folder(cohort: &Cohort, dir: &Path) -> Result<(), BundleError> {
-    let mut files: Vec<(&str, String)> = Vec::new();
-
+fn write_patients(w: &mut impl Write, cohort: &Cohort) -> std::io::Result<()> {
     let mut text = String::new();
     let columns: Vec<Col> = cohort.patient_columns.iter().collect();
     let header = columns
@@ -116,76 +111,108 @@ pub fn write_folder(cohort: &Cohort, dir: &Path) -> Result<(), BundleError> {
             .map(|c| patient_cell(p, *c))
             .chain(p.extra.iter().cloned());
         line(&mut text, cells);
-    }
-    files.push(("patients.csv", text));
-
-    if let Some(h) = &cohort.hand_readings {
-        let mut text = String::new();
-        let header = ["patient_id", "reader", "side", "site", "lesion", "grade"].map(String::from);
-        line(
-            &mut text,
-            header.into_iter().chain(h.extra_columns.iter().cloned()),
-        );
-        for r in &h.rows {
-            let lesion = r
-                .lesion
-                .map_or_else(|| "none".to_string(), |l| l.code().to_string());
-            let cells = [
-                r.patient_id.clone(),
-                r.reader.clone(),
-                opt(&r.side),
-                opt(&r.site),
-                lesion,
-                opt(&r.grade),
-            ];
-            line(&mut text, cells.into_iter().chain(r.extra.iter().cloned()));
+        if text.len() > 1 << 16 {
+            w.write_all(text.as_bytes())?;
+            text.clear();
         }
-        files.push(("hand_readings.csv", text));
+    }
+    w.write_all(text.as_bytes())
+}
+
+fn write_hand(w: &mut impl Write, h: &Readings<HandReading>) -> std::io::Result<()> {
+    let mut text = String::new();
+    let header = ["patient_id", "reader", "side", "site", "lesion", "grade"].map(String::from);
+    line(
+        &mut text,
+        header.into_iter().chain(h.extra_columns.iter().cloned()),
+    );
+    for r in &h.rows {
+        let lesion = r
+            .lesion
+            .map_or_else(|| "none".to_string(), |l| l.code().to_string());
+        let cells = [
+            r.patient_id.clone(),
+            r.reader.clone(),
+            opt(&r.side),
+            opt(&r.site),
+            lesion,
+            opt(&r.grade),
+        ];
+        line(&mut text, cells.into_iter().chain(r.extra.iter().cloned()));
+        if text.len() > 1 << 16 {
+            w.write_all(text.as_bytes())?;
+            text.clear();
+        }
+    }
+    w.write_all(text.as_bytes())
+}
+
+fn write_spine(w: &mut impl Write, s: &Readings<SpineReading>) -> std::io::Result<()> {
+    let mut text = String::new();
+    let header = [
+        "patient_id",
+        "reader",
+        "level",
+        "segment",
+        "foraminal",
+        "side",
+        "morphology",
+    ]
+    .map(String::from);
+    line(
+        &mut text,
+        header.into_iter().chain(s.extra_columns.iter().cloned()),
+    );
+    for r in &s.rows {
+        let segment = r
+            .segment
+            .map_or_else(|| "none".to_string(), |s| s.code().to_string());
+        let cells = [
+            r.patient_id.clone(),
+            r.reader.clone(),
+            opt(&r.level),
+            segment,
+            yes_no(r.foraminal),
+            opt(&r.side),
+            opt(&r.morphology),
+        ];
+        line(&mut text, cells.into_iter().chain(r.extra.iter().cloned()));
+        if text.len() > 1 << 16 {
+            w.write_all(text.as_bytes())?;
+            text.clear();
+        }
+    }
+    w.write_all(text.as_bytes())
+}
+
+type Writer<'a> = Box<dyn Fn(&mut BufWriter<File>) -> std::io::Result<()> + 'a>;
+
+/// Writes `cohort` as `patients.csv` (and the readings files it has) into
+/// `dir`, creating it if needed. Each file is written beside its final name
+/// and renamed into place only once every file is complete, so a failure
+/// leaves no half-written bundle behind.
+pub fn write_folder(cohort: &Cohort, dir: &Path) -> Result<(), BundleError> {
+    let mut files: Vec<(&str, Writer<'_>)> =
+        vec![("patients.csv", Box::new(|w| write_patients(w, cohort)))];
+    if let Some(h) = &cohort.hand_readings {
+        files.push(("hand_readings.csv", Box::new(move |w| write_hand(w, h))));
     }
     if let Some(s) = &cohort.spine_readings {
-        let mut text = String::new();
-        let header = [
-            "patient_id",
-            "reader",
-            "level",
-            "segment",
-            "foraminal",
-            "side",
-            "morphology",
-        ]
-        .map(String::from);
-        line(
-            &mut text,
-            header.into_iter().chain(s.extra_columns.iter().cloned()),
-        );
-        for r in &s.rows {
-            let segment = r
-                .segment
-                .map_or_else(|| "none".to_string(), |s| s.code().to_string());
-            let cells = [
-                r.patient_id.clone(),
-                r.reader.clone(),
-                opt(&r.level),
-                segment,
-                yes_no(r.foraminal),
-                opt(&r.side),
-                opt(&r.morphology),
-            ];
-            line(&mut text, cells.into_iter().chain(r.extra.iter().cloned()));
-        }
-        files.push(("spine_readings.csv", text));
+        files.push(("spine_readings.csv", Box::new(move |w| write_spine(w, s))));
     }
 
     std::fs::create_dir_all(dir).map_err(|e| BundleError::io(dir, e))?;
     let mut staged: Vec<(PathBuf, PathBuf)> = Vec::new();
     let result = (|| {
-        for (name, text) in &files {
+        for (name, write) in &files {
             let target = dir.join(name);
-            let mut tmp_name = String::new();
-            let _ = write!(tmp_name, ".{name}.{}.tmp", std::process::id());
-            let tmp = dir.join(tmp_name);
-            std::fs::write(&tmp, text).map_err(|e| BundleError::io(&tmp, e))?;
-            staged.push((tmp, target));
+            let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+            staged.push((tmp.clone(), target));
+            let file = File::create(&tmp).map_err(|e| BundleError::io(&tmp, e))?;
+            let mut w = BufWriter::new(file);
+            write(&mut w)
+                .and_then(|()| w.flush())
+                .map_err(|e| BundleError::io(&tmp, e))?;
         }
         for (tmp, target) in &staged {
             std::fs::rename(tmp, target).map_err(|e| BundleError::io(target, e))?;
