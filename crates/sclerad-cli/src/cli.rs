@@ -22,6 +22,61 @@ pub enum Command {
     /// Check a study bundle and list every problem with file, row and column.
     #[command(after_help = VALIDATE_EXAMPLES)]
     Validate(ValidateArgs),
+    /// Write a reproducible synthetic cohort as a study bundle.
+    #[command(after_help = SYNTH_EXAMPLES)]
+    Synth(SynthArgs),
+}
+
+const SYNTH_EXAMPLES: &str = "\
+The cohort has plausible correlations between lesions and the clinical
+picture (calcinosis with PAH, foraminal calcification with death, ...). The
+same --seed always gives the same bundle.
+
+Examples:
+  sclerad synth --patients 500 --seed 7 --out cohort-500/
+  sclerad synth --patients 200 --readings long --out multi-reader/
+  sclerad synth --patients 1000000 --out big/ --force";
+
+#[derive(Debug, Args)]
+pub struct SynthArgs {
+    /// Number of patients.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pub patients: u64,
+
+    /// Random seed.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+
+    /// Folder to write the bundle into (created if needed).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+
+    /// Lesions as summary columns of patients.csv, or as long-format
+    /// hand_readings.csv and spine_readings.csv.
+    #[arg(long, value_enum, default_value_t = ReadingsArg::Summary)]
+    pub readings: ReadingsArg,
+
+    /// Readers of the long-format readings ('consensus' reads the truth, the
+    /// others miss or add lesions now and then).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "rad1,rad2,consensus",
+        value_name = "NAMES"
+    )]
+    pub readers: Vec<String>,
+
+    /// Replace a bundle already in the folder.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReadingsArg {
+    /// Lesion columns in patients.csv.
+    Summary,
+    /// Long-format readings files.
+    Long,
 }
 
 const VALIDATE_EXAMPLES: &str = "\

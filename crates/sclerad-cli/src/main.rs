@@ -3,6 +3,7 @@
 //! Exit status: 0 success, 1 the bundle has problems, 2 usage or I/O error.
 
 mod cli;
+mod synth;
 mod validate;
 
 use std::process::ExitCode;
@@ -15,6 +16,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Validate(args) => validate::run(args),
+        Command::Synth(args) => synth::run(args),
     };
     match result {
         Ok(code) => code,

@@ -218,3 +218,43 @@ fn derived_variables_are_written_only_for_a_valid_bundle() {
     assert!(!bad.exists());
     assert!(text(&out.stderr).contains("not written"));
 }
+
+#[test]
+fn synth_writes_a_valid_reproducible_bundle() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let a = dir.path().join("a");
+    let b = dir.path().join("b");
+    let (a_s, b_s) = (a.display().to_string(), b.display().to_string());
+    for out in [&a_s, &b_s] {
+        let o = sclerad(&[
+            "synth",
+            "--patients",
+            "60",
+            "--seed",
+            "4",
+            "--readings",
+            "long",
+            "--out",
+            out,
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    }
+    for file in ["patients.csv", "hand_readings.csv", "spine_readings.csv"] {
+        let x = std::fs::read(a.join(file)).expect("a");
+        assert_eq!(x, std::fs::read(b.join(file)).expect("b"), "{file}");
+    }
+    let v = sclerad(&["validate", &a_s, "--format", "json"]);
+    assert_eq!(v.status.code(), Some(0), "{}", text(&v.stdout));
+    let json: serde_json::Value = serde_json::from_slice(&v.stdout).expect("json");
+    assert_eq!(json["patients"], 60);
+    // An existing bundle is not overwritten without --force.
+    let again = sclerad(&["synth", "--patients", "5", "--out", &a_s]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(text(&again.stderr).contains("--force"));
+    assert_eq!(
+        sclerad(&["synth", "--patients", "0", "--out", &a_s])
+            .status
+            .code(),
+        Some(2)
+    );
+}

@@ -1,0 +1,219 @@
+//! Synthetic cohorts validate, are reproducible, survive a write/read round
+//! trip, and the demo cohort has the Nancy abstract's marginals.
+
+use sclerad_bundle::{read_bundle, write_folder, ReadOptions};
+use sclerad_model::{
+    derive, validate, Cohort, DerivedPatient, Lesion, ReaderChoice, Severity, SpineFlag, Subset,
+    ValidateOptions,
+};
+use sclerad_synth::{generate, nancy_demo, ReadingsMode, SynthOptions, NANCY};
+
+fn assert_valid(cohort: &Cohort) {
+    let v = validate(
+        cohort,
+        &ValidateOptions {
+            reader_required: true,
+            ..Default::default()
+        },
+    );
+    let errors: Vec<_> = v
+        .problems
+        .iter()
+        .filter(|p| p.severity == Severity::Error)
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+}
+
+fn long() -> ReadingsMode {
+    ReadingsMode::Long(["rad1", "rad2", "consensus"].map(String::from).to_vec())
+}
+
+#[test]
+fn summary_and_long_cohorts_validate() {
+    for seed in 1..4 {
+        assert_valid(&generate(&SynthOptions {
+            patients: 400,
+            seed,
+            ..Default::default()
+        }));
+        assert_valid(&generate(&SynthOptions {
+            patients: 200,
+            seed,
+            readings: long(),
+            ..Default::default()
+        }));
+    }
+}
+
+#[test]
+fn a_seed_gives_one_cohort() {
+    let o = SynthOptions {
+        patients: 50,
+        seed: 9,
+        readings: long(),
+        ..Default::default()
+    };
+    assert_eq!(generate(&o), generate(&o));
+    let other = SynthOptions {
+        seed: 10,
+        ..o.clone()
+    };
+    assert_ne!(generate(&o), generate(&other));
+}
+
+#[test]
+fn synthetic_bundles_round_trip_through_files() {
+    for readings in [ReadingsMode::Summary, long()] {
+        let cohort = generate(&SynthOptions {
+            patients: 120,
+            seed: 3,
+            readings,
+            ..Default::default()
+        });
+        let dir = tempfile::tempdir().expect("tempdir");
+        write_folder(&cohort, dir.path()).expect("write");
+        let back = read_bundle(dir.path(), &ReadOptions::default()).expect("read");
+        assert!(
+            back.problems.iter().all(|p| p.severity != Severity::Error),
+            "{:#?}",
+            back.problems
+        );
+        assert_eq!(back.cohort, cohort);
+    }
+}
+
+#[test]
+fn synthetic_prevalences_are_plausible() {
+    let cohort = generate(&SynthOptions {
+        patients: 5000,
+        seed: 5,
+        ..Default::default()
+    });
+    let d = derive(&cohort, &Default::default(), 365);
+    let share = |f: &dyn Fn(&DerivedPatient) -> bool| {
+        d.iter().filter(|p| f(p)).count() as f64 / d.len() as f64
+    };
+    let anterior = share(&|p| p.spine_flag(SpineFlag::Anterior) == Some(true));
+    assert!((0.65..0.90).contains(&anterior), "{anterior}");
+    let calcinosis = share(&|p| p.lesion(Lesion::Calcinosis) == Some(true));
+    assert!((0.15..0.40).contains(&calcinosis), "{calcinosis}");
+    let women = cohort
+        .patients
+        .iter()
+        .filter(|p| p.sex == sclerad_model::Sex::Female)
+        .count() as f64
+        / 5000.0;
+    assert!((0.85..0.91).contains(&women), "{women}");
+}
+
+fn count(d: &[DerivedPatient], f: impl Fn(&DerivedPatient) -> Option<bool>) -> usize {
+    d.iter().filter(|p| f(p) == Some(true)).count()
+}
+
+#[test]
+fn the_demo_has_the_abstracts_marginals() {
+    let cohort = nancy_demo();
+    assert_valid(&cohort);
+    let choice = ReaderChoice::resolve(&cohort, None);
+    assert_eq!(choice.hand, Ok(Some("consensus".into())));
+    let d = derive(&cohort, &choice.selection(), 365);
+    assert_eq!(d.len(), NANCY.patients);
+    let women = cohort
+        .patients
+        .iter()
+        .filter(|p| p.sex == sclerad_model::Sex::Female)
+        .count();
+    assert_eq!(women, NANCY.women);
+    let limited = cohort
+        .patients
+        .iter()
+        .filter(|p| p.subset == Subset::Limited)
+        .count();
+    assert_eq!(
+        (limited, NANCY.patients - limited),
+        (NANCY.limited, NANCY.diffuse)
+    );
+    let mean_age = d.iter().filter_map(|p| p.age_years).sum::<f64>() / d.len() as f64;
+    assert!((mean_age - NANCY.mean_age).abs() < 1e-9, "{mean_age}");
+    for lesion in Lesion::ALL {
+        assert_eq!(
+            count(&d, |p| p.lesion(*lesion)),
+            NANCY.hand[lesion.index()],
+            "{lesion}"
+        );
+    }
+    for flag in SpineFlag::ALL {
+        assert_eq!(
+            count(&d, |p| p.spine_flag(*flag)),
+            NANCY.spine[flag.index()],
+            "{flag}"
+        );
+    }
+    assert!(d.iter().all(|p| p.imaging_within_window == Some(true)));
+    assert!(d
+        .iter()
+        .all(|p| p.acr_eular_2013.and_then(|a| a.classified) == Some(true)));
+}
+
+/// (a, b, c, d) of exposure × outcome over the demo's consensus flags.
+fn table(
+    d: &[DerivedPatient],
+    cohort: &Cohort,
+    exposure: impl Fn(&DerivedPatient) -> Option<bool>,
+    outcome: impl Fn(&sclerad_model::Patient) -> Option<bool>,
+) -> [usize; 4] {
+    let mut t = [0; 4];
+    for (x, p) in d.iter().zip(&cohort.patients) {
+        if let (Some(e), Some(o)) = (exposure(x), outcome(p)) {
+            t[match (e, o) {
+                (true, true) => 0,
+                (true, false) => 1,
+                (false, true) => 2,
+                (false, false) => 3,
+            }] += 1;
+        }
+    }
+    t
+}
+
+#[test]
+fn the_demo_builds_in_the_reported_associations() {
+    let cohort = nancy_demo();
+    let d = derive(
+        &cohort,
+        &ReaderChoice::resolve(&cohort, None).selection(),
+        365,
+    );
+    let f = |flag: SpineFlag| move |x: &DerivedPatient| x.spine_flag(flag);
+    assert_eq!(
+        table(&d, &cohort, f(SpineFlag::Foraminal), |p| p.death),
+        [5, 4, 3, 65]
+    );
+    assert_eq!(
+        table(&d, &cohort, |x| x.lesion(Lesion::Calcinosis), |p| p.pah),
+        [6, 14, 2, 55]
+    );
+    assert_eq!(
+        table(&d, &cohort, f(SpineFlag::Posterior), |p| p.ild_ct),
+        [17, 10, 13, 37]
+    );
+    assert_eq!(
+        table(&d, &cohort, f(SpineFlag::Foraminal), |p| p.ild_ct),
+        [8, 1, 22, 46]
+    );
+    let peri: Vec<Option<bool>> = d
+        .iter()
+        .map(|x| x.lesion(Lesion::PeriarticularCalcification))
+        .collect();
+    let mut t = [0; 4];
+    for (x, p) in d.iter().zip(&peri) {
+        let i = match (x.spine_any == Some(true), *p == Some(true)) {
+            (true, true) => 0,
+            (true, false) => 1,
+            (false, true) => 2,
+            (false, false) => 3,
+        };
+        t[i] += 1;
+    }
+    assert_eq!(t, [22, 40, 0, 15]);
+}
