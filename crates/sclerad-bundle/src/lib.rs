@@ -347,3 +347,36 @@ pub fn read_plain_csv(path: &Path) -> Result<Result<PlainTable, Vec<Problem>>, B
         decimal_comma: t.decimal_comma,
     }))
 }
+
+/// The SHA-256 fingerprint of a bundle, for provenance. For a single file
+/// it is the file's SHA-256 (what `sha256sum FILE` prints). For a folder it
+/// is the SHA-256 of the lines `<sha256 of file>  <file name>\n` of its
+/// bundle files (patients, hand_readings, spine_readings, as found), in that
+/// order: what `sha256sum patients.csv hand_readings.csv spine_readings.csv
+/// | sha256sum` prints.
+pub fn fingerprint(path: &Path) -> Result<String, BundleError> {
+    use sha2::{Digest, Sha256};
+    let hex = |bytes: &[u8]| -> String {
+        let digest = Sha256::digest(bytes);
+        digest.iter().map(|b| format!("{b:02x}")).collect()
+    };
+    let meta = std::fs::metadata(path).map_err(|e| BundleError::io(path, e))?;
+    if !meta.is_dir() {
+        let bytes = std::fs::read(path).map_err(|e| BundleError::io(path, e))?;
+        return Ok(hex(&bytes));
+    }
+    let mut listing = String::new();
+    let entries: Vec<(String, PathBuf)> = std::fs::read_dir(path)
+        .map_err(|e| BundleError::io(path, e))?
+        .filter_map(Result::ok)
+        .map(|e| (e.file_name().to_string_lossy().into_owned(), e.path()))
+        .collect();
+    for table in [PATIENTS, HAND_READINGS, SPINE_READINGS] {
+        let wanted = format!("{table}.csv");
+        if let Some((name, p)) = entries.iter().find(|(n, _)| n.eq_ignore_ascii_case(&wanted)) {
+            let bytes = std::fs::read(p).map_err(|e| BundleError::io(p, e))?;
+            listing.push_str(&format!("{}  {name}\n", hex(&bytes)));
+        }
+    }
+    Ok(hex(listing.as_bytes()))
+}

@@ -50,8 +50,10 @@ pub const NANCY: Marginals = Marginals {
 /// The seed of the demo cohort. Any seed gives the marginals and the five
 /// reported associations (they are built into the construction); this one
 /// was chosen so that, as in the abstract, foraminal calcification is the
-/// only lesion associated with death (checked by this crate's tests).
-pub const DEMO_SEED: u64 = 2016;
+/// only lesion associated with death, by Fisher's test and by the log-rank
+/// test (found by trying seeds from 2016 upwards with [`nancy_with_seed`];
+/// checked by `sclerad-analysis`'s test `the_demo_reproduces_the_abstract`).
+pub const DEMO_SEED: u64 = 2017;
 
 fn without(pool: &[usize], taken: &[usize]) -> Vec<usize> {
     pool.iter()
@@ -75,7 +77,6 @@ pub fn nancy_demo() -> Cohort {
 }
 
 /// The demo construction for another seed (used to choose [`DEMO_SEED`]).
-#[doc(hidden)]
 pub fn nancy_with_seed(seed: u64) -> Cohort {
     let m = &NANCY;
     let n = m.patients;
@@ -104,9 +105,11 @@ pub fn nancy_with_seed(seed: u64) -> Cohort {
         .collect();
     let mut posterior = r.sample(&ild_calcified, 17);
     posterior.extend(r.sample(&without(&calcified, &ild), 10));
-    // Death (8): 5 of the foraminal, 3 others.
-    let mut death = r.sample(&foraminal, 5);
-    death.extend(r.sample(&without(&all, &foraminal), 3));
+    // Death (8): 4 of the foraminal, 4 without any canal calcification
+    // (deaths elsewhere in the canal would tie death to canal calcification
+    // as well, which the abstract does not report).
+    let mut death = r.sample(&foraminal, 4);
+    death.extend(r.sample(&without(&all, &canal), 4));
     // Hand lesions.
     let calcinosis = r.sample(&all, m.hand[Lesion::Calcinosis.index()]);
     let mut pah = r.sample(&calcinosis, 6);

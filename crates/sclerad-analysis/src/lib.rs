@@ -1,0 +1,19 @@
+//! The sclerad analysis plan (`shared/spec/analysis-plan.md`): from a
+//! validated cohort to the numbers of the paper's results section.
+//!
+//! [`analyze`] takes a [`Cohort`] that has passed validation and the
+//! [`Settings`], and returns [`Results`] — the `results.json` contract.
+//! Every statistic comes from `sclerad-stats`, which matches R.
+
+mod analyze;
+pub mod results;
+pub mod settings;
+mod variables;
+
+pub use analyze::{analyze, AnalysisError, InputInfo};
+pub use results::Results;
+pub use settings::{Settings, SettingsError};
+pub use variables::{BINARY_CLINICAL, HAND_LESIONS, SPINE_FLAGS};
+
+#[doc(no_inline)]
+pub use sclerad_model::Cohort;

@@ -1,0 +1,364 @@
+//! The results contract (`shared/spec/analysis-plan.md`, `results.json`):
+//! plain data, serialised with fixed field names. `None` is written as
+//! `null`; non-finite numbers never reach these types (see [`finite`]).
+
+use serde::Serialize;
+
+use crate::settings::Settings;
+
+/// `format` of a results file.
+pub const FORMAT: &str = "sclerad-results/1";
+
+/// A number if finite, else `None` (written as `null`).
+pub fn finite(x: f64) -> Option<f64> {
+    x.is_finite().then_some(x)
+}
+
+/// The whole analysis.
+#[derive(Debug, Clone, Serialize)]
+pub struct Results {
+    /// Always [`FORMAT`].
+    pub format: &'static str,
+    /// Who computed it.
+    pub software: Software,
+    /// What was analysed.
+    pub input: Input,
+    /// Settings used.
+    pub settings: Settings,
+    /// Readers whose readings gave the lesion flags.
+    pub readers: ReadersUsed,
+    /// The analysed population.
+    pub population: Population,
+    /// The same, per cutaneous subset (Table 1).
+    pub population_by_subset: PopulationBySubset,
+    /// Prevalence of each lesion, spine flag and clinical binary.
+    pub prevalence: Vec<Prevalence>,
+    /// Prevalence per vertebral level and segment (readings only).
+    pub level_prevalence: Vec<LevelPrevalence>,
+    /// Every comparison of the five families.
+    pub comparisons: Vec<Comparison>,
+    /// Survival analyses of death by each prognosis exposure.
+    pub survival: Vec<SurvivalResult>,
+    /// Inter-reader agreement.
+    pub agreement: Vec<Agreement>,
+    /// Things the reader of the results must know.
+    pub warnings: Vec<String>,
+}
+
+/// Software and version.
+#[derive(Debug, Clone, Serialize)]
+pub struct Software {
+    /// `sclerad`.
+    pub name: &'static str,
+    /// Crate version.
+    pub version: &'static str,
+}
+
+/// The analysed input.
+#[derive(Debug, Clone, Serialize)]
+pub struct Input {
+    /// Bundle path as given.
+    pub path: String,
+    /// SHA-256 of the bundle's files (see `sclerad_bundle::fingerprint`).
+    pub sha256: String,
+    /// Patients analysed.
+    pub patients: usize,
+    /// Patients in the bundle.
+    pub patients_in_bundle: usize,
+    /// Patients left out by `exclude_ineligible`.
+    pub excluded_ineligible: usize,
+}
+
+/// Readers used.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReadersUsed {
+    /// Hand reader, when hand readings were given.
+    pub hand: Option<String>,
+    /// Spine reader, when spine readings were given.
+    pub spine: Option<String>,
+}
+
+/// Population summary.
+#[derive(Debug, Clone, Serialize)]
+pub struct Population {
+    /// Patients.
+    pub n: usize,
+    /// Patients with an age.
+    pub age_n: usize,
+    /// Mean age.
+    pub age_mean: Option<f64>,
+    /// SD of age (n − 1).
+    pub age_sd: Option<f64>,
+    /// Women.
+    pub female_n: usize,
+    /// Women, percent of n.
+    pub female_percent: Option<f64>,
+    /// lcSSc patients.
+    pub lcssc_n: usize,
+    /// dcSSc patients.
+    pub dcssc_n: usize,
+    /// Patients with a disease duration.
+    pub duration_n: usize,
+    /// Mean disease duration, years.
+    pub duration_mean: Option<f64>,
+    /// SD of disease duration.
+    pub duration_sd: Option<f64>,
+    /// Median disease duration (R type 7).
+    pub duration_median: Option<f64>,
+    /// First quartile.
+    pub duration_q1: Option<f64>,
+    /// Third quartile.
+    pub duration_q3: Option<f64>,
+}
+
+/// Table 1 columns.
+#[derive(Debug, Clone, Serialize)]
+pub struct PopulationBySubset {
+    /// lcSSc.
+    pub lcssc: Population,
+    /// dcSSc.
+    pub dcssc: Population,
+}
+
+/// Prevalence with a Wilson interval, in percent.
+#[derive(Debug, Clone, Serialize)]
+pub struct Prevalence {
+    /// Variable name.
+    pub variable: String,
+    /// Patients with the finding.
+    pub n: usize,
+    /// Patients with a value.
+    pub denominator: usize,
+    /// 100 · n / denominator.
+    pub percent: Option<f64>,
+    /// Wilson lower bound, percent.
+    pub ci_low: Option<f64>,
+    /// Wilson upper bound, percent.
+    pub ci_high: Option<f64>,
+}
+
+/// Prevalence at one level and segment over the patients whose CT covered it.
+#[derive(Debug, Clone, Serialize)]
+pub struct LevelPrevalence {
+    /// `level:segment`, e.g. `t7:canal`.
+    pub variable: String,
+    /// Vertebral level.
+    pub level: String,
+    /// Segment.
+    pub segment: String,
+    /// Patients with a calcification there.
+    pub n: usize,
+    /// Patients read whose CT covered the level.
+    pub denominator: usize,
+    /// Percent.
+    pub percent: Option<f64>,
+    /// Wilson lower bound, percent.
+    pub ci_low: Option<f64>,
+    /// Wilson upper bound, percent.
+    pub ci_high: Option<f64>,
+}
+
+/// Which test a comparison used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TestName {
+    /// Pearson chi-square.
+    ChiSquare,
+    /// Fisher's exact test.
+    FisherExact,
+    /// Welch's t-test.
+    WelchT,
+    /// Mann–Whitney (Wilcoxon rank-sum).
+    MannWhitney,
+    /// Not enough data.
+    NotComputable,
+}
+
+/// One comparison; binary outcomes fill the 2×2 fields, continuous ones the
+/// two-group fields.
+#[derive(Debug, Clone, Serialize)]
+pub struct Comparison {
+    /// `FAMILY:EXPOSURE:OUTCOME`.
+    pub id: String,
+    /// Family.
+    pub family: String,
+    /// Exposure.
+    pub exposure: String,
+    /// Outcome.
+    pub outcome: String,
+    /// `binary` or `continuous`.
+    pub outcome_type: &'static str,
+    /// Complete cases.
+    pub n: usize,
+    /// The chosen test.
+    pub test: TestName,
+    /// The chosen test's p.
+    pub p_value: Option<f64>,
+    /// Holm-adjusted within the family.
+    pub p_holm: Option<f64>,
+    /// Benjamini–Hochberg-adjusted within the family.
+    pub p_bh: Option<f64>,
+    /// Fields of the outcome type.
+    #[serde(flatten)]
+    pub detail: ComparisonDetail,
+}
+
+/// The outcome-type-specific part of a comparison.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum ComparisonDetail {
+    /// 2×2 table.
+    Binary(BinaryDetail),
+    /// Two groups.
+    Continuous(ContinuousDetail),
+}
+
+/// A 2×2 comparison.
+#[derive(Debug, Clone, Serialize)]
+pub struct BinaryDetail {
+    /// Exposed with outcome.
+    pub a: u64,
+    /// Exposed without.
+    pub b: u64,
+    /// Unexposed with.
+    pub c: u64,
+    /// Unexposed without.
+    pub d: u64,
+    /// Smallest expected count.
+    pub min_expected: Option<f64>,
+    /// Pearson chi-square p (Yates per the settings).
+    pub p_chi_square: Option<f64>,
+    /// Fisher's exact p.
+    pub p_fisher: Option<f64>,
+    /// Conditional MLE odds ratio.
+    pub odds_ratio: Option<f64>,
+    /// Its exact interval.
+    pub or_ci_low: Option<f64>,
+    /// Its exact interval.
+    pub or_ci_high: Option<f64>,
+    /// Whether the odds ratio is +∞ (b or c is 0): `odds_ratio` is then null.
+    pub odds_ratio_infinite: bool,
+}
+
+/// A two-group comparison.
+#[derive(Debug, Clone, Serialize)]
+pub struct ContinuousDetail {
+    /// Values in the exposed group.
+    pub n_exposed: usize,
+    /// Mean.
+    pub mean_exposed: Option<f64>,
+    /// SD (n − 1).
+    pub sd_exposed: Option<f64>,
+    /// Median.
+    pub median_exposed: Option<f64>,
+    /// First quartile.
+    pub q1_exposed: Option<f64>,
+    /// Third quartile.
+    pub q3_exposed: Option<f64>,
+    /// Values in the unexposed group.
+    pub n_unexposed: usize,
+    /// Mean.
+    pub mean_unexposed: Option<f64>,
+    /// SD.
+    pub sd_unexposed: Option<f64>,
+    /// Median.
+    pub median_unexposed: Option<f64>,
+    /// First quartile.
+    pub q1_unexposed: Option<f64>,
+    /// Third quartile.
+    pub q3_unexposed: Option<f64>,
+    /// Shapiro–Wilk p, exposed.
+    pub p_shapiro_exposed: Option<f64>,
+    /// Shapiro–Wilk p, unexposed.
+    pub p_shapiro_unexposed: Option<f64>,
+    /// Welch t-test p.
+    pub p_welch: Option<f64>,
+    /// Mann–Whitney p.
+    pub p_mann_whitney: Option<f64>,
+    /// Mann–Whitney W.
+    pub w: Option<f64>,
+}
+
+/// One point of a Kaplan–Meier curve.
+#[derive(Debug, Clone, Serialize)]
+pub struct KmPoint {
+    /// Time, years.
+    pub time: f64,
+    /// At risk just before.
+    pub n_risk: u64,
+    /// Deaths.
+    pub n_event: u64,
+    /// Censored.
+    pub n_censor: u64,
+    /// Survival.
+    pub surv: f64,
+    /// Lower 95% bound.
+    pub lower: Option<f64>,
+    /// Upper 95% bound.
+    pub upper: Option<f64>,
+}
+
+/// A Kaplan–Meier curve of one exposure group.
+#[derive(Debug, Clone, Serialize)]
+pub struct KmCurve {
+    /// `yes` (exposed) or `no`.
+    pub group: &'static str,
+    /// Patients.
+    pub n: usize,
+    /// Deaths.
+    pub events: usize,
+    /// Steps.
+    pub points: Vec<KmPoint>,
+}
+
+/// Survival of death by one exposure.
+#[derive(Debug, Clone, Serialize)]
+pub struct SurvivalResult {
+    /// `survival:EXPOSURE:death`.
+    pub id: String,
+    /// Exposure.
+    pub exposure: String,
+    /// Patients with the dates and the exposure.
+    pub n: usize,
+    /// Deaths among them.
+    pub events: usize,
+    /// `log_rank_cox` or `not_computable`.
+    pub test: &'static str,
+    /// Log-rank p.
+    pub p_logrank: Option<f64>,
+    /// Cox hazard ratio (exposed vs not), Efron ties.
+    pub hazard_ratio: Option<f64>,
+    /// Wald lower bound.
+    pub hr_ci_low: Option<f64>,
+    /// Wald upper bound.
+    pub hr_ci_high: Option<f64>,
+    /// Wald p.
+    pub p_wald: Option<f64>,
+    /// Likelihood-ratio p.
+    pub p_lr: Option<f64>,
+    /// Curves, exposed first.
+    pub km: Vec<KmCurve>,
+}
+
+/// Agreement of two readers on one variable.
+#[derive(Debug, Clone, Serialize)]
+pub struct Agreement {
+    /// Variable.
+    pub variable: String,
+    /// First reader.
+    pub reader_a: String,
+    /// Second reader.
+    pub reader_b: String,
+    /// Patients read by both.
+    pub n: usize,
+    /// Both yes.
+    pub both_yes: usize,
+    /// Both no.
+    pub both_no: usize,
+    /// Percent agreement.
+    pub percent_agreement: Option<f64>,
+    /// Cohen's kappa.
+    pub kappa: Option<f64>,
+    /// Its standard error.
+    pub kappa_se: Option<f64>,
+}

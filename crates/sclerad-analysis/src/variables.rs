@@ -1,0 +1,66 @@
+//! The analysis variables by name, read from a patient and its derived row.
+
+use sclerad_model::{DerivedPatient, Lesion, Patient, Sex, SpineFlag, Subset};
+
+/// The 7 hand lesions, in the plan's order.
+pub const HAND_LESIONS: [&str; 7] = [
+    "calcinosis",
+    "acro_osteolysis",
+    "periarticular_calcification",
+    "erosion",
+    "joint_space_narrowing",
+    "subluxation",
+    "flexion_contracture",
+];
+
+/// The 5 spine flags, in the plan's order.
+pub const SPINE_FLAGS: [&str; 5] =
+    ["spine_any", "spine_anterior", "spine_canal", "spine_foraminal", "spine_posterior"];
+
+/// The clinical binaries.
+pub const BINARY_CLINICAL: [&str; 6] =
+    ["sex_female", "digital_ulcers", "ild_ct", "restrictive_syndrome", "pah", "death"];
+
+/// One analysed patient: the record and its derived variables.
+pub(crate) struct Subject<'a> {
+    pub patient: &'a Patient,
+    pub derived: &'a DerivedPatient,
+}
+
+impl Subject<'_> {
+    /// A binary variable by name (`None`: missing, or not a binary name).
+    pub fn binary(&self, name: &str) -> Option<bool> {
+        let (p, d) = (self.patient, self.derived);
+        if let Some(lesion) = Lesion::parse(name) {
+            return d.lesion(lesion);
+        }
+        if let Some(flag) = SpineFlag::parse(name) {
+            return d.spine_flag(flag);
+        }
+        match name {
+            "spine_any" => d.spine_any,
+            "sex_female" => Some(p.sex == Sex::Female),
+            "subset_dcssc" => Some(p.subset == Subset::Diffuse),
+            "digital_ulcers" => p.digital_ulcers,
+            "ild_ct" => p.ild_ct,
+            "restrictive_syndrome" => d.restrictive_syndrome,
+            "pah" => p.pah,
+            "death" => p.death,
+            _ => None,
+        }
+    }
+
+    /// A continuous variable by name.
+    pub fn continuous(&self, name: &str) -> Option<f64> {
+        match name {
+            "age_years" => self.derived.age_years,
+            "disease_duration_years" => self.derived.disease_duration_years,
+            _ => None,
+        }
+    }
+}
+
+/// Whether `name` is a continuous variable.
+pub(crate) fn is_continuous(name: &str) -> bool {
+    matches!(name, "age_years" | "disease_duration_years")
+}

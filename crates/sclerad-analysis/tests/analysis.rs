@@ -1,0 +1,194 @@
+//! The analysis plan on the demo cohort, on synthetic cohorts, and against
+//! R (fixtures made by `bench/analysis.R`, committed as data).
+
+use sclerad_analysis::results::{ComparisonDetail, Results, TestName};
+use sclerad_analysis::{analyze, InputInfo, Settings};
+use sclerad_model::Cohort;
+use sclerad_synth::{generate, nancy_demo, ReadingsMode, SynthOptions};
+
+fn input() -> InputInfo {
+    InputInfo { path: "test".into(), sha256: "0".repeat(64) }
+}
+
+fn run(cohort: &Cohort, settings: &Settings) -> Results {
+    analyze(cohort, settings, &input()).expect("analysis runs")
+}
+
+fn comparison<'a>(r: &'a Results, id: &str) -> &'a sclerad_analysis::results::Comparison {
+    r.comparisons.iter().find(|c| c.id == id).unwrap_or_else(|| panic!("no comparison {id}"))
+}
+
+fn table(c: &sclerad_analysis::results::Comparison) -> (u64, u64, u64, u64, Option<f64>, bool) {
+    match &c.detail {
+        ComparisonDetail::Binary(b) => (b.a, b.b, b.c, b.d, b.odds_ratio, b.odds_ratio_infinite),
+        ComparisonDetail::Continuous(_) => panic!("{} is not binary", c.id),
+    }
+}
+
+#[test]
+fn the_demo_reproduces_the_abstract() {
+    let r = run(&nancy_demo(), &Settings::default());
+    let p = &r.population;
+    assert_eq!((p.n, p.female_n, p.lcssc_n, p.dcssc_n), (77, 68, 55, 22));
+    assert!((p.age_mean.expect("age") - 56.9).abs() < 1e-9);
+    let prev = |v: &str| r.prevalence.iter().find(|x| x.variable == v).map(|x| (x.n, x.denominator));
+    for (v, n) in [
+        ("calcinosis", 20),
+        ("acro_osteolysis", 16),
+        ("periarticular_calcification", 22),
+        ("erosion", 19),
+        ("joint_space_narrowing", 33),
+        ("subluxation", 15),
+        ("flexion_contracture", 21),
+        ("spine_anterior", 62),
+        ("spine_canal", 21),
+        ("spine_foraminal", 9),
+        ("spine_posterior", 27),
+    ] {
+        assert_eq!(prev(v), Some((n, 77)), "{v}");
+    }
+    // The associations the abstract reports: p < 0.05 and OR > 1.
+    for id in [
+        "prognosis:spine_foraminal:death",
+        "prognosis:calcinosis:pah",
+        "prognosis:spine_posterior:ild_ct",
+        "prognosis:spine_foraminal:ild_ct",
+        "axial_peripheral:spine_any:periarticular_calcification",
+    ] {
+        let c = comparison(&r, id);
+        let (_, _, _, _, or, infinite) = table(c);
+        assert!(c.p_value.expect("p") < 0.05, "{id}: {:?}", c.p_value);
+        assert!(infinite || or.expect("or") > 1.0, "{id}");
+    }
+    assert_eq!(table(comparison(&r, "prognosis:spine_foraminal:death")).0, 4);
+    // Foraminal calcification is the only lesion related to death, by
+    // Fisher's test and by the log-rank test.
+    for c in r.comparisons.iter().filter(|c| c.family == "prognosis" && c.outcome == "death") {
+        if c.exposure != "spine_foraminal" {
+            assert!(c.p_value.is_none_or(|p| p >= 0.05), "{} p = {:?}", c.id, c.p_value);
+        }
+    }
+    for s in r.survival.iter().filter(|s| s.exposure != "spine_foraminal") {
+        assert!(s.p_logrank.is_none_or(|p| p >= 0.05), "{} p = {:?}", s.id, s.p_logrank);
+    }
+    // Agreement between rad1 and rad2 for every lesion and spine flag.
+    assert_eq!(r.agreement.len(), 12);
+    assert!(r.agreement.iter().all(|a| a.n == 77 && a.kappa.is_some()));
+    assert_eq!(r.level_prevalence.len(), 25 * 3);
+    assert_eq!(r.readers.hand.as_deref(), Some("consensus"));
+    let surv = r.survival.iter().find(|s| s.exposure == "spine_foraminal").expect("survival");
+    assert_eq!((surv.n, surv.events), (77, 8));
+    assert_eq!(surv.test, "log_rank_cox");
+    assert!(surv.p_logrank.expect("log-rank") < 0.05);
+    assert!(surv.hazard_ratio.expect("hr") > 1.0);
+    assert_eq!(surv.km.len(), 2);
+}
+
+#[test]
+fn every_family_has_its_comparisons_and_adjustments() {
+    let cohort = generate(&SynthOptions { patients: 300, seed: 11, ..Default::default() });
+    let r = run(&cohort, &Settings::default());
+    let count = |f: &str| r.comparisons.iter().filter(|c| c.family == f).count();
+    assert_eq!(count("subset"), 8);
+    assert_eq!(count("hand_duration"), 7);
+    assert_eq!(count("hand_ulcers"), 7);
+    assert_eq!(count("axial_peripheral"), 35);
+    assert_eq!(count("prognosis"), 36);
+    for c in &r.comparisons {
+        assert_eq!(c.id, format!("{}:{}:{}", c.family, c.exposure, c.outcome));
+        if let Some(p) = c.p_value {
+            let (holm, bh) = (c.p_holm.expect("holm"), c.p_bh.expect("bh"));
+            assert!(p <= bh + 1e-15 && bh <= holm + 1e-15 && holm <= 1.0, "{}", c.id);
+        } else {
+            assert_eq!(c.test, TestName::NotComputable);
+        }
+        if let ComparisonDetail::Binary(b) = &c.detail {
+            let chosen = match c.test {
+                TestName::ChiSquare => b.p_chi_square,
+                TestName::FisherExact => b.p_fisher,
+                _ => None,
+            };
+            assert_eq!(chosen, c.p_value, "{}", c.id);
+            if c.test == TestName::ChiSquare {
+                assert!(b.min_expected.expect("expected") >= 5.0);
+            }
+        }
+    }
+    assert_eq!(r.survival.len(), 12);
+    let json = serde_json::to_value(&r).expect("json");
+    assert_eq!(json["format"], "sclerad-results/1");
+    let first = &json["comparisons"][0];
+    for key in ["id", "family", "exposure", "outcome", "n", "test", "p_value", "p_holm", "p_bh", "n_exposed", "p_welch", "p_mann_whitney", "w"] {
+        assert!(first.get(key).is_some(), "missing {key}: {first}");
+    }
+    let binary = json["comparisons"].as_array().expect("array").iter().find(|c| c["outcome_type"] == "binary").expect("binary");
+    for key in ["a", "b", "c", "d", "p_chi_square", "p_fisher", "odds_ratio", "or_ci_low", "or_ci_high"] {
+        assert!(binary.get(key).is_some(), "missing {key}");
+    }
+}
+
+#[test]
+fn settings_change_the_tests() {
+    let cohort = generate(&SynthOptions { patients: 200, seed: 3, ..Default::default() });
+    let plain = run(&cohort, &Settings::default());
+    let yates = run(&cohort, &Settings { yates: true, ..Settings::default() });
+    let p = |r: &Results| match &comparison(r, "prognosis:erosion:ild_ct").detail {
+        ComparisonDetail::Binary(b) => b.p_chi_square.expect("chi"),
+        _ => unreachable!(),
+    };
+    assert!(p(&yates) > p(&plain));
+    let fisher_only = run(&cohort, &Settings { min_expected_count: 1e9, ..Settings::default() });
+    assert!(fisher_only
+        .comparisons
+        .iter()
+        .filter(|c| c.outcome_type == "binary")
+        .all(|c| matches!(c.test, TestName::FisherExact | TestName::NotComputable)));
+    let mw_only = run(&cohort, &Settings { normality_alpha: 0.999_999, ..Settings::default() });
+    assert!(mw_only
+        .comparisons
+        .iter()
+        .filter(|c| c.outcome_type == "continuous")
+        .all(|c| matches!(c.test, TestName::MannWhitney | TestName::NotComputable)));
+}
+
+#[test]
+fn ineligible_patients_are_warned_about_or_left_out() {
+    let cohort = generate(&SynthOptions { patients: 600, seed: 5, ..Default::default() });
+    let kept = run(&cohort, &Settings::default());
+    assert_eq!(kept.input.patients, 600);
+    let warning = kept.warnings.iter().find(|w| w.contains("not eligible")).expect("warning");
+    let left = run(&cohort, &Settings { exclude_ineligible: true, ..Settings::default() });
+    assert!(left.input.excluded_ineligible > 0, "{warning}");
+    assert_eq!(left.input.patients + left.input.excluded_ineligible, 600);
+    assert_eq!(left.population.n, left.input.patients);
+}
+
+#[test]
+fn zero_prevalence_and_tiny_cohorts_are_not_computable_not_errors() {
+    let mut cohort = generate(&SynthOptions { patients: 15, seed: 2, ..Default::default() });
+    for p in &mut cohort.patients {
+        p.hand[sclerad_model::Lesion::Subluxation.index()] = Some(false);
+    }
+    let r = run(&cohort, &Settings::default());
+    for c in r.comparisons.iter().filter(|c| c.exposure == "subluxation") {
+        assert_eq!(c.test, TestName::NotComputable, "{}", c.id);
+        assert_eq!(c.p_value, None);
+    }
+    let s = r.survival.iter().find(|s| s.exposure == "subluxation").expect("survival row");
+    assert_eq!(s.test, "not_computable");
+    let prev = r.prevalence.iter().find(|p| p.variable == "subluxation").expect("prevalence");
+    assert_eq!((prev.n, prev.denominator), (0, 15));
+    assert_eq!(prev.ci_low, Some(0.0));
+}
+
+#[test]
+fn several_readers_without_consensus_need_a_choice() {
+    let readers = ReadingsMode::Long(vec!["rad1".into(), "rad2".into()]);
+    let cohort = generate(&SynthOptions { patients: 40, seed: 8, readings: readers, ..Default::default() });
+    let err = analyze(&cohort, &Settings::default(), &input()).expect_err("ambiguous");
+    assert!(err.to_string().contains("--reader"), "{err}");
+    let r = run(&cohort, &Settings { reader: Some("rad2".into()), ..Settings::default() });
+    assert_eq!(r.readers.hand.as_deref(), Some("rad2"));
+    assert_eq!(r.agreement.len(), 12);
+}
+
