@@ -3,12 +3,12 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use sclerad_model::{
-    derive, Cohort, ReaderChoice, ReaderSelection, ReadingIndex, SpineSegment,
-    Subset, VertebralLevel, CONSENSUS,
+    derive, Cohort, ReaderChoice, ReaderSelection, ReadingIndex, SpineSegment, Subset,
+    VertebralLevel, CONSENSUS,
 };
 use sclerad_stats::{
-    chisq_test, cohen_kappa, cox_ph, log_rank, p_adjust, quantiles,
-    shapiro_wilk, welch_t_test, wilcoxon_rank_sum, wilson, AdjustMethod, KappaWeights, Ties,
+    chisq_test, cohen_kappa, cox_ph, log_rank, p_adjust, quantiles, shapiro_wilk, welch_t_test,
+    wilcoxon_rank_sum, wilson, AdjustMethod, KappaWeights, Ties,
 };
 
 use crate::results::*;
@@ -41,13 +41,23 @@ pub enum AnalysisError {
 }
 
 /// Runs the whole plan on a validated cohort.
-pub fn analyze(cohort: &Cohort, settings: &Settings, input: &InputInfo) -> Result<Results, AnalysisError> {
+pub fn analyze(
+    cohort: &Cohort,
+    settings: &Settings,
+    input: &InputInfo,
+) -> Result<Results, AnalysisError> {
     let choice = ReaderChoice::resolve(cohort, settings.reader.as_deref());
     if let Err(e) = &choice.hand {
-        return Err(AnalysisError::Reader { table: "hand_readings", reason: e.to_string() });
+        return Err(AnalysisError::Reader {
+            table: "hand_readings",
+            reason: e.to_string(),
+        });
     }
     if let Err(e) = &choice.spine {
-        return Err(AnalysisError::Reader { table: "spine_readings", reason: e.to_string() });
+        return Err(AnalysisError::Reader {
+            table: "spine_readings",
+            reason: e.to_string(),
+        });
     }
     let selection = choice.selection();
     let derived = derive(cohort, &selection, settings.imaging_window_days);
@@ -94,8 +104,16 @@ pub fn analyze(cohort: &Cohort, settings: &Settings, input: &InputInfo) -> Resul
     }
 
     let population_by_subset = PopulationBySubset {
-        lcssc: population(subjects.iter().filter(|s| s.patient.subset == Subset::Limited)),
-        dcssc: population(subjects.iter().filter(|s| s.patient.subset == Subset::Diffuse)),
+        lcssc: population(
+            subjects
+                .iter()
+                .filter(|s| s.patient.subset == Subset::Limited),
+        ),
+        dcssc: population(
+            subjects
+                .iter()
+                .filter(|s| s.patient.subset == Subset::Diffuse),
+        ),
     };
     let population = population(subjects.iter());
     let prevalence = HAND_LESIONS
@@ -104,9 +122,18 @@ pub fn analyze(cohort: &Cohort, settings: &Settings, input: &InputInfo) -> Resul
         .chain(&BINARY_CLINICAL)
         .map(|v| prevalence(v, &subjects, settings.conf_level))
         .collect();
-    let level_prevalence = level_prevalence(cohort, &selection, &subjects, settings.conf_level, &mut warnings);
+    let level_prevalence = level_prevalence(
+        cohort,
+        &selection,
+        &subjects,
+        settings.conf_level,
+        &mut warnings,
+    );
     let comparisons = comparisons(&subjects, settings);
-    let not_computable = comparisons.iter().filter(|c| c.test == TestName::NotComputable).count();
+    let not_computable = comparisons
+        .iter()
+        .filter(|c| c.test == TestName::NotComputable)
+        .count();
     if not_computable > 0 {
         warnings.push(format!(
             "{not_computable} comparison(s) could not be computed (an empty row or column, or fewer than 2 values in a group)"
@@ -117,7 +144,10 @@ pub fn analyze(cohort: &Cohort, settings: &Settings, input: &InputInfo) -> Resul
 
     Ok(Results {
         format: FORMAT,
-        software: Software { name: "sclerad", version: env!("CARGO_PKG_VERSION") },
+        software: Software {
+            name: "sclerad",
+            version: env!("CARGO_PKG_VERSION"),
+        },
         input: Input {
             path: input.path.clone(),
             sha256: input.sha256.clone(),
@@ -126,7 +156,10 @@ pub fn analyze(cohort: &Cohort, settings: &Settings, input: &InputInfo) -> Resul
             excluded_ineligible: keep.iter().filter(|k| !**k).count(),
         },
         settings: settings.clone(),
-        readers: ReadersUsed { hand: selection.hand.clone(), spine: selection.spine.clone() },
+        readers: ReadersUsed {
+            hand: selection.hand.clone(),
+            spine: selection.spine.clone(),
+        },
         population,
         population_by_subset,
         prevalence,
@@ -141,7 +174,11 @@ pub fn analyze(cohort: &Cohort, settings: &Settings, input: &InputInfo) -> Resul
 fn mean_sd(x: &[f64]) -> (Option<f64>, Option<f64>) {
     (
         sclerad_stats::mean(x).ok().and_then(finite),
-        if x.len() >= 2 { sclerad_stats::sd(x).ok().and_then(finite) } else { None },
+        if x.len() >= 2 {
+            sclerad_stats::sd(x).ok().and_then(finite)
+        } else {
+            None
+        },
     )
 }
 
@@ -158,11 +195,22 @@ fn percent(k: usize, n: usize) -> Option<f64> {
 
 fn population<'a, 'b: 'a>(subjects: impl Iterator<Item = &'a Subject<'b>>) -> Population {
     let subjects: Vec<&Subject<'_>> = subjects.collect();
-    let ages: Vec<f64> = subjects.iter().filter_map(|s| s.continuous("age_years")).collect();
-    let durations: Vec<f64> =
-        subjects.iter().filter_map(|s| s.continuous("disease_duration_years")).collect();
-    let female = subjects.iter().filter(|s| s.binary("sex_female") == Some(true)).count();
-    let dcssc = subjects.iter().filter(|s| s.patient.subset == Subset::Diffuse).count();
+    let ages: Vec<f64> = subjects
+        .iter()
+        .filter_map(|s| s.continuous("age_years"))
+        .collect();
+    let durations: Vec<f64> = subjects
+        .iter()
+        .filter_map(|s| s.continuous("disease_duration_years"))
+        .collect();
+    let female = subjects
+        .iter()
+        .filter(|s| s.binary("sex_female") == Some(true))
+        .count();
+    let dcssc = subjects
+        .iter()
+        .filter(|s| s.patient.subset == Subset::Diffuse)
+        .count();
     let (age_mean, age_sd) = mean_sd(&ages);
     let (duration_mean, duration_sd) = mean_sd(&durations);
     let [q1, median, q3] = quartiles(&durations);
@@ -215,8 +263,10 @@ fn level_prevalence(
     let (Some(readings), Some(reader)) = (&cohort.spine_readings, &selection.spine) else {
         return Vec::new();
     };
-    let analysed: HashMap<&str, &Subject<'_>> =
-        subjects.iter().map(|s| (s.patient.patient_id.as_str(), s)).collect();
+    let analysed: HashMap<&str, &Subject<'_>> = subjects
+        .iter()
+        .map(|s| (s.patient.patient_id.as_str(), s))
+        .collect();
     let mut found: HashMap<&str, BTreeSet<(VertebralLevel, SpineSegment)>> = HashMap::new();
     let mut read: BTreeSet<&str> = BTreeSet::new();
     for r in readings.rows.iter().filter(|r| &r.reader == reader) {
@@ -225,7 +275,10 @@ fn level_prevalence(
         }
         read.insert(&r.patient_id);
         if let (Some(level), Some(segment)) = (r.level, r.segment) {
-            found.entry(&r.patient_id).or_default().insert((level, segment));
+            found
+                .entry(&r.patient_id)
+                .or_default()
+                .insert((level, segment));
         }
     }
     let mut numerators = [[0usize; 3]; VertebralLevel::COUNT];
@@ -253,7 +306,10 @@ fn level_prevalence(
     let mut out = Vec::new();
     for level in VertebralLevel::all() {
         for segment in SpineSegment::ALL {
-            let (n, den) = (numerators[level.index()][segment.index()], denominators[level.index()]);
+            let (n, den) = (
+                numerators[level.index()][segment.index()],
+                denominators[level.index()],
+            );
             let (ci_low, ci_high) = wilson_percent(n, den, conf);
             out.push(LevelPrevalence {
                 variable: format!("{level}:{segment}"),
@@ -278,12 +334,29 @@ fn families() -> Vec<(&'static str, Vec<&'static str>, Vec<&'static str>)> {
         (
             "subset",
             vec!["subset_dcssc"],
-            vec!["age_years", "sex_female", "disease_duration_years", "digital_ulcers", "ild_ct", "restrictive_syndrome", "pah", "death"],
+            vec![
+                "age_years",
+                "sex_female",
+                "disease_duration_years",
+                "digital_ulcers",
+                "ild_ct",
+                "restrictive_syndrome",
+                "pah",
+                "death",
+            ],
         ),
-        ("hand_duration", hand.clone(), vec!["disease_duration_years"]),
+        (
+            "hand_duration",
+            hand.clone(),
+            vec!["disease_duration_years"],
+        ),
         ("hand_ulcers", hand.clone(), vec!["digital_ulcers"]),
         ("axial_peripheral", spine.clone(), hand.clone()),
-        ("prognosis", hand.into_iter().chain(spine).collect(), vec!["ild_ct", "pah", "death"]),
+        (
+            "prognosis",
+            hand.into_iter().chain(spine).collect(),
+            vec!["ild_ct", "pah", "death"],
+        ),
     ]
 }
 
@@ -307,21 +380,43 @@ fn comparisons(subjects: &[Subject<'_>], settings: &Settings) -> Vec<Comparison>
 }
 
 fn adjust(family: &mut [Comparison]) {
-    let with_p: Vec<usize> = (0..family.len()).filter(|i| family[*i].p_value.is_some()).collect();
+    let with_p: Vec<usize> = (0..family.len())
+        .filter(|i| family[*i].p_value.is_some())
+        .collect();
     let p: Vec<f64> = with_p.iter().filter_map(|i| family[*i].p_value).collect();
     let holm = p_adjust(&p, AdjustMethod::Holm).ok();
     let bh = p_adjust(&p, AdjustMethod::Bh).ok();
     for (k, i) in with_p.iter().enumerate() {
-        family[*i].p_holm = holm.as_ref().and_then(|v| v.get(k).copied()).and_then(finite);
+        family[*i].p_holm = holm
+            .as_ref()
+            .and_then(|v| v.get(k).copied())
+            .and_then(finite);
         family[*i].p_bh = bh.as_ref().and_then(|v| v.get(k).copied()).and_then(finite);
     }
 }
 
-fn header(family: &str, exposure: &str, outcome: &str, outcome_type: &'static str) -> (String, String, String, String, &'static str) {
-    (format!("{family}:{exposure}:{outcome}"), family.to_string(), exposure.to_string(), outcome.to_string(), outcome_type)
+fn header(
+    family: &str,
+    exposure: &str,
+    outcome: &str,
+    outcome_type: &'static str,
+) -> (String, String, String, String, &'static str) {
+    (
+        format!("{family}:{exposure}:{outcome}"),
+        family.to_string(),
+        exposure.to_string(),
+        outcome.to_string(),
+        outcome_type,
+    )
 }
 
-fn binary(family: &str, exposure: &str, outcome: &str, subjects: &[Subject<'_>], settings: &Settings) -> Comparison {
+fn binary(
+    family: &str,
+    exposure: &str,
+    outcome: &str,
+    subjects: &[Subject<'_>],
+    settings: &Settings,
+) -> Comparison {
     let (mut a, mut b, mut c, mut d) = (0u64, 0u64, 0u64, 0u64);
     for s in subjects {
         match (s.binary(exposure), s.binary(outcome)) {
@@ -353,7 +448,13 @@ fn binary(family: &str, exposure: &str, outcome: &str, subjects: &[Subject<'_>],
     if margins_ok {
         if let Ok(chi) = chisq_test(&[[a, b], [c, d]], settings.yates) {
             detail.p_chi_square = finite(chi.p_value);
-            detail.min_expected = chi.expected.iter().flatten().copied().reduce(f64::min).and_then(finite);
+            detail.min_expected = chi
+                .expected
+                .iter()
+                .flatten()
+                .copied()
+                .reduce(f64::min)
+                .and_then(finite);
         }
         if let Ok(f) = sclerad_stats::table::fisher_exact_level(a, b, c, d, settings.conf_level) {
             detail.p_fisher = finite(f.p_value);
@@ -362,7 +463,9 @@ fn binary(family: &str, exposure: &str, outcome: &str, subjects: &[Subject<'_>],
             detail.or_ci_low = finite(f.ci_low);
             detail.or_ci_high = finite(f.ci_high);
         }
-        let chi_ok = detail.min_expected.is_some_and(|m| m >= settings.min_expected_count);
+        let chi_ok = detail
+            .min_expected
+            .is_some_and(|m| m >= settings.min_expected_count);
         (test, p_value) = if chi_ok {
             (TestName::ChiSquare, detail.p_chi_square)
         } else {
@@ -406,21 +509,51 @@ fn group(x: &[f64]) -> GroupSummary {
     } else {
         None
     };
-    GroupSummary { n: x.len(), mean, sd, median, q1, q3, shapiro }
+    GroupSummary {
+        n: x.len(),
+        mean,
+        sd,
+        median,
+        q1,
+        q3,
+        shapiro,
+    }
 }
 
-fn continuous(family: &str, exposure: &str, outcome: &str, subjects: &[Subject<'_>], settings: &Settings) -> Comparison {
+fn continuous(
+    family: &str,
+    exposure: &str,
+    outcome: &str,
+    subjects: &[Subject<'_>],
+    settings: &Settings,
+) -> Comparison {
     let (mut x, mut y) = (Vec::new(), Vec::new());
     for s in subjects {
         if let (Some(e), Some(v)) = (s.binary(exposure), s.continuous(outcome)) {
-            if e { x.push(v) } else { y.push(v) }
+            if e {
+                x.push(v)
+            } else {
+                y.push(v)
+            }
         }
     }
     let (gx, gy) = (group(&x), group(&y));
-    let (id, family, exposure, outcome, outcome_type) = header(family, exposure, outcome, "continuous");
+    let (id, family, exposure, outcome, outcome_type) =
+        header(family, exposure, outcome, "continuous");
     let computable = x.len() >= 2 && y.len() >= 2;
-    let p_welch = if computable { welch_t_test(&x, &y).ok().map(|t| t.p_value).and_then(finite) } else { None };
-    let rank_sum = if computable { wilcoxon_rank_sum(&x, &y).ok() } else { None };
+    let p_welch = if computable {
+        welch_t_test(&x, &y)
+            .ok()
+            .map(|t| t.p_value)
+            .and_then(finite)
+    } else {
+        None
+    };
+    let rank_sum = if computable {
+        wilcoxon_rank_sum(&x, &y).ok()
+    } else {
+        None
+    };
     let p_mann_whitney = rank_sum.as_ref().map(|r| r.p_value).and_then(finite);
     let normal = matches!((gx.shapiro, gy.shapiro), (Some(px), Some(py)) if px >= settings.normality_alpha && py >= settings.normality_alpha);
     let (mut test, p_value) = match (computable, normal) {
@@ -499,9 +632,15 @@ fn km_curve(group: &'static str, time: &[f64], event: &[bool], conf: f64) -> Opt
     })
 }
 
-fn survival(subjects: &[Subject<'_>], conf: f64, warnings: &mut Vec<String>) -> Vec<SurvivalResult> {
-    let timed: Vec<(&Subject<'_>, (f64, bool))> =
-        subjects.iter().filter_map(|s| follow_up(s).map(|t| (s, t))).collect();
+fn survival(
+    subjects: &[Subject<'_>],
+    conf: f64,
+    warnings: &mut Vec<String>,
+) -> Vec<SurvivalResult> {
+    let timed: Vec<(&Subject<'_>, (f64, bool))> = subjects
+        .iter()
+        .filter_map(|s| follow_up(s).map(|t| (s, t)))
+        .collect();
     let left_out = subjects.len() - timed.len();
     if timed.is_empty() {
         warnings.push("survival was not analysed: no patient has hand_xray_date with death_date (deaths) or last_followup_date (survivors)".into());
@@ -542,7 +681,10 @@ fn survival(subjects: &[Subject<'_>], conf: f64, warnings: &mut Vec<String>) -> 
             let idx: Vec<usize> = (0..time.len()).filter(|i| group[*i] == want).collect();
             let t: Vec<f64> = idx.iter().map(|i| time[*i]).collect();
             let e: Vec<bool> = idx.iter().map(|i| event[*i]).collect();
-            if let Some(curve) = (!t.is_empty()).then(|| km_curve(label, &t, &e, conf)).flatten() {
+            if let Some(curve) = (!t.is_empty())
+                .then(|| km_curve(label, &t, &e, conf))
+                .flatten()
+            {
                 r.km.push(curve);
             }
         }
@@ -574,12 +716,17 @@ fn survival(subjects: &[Subject<'_>], conf: f64, warnings: &mut Vec<String>) -> 
 
 /// The readers of a table other than `consensus`.
 fn independent_readers<'a>(names: impl Iterator<Item = &'a str>) -> Vec<String> {
-    let set: BTreeSet<&str> = names.filter(|r| !r.eq_ignore_ascii_case(CONSENSUS)).collect();
+    let set: BTreeSet<&str> = names
+        .filter(|r| !r.eq_ignore_ascii_case(CONSENSUS))
+        .collect();
     set.into_iter().map(str::to_string).collect()
 }
 
 fn agreement(cohort: &Cohort, subjects: &[Subject<'_>]) -> Vec<Agreement> {
-    let analysed: BTreeSet<&str> = subjects.iter().map(|s| s.patient.patient_id.as_str()).collect();
+    let analysed: BTreeSet<&str> = subjects
+        .iter()
+        .map(|s| s.patient.patient_id.as_str())
+        .collect();
     let mut out = Vec::new();
     let hand_readers = cohort
         .hand_readings
@@ -594,7 +741,10 @@ fn agreement(cohort: &Cohort, subjects: &[Subject<'_>]) -> Vec<Agreement> {
     let index_of = |reader: &str| {
         ReadingIndex::build(
             cohort,
-            &ReaderSelection { hand: Some(reader.to_string()), spine: Some(reader.to_string()) },
+            &ReaderSelection {
+                hand: Some(reader.to_string()),
+                spine: Some(reader.to_string()),
+            },
         )
     };
     let mut indices: BTreeMap<String, ReadingIndex> = BTreeMap::new();
@@ -612,18 +762,31 @@ fn agreement(cohort: &Cohort, subjects: &[Subject<'_>]) -> Vec<Agreement> {
     };
     for (a, b) in pairs(&hand_readers) {
         let (ia, ib) = (&indices[&a], &indices[&b]);
-        let both: Vec<&str> = analysed.iter().copied().filter(|id| ia.hand.contains_key(*id) && ib.hand.contains_key(*id)).collect();
+        let both: Vec<&str> = analysed
+            .iter()
+            .copied()
+            .filter(|id| ia.hand.contains_key(*id) && ib.hand.contains_key(*id))
+            .collect();
         for (k, lesion) in HAND_LESIONS.iter().enumerate() {
             let pairs: Vec<(bool, bool)> = both
                 .iter()
-                .map(|id| (ia.hand[*id].hand[k].is_some(), ib.hand[*id].hand[k].is_some()))
+                .map(|id| {
+                    (
+                        ia.hand[*id].hand[k].is_some(),
+                        ib.hand[*id].hand[k].is_some(),
+                    )
+                })
                 .collect();
             out.push(agree(lesion, &a, &b, &pairs));
         }
     }
     for (a, b) in pairs(&spine_readers) {
         let (ia, ib) = (&indices[&a], &indices[&b]);
-        let both: Vec<&str> = analysed.iter().copied().filter(|id| ia.spine.contains_key(*id) && ib.spine.contains_key(*id)).collect();
+        let both: Vec<&str> = analysed
+            .iter()
+            .copied()
+            .filter(|id| ia.spine.contains_key(*id) && ib.spine.contains_key(*id))
+            .collect();
         let flag = |e: &sclerad_model::ReadingEvidence, name: &str| -> bool {
             let s = &e.spine;
             match name {
@@ -635,8 +798,10 @@ fn agreement(cohort: &Cohort, subjects: &[Subject<'_>]) -> Vec<Agreement> {
             }
         };
         for name in SPINE_FLAGS {
-            let pairs: Vec<(bool, bool)> =
-                both.iter().map(|id| (flag(&ia.spine[*id], name), flag(&ib.spine[*id], name))).collect();
+            let pairs: Vec<(bool, bool)> = both
+                .iter()
+                .map(|id| (flag(&ia.spine[*id], name), flag(&ib.spine[*id], name)))
+                .collect();
             out.push(agree(name, &a, &b, &pairs));
         }
     }
@@ -649,7 +814,11 @@ fn agree(variable: &str, a: &str, b: &str, pairs: &[(bool, bool)]) -> Agreement 
         t[usize::from(!*x)][usize::from(!*y)] += 1;
     }
     let (both_yes, both_no) = (t[0][0] as usize, t[1][1] as usize);
-    let kappa = if pairs.is_empty() { None } else { cohen_kappa(&t, KappaWeights::Unweighted).ok() };
+    let kappa = if pairs.is_empty() {
+        None
+    } else {
+        cohen_kappa(&t, KappaWeights::Unweighted).ok()
+    };
     Agreement {
         variable: variable.to_string(),
         reader_a: a.to_string(),
@@ -662,4 +831,3 @@ fn agree(variable: &str, a: &str, b: &str, pairs: &[(bool, bool)]) -> Agreement 
         kappa_se: kappa.as_ref().map(|k| k.se).and_then(finite),
     }
 }
-

@@ -40,8 +40,9 @@ impl Default for Settings {
             exclude_ineligible: false,
             reader: None,
             conf_level: 0.95,
-            pah_definition: "PAH confirmed by right heart catheterisation, as recorded in the pah column"
-                .to_string(),
+            pah_definition:
+                "PAH confirmed by right heart catheterisation, as recorded in the pah column"
+                    .to_string(),
         }
     }
 }
@@ -91,19 +92,39 @@ impl Settings {
             reason,
         };
         if !(self.min_expected_count.is_finite() && self.min_expected_count >= 0.0) {
-            return Err(invalid("min_expected_count", self.min_expected_count.to_string(), "must be a number ≥ 0"));
+            return Err(invalid(
+                "min_expected_count",
+                self.min_expected_count.to_string(),
+                "must be a number ≥ 0",
+            ));
         }
         if !(self.normality_alpha > 0.0 && self.normality_alpha < 1.0) {
-            return Err(invalid("normality_alpha", self.normality_alpha.to_string(), "must lie strictly between 0 and 1"));
+            return Err(invalid(
+                "normality_alpha",
+                self.normality_alpha.to_string(),
+                "must lie strictly between 0 and 1",
+            ));
         }
         if !(0..=3650).contains(&self.imaging_window_days) {
-            return Err(invalid("imaging_window_days", self.imaging_window_days.to_string(), "must be between 0 and 3650 days"));
+            return Err(invalid(
+                "imaging_window_days",
+                self.imaging_window_days.to_string(),
+                "must be between 0 and 3650 days",
+            ));
         }
         if !(self.conf_level > 0.5 && self.conf_level < 1.0) {
-            return Err(invalid("conf_level", self.conf_level.to_string(), "must lie strictly between 0.5 and 1"));
+            return Err(invalid(
+                "conf_level",
+                self.conf_level.to_string(),
+                "must lie strictly between 0.5 and 1",
+            ));
         }
         if self.reader.as_deref().is_some_and(|r| r.trim().is_empty()) {
-            return Err(invalid("reader", "\"\"".into(), "must name a reader, or be left out"));
+            return Err(invalid(
+                "reader",
+                "\"\"".into(),
+                "must name a reader, or be left out",
+            ));
         }
         Ok(())
     }
@@ -129,13 +150,19 @@ mod tests {
 
     #[test]
     fn values_are_read_and_checked() {
-        let s = Settings::from_toml("yates = true\nreader = \"rad1\"\nimaging_window_days = 180\n", "s.toml")
-            .expect("valid");
+        let s = Settings::from_toml(
+            "yates = true\nreader = \"rad1\"\nimaging_window_days = 180\n",
+            "s.toml",
+        )
+        .expect("valid");
         assert!(s.yates);
         assert_eq!(s.reader.as_deref(), Some("rad1"));
         assert_eq!(s.imaging_window_days, 180);
         let e = Settings::from_toml("yates = \"maybe\"", "s.toml").expect_err("type");
-        assert!(e.to_string().contains("s.toml") && e.to_string().contains("yates"), "{e}");
+        assert!(
+            e.to_string().contains("s.toml") && e.to_string().contains("yates"),
+            "{e}"
+        );
         let e = Settings::from_toml("yate = true", "s.toml").expect_err("unknown key");
         assert!(e.to_string().contains("yate"), "{e}");
         let e = Settings::from_toml("normality_alpha = 1.5", "s.toml").expect_err("range");
@@ -146,7 +173,13 @@ mod tests {
 
     #[test]
     fn a_template_reads_back() {
-        let s = Settings { reader: Some("consensus".into()), ..Settings::default() };
-        assert_eq!(Settings::from_toml(&s.to_toml(), "t.toml").expect("round trip"), s);
+        let s = Settings {
+            reader: Some("consensus".into()),
+            ..Settings::default()
+        };
+        assert_eq!(
+            Settings::from_toml(&s.to_toml(), "t.toml").expect("round trip"),
+            s
+        );
     }
 }

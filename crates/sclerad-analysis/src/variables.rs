@@ -14,12 +14,23 @@ pub const HAND_LESIONS: [&str; 7] = [
 ];
 
 /// The 5 spine flags, in the plan's order.
-pub const SPINE_FLAGS: [&str; 5] =
-    ["spine_any", "spine_anterior", "spine_canal", "spine_foraminal", "spine_posterior"];
+pub const SPINE_FLAGS: [&str; 5] = [
+    "spine_any",
+    "spine_anterior",
+    "spine_canal",
+    "spine_foraminal",
+    "spine_posterior",
+];
 
 /// The clinical binaries.
-pub const BINARY_CLINICAL: [&str; 6] =
-    ["sex_female", "digital_ulcers", "ild_ct", "restrictive_syndrome", "pah", "death"];
+pub const BINARY_CLINICAL: [&str; 6] = [
+    "sex_female",
+    "digital_ulcers",
+    "ild_ct",
+    "restrictive_syndrome",
+    "pah",
+    "death",
+];
 
 /// One analysed patient: the record and its derived variables.
 pub(crate) struct Subject<'a> {

@@ -7,7 +7,10 @@ use sclerad_model::Cohort;
 use sclerad_synth::{generate, nancy_demo, ReadingsMode, SynthOptions};
 
 fn input() -> InputInfo {
-    InputInfo { path: "test".into(), sha256: "0".repeat(64) }
+    InputInfo {
+        path: "test".into(),
+        sha256: "0".repeat(64),
+    }
 }
 
 fn run(cohort: &Cohort, settings: &Settings) -> Results {
@@ -15,7 +18,10 @@ fn run(cohort: &Cohort, settings: &Settings) -> Results {
 }
 
 fn comparison<'a>(r: &'a Results, id: &str) -> &'a sclerad_analysis::results::Comparison {
-    r.comparisons.iter().find(|c| c.id == id).unwrap_or_else(|| panic!("no comparison {id}"))
+    r.comparisons
+        .iter()
+        .find(|c| c.id == id)
+        .unwrap_or_else(|| panic!("no comparison {id}"))
 }
 
 fn table(c: &sclerad_analysis::results::Comparison) -> (u64, u64, u64, u64, Option<f64>, bool) {
@@ -31,7 +37,12 @@ fn the_demo_reproduces_the_abstract() {
     let p = &r.population;
     assert_eq!((p.n, p.female_n, p.lcssc_n, p.dcssc_n), (77, 68, 55, 22));
     assert!((p.age_mean.expect("age") - 56.9).abs() < 1e-9);
-    let prev = |v: &str| r.prevalence.iter().find(|x| x.variable == v).map(|x| (x.n, x.denominator));
+    let prev = |v: &str| {
+        r.prevalence
+            .iter()
+            .find(|x| x.variable == v)
+            .map(|x| (x.n, x.denominator))
+    };
     for (v, n) in [
         ("calcinosis", 20),
         ("acro_osteolysis", 16),
@@ -60,23 +71,48 @@ fn the_demo_reproduces_the_abstract() {
         assert!(c.p_value.expect("p") < 0.05, "{id}: {:?}", c.p_value);
         assert!(infinite || or.expect("or") > 1.0, "{id}");
     }
-    assert_eq!(table(comparison(&r, "prognosis:spine_foraminal:death")).0, 4);
+    assert_eq!(
+        table(comparison(&r, "prognosis:spine_foraminal:death")).0,
+        4
+    );
     // Foraminal calcification is the only lesion related to death, by
     // Fisher's test and by the log-rank test.
-    for c in r.comparisons.iter().filter(|c| c.family == "prognosis" && c.outcome == "death") {
+    for c in r
+        .comparisons
+        .iter()
+        .filter(|c| c.family == "prognosis" && c.outcome == "death")
+    {
         if c.exposure != "spine_foraminal" {
-            assert!(c.p_value.is_none_or(|p| p >= 0.05), "{} p = {:?}", c.id, c.p_value);
+            assert!(
+                c.p_value.is_none_or(|p| p >= 0.05),
+                "{} p = {:?}",
+                c.id,
+                c.p_value
+            );
         }
     }
-    for s in r.survival.iter().filter(|s| s.exposure != "spine_foraminal") {
-        assert!(s.p_logrank.is_none_or(|p| p >= 0.05), "{} p = {:?}", s.id, s.p_logrank);
+    for s in r
+        .survival
+        .iter()
+        .filter(|s| s.exposure != "spine_foraminal")
+    {
+        assert!(
+            s.p_logrank.is_none_or(|p| p >= 0.05),
+            "{} p = {:?}",
+            s.id,
+            s.p_logrank
+        );
     }
     // Agreement between rad1 and rad2 for every lesion and spine flag.
     assert_eq!(r.agreement.len(), 12);
     assert!(r.agreement.iter().all(|a| a.n == 77 && a.kappa.is_some()));
     assert_eq!(r.level_prevalence.len(), 25 * 3);
     assert_eq!(r.readers.hand.as_deref(), Some("consensus"));
-    let surv = r.survival.iter().find(|s| s.exposure == "spine_foraminal").expect("survival");
+    let surv = r
+        .survival
+        .iter()
+        .find(|s| s.exposure == "spine_foraminal")
+        .expect("survival");
     assert_eq!((surv.n, surv.events), (77, 8));
     assert_eq!(surv.test, "log_rank_cox");
     assert!(surv.p_logrank.expect("log-rank") < 0.05);
@@ -86,7 +122,11 @@ fn the_demo_reproduces_the_abstract() {
 
 #[test]
 fn every_family_has_its_comparisons_and_adjustments() {
-    let cohort = generate(&SynthOptions { patients: 300, seed: 11, ..Default::default() });
+    let cohort = generate(&SynthOptions {
+        patients: 300,
+        seed: 11,
+        ..Default::default()
+    });
     let r = run(&cohort, &Settings::default());
     let count = |f: &str| r.comparisons.iter().filter(|c| c.family == f).count();
     assert_eq!(count("subset"), 8);
@@ -98,7 +138,11 @@ fn every_family_has_its_comparisons_and_adjustments() {
         assert_eq!(c.id, format!("{}:{}:{}", c.family, c.exposure, c.outcome));
         if let Some(p) = c.p_value {
             let (holm, bh) = (c.p_holm.expect("holm"), c.p_bh.expect("bh"));
-            assert!(p <= bh + 1e-15 && bh <= holm + 1e-15 && holm <= 1.0, "{}", c.id);
+            assert!(
+                p <= bh + 1e-15 && bh <= holm + 1e-15 && holm <= 1.0,
+                "{}",
+                c.id
+            );
         } else {
             assert_eq!(c.test, TestName::NotComputable);
         }
@@ -118,32 +162,83 @@ fn every_family_has_its_comparisons_and_adjustments() {
     let json = serde_json::to_value(&r).expect("json");
     assert_eq!(json["format"], "sclerad-results/1");
     let first = &json["comparisons"][0];
-    for key in ["id", "family", "exposure", "outcome", "n", "test", "p_value", "p_holm", "p_bh", "n_exposed", "p_welch", "p_mann_whitney", "w"] {
+    for key in [
+        "id",
+        "family",
+        "exposure",
+        "outcome",
+        "n",
+        "test",
+        "p_value",
+        "p_holm",
+        "p_bh",
+        "n_exposed",
+        "p_welch",
+        "p_mann_whitney",
+        "w",
+    ] {
         assert!(first.get(key).is_some(), "missing {key}: {first}");
     }
-    let binary = json["comparisons"].as_array().expect("array").iter().find(|c| c["outcome_type"] == "binary").expect("binary");
-    for key in ["a", "b", "c", "d", "p_chi_square", "p_fisher", "odds_ratio", "or_ci_low", "or_ci_high"] {
+    let binary = json["comparisons"]
+        .as_array()
+        .expect("array")
+        .iter()
+        .find(|c| c["outcome_type"] == "binary")
+        .expect("binary");
+    for key in [
+        "a",
+        "b",
+        "c",
+        "d",
+        "p_chi_square",
+        "p_fisher",
+        "odds_ratio",
+        "or_ci_low",
+        "or_ci_high",
+    ] {
         assert!(binary.get(key).is_some(), "missing {key}");
     }
 }
 
 #[test]
 fn settings_change_the_tests() {
-    let cohort = generate(&SynthOptions { patients: 200, seed: 3, ..Default::default() });
+    let cohort = generate(&SynthOptions {
+        patients: 200,
+        seed: 3,
+        ..Default::default()
+    });
     let plain = run(&cohort, &Settings::default());
-    let yates = run(&cohort, &Settings { yates: true, ..Settings::default() });
+    let yates = run(
+        &cohort,
+        &Settings {
+            yates: true,
+            ..Settings::default()
+        },
+    );
     let p = |r: &Results| match &comparison(r, "prognosis:erosion:ild_ct").detail {
         ComparisonDetail::Binary(b) => b.p_chi_square.expect("chi"),
         _ => unreachable!(),
     };
     assert!(p(&yates) > p(&plain));
-    let fisher_only = run(&cohort, &Settings { min_expected_count: 1e9, ..Settings::default() });
+    let fisher_only = run(
+        &cohort,
+        &Settings {
+            min_expected_count: 1e9,
+            ..Settings::default()
+        },
+    );
     assert!(fisher_only
         .comparisons
         .iter()
         .filter(|c| c.outcome_type == "binary")
         .all(|c| matches!(c.test, TestName::FisherExact | TestName::NotComputable)));
-    let mw_only = run(&cohort, &Settings { normality_alpha: 0.999_999, ..Settings::default() });
+    let mw_only = run(
+        &cohort,
+        &Settings {
+            normality_alpha: 0.999_999,
+            ..Settings::default()
+        },
+    );
     assert!(mw_only
         .comparisons
         .iter()
@@ -153,11 +248,25 @@ fn settings_change_the_tests() {
 
 #[test]
 fn ineligible_patients_are_warned_about_or_left_out() {
-    let cohort = generate(&SynthOptions { patients: 600, seed: 5, ..Default::default() });
+    let cohort = generate(&SynthOptions {
+        patients: 600,
+        seed: 5,
+        ..Default::default()
+    });
     let kept = run(&cohort, &Settings::default());
     assert_eq!(kept.input.patients, 600);
-    let warning = kept.warnings.iter().find(|w| w.contains("not eligible")).expect("warning");
-    let left = run(&cohort, &Settings { exclude_ineligible: true, ..Settings::default() });
+    let warning = kept
+        .warnings
+        .iter()
+        .find(|w| w.contains("not eligible"))
+        .expect("warning");
+    let left = run(
+        &cohort,
+        &Settings {
+            exclude_ineligible: true,
+            ..Settings::default()
+        },
+    );
     assert!(left.input.excluded_ineligible > 0, "{warning}");
     assert_eq!(left.input.patients + left.input.excluded_ineligible, 600);
     assert_eq!(left.population.n, left.input.patients);
@@ -165,7 +274,11 @@ fn ineligible_patients_are_warned_about_or_left_out() {
 
 #[test]
 fn zero_prevalence_and_tiny_cohorts_are_not_computable_not_errors() {
-    let mut cohort = generate(&SynthOptions { patients: 15, seed: 2, ..Default::default() });
+    let mut cohort = generate(&SynthOptions {
+        patients: 15,
+        seed: 2,
+        ..Default::default()
+    });
     for p in &mut cohort.patients {
         p.hand[sclerad_model::Lesion::Subluxation.index()] = Some(false);
     }
@@ -174,9 +287,17 @@ fn zero_prevalence_and_tiny_cohorts_are_not_computable_not_errors() {
         assert_eq!(c.test, TestName::NotComputable, "{}", c.id);
         assert_eq!(c.p_value, None);
     }
-    let s = r.survival.iter().find(|s| s.exposure == "subluxation").expect("survival row");
+    let s = r
+        .survival
+        .iter()
+        .find(|s| s.exposure == "subluxation")
+        .expect("survival row");
     assert_eq!(s.test, "not_computable");
-    let prev = r.prevalence.iter().find(|p| p.variable == "subluxation").expect("prevalence");
+    let prev = r
+        .prevalence
+        .iter()
+        .find(|p| p.variable == "subluxation")
+        .expect("prevalence");
     assert_eq!((prev.n, prev.denominator), (0, 15));
     assert_eq!(prev.ci_low, Some(0.0));
 }
@@ -184,11 +305,21 @@ fn zero_prevalence_and_tiny_cohorts_are_not_computable_not_errors() {
 #[test]
 fn several_readers_without_consensus_need_a_choice() {
     let readers = ReadingsMode::Long(vec!["rad1".into(), "rad2".into()]);
-    let cohort = generate(&SynthOptions { patients: 40, seed: 8, readings: readers, ..Default::default() });
+    let cohort = generate(&SynthOptions {
+        patients: 40,
+        seed: 8,
+        readings: readers,
+        ..Default::default()
+    });
     let err = analyze(&cohort, &Settings::default(), &input()).expect_err("ambiguous");
     assert!(err.to_string().contains("--reader"), "{err}");
-    let r = run(&cohort, &Settings { reader: Some("rad2".into()), ..Settings::default() });
+    let r = run(
+        &cohort,
+        &Settings {
+            reader: Some("rad2".into()),
+            ..Settings::default()
+        },
+    );
     assert_eq!(r.readers.hand.as_deref(), Some("rad2"));
     assert_eq!(r.agreement.len(), 12);
 }
-

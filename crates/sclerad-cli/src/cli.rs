@@ -22,9 +22,155 @@ pub enum Command {
     /// Check a study bundle and list every problem with file, row and column.
     #[command(after_help = VALIDATE_EXAMPLES)]
     Validate(ValidateArgs),
+    /// Run the whole analysis plan: results.json, report.html, tables.
+    #[command(after_help = ANALYZE_EXAMPLES)]
+    Analyze(AnalyzeArgs),
+    /// Write the Nancy-shaped demo cohort to ./sclerad-demo/ and analyse it.
+    #[command(after_help = DEMO_EXAMPLES)]
+    Demo(DemoArgs),
+    /// Quick tests from the command line (2×2 tables, two groups, survival).
+    #[command(subcommand)]
+    Stats(StatsCommand),
     /// Write a reproducible synthetic cohort as a study bundle.
     #[command(after_help = SYNTH_EXAMPLES)]
     Synth(SynthArgs),
+}
+
+const ANALYZE_EXAMPLES: &str = "\
+The bundle is validated first; a bundle with errors is not analysed (exit 1).
+Writes into --out: results.json (the results contract), report.html (one
+self-contained file), tables/*.csv, tables.xlsx and figures/*.svg.
+
+Settings (TOML; every key optional, defaults shown):
+  yates = false                 # continuity correction of the 2x2 chi-square
+  min_expected_count = 5.0      # chi-square when every expected count >= this, else Fisher
+  normality_alpha = 0.05        # Welch t when both Shapiro-Wilk p >= this, else Mann-Whitney
+  imaging_window_days = 365     # \"within the same year\"
+  exclude_ineligible = false    # leave out patients outside the window or not meeting ACR/EULAR 2013
+  reader = \"consensus\"          # whose readings give the lesion flags
+  conf_level = 0.95
+  pah_definition = \"...\"        # echoed in the report
+
+Examples:
+  sclerad analyze nancy-cohort/ --out results/
+  sclerad analyze cohort.xlsx --out results/ --settings study.toml
+  sclerad analyze cohort/ --out results/ --reader rad1 --exclude-ineligible";
+
+const DEMO_EXAMPLES: &str = "\
+The demo cohort has the Nancy abstract's marginals (77 patients, 68 women,
+mean age 56.9, 55 lcSSc / 22 dcSSc, the published lesion counts) and
+readings by two radiologists and their consensus.
+
+Examples:
+  sclerad demo
+  sclerad demo --out /tmp/demo";
+
+#[derive(Debug, Args)]
+pub struct AnalyzeArgs {
+    /// The bundle: a folder, a .csv file or an .xlsx workbook.
+    pub bundle: PathBuf,
+
+    /// Folder for the results (created if needed; files in it are replaced).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+
+    /// Study settings file (TOML).
+    #[arg(long, value_name = "FILE.toml")]
+    pub settings: Option<PathBuf>,
+
+    /// Leave out patients whose CT and hand radiograph are more than the
+    /// window apart, or who do not meet ACR/EULAR 2013.
+    #[arg(long)]
+    pub exclude_ineligible: bool,
+
+    #[command(flatten)]
+    pub input: InputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Folder for the demo bundle and its results.
+    #[arg(long, value_name = "DIR", default_value = "sclerad-demo")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StatsCommand {
+    /// A 2×2 table: chi-square (with and without Yates), Fisher's exact
+    /// test, conditional and Wald odds ratios, risk ratio.
+    #[command(
+        after_help = "a = exposed with outcome, b = exposed without, c = unexposed with,
+d = unexposed without (R: matrix(c(a, c, b, d), nrow = 2)).
+
+Examples:
+  sclerad stats table 4 5 2 66
+  sclerad stats table 4 5 2 66 --json"
+    )]
+    Table(TableArgs),
+    /// Two groups: Welch and Student t, Mann–Whitney, Shapiro–Wilk of each.
+    #[command(after_help = "Examples:
+  sclerad stats groups --x 12.1,8.4,15.0,9.9 --y 5.2,7.7,6.1,4.9,8.0
+  sclerad stats groups --x 1,2,3,4 --y 3,4,5,6 --json")]
+    Groups(GroupsArgs),
+    /// Survival of group 1 vs group 0: log-rank, Cox hazard ratio (Efron ties).
+    #[command(
+        after_help = "FILE.csv has columns time,event,group (event 1/0, group 1/0),
+comma- or semicolon-separated.
+
+Examples:
+  sclerad stats survival follow-up.csv
+  sclerad stats survival follow-up.csv --json"
+    )]
+    Survival(SurvivalArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TableArgs {
+    /// Exposed with the outcome.
+    pub a: u64,
+    /// Exposed without the outcome.
+    pub b: u64,
+    /// Unexposed with the outcome.
+    pub c: u64,
+    /// Unexposed without the outcome.
+    pub d: u64,
+    /// JSON output (null where not computable).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct GroupsArgs {
+    /// Values of the first group, comma-separated.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        required = true,
+        allow_hyphen_values = true,
+        num_args = 1
+    )]
+    pub x: Vec<f64>,
+    /// Values of the second group, comma-separated.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        required = true,
+        allow_hyphen_values = true,
+        num_args = 1
+    )]
+    pub y: Vec<f64>,
+    /// JSON output (null where not computable).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SurvivalArgs {
+    /// CSV file with columns time,event,group.
+    pub file: PathBuf,
+    /// JSON output (null where not computable).
+    #[arg(long)]
+    pub json: bool,
 }
 
 const SYNTH_EXAMPLES: &str = "\

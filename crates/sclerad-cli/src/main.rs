@@ -2,7 +2,11 @@
 //!
 //! Exit status: 0 success, 1 the bundle has problems, 2 usage or I/O error.
 
+mod analyze;
 mod cli;
+mod progress;
+mod report;
+mod stats;
 mod synth;
 mod validate;
 
@@ -17,6 +21,9 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Validate(args) => validate::run(args),
         Command::Synth(args) => synth::run(args),
+        Command::Stats(command) => stats::run(command),
+        Command::Analyze(args) => analyze::run(args),
+        Command::Demo(args) => analyze::demo(args),
     };
     match result {
         Ok(code) => code,

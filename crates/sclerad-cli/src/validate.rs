@@ -56,16 +56,7 @@ pub fn run(args: &ValidateArgs) -> Result<ExitCode> {
     let (loaded, validation) =
         sclerad_bundle::load(&args.bundle, &read_options(&args.input), &check)?;
     let mut problems = loaded.problems;
-    problems.sort_by(|a, b| {
-        let key = |p: &Problem| {
-            (
-                p.location.file.clone(),
-                p.location.sheet.clone(),
-                p.location.row.unwrap_or(0),
-            )
-        };
-        key(a).cmp(&key(b))
-    });
+    sort_problems(&mut problems);
     let counts = ProblemCounts::of(&problems);
     let cohort = &loaded.cohort;
     let readers: &ReaderChoice = &validation.readers;
@@ -150,9 +141,27 @@ fn print_table(out: &mut impl Write, r: &Report<'_>) -> std::io::Result<()> {
         }
     }
     writeln!(out, "Read: {}", read.join("; "))?;
-    if !r.problems.is_empty() {
-        let rows: Vec<[String; 6]> = r
-            .problems
+    print_problems(out, r.problems)?;
+    let c = r.counts;
+    let verdict = if c.errors == 0 {
+        "OK, ready for analysis"
+    } else {
+        "NOT VALID: fix the errors above"
+    };
+    writeln!(
+        out,
+        "{}, {}, {}: {verdict}",
+        plural(c.errors, "error"),
+        plural(c.warnings, "warning"),
+        plural(c.notes, "note"),
+    )?;
+    Ok(())
+}
+
+/// The problems as an aligned table (nothing when there are none).
+pub fn print_problems(out: &mut impl Write, problems: &[Problem]) -> std::io::Result<()> {
+    if !problems.is_empty() {
+        let rows: Vec<[String; 6]> = problems
             .iter()
             .map(|p| {
                 let file = match &p.location.sheet {
@@ -196,18 +205,19 @@ fn print_table(out: &mut impl Write, r: &Report<'_>) -> std::io::Result<()> {
         }
         writeln!(out)?;
     }
-    let c = r.counts;
-    let verdict = if c.errors == 0 {
-        "OK, ready for analysis"
-    } else {
-        "NOT VALID: fix the errors above"
-    };
-    writeln!(
-        out,
-        "{}, {}, {}: {verdict}",
-        plural(c.errors, "error"),
-        plural(c.warnings, "warning"),
-        plural(c.notes, "note"),
-    )?;
     Ok(())
+}
+
+/// Sorts problems by file, sheet and row, as a data manager reads them.
+pub fn sort_problems(problems: &mut [Problem]) {
+    problems.sort_by(|a, b| {
+        let key = |p: &Problem| {
+            (
+                p.location.file.clone(),
+                p.location.sheet.clone(),
+                p.location.row.unwrap_or(0),
+            )
+        };
+        key(a).cmp(&key(b))
+    });
 }
