@@ -258,3 +258,210 @@ fn synth_writes_a_valid_reproducible_bundle() {
         Some(2)
     );
 }
+
+fn sclerad_in(dir: &std::path::Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sclerad"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run sclerad")
+}
+
+#[test]
+fn demo_in_an_empty_folder_writes_bundle_results_and_report() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = sclerad_in(dir.path(), &["demo"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert!(text(&out.stdout).contains("report.html"));
+    let root = dir.path().join("sclerad-demo");
+    assert!(root.join("bundle/patients.csv").exists());
+    let json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join("results/results.json")).expect("results"),
+    )
+    .expect("json");
+    assert_eq!(json["population"]["n"], 77);
+    assert_eq!(json["population"]["female_n"], 68);
+    assert_eq!(json["population"]["lcssc_n"], 55);
+    let age = json["population"]["age_mean"].as_f64().expect("age");
+    assert!((age - 56.9).abs() < 1e-9);
+    let html = std::fs::read_to_string(root.join("results/report.html")).expect("report");
+    assert!(html.contains("<svg"));
+    for figure in [
+        "prevalence.svg",
+        "spine_heatmap.svg",
+        "forest_prognosis.svg",
+        "km_spine_foraminal.svg",
+    ] {
+        assert!(
+            root.join("results/figures").join(figure).exists(),
+            "{figure}"
+        );
+    }
+    assert!(root.join("results/tables.xlsx").exists());
+    assert!(root.join("results/tables/comparisons.csv").exists());
+    // The demo is reproducible: a second run gives the same results.
+    let first = std::fs::read_to_string(root.join("results/results.json")).expect("results");
+    assert_eq!(sclerad_in(dir.path(), &["demo"]).status.code(), Some(0));
+    assert_eq!(
+        first,
+        std::fs::read_to_string(root.join("results/results.json")).expect("results")
+    );
+}
+
+#[test]
+fn analyze_refuses_a_bundle_with_errors_and_writes_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out_dir = dir.path().join("out");
+    let out = sclerad(&[
+        "analyze",
+        &example("with-errors"),
+        "--out",
+        &out_dir.display().to_string(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stdout).contains("nothing was analysed"));
+    assert!(text(&out.stdout).contains("age_years"));
+    assert!(!out_dir.exists());
+}
+
+#[test]
+fn analyze_writes_the_contract_and_reads_settings() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out_dir = dir.path().join("out");
+    let settings = dir.path().join("study.toml");
+    std::fs::write(&settings, "yates = true\nreader = \"rad1\"\n").expect("write");
+    let out = sclerad(&[
+        "analyze",
+        &example("readings"),
+        "--out",
+        &out_dir.display().to_string(),
+        "--settings",
+        &settings.display().to_string(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out_dir.join("results.json")).expect("results"),
+    )
+    .expect("json");
+    assert_eq!(json["format"], "sclerad-results/1");
+    assert_eq!(json["settings"]["yates"], true);
+    assert_eq!(json["readers"]["hand"], "rad1");
+    assert_eq!(json["input"]["sha256"].as_str().map(str::len), Some(64));
+    assert!(json["comparisons"]
+        .as_array()
+        .is_some_and(|c| c.len() == 93));
+    let html = std::fs::read_to_string(out_dir.join("report.html")).expect("report");
+    let without_xmlns = html.replace("http://www.w3.org/2000/svg", "");
+    assert!(
+        !without_xmlns.contains("http://") && !without_xmlns.contains("https://"),
+        "the report loads nothing"
+    );
+
+    std::fs::write(&settings, "yates = maybe\n").expect("write");
+    let out = sclerad(&[
+        "analyze",
+        &example("readings"),
+        "--out",
+        &out_dir.display().to_string(),
+        "--settings",
+        &settings.display().to_string(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("study.toml"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn stats_table_matches_fisher_test_in_r() {
+    let out = sclerad(&["stats", "table", "4", "5", "2", "66", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    // R: fisher.test(matrix(c(4, 2, 5, 66), nrow = 2))$p.value
+    let p = v["p_fisher"].as_f64().expect("p");
+    assert!((p - 0.001_247_101_463_395_623_5).abs() < 1e-12, "{p}");
+    for key in [
+        "p_chi_square",
+        "p_chi_square_yates",
+        "odds_ratio",
+        "or_ci_low",
+        "or_ci_high",
+    ] {
+        assert!(v[key].as_f64().is_some(), "{key}");
+    }
+    let human = sclerad(&["stats", "table", "4", "5", "2", "66"]);
+    assert!(text(&human.stdout).contains("p_fisher"));
+    assert_eq!(
+        sclerad(&["stats", "table", "1", "2", "3"]).status.code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn stats_groups_and_survival() {
+    let out = sclerad(&[
+        "stats",
+        "groups",
+        "--x",
+        "1.2,3.4,2.2,5.0",
+        "--y",
+        "0.5,-1.5,0.7,1.1,0.2",
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    for key in [
+        "p_welch",
+        "p_student",
+        "p_mann_whitney",
+        "w",
+        "p_shapiro_x",
+        "p_shapiro_y",
+    ] {
+        assert!(v.get(key).is_some(), "{key}");
+    }
+    // R: wilcox.test(c(1.2, 3.4, 2.2, 5), c(0.5, -1.5, 0.7, 1.1, 0.2))$statistic
+    assert_eq!(v["w"].as_f64(), Some(20.0));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("fu.csv");
+    std::fs::write(
+        &file,
+        "time,event,group\n1,1,1\n3,1,1\n5,0,1\n6.5,1,1\n2,1,0\n4,0,0\n5.5,1,0\n7,1,0\n8,0,0\n9,0,1\n",
+    )
+    .expect("write");
+    let out = sclerad(&["stats", "survival", &file.display().to_string(), "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    for key in [
+        "p_logrank",
+        "hazard_ratio",
+        "hr_ci_low",
+        "hr_ci_high",
+        "p_wald",
+        "p_lr",
+    ] {
+        assert!(v[key].as_f64().is_some(), "{key}: {v}");
+    }
+    std::fs::write(&file, "time,event,group\n1,1,1\n2,x,0\n").expect("write");
+    let out = sclerad(&["stats", "survival", &file.display().to_string()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("row 3, column event"),
+        "{}",
+        text(&out.stderr)
+    );
+}
