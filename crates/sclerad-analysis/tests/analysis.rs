@@ -323,3 +323,90 @@ fn several_readers_without_consensus_need_a_choice() {
     assert_eq!(r.readers.hand.as_deref(), Some("rad2"));
     assert_eq!(r.agreement.len(), 12);
 }
+
+fn tolerance(key: &str) -> f64 {
+    match key {
+        // Root-found (conditional MLE odds ratio and its exact interval).
+        "odds_ratio" | "or_ci_low" | "or_ci_high" => 1e-6,
+        // Iterative Cox fit.
+        "hazard_ratio" | "hr_ci_low" | "hr_ci_high" | "p_wald" | "p_lr" => 1e-7,
+        _ => 1e-9,
+    }
+}
+
+/// Compares every scalar field R wrote with ours; returns the number compared.
+fn compare(
+    ours: &serde_json::Value,
+    r: &serde_json::Value,
+    context: &str,
+    failures: &mut Vec<String>,
+) -> usize {
+    let (Some(o), Some(r)) = (ours.as_object(), r.as_object()) else {
+        return 0;
+    };
+    let mut checked = 0;
+    for (key, rv) in r {
+        let Some(ov) = o.get(key) else { continue };
+        if rv.is_object() || rv.is_array() {
+            continue;
+        }
+        checked += 1;
+        let same = match (ov.as_f64(), rv.as_f64()) {
+            (Some(a), Some(b)) => {
+                (a - b).abs() <= f64::max(1e-12, tolerance(key) * a.abs().max(b.abs()))
+            }
+            _ => ov == rv,
+        };
+        if !same {
+            failures.push(format!("{context}.{key}: ours {ov}, R {rv}"));
+        }
+    }
+    checked
+}
+
+#[test]
+fn matches_r_on_fixture_bundles() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let mut failures = Vec::new();
+    for name in ["s15", "s77", "s300", "s2000", "t300"] {
+        let dir = root.join(name);
+        let loaded =
+            sclerad_bundle::read_bundle(&dir, &Default::default()).expect("fixture readable");
+        assert!(
+            loaded
+                .problems
+                .iter()
+                .all(|p| p.severity != sclerad_model::Severity::Error),
+            "{name}"
+        );
+        let ours = serde_json::to_value(run(&loaded.cohort, &Settings::default())).expect("json");
+        let text = std::fs::read_to_string(dir.join("r-results.json")).expect("R results");
+        let r: serde_json::Value = serde_json::from_str(&text).expect("R json");
+        let mut checked = compare(&ours["population"], &r["population"], name, &mut failures);
+        for (section, key) in [
+            ("prevalence", "variable"),
+            ("comparisons", "id"),
+            ("survival", "id"),
+        ] {
+            let theirs = r[section].as_array().expect("R section");
+            assert!(!theirs.is_empty(), "{name}: R wrote no {section}");
+            for rx in theirs {
+                let id = rx[key].as_str().expect("id");
+                match ours[section]
+                    .as_array()
+                    .and_then(|a| a.iter().find(|x| x[key] == rx[key]))
+                {
+                    Some(ox) => checked += compare(ox, rx, &format!("{name}:{id}"), &mut failures),
+                    None => failures.push(format!("{name}: no {section} entry {id}")),
+                }
+            }
+        }
+        assert!(checked > 2000, "{name}: only {checked} fields compared");
+    }
+    assert!(
+        failures.is_empty(),
+        "{} differences from R:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
