@@ -13,7 +13,9 @@ use sclerad_stats::{
 
 use crate::results::*;
 use crate::settings::Settings;
-use crate::variables::{is_continuous, Subject, BINARY_CLINICAL, HAND_LESIONS, SPINE_FLAGS};
+use crate::variables::{
+    is_continuous, Columns, Subject, BINARY_CLINICAL, HAND_LESIONS, SPINE_FLAGS,
+};
 
 /// What the results say about the input.
 #[derive(Debug, Clone)]
@@ -103,6 +105,7 @@ pub fn analyze(
         }));
     }
 
+    let columns = Columns::new(&subjects);
     let population_by_subset = PopulationBySubset {
         lcssc: population(
             subjects
@@ -120,7 +123,7 @@ pub fn analyze(
         .iter()
         .chain(&SPINE_FLAGS)
         .chain(&BINARY_CLINICAL)
-        .map(|v| prevalence(v, &subjects, settings.conf_level))
+        .map(|v| prevalence(v, &columns, settings.conf_level))
         .collect();
     let level_prevalence = level_prevalence(
         cohort,
@@ -129,7 +132,7 @@ pub fn analyze(
         settings.conf_level,
         &mut warnings,
     );
-    let comparisons = comparisons(&subjects, settings);
+    let comparisons = comparisons(&columns, settings);
     let not_computable = comparisons
         .iter()
         .filter(|c| c.test == TestName::NotComputable)
@@ -139,7 +142,7 @@ pub fn analyze(
             "{not_computable} comparison(s) could not be computed (an empty row or column, or fewer than 2 values in a group)"
         ));
     }
-    let survival = survival(&subjects, settings.conf_level, &mut warnings);
+    let survival = survival(&subjects, &columns, settings.conf_level, &mut warnings);
     let agreement = agreement(cohort, &subjects);
 
     Ok(Results {
@@ -239,8 +242,8 @@ fn wilson_percent(k: usize, n: usize, conf: f64) -> (Option<f64>, Option<f64>) {
     }
 }
 
-fn prevalence(variable: &str, subjects: &[Subject<'_>], conf: f64) -> Prevalence {
-    let values: Vec<bool> = subjects.iter().filter_map(|s| s.binary(variable)).collect();
+fn prevalence(variable: &str, columns: &Columns, conf: f64) -> Prevalence {
+    let values: Vec<bool> = columns.binary(variable).iter().filter_map(|v| *v).collect();
     let n = values.iter().filter(|v| **v).count();
     let (ci_low, ci_high) = wilson_percent(n, values.len(), conf);
     Prevalence {
@@ -360,16 +363,16 @@ fn families() -> Vec<(&'static str, Vec<&'static str>, Vec<&'static str>)> {
     ]
 }
 
-fn comparisons(subjects: &[Subject<'_>], settings: &Settings) -> Vec<Comparison> {
+fn comparisons(columns: &Columns, settings: &Settings) -> Vec<Comparison> {
     let mut out = Vec::new();
     for (family, exposures, outcomes) in families() {
         let start = out.len();
         for exposure in &exposures {
             for outcome in &outcomes {
                 let c = if is_continuous(outcome) {
-                    continuous(family, exposure, outcome, subjects, settings)
+                    continuous(family, exposure, outcome, columns, settings)
                 } else {
-                    binary(family, exposure, outcome, subjects, settings)
+                    binary(family, exposure, outcome, columns, settings)
                 };
                 out.push(c);
             }
@@ -414,12 +417,12 @@ fn binary(
     family: &str,
     exposure: &str,
     outcome: &str,
-    subjects: &[Subject<'_>],
+    columns: &Columns,
     settings: &Settings,
 ) -> Comparison {
     let (mut a, mut b, mut c, mut d) = (0u64, 0u64, 0u64, 0u64);
-    for s in subjects {
-        match (s.binary(exposure), s.binary(outcome)) {
+    for (e, o) in columns.binary(exposure).iter().zip(columns.binary(outcome)) {
+        match (*e, *o) {
             (Some(true), Some(true)) => a += 1,
             (Some(true), Some(false)) => b += 1,
             (Some(false), Some(true)) => c += 1,
@@ -524,12 +527,16 @@ fn continuous(
     family: &str,
     exposure: &str,
     outcome: &str,
-    subjects: &[Subject<'_>],
+    columns: &Columns,
     settings: &Settings,
 ) -> Comparison {
     let (mut x, mut y) = (Vec::new(), Vec::new());
-    for s in subjects {
-        if let (Some(e), Some(v)) = (s.binary(exposure), s.continuous(outcome)) {
+    for (e, v) in columns
+        .binary(exposure)
+        .iter()
+        .zip(columns.continuous(outcome))
+    {
+        if let (Some(e), Some(v)) = (*e, *v) {
             if e {
                 x.push(v)
             } else {
@@ -634,12 +641,14 @@ fn km_curve(group: &'static str, time: &[f64], event: &[bool], conf: f64) -> Opt
 
 fn survival(
     subjects: &[Subject<'_>],
+    columns: &Columns,
     conf: f64,
     warnings: &mut Vec<String>,
 ) -> Vec<SurvivalResult> {
-    let timed: Vec<(&Subject<'_>, (f64, bool))> = subjects
+    let timed: Vec<(usize, (f64, bool))> = subjects
         .iter()
-        .filter_map(|s| follow_up(s).map(|t| (s, t)))
+        .enumerate()
+        .filter_map(|(i, s)| follow_up(s).map(|t| (i, t)))
         .collect();
     let left_out = subjects.len() - timed.len();
     if timed.is_empty() {
@@ -654,8 +663,9 @@ fn survival(
     let mut out = Vec::new();
     for exposure in HAND_LESIONS.iter().chain(&SPINE_FLAGS) {
         let (mut time, mut event, mut group) = (Vec::new(), Vec::new(), Vec::new());
-        for (s, (t, e)) in &timed {
-            if let Some(x) = s.binary(exposure) {
+        let column = columns.binary(exposure);
+        for (i, (t, e)) in &timed {
+            if let Some(x) = column[*i] {
                 time.push(*t);
                 event.push(*e);
                 group.push(x);

@@ -75,3 +75,45 @@ impl Subject<'_> {
 pub(crate) fn is_continuous(name: &str) -> bool {
     matches!(name, "age_years" | "disease_duration_years")
 }
+
+/// Every analysis variable as a column over the analysed subjects, built
+/// once so that each comparison is a pass over two slices.
+pub(crate) struct Columns {
+    binary: std::collections::HashMap<&'static str, Vec<Option<bool>>>,
+    continuous: std::collections::HashMap<&'static str, Vec<Option<f64>>>,
+    empty_binary: Vec<Option<bool>>,
+    empty_continuous: Vec<Option<f64>>,
+}
+
+impl Columns {
+    pub fn new(subjects: &[Subject<'_>]) -> Self {
+        let names = HAND_LESIONS
+            .iter()
+            .chain(&SPINE_FLAGS)
+            .chain(&BINARY_CLINICAL)
+            .chain(&["subset_dcssc"]);
+        let binary = names
+            .map(|n| (*n, subjects.iter().map(|s| s.binary(n)).collect()))
+            .collect();
+        let continuous = ["age_years", "disease_duration_years"]
+            .into_iter()
+            .map(|n| (n, subjects.iter().map(|s| s.continuous(n)).collect()))
+            .collect();
+        Columns {
+            binary,
+            continuous,
+            empty_binary: vec![None; subjects.len()],
+            empty_continuous: vec![None; subjects.len()],
+        }
+    }
+
+    /// A binary column (all missing for an unknown name).
+    pub fn binary(&self, name: &str) -> &[Option<bool>] {
+        self.binary.get(name).unwrap_or(&self.empty_binary)
+    }
+
+    /// A continuous column (all missing for an unknown name).
+    pub fn continuous(&self, name: &str) -> &[Option<f64>] {
+        self.continuous.get(name).unwrap_or(&self.empty_continuous)
+    }
+}
