@@ -364,20 +364,61 @@ fn families() -> Vec<(&'static str, Vec<&'static str>, Vec<&'static str>)> {
 }
 
 fn comparisons(columns: &Columns, settings: &Settings) -> Vec<Comparison> {
-    let mut out = Vec::new();
-    for (family, exposures, outcomes) in families() {
-        let start = out.len();
-        for exposure in &exposures {
-            for outcome in &outcomes {
-                let c = if is_continuous(outcome) {
-                    continuous(family, exposure, outcome, columns, settings)
-                } else {
-                    binary(family, exposure, outcome, columns, settings)
-                };
-                out.push(c);
+    let families = families();
+    let mut jobs: Vec<(&'static str, &'static str, &'static str)> = Vec::new();
+    for (family, exposures, outcomes) in &families {
+        for exposure in exposures {
+            for outcome in outcomes {
+                jobs.push((family, exposure, outcome));
             }
         }
-        adjust(&mut out[start..]);
+    }
+    let one = |(family, exposure, outcome): &(&str, &str, &str)| {
+        if is_continuous(outcome) {
+            continuous(family, exposure, outcome, columns, settings)
+        } else {
+            binary(family, exposure, outcome, columns, settings)
+        }
+    };
+    // The comparisons are independent: share them between the cores, in
+    // interleaved order so that both threads get large and small tables.
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 8);
+    let mut slots: Vec<Option<Comparison>> = vec![None; jobs.len()];
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let jobs = &jobs;
+                scope.spawn(move || {
+                    jobs.iter()
+                        .enumerate()
+                        .skip(t)
+                        .step_by(threads)
+                        .map(|(i, job)| (i, one(job)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        for h in handles {
+            if let Ok(done) = h.join() {
+                for (i, c) in done {
+                    slots[i] = Some(c);
+                }
+            }
+        }
+    });
+    // A thread that panicked leaves gaps; compute those here.
+    let mut out: Vec<Comparison> = slots
+        .into_iter()
+        .zip(&jobs)
+        .map(|(slot, job)| slot.unwrap_or_else(|| one(job)))
+        .collect();
+    let mut start = 0;
+    for (_, exposures, outcomes) in &families {
+        let len = exposures.len() * outcomes.len();
+        adjust(&mut out[start..start + len]);
+        start += len;
     }
     out
 }
@@ -619,23 +660,34 @@ fn follow_up(s: &Subject<'_>) -> Option<(f64, bool)> {
 
 fn km_curve(group: &'static str, time: &[f64], event: &[bool], conf: f64) -> Option<KmCurve> {
     let km = sclerad_stats::survival::kaplan_meier_level(time, event, conf).ok()?;
+    let rows = &km.rows;
+    let thinned = rows.len() > KM_MAX_POINTS;
+    let keep: Vec<usize> = if thinned {
+        let last = rows.len() - 1;
+        (0..KM_MAX_POINTS)
+            .map(|k| (k * last + (KM_MAX_POINTS - 1) / 2) / (KM_MAX_POINTS - 1))
+            .collect()
+    } else {
+        (0..rows.len()).collect()
+    };
+    let points = keep
+        .iter()
+        .filter_map(|i| rows.get(*i))
+        .map(|r| KmPoint {
+            time: r.time,
+            n_risk: r.n_risk,
+            n_event: r.n_event,
+            n_censor: r.n_censor,
+            surv: r.surv,
+            lower: r.lower.and_then(finite),
+            upper: r.upper.and_then(finite),
+        })
+        .collect();
     Some(KmCurve {
         group,
         n: time.len(),
         events: event.iter().filter(|e| **e).count(),
-        points: km
-            .rows
-            .iter()
-            .map(|r| KmPoint {
-                time: r.time,
-                n_risk: r.n_risk,
-                n_event: r.n_event,
-                n_censor: r.n_censor,
-                surv: r.surv,
-                lower: r.lower.and_then(finite),
-                upper: r.upper.and_then(finite),
-            })
-            .collect(),
+        points,
     })
 }
 

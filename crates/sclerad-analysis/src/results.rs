@@ -307,9 +307,15 @@ pub struct KmCurve {
     pub n: usize,
     /// Deaths.
     pub events: usize,
-    /// Steps.
+    /// Steps: every distinct time, or, for a curve with more steps than
+    /// [`KM_MAX_POINTS`], that many of them evenly spread over the curve
+    /// (first and last kept; each kept step is exact).
     pub points: Vec<KmPoint>,
 }
+
+/// Most steps of a Kaplan–Meier curve kept in the results; enough for a
+/// figure or a table, while a million-patient cohort stays a small file.
+pub const KM_MAX_POINTS: usize = 400;
 
 /// Survival of death by one exposure.
 #[derive(Debug, Clone, Serialize)]
