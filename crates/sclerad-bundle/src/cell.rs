@@ -41,11 +41,17 @@ pub(crate) fn boolean(cell: &Cell) -> Result<Option<bool>, String> {
         Cell::Number(x) if *x == 1.0 => Ok(Some(true)),
         Cell::Number(x) if *x == 0.0 => Ok(Some(false)),
         Cell::Text(t) if is_missing_marker(t) => Ok(None),
-        Cell::Text(t) => match t.trim().to_ascii_lowercase().as_str() {
-            "yes" | "y" | "true" | "1" => Ok(Some(true)),
-            "no" | "n" | "false" | "0" => Ok(Some(false)),
-            _ => Err(format!("not a yes/no value; {EXPECTED}")),
-        },
+        Cell::Text(t) => {
+            let t = t.trim();
+            let is = |words: [&str; 4]| words.iter().any(|w| t.eq_ignore_ascii_case(w));
+            if is(["yes", "y", "true", "1"]) {
+                Ok(Some(true))
+            } else if is(["no", "n", "false", "0"]) {
+                Ok(Some(false))
+            } else {
+                Err(format!("not a yes/no value; {EXPECTED}"))
+            }
+        }
         Cell::Number(_) | Cell::Date(_) | Cell::Invalid(_) => {
             Err(format!("not a yes/no value; {EXPECTED}"))
         }

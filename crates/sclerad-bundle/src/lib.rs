@@ -373,7 +373,10 @@ pub fn fingerprint(path: &Path) -> Result<String, BundleError> {
         .collect();
     for table in [PATIENTS, HAND_READINGS, SPINE_READINGS] {
         let wanted = format!("{table}.csv");
-        if let Some((name, p)) = entries.iter().find(|(n, _)| n.eq_ignore_ascii_case(&wanted)) {
+        if let Some((name, p)) = entries
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(&wanted))
+        {
             let bytes = std::fs::read(p).map_err(|e| BundleError::io(p, e))?;
             listing.push_str(&format!("{}  {name}\n", hex(&bytes)));
         }

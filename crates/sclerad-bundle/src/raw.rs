@@ -92,32 +92,19 @@ pub(crate) fn csv_table(
     };
     let rows = records
         .filter(|(_, cells)| !is_blank(cells))
-        .map(|(number, cells)| RawRow {
-            number,
-            cells: cells
-                .into_iter()
-                .map(|c| {
-                    let t = c.trim();
-                    if t.is_empty() {
-                        Cell::Empty
-                    } else {
-                        Cell::Text(t.to_string())
-                    }
-                })
-                .collect(),
-        })
+        .map(|(number, cells)| RawRow { number, cells })
         .collect();
     Some(RawTable {
         name,
         header_row,
-        header: header.into_iter().map(|h| h.trim().to_string()).collect(),
+        header: header.iter().map(Cell::display).collect(),
         rows,
         decimal_comma: delimiter == ';',
     })
 }
 
-fn is_blank(cells: &[String]) -> bool {
-    cells.iter().all(|c| c.trim().is_empty())
+fn is_blank(cells: &[Cell]) -> bool {
+    cells.iter().all(|c| *c == Cell::Empty)
 }
 
 fn decode<'a>(name: &TableName, bytes: &'a [u8], problems: &mut Vec<Problem>) -> Option<&'a str> {
@@ -223,10 +210,20 @@ fn detect_delimiter(text: &str) -> char {
     }
 }
 
+/// One field as a cell: trimmed, empty cells carry no allocation.
+fn field_cell(field: &str) -> Cell {
+    let t = field.trim();
+    if t.is_empty() {
+        Cell::Empty
+    } else {
+        Cell::Text(t.to_string())
+    }
+}
+
 /// Splits CSV text into records (RFC 4180 quoting; `\n`, `\r\n` or `\r`
 /// line ends). Each record carries its spreadsheet row number. Returns the
 /// row of a quote that is never closed, if any.
-fn tokenize(text: &str, delimiter: char) -> (Vec<(u32, Vec<String>)>, Option<u32>) {
+fn tokenize(text: &str, delimiter: char) -> (Vec<(u32, Vec<Cell>)>, Option<u32>) {
     let mut records = Vec::new();
     let mut record = Vec::new();
     let mut field = String::new();
@@ -258,15 +255,21 @@ fn tokenize(text: &str, delimiter: char) -> (Vec<(u32, Vec<String>)>, Option<u32
                 at_field_start = false;
             }
             c if c == delimiter => {
-                record.push(std::mem::take(&mut field));
+                record.push(field_cell(&field));
+                field.clear();
                 at_field_start = true;
             }
             '\r' | '\n' => {
                 if c == '\r' && chars.peek() == Some(&'\n') {
                     chars.next();
                 }
-                record.push(std::mem::take(&mut field));
-                records.push((row, std::mem::take(&mut record)));
+                record.push(field_cell(&field));
+                field.clear();
+                let width = record.len();
+                records.push((
+                    row,
+                    std::mem::replace(&mut record, Vec::with_capacity(width)),
+                ));
                 row = row.saturating_add(1);
                 at_field_start = true;
                 any = false;
@@ -278,7 +281,7 @@ fn tokenize(text: &str, delimiter: char) -> (Vec<(u32, Vec<String>)>, Option<u32
         }
     }
     if any || !record.is_empty() {
-        record.push(field);
+        record.push(field_cell(&field));
         records.push((row, record));
     }
     (records, if in_quotes { quote_row } else { None })

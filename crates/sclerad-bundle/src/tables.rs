@@ -2,6 +2,7 @@
 //! every cell-level problem on the way.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use chrono::NaiveDate;
 use sclerad_model::{
@@ -15,7 +16,7 @@ use crate::raw::{Cell, RawRow, RawTable};
 
 /// The columns of one table: where each known column is, and the unknown ones.
 pub(crate) struct Columns {
-    index: HashMap<String, usize>,
+    index: HashMap<String, usize, BuildHasherDefault<Fnv>>,
     /// Header names as written.
     names: Vec<String>,
     /// Positions of unknown columns, in order.
@@ -25,7 +26,7 @@ pub(crate) struct Columns {
 impl Columns {
     /// Maps a header, reporting duplicate, unnamed and unknown columns.
     pub(crate) fn map(t: &RawTable, known: &[&str], problems: &mut Vec<Problem>) -> Columns {
-        let mut index: HashMap<String, usize> = HashMap::new();
+        let mut index: HashMap<String, usize, BuildHasherDefault<Fnv>> = HashMap::default();
         let mut extra = Vec::new();
         for (i, name) in t.header.iter().enumerate() {
             let key = name.trim().to_lowercase();
@@ -93,6 +94,30 @@ impl Columns {
 
     pub(crate) fn extra_names(&self) -> Vec<String> {
         self.extra.iter().map(|i| self.names[*i].clone()).collect()
+    }
+}
+
+/// FNV-1a: column names are short and trusted to be few, and the lookup
+/// runs for every cell, where SipHash's collision resistance buys nothing.
+#[derive(Default)]
+pub(crate) struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for b in bytes {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
     }
 }
 

@@ -39,7 +39,7 @@ pub enum Command {
 const ANALYZE_EXAMPLES: &str = "\
 The bundle is validated first; a bundle with errors is not analysed (exit 1).
 Writes into --out: results.json (the results contract), report.html (one
-self-contained file), tables/*.csv, tables.xlsx and figures/*.svg.
+self-contained file), tables/*.csv, tables/tables.xlsx and figures/*.svg.
 
 Settings (TOML; every key optional, defaults shown):
   yates = false                 # continuity correction of the 2x2 chi-square

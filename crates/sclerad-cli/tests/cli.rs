@@ -303,7 +303,7 @@ fn demo_in_an_empty_folder_writes_bundle_results_and_report() {
             "{figure}"
         );
     }
-    assert!(root.join("results/tables.xlsx").exists());
+    assert!(root.join("results/tables/tables.xlsx").exists());
     assert!(root.join("results/tables/comparisons.csv").exists());
     // The demo is reproducible: a second run gives the same results.
     let first = std::fs::read_to_string(root.join("results/results.json")).expect("results");

@@ -1,0 +1,395 @@
+//! The exported tables, described once and written both as CSV and as an
+//! xlsx workbook. Numbers keep full precision; a missing value is an empty
+//! cell. Column names follow `results.json`.
+
+use sclerad_analysis::results::{
+    Comparison, ComparisonDetail, KmCurve, Population, Results, SurvivalResult,
+};
+
+use crate::format::test_code;
+
+/// One cell of an exported table.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Cell {
+    /// A count.
+    Int(u64),
+    /// A number, or missing.
+    Num(Option<f64>),
+    /// Text.
+    Text(String),
+    /// A yes/no value.
+    Bool(bool),
+}
+
+impl Cell {
+    fn text(s: impl Into<String>) -> Cell {
+        Cell::Text(s.into())
+    }
+
+    fn count(n: usize) -> Cell {
+        Cell::Int(n as u64)
+    }
+
+    /// An optional count.
+    fn count_opt(n: Option<usize>) -> Cell {
+        match n {
+            Some(n) => Cell::count(n),
+            None => Cell::Num(None),
+        }
+    }
+}
+
+/// One exported table.
+#[derive(Debug, Clone)]
+pub(crate) struct Table {
+    /// File stem and sheet name (`prevalence`).
+    pub name: &'static str,
+    /// Column names.
+    pub header: Vec<&'static str>,
+    /// Rows, each as long as the header.
+    pub rows: Vec<Vec<Cell>>,
+}
+
+/// Every exported table, in a fixed order.
+pub(crate) fn tables(results: &Results) -> Vec<Table> {
+    vec![
+        population(results),
+        prevalence(results),
+        level_prevalence(results),
+        comparisons(results),
+        survival(results),
+        km_points(results),
+        agreement(results),
+    ]
+}
+
+fn population_row(group: &str, p: &Population) -> Vec<Cell> {
+    vec![
+        Cell::text(group),
+        Cell::count(p.n),
+        Cell::count(p.age_n),
+        Cell::Num(p.age_mean),
+        Cell::Num(p.age_sd),
+        Cell::count(p.female_n),
+        Cell::Num(p.female_percent),
+        Cell::count(p.lcssc_n),
+        Cell::count(p.dcssc_n),
+        Cell::count(p.duration_n),
+        Cell::Num(p.duration_mean),
+        Cell::Num(p.duration_sd),
+        Cell::Num(p.duration_median),
+        Cell::Num(p.duration_q1),
+        Cell::Num(p.duration_q3),
+    ]
+}
+
+fn population(results: &Results) -> Table {
+    Table {
+        name: "population",
+        header: vec![
+            "group",
+            "n",
+            "age_n",
+            "age_mean",
+            "age_sd",
+            "female_n",
+            "female_percent",
+            "lcssc_n",
+            "dcssc_n",
+            "duration_n",
+            "duration_mean",
+            "duration_sd",
+            "duration_median",
+            "duration_q1",
+            "duration_q3",
+        ],
+        rows: vec![
+            population_row("all", &results.population),
+            population_row("lcssc", &results.population_by_subset.lcssc),
+            population_row("dcssc", &results.population_by_subset.dcssc),
+        ],
+    }
+}
+
+fn prevalence(results: &Results) -> Table {
+    Table {
+        name: "prevalence",
+        header: vec![
+            "variable",
+            "n",
+            "denominator",
+            "percent",
+            "ci_low",
+            "ci_high",
+        ],
+        rows: results
+            .prevalence
+            .iter()
+            .map(|p| {
+                vec![
+                    Cell::text(&p.variable),
+                    Cell::count(p.n),
+                    Cell::count(p.denominator),
+                    Cell::Num(p.percent),
+                    Cell::Num(p.ci_low),
+                    Cell::Num(p.ci_high),
+                ]
+            })
+            .collect(),
+    }
+}
+
+fn level_prevalence(results: &Results) -> Table {
+    Table {
+        name: "level_prevalence",
+        header: vec![
+            "variable",
+            "level",
+            "segment",
+            "n",
+            "denominator",
+            "percent",
+            "ci_low",
+            "ci_high",
+        ],
+        rows: results
+            .level_prevalence
+            .iter()
+            .map(|p| {
+                vec![
+                    Cell::text(&p.variable),
+                    Cell::text(&p.level),
+                    Cell::text(&p.segment),
+                    Cell::count(p.n),
+                    Cell::count(p.denominator),
+                    Cell::Num(p.percent),
+                    Cell::Num(p.ci_low),
+                    Cell::Num(p.ci_high),
+                ]
+            })
+            .collect(),
+    }
+}
+
+/// Columns of `comparisons`: the common ones, the 2×2 ones, the two-group
+/// ones.
+const COMPARISON_HEADER: [&str; 38] = [
+    "id",
+    "family",
+    "exposure",
+    "outcome",
+    "outcome_type",
+    "n",
+    "test",
+    "p_value",
+    "p_holm",
+    "p_bh",
+    "a",
+    "b",
+    "c",
+    "d",
+    "min_expected",
+    "p_chi_square",
+    "p_fisher",
+    "odds_ratio",
+    "or_ci_low",
+    "or_ci_high",
+    "odds_ratio_infinite",
+    "n_exposed",
+    "mean_exposed",
+    "sd_exposed",
+    "median_exposed",
+    "q1_exposed",
+    "q3_exposed",
+    "n_unexposed",
+    "mean_unexposed",
+    "sd_unexposed",
+    "median_unexposed",
+    "q1_unexposed",
+    "q3_unexposed",
+    "p_shapiro_exposed",
+    "p_shapiro_unexposed",
+    "p_welch",
+    "p_mann_whitney",
+    "w",
+];
+
+fn comparison_row(c: &Comparison) -> Vec<Cell> {
+    let mut row = vec![
+        Cell::text(&c.id),
+        Cell::text(&c.family),
+        Cell::text(&c.exposure),
+        Cell::text(&c.outcome),
+        Cell::text(c.outcome_type),
+        Cell::count(c.n),
+        Cell::text(test_code(c.test)),
+        Cell::Num(c.p_value),
+        Cell::Num(c.p_holm),
+        Cell::Num(c.p_bh),
+    ];
+    let empty = |k: usize| std::iter::repeat_n(Cell::Num(None), k);
+    match &c.detail {
+        ComparisonDetail::Binary(b) => {
+            row.extend([
+                Cell::Int(b.a),
+                Cell::Int(b.b),
+                Cell::Int(b.c),
+                Cell::Int(b.d),
+                Cell::Num(b.min_expected),
+                Cell::Num(b.p_chi_square),
+                Cell::Num(b.p_fisher),
+                Cell::Num(b.odds_ratio),
+                Cell::Num(b.or_ci_low),
+                Cell::Num(b.or_ci_high),
+                Cell::Bool(b.odds_ratio_infinite),
+            ]);
+            row.extend(empty(17));
+        }
+        ComparisonDetail::Continuous(d) => {
+            row.extend(empty(11));
+            row.extend([
+                Cell::count(d.n_exposed),
+                Cell::Num(d.mean_exposed),
+                Cell::Num(d.sd_exposed),
+                Cell::Num(d.median_exposed),
+                Cell::Num(d.q1_exposed),
+                Cell::Num(d.q3_exposed),
+                Cell::count(d.n_unexposed),
+                Cell::Num(d.mean_unexposed),
+                Cell::Num(d.sd_unexposed),
+                Cell::Num(d.median_unexposed),
+                Cell::Num(d.q1_unexposed),
+                Cell::Num(d.q3_unexposed),
+                Cell::Num(d.p_shapiro_exposed),
+                Cell::Num(d.p_shapiro_unexposed),
+                Cell::Num(d.p_welch),
+                Cell::Num(d.p_mann_whitney),
+                Cell::Num(d.w),
+            ]);
+        }
+    }
+    row
+}
+
+fn comparisons(results: &Results) -> Table {
+    Table {
+        name: "comparisons",
+        header: COMPARISON_HEADER.to_vec(),
+        rows: results.comparisons.iter().map(comparison_row).collect(),
+    }
+}
+
+/// The curve of one group (`yes` or `no`).
+fn curve<'a>(s: &'a SurvivalResult, group: &str) -> Option<&'a KmCurve> {
+    s.km.iter().find(|c| c.group == group)
+}
+
+fn survival(results: &Results) -> Table {
+    Table {
+        name: "survival",
+        header: vec![
+            "id",
+            "exposure",
+            "n",
+            "events",
+            "test",
+            "p_logrank",
+            "hazard_ratio",
+            "hr_ci_low",
+            "hr_ci_high",
+            "p_wald",
+            "p_lr",
+            "n_exposed",
+            "events_exposed",
+            "n_unexposed",
+            "events_unexposed",
+        ],
+        rows: results
+            .survival
+            .iter()
+            .map(|s| {
+                let yes = curve(s, "yes");
+                let no = curve(s, "no");
+                vec![
+                    Cell::text(&s.id),
+                    Cell::text(&s.exposure),
+                    Cell::count(s.n),
+                    Cell::count(s.events),
+                    Cell::text(s.test),
+                    Cell::Num(s.p_logrank),
+                    Cell::Num(s.hazard_ratio),
+                    Cell::Num(s.hr_ci_low),
+                    Cell::Num(s.hr_ci_high),
+                    Cell::Num(s.p_wald),
+                    Cell::Num(s.p_lr),
+                    Cell::count_opt(yes.map(|c| c.n)),
+                    Cell::count_opt(yes.map(|c| c.events)),
+                    Cell::count_opt(no.map(|c| c.n)),
+                    Cell::count_opt(no.map(|c| c.events)),
+                ]
+            })
+            .collect(),
+    }
+}
+
+fn km_points(results: &Results) -> Table {
+    let mut rows = Vec::new();
+    for s in &results.survival {
+        for c in &s.km {
+            for p in &c.points {
+                rows.push(vec![
+                    Cell::text(&s.id),
+                    Cell::text(c.group),
+                    Cell::Num(Some(p.time)),
+                    Cell::Int(p.n_risk),
+                    Cell::Int(p.n_event),
+                    Cell::Int(p.n_censor),
+                    Cell::Num(Some(p.surv)),
+                    Cell::Num(p.lower),
+                    Cell::Num(p.upper),
+                ]);
+            }
+        }
+    }
+    Table {
+        name: "km_points",
+        header: vec![
+            "id", "group", "time", "n_risk", "n_event", "n_censor", "surv", "lower", "upper",
+        ],
+        rows,
+    }
+}
+
+fn agreement(results: &Results) -> Table {
+    Table {
+        name: "agreement",
+        header: vec![
+            "variable",
+            "reader_a",
+            "reader_b",
+            "n",
+            "both_yes",
+            "both_no",
+            "percent_agreement",
+            "kappa",
+            "kappa_se",
+        ],
+        rows: results
+            .agreement
+            .iter()
+            .map(|a| {
+                vec![
+                    Cell::text(&a.variable),
+                    Cell::text(&a.reader_a),
+                    Cell::text(&a.reader_b),
+                    Cell::count(a.n),
+                    Cell::count(a.both_yes),
+                    Cell::count(a.both_no),
+                    Cell::Num(a.percent_agreement),
+                    Cell::Num(a.kappa),
+                    Cell::Num(a.kappa_se),
+                ]
+            })
+            .collect(),
+    }
+}
