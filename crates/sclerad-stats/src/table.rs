@@ -155,23 +155,65 @@ impl Hyper {
         }
     }
 
-    /// Non-central hypergeometric pmf over the support (R's `dnhyper`).
-    fn dnhyper(&self, ncp: f64) -> Vec<f64> {
-        let lncp = ncp.ln();
-        let mut d: Vec<f64> = self
-            .logdc
-            .iter()
-            .enumerate()
-            .map(|(i, l)| if i == 0 { *l } else { l + lncp * i as f64 })
-            .collect();
-        let mx = d.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        for v in &mut d {
-            *v = (*v - mx).exp();
+    /// `log(dc[i]) + i·log(ncp)`: the log of the non-central weight of
+    /// support point `lo + i`, up to a constant.
+    fn log_weight(&self, i: usize, lncp: f64) -> f64 {
+        if i == 0 {
+            self.logdc[0]
+        } else {
+            self.logdc[i] + lncp * i as f64
         }
+    }
+
+    /// The non-central weights normalised to sum 1, over the window of the
+    /// support where they are not exactly 0 in double precision: returns
+    /// (index of the first point, weights). The log-weights are concave in
+    /// the support point, so the window is the interval around their
+    /// maximum where they lie within 746 of it (`exp` of anything lower is
+    /// exactly 0). Summing only the window gives the very same numbers as
+    /// summing the whole support, in O(window) instead of O(support): a
+    /// table of a million patients has a support of ~10⁵ points but a window
+    /// of a few thousand.
+    fn window(&self, ncp: f64) -> (usize, Vec<f64>) {
+        let lncp = ncp.ln();
+        let len = self.logdc.len();
+        // The maximum of a concave sequence: first point not below its successor.
+        let (mut a, mut b) = (0usize, len - 1);
+        while a < b {
+            let mid = a + (b - a) / 2;
+            if self.log_weight(mid + 1, lncp) > self.log_weight(mid, lncp) {
+                a = mid + 1;
+            } else {
+                b = mid;
+            }
+        }
+        // Rounding can make a flat top slightly ragged: look around it.
+        let (near_lo, near_hi) = (a.saturating_sub(2), (a + 2).min(len - 1));
+        let mx = (near_lo..=near_hi)
+            .map(|i| self.log_weight(i, lncp))
+            .fold(f64::NEG_INFINITY, f64::max);
+        const NEGLIGIBLE: f64 = -746.0;
+        let (mut first, mut last) = (a, a);
+        while first > 0 && self.log_weight(first - 1, lncp) - mx > NEGLIGIBLE {
+            first -= 1;
+        }
+        while last + 1 < len && self.log_weight(last + 1, lncp) - mx > NEGLIGIBLE {
+            last += 1;
+        }
+        let mut d: Vec<f64> =
+            (first..=last).map(|i| (self.log_weight(i, lncp) - mx).exp()).collect();
         let s: f64 = d.iter().sum();
         for v in &mut d {
             *v /= s;
         }
+        (first, d)
+    }
+
+    /// Non-central hypergeometric pmf over the support (R's `dnhyper`).
+    fn dnhyper(&self, ncp: f64) -> Vec<f64> {
+        let (first, w) = self.window(ncp);
+        let mut d = vec![0.0; self.logdc.len()];
+        d[first..first + w.len()].copy_from_slice(&w);
         d
     }
 
@@ -188,10 +230,10 @@ impl Hyper {
             // and uniroot's first comparisons depend on this value
             return self.mean1;
         }
-        self.dnhyper(ncp)
-            .iter()
+        let (first, w) = self.window(ncp);
+        w.iter()
             .enumerate()
-            .map(|(i, p)| (self.lo + i as u64) as f64 * p)
+            .map(|(j, p)| (self.lo + (first + j) as u64) as f64 * p)
             .sum()
     }
 
@@ -212,11 +254,11 @@ impl Hyper {
                 f64::from(u8::from(q >= self.hi))
             };
         }
-        let d = self.dnhyper(ncp);
-        d.iter()
+        let (first, w) = self.window(ncp);
+        w.iter()
             .enumerate()
-            .filter(|(i, _)| {
-                let s = self.lo + *i as u64;
+            .filter(|(j, _)| {
+                let s = self.lo + (first + *j) as u64;
                 if upper {
                     s >= q
                 } else {

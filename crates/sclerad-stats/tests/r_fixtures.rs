@@ -840,30 +840,3 @@ fn immediate_survival() {
     }
     ck.finish();
 }
-
-#[test]
-#[ignore]
-fn dist_report() {
-    for c in load("dist.json") {
-        let f = c["f"].as_str().unwrap_or("");
-        let x = req(&c, "x");
-        let want = req(&c, "value");
-        let got = match f {
-            "norm_sf" => dist::norm_sf(x),
-            "t_sf" => dist::t_sf(x, req(&c, "df")),
-            "chisq_sf" => dist::chisq_sf(x, req(&c, "df")),
-            "qnorm" => dist::qnorm(x),
-            "qt" => dist::qt(x, req(&c, "df")),
-            _ => dist::qbeta(
-                x,
-                req(&c, "a"),
-                req(&c, "b"),
-                c["lower"].as_bool().unwrap_or(true),
-            ),
-        };
-        let rel = ((got - want) / want).abs();
-        if rel > 1e-12 {
-            eprintln!("{f} {c}: got {got:e} want {want:e} rel {rel:.2e}");
-        }
-    }
-}
