@@ -380,40 +380,7 @@ fn comparisons(columns: &Columns, settings: &Settings) -> Vec<Comparison> {
             binary(family, exposure, outcome, columns, settings)
         }
     };
-    // The comparisons are independent: share them between the cores, in
-    // interleaved order so that both threads get large and small tables.
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .clamp(1, 8);
-    let mut slots: Vec<Option<Comparison>> = vec![None; jobs.len()];
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads)
-            .map(|t| {
-                let jobs = &jobs;
-                scope.spawn(move || {
-                    jobs.iter()
-                        .enumerate()
-                        .skip(t)
-                        .step_by(threads)
-                        .map(|(i, job)| (i, one(job)))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        for h in handles {
-            if let Ok(done) = h.join() {
-                for (i, c) in done {
-                    slots[i] = Some(c);
-                }
-            }
-        }
-    });
-    // A thread that panicked leaves gaps; compute those here.
-    let mut out: Vec<Comparison> = slots
-        .into_iter()
-        .zip(&jobs)
-        .map(|(slot, job)| slot.unwrap_or_else(|| one(job)))
-        .collect();
+    let mut out = parallel_map(&jobs, one);
     let mut start = 0;
     for (_, exposures, outcomes) in &families {
         let len = exposures.len() * outcomes.len();
@@ -421,6 +388,48 @@ fn comparisons(columns: &Columns, settings: &Settings) -> Vec<Comparison> {
         start += len;
     }
     out
+}
+
+/// `items.iter().map(f)`, shared between the cores in interleaved order (so
+/// each thread gets large and small jobs); the order of the output is that
+/// of `items`.
+fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 8);
+    if threads == 1 || items.len() < 2 {
+        return items.iter().map(&f).collect();
+    }
+    let mut slots: Vec<Option<R>> = (0..items.len()).map(|_| None).collect();
+    std::thread::scope(|scope| {
+        let f = &f;
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                scope.spawn(move || {
+                    items
+                        .iter()
+                        .enumerate()
+                        .skip(t)
+                        .step_by(threads)
+                        .map(|(i, item)| (i, f(item)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        for h in handles {
+            if let Ok(done) = h.join() {
+                for (i, r) in done {
+                    slots[i] = Some(r);
+                }
+            }
+        }
+    });
+    // A thread that panicked leaves gaps: compute those here.
+    slots
+        .into_iter()
+        .zip(items)
+        .map(|(slot, item)| slot.unwrap_or_else(|| f(item)))
+        .collect()
 }
 
 fn adjust(family: &mut [Comparison]) {
@@ -697,11 +706,14 @@ fn survival(
     conf: f64,
     warnings: &mut Vec<String>,
 ) -> Vec<SurvivalResult> {
-    let timed: Vec<(usize, (f64, bool))> = subjects
+    let mut timed: Vec<(usize, (f64, bool))> = subjects
         .iter()
         .enumerate()
         .filter_map(|(i, s)| follow_up(s).map(|t| (i, t)))
         .collect();
+    // In time order: every survival routine sorts by time, and sorting
+    // sorted data is linear.
+    timed.sort_by(|a, b| a.1 .0.total_cmp(&b.1 .0));
     let left_out = subjects.len() - timed.len();
     if timed.is_empty() {
         warnings.push("survival was not analysed: no patient has hand_xray_date with death_date (deaths) or last_followup_date (survivors)".into());
@@ -712,8 +724,8 @@ fn survival(
             "survival: {left_out} patient(s) lacking hand_xray_date, death, death_date (deaths) or last_followup_date (survivors) were left out"
         ));
     }
-    let mut out = Vec::new();
-    for exposure in HAND_LESIONS.iter().chain(&SPINE_FLAGS) {
+    let exposures: Vec<&str> = HAND_LESIONS.iter().chain(&SPINE_FLAGS).copied().collect();
+    parallel_map(&exposures, |exposure| {
         let (mut time, mut event, mut group) = (Vec::new(), Vec::new(), Vec::new());
         let column = columns.binary(exposure);
         for (i, (t, e)) in &timed {
@@ -751,8 +763,7 @@ fn survival(
             }
         }
         if exposed == 0 || exposed == time.len() || events == 0 {
-            out.push(r);
-            continue;
+            return r;
         }
         if let Ok(lr) = log_rank(&time, &event, &group) {
             r.p_logrank = finite(lr.test.p_value);
@@ -771,9 +782,8 @@ fn survival(
                 }
             }
         }
-        out.push(r);
-    }
-    out
+        r
+    })
 }
 
 /// The readers of a table other than `consensus`.
