@@ -143,7 +143,7 @@ fn ymd(y: &str, m: &str, d: &str) -> Option<NaiveDate> {
 mod tests {
     use super::*;
 
-    fn t(s: &str) -> Cell {
+    fn t(s: &str) -> Cell<'_> {
         Cell::Text(s.into())
     }
 

@@ -204,17 +204,17 @@ fn read_folder(dir: &Path, options: &ReadOptions) -> Result<Loaded, BundleError>
         }
     }
     listing.sort();
-    let read = |p: &Option<PathBuf>,
-                problems: &mut Vec<Problem>|
-     -> Result<Option<Option<RawTable>>, BundleError> {
-        let Some(p) = p else { return Ok(None) };
-        let bytes = std::fs::read(p).map_err(|e| BundleError::io(p, e))?;
-        Ok(Some(raw::csv_table(
-            TableName::file(display_name(p)),
-            &bytes,
-            problems,
-        )))
-    };
+    // Each file's bytes live here while its rows are typed from them.
+    let mut files: Vec<Option<(String, Vec<u8>)>> = Vec::new();
+    for p in &found {
+        files.push(match p {
+            Some(p) => Some((
+                display_name(p),
+                std::fs::read(p).map_err(|e| BundleError::io(p, e))?,
+            )),
+            None => None,
+        });
+    }
     let patients_name = TableName::file(
         found[0]
             .as_deref()
@@ -234,9 +234,14 @@ fn read_folder(dir: &Path, options: &ReadOptions) -> Result<Loaded, BundleError>
             ),
         ));
     }
-    let patients = read(&found[0], &mut problems)?.flatten();
-    let hand = read(&found[1], &mut problems)?;
-    let spine = read(&found[2], &mut problems)?;
+    let table = |i: usize, problems: &mut Vec<Problem>| {
+        files[i]
+            .as_ref()
+            .map(|(name, bytes)| raw::csv_table(TableName::file(name.as_str()), bytes, problems))
+    };
+    let patients = table(0, &mut problems).flatten();
+    let hand = table(1, &mut problems);
+    let spine = table(2, &mut problems);
     Ok(assemble(
         patients_name,
         patients,
@@ -252,9 +257,9 @@ fn read_folder(dir: &Path, options: &ReadOptions) -> Result<Loaded, BundleError>
 /// are not demanded.
 fn assemble(
     patients_name: TableName,
-    patients: Option<RawTable>,
-    hand: Option<Option<RawTable>>,
-    spine: Option<Option<RawTable>>,
+    patients: Option<RawTable<'_>>,
+    hand: Option<Option<RawTable<'_>>>,
+    spine: Option<Option<RawTable<'_>>>,
     options: &ReadOptions,
     mut problems: Vec<Problem>,
 ) -> Loaded {
@@ -268,7 +273,7 @@ fn assemble(
         spine_readings: None,
         all_patient_ids: Vec::new(),
     };
-    if let Some(t) = &patients {
+    if let Some(t) = patients {
         let ctx = PatientContext {
             dates,
             hand_readings_given: hand.is_some(),
@@ -282,10 +287,10 @@ fn assemble(
     }
     cohort.hand_readings = hand
         .flatten()
-        .map(|t| tables::read_hand(&t, dates, &mut problems));
+        .map(|t| tables::read_hand(t, dates, &mut problems));
     cohort.spine_readings = spine
         .flatten()
-        .map(|t| tables::read_spine(&t, dates, &mut problems));
+        .map(|t| tables::read_spine(t, dates, &mut problems));
     Loaded { cohort, problems }
 }
 
@@ -322,8 +327,8 @@ pub fn read_plain_csv(path: &Path) -> Result<Result<PlainTable, Vec<Problem>>, B
         return Ok(Err(problems));
     };
     let width = t.header.len();
-    let mut rows = Vec::with_capacity(t.rows.len());
-    for r in &t.rows {
+    let mut rows = Vec::new();
+    for r in t.rows {
         if r.cells.len() != width {
             problems.push(Problem::error(
                 "ragged-row",

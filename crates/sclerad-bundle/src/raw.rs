@@ -1,16 +1,19 @@
 //! Untyped tables: the rows and cells of a CSV file or a worksheet, with the
 //! row numbers a spreadsheet would show.
 
+use std::borrow::Cow;
+
 use chrono::NaiveDate;
 use sclerad_model::{Location, Problem, TableName};
 
-/// One cell before it is typed.
+/// One cell before it is typed. CSV text is borrowed from the file where it
+/// can be (most cells), so reading a million rows allocates little.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Cell {
+pub(crate) enum Cell<'a> {
     /// Nothing in the cell.
     Empty,
     /// Text (every CSV cell; text cells of a workbook), trimmed.
-    Text(String),
+    Text(Cow<'a, str>),
     /// A numeric workbook cell.
     Number(f64),
     /// A boolean workbook cell.
@@ -22,12 +25,13 @@ pub(crate) enum Cell {
     Invalid(String),
 }
 
-impl Cell {
+impl Cell<'_> {
     /// The cell as the user sees it, for messages and for kept columns.
     pub(crate) fn display(&self) -> String {
         match self {
             Cell::Empty => String::new(),
-            Cell::Text(s) | Cell::Invalid(s) => s.clone(),
+            Cell::Text(s) => s.to_string(),
+            Cell::Invalid(s) => s.clone(),
             Cell::Number(x) => format_number(*x),
             Cell::Bool(b) => if *b { "TRUE" } else { "FALSE" }.to_string(),
             Cell::Date(d) => d.to_string(),
@@ -46,43 +50,45 @@ pub(crate) fn format_number(x: f64) -> String {
 
 /// One data row.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct RawRow {
+pub(crate) struct RawRow<'a> {
     /// Row number as a spreadsheet shows it (header = 1).
     pub number: u32,
-    pub cells: Vec<Cell>,
+    pub cells: Vec<Cell<'a>>,
 }
 
+/// The data rows of a table, produced as they are read (blank rows left
+/// out), so a large file is typed row by row instead of held as cells.
+pub(crate) type Rows<'a> = Box<dyn Iterator<Item = RawRow<'a>> + 'a>;
+
 /// A table before typing.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct RawTable {
+pub(crate) struct RawTable<'a> {
     pub name: TableName,
     /// Row number of the header.
     pub header_row: u32,
     pub header: Vec<String>,
-    pub rows: Vec<RawRow>,
+    pub rows: Rows<'a>,
     /// Whether numeric cells may use a decimal comma (`;`-delimited CSV).
     pub decimal_comma: bool,
 }
 
 /// Decodes CSV bytes and splits them into a table. Returns `None` (with a
 /// problem) when the file cannot be read as text at all.
-pub(crate) fn csv_table(
+pub(crate) fn csv_table<'a>(
     name: TableName,
-    bytes: &[u8],
+    bytes: &'a [u8],
     problems: &mut Vec<Problem>,
-) -> Option<RawTable> {
+) -> Option<RawTable<'a>> {
     let text = decode(&name, bytes, problems)?;
     let delimiter = detect_delimiter(text);
-    let (records, unclosed) = tokenize(text, delimiter);
-    if let Some(row) = unclosed {
+    if let Some(row) = unclosed_quote(text, delimiter) {
         problems.push(Problem::error(
             "unclosed-quote",
             Location::row(&name, row),
             "a quoted cell opened in this row is never closed; everything after it was read as one cell",
         ));
     }
-    let mut records = records.into_iter();
-    let Some((header_row, header)) = records.find(|(_, cells)| !is_blank(cells)) else {
+    let mut records = Records::new(text, delimiter).filter(|r| !is_blank(&r.cells));
+    let Some(header) = records.next() else {
         problems.push(Problem::error(
             "empty-file",
             Location::table(&name),
@@ -90,20 +96,16 @@ pub(crate) fn csv_table(
         ));
         return None;
     };
-    let rows = records
-        .filter(|(_, cells)| !is_blank(cells))
-        .map(|(number, cells)| RawRow { number, cells })
-        .collect();
     Some(RawTable {
         name,
-        header_row,
-        header: header.iter().map(Cell::display).collect(),
-        rows,
+        header_row: header.number,
+        header: header.cells.iter().map(Cell::display).collect(),
+        rows: Box::new(records),
         decimal_comma: delimiter == ';',
     })
 }
 
-fn is_blank(cells: &[Cell]) -> bool {
+pub(crate) fn is_blank(cells: &[Cell<'_>]) -> bool {
     cells.iter().all(|c| *c == Cell::Empty)
 }
 
@@ -210,98 +212,198 @@ fn detect_delimiter(text: &str) -> char {
     }
 }
 
-/// One field as a cell: trimmed, empty cells carry no allocation.
-fn field_cell(field: &str) -> Cell {
-    let t = field.trim();
-    if t.is_empty() {
-        Cell::Empty
-    } else {
-        Cell::Text(t.to_string())
-    }
-}
-
-/// Splits CSV text into records (RFC 4180 quoting; `\n`, `\r\n` or `\r`
-/// line ends). Each record carries its spreadsheet row number. Returns the
-/// row of a quote that is never closed, if any.
-fn tokenize(text: &str, delimiter: char) -> (Vec<(u32, Vec<Cell>)>, Option<u32>) {
-    let mut records = Vec::new();
-    let mut record = Vec::new();
-    let mut field = String::new();
-    let mut row: u32 = 1;
-    let mut chars = text.chars().peekable();
-    let mut in_quotes = false;
-    let mut quote_row = None;
-    let mut at_field_start = true;
-    let mut any = false;
-    while let Some(c) = chars.next() {
-        any = true;
-        if in_quotes {
-            if c == '"' {
-                if chars.peek() == Some(&'"') {
-                    chars.next();
-                    field.push('"');
+/// The row where a quoted cell opens and is never closed, if any.
+fn unclosed_quote(text: &str, delimiter: char) -> Option<u32> {
+    let (mut row, mut quoted, mut at_start, mut opened) = (1u32, false, true, 1u32);
+    let mut bytes = text.bytes().peekable();
+    while let Some(b) = bytes.next() {
+        if quoted {
+            if b == b'"' {
+                if bytes.peek() == Some(&b'"') {
+                    bytes.next();
                 } else {
-                    in_quotes = false;
+                    quoted = false;
                 }
-            } else {
-                field.push(c);
             }
             continue;
         }
-        match c {
-            '"' if at_field_start => {
-                in_quotes = true;
-                quote_row = Some(row);
-                at_field_start = false;
+        match b {
+            b'"' if at_start => {
+                quoted = true;
+                opened = row;
+                at_start = false;
             }
-            c if c == delimiter => {
-                record.push(field_cell(&field));
-                field.clear();
-                at_field_start = true;
-            }
-            '\r' | '\n' => {
-                if c == '\r' && chars.peek() == Some(&'\n') {
-                    chars.next();
+            b'\r' | b'\n' => {
+                if b == b'\r' && bytes.peek() == Some(&b'\n') {
+                    bytes.next();
                 }
-                record.push(field_cell(&field));
-                field.clear();
-                let width = record.len();
-                records.push((
-                    row,
-                    std::mem::replace(&mut record, Vec::with_capacity(width)),
-                ));
                 row = row.saturating_add(1);
-                at_field_start = true;
-                any = false;
+                at_start = true;
             }
-            c => {
-                field.push(c);
-                at_field_start = false;
-            }
+            b if b == delimiter as u8 => at_start = true,
+            _ => at_start = false,
         }
     }
-    if any || !record.is_empty() {
-        record.push(field_cell(&field));
-        records.push((row, record));
+    quoted.then_some(opened)
+}
+
+/// The records of CSV text (RFC 4180 quoting; `\n`, `\r\n` or `\r` line
+/// ends), each with its spreadsheet row number (a quoted line break does not
+/// start a row). Unquoted cells are borrowed from the text; a quote that is
+/// never closed swallows the rest of the text into one cell.
+pub(crate) struct Records<'a> {
+    text: &'a str,
+    pos: usize,
+    row: u32,
+    delimiter: u8,
+}
+
+impl<'a> Records<'a> {
+    pub(crate) fn new(text: &'a str, delimiter: char) -> Self {
+        Records {
+            text,
+            pos: 0,
+            row: 1,
+            delimiter: delimiter as u8,
+        }
     }
-    (records, if in_quotes { quote_row } else { None })
+
+    /// One field starting at `self.pos`; leaves `pos` on the delimiter, the
+    /// line end or the end of the text.
+    fn field(&mut self) -> Cell<'a> {
+        let bytes = self.text.as_bytes();
+        let start = self.pos;
+        let at = |i: usize| bytes.get(i).copied();
+        if at(start) != Some(b'"') {
+            let mut i = start;
+            while let Some(b) = at(i) {
+                if b == self.delimiter || b == b'\n' || b == b'\r' {
+                    break;
+                }
+                i += 1;
+            }
+            self.pos = i;
+            return text_cell(Cow::Borrowed(&self.text[start..i]));
+        }
+        // Quoted: find the closing quote, unescaping "" if any.
+        let mut owned: Option<String> = None;
+        let mut i = start + 1;
+        let mut piece = i;
+        loop {
+            match at(i) {
+                None => {
+                    let tail = &self.text[piece..];
+                    let value = match owned {
+                        Some(mut o) => {
+                            o.push_str(tail);
+                            Cow::Owned(o)
+                        }
+                        None => Cow::Borrowed(tail),
+                    };
+                    self.pos = i;
+                    return text_cell(value);
+                }
+                Some(b'"') if at(i + 1) == Some(b'"') => {
+                    let o = owned.get_or_insert_with(String::new);
+                    o.push_str(&self.text[piece..=i]);
+                    i += 2;
+                    piece = i;
+                }
+                Some(b'"') => break,
+                Some(_) => i += 1,
+            }
+        }
+        let inside = &self.text[piece..i];
+        i += 1;
+        // Anything after the closing quote up to the delimiter is kept, as
+        // spreadsheets do.
+        let after_start = i;
+        while let Some(b) = at(i) {
+            if b == self.delimiter || b == b'\n' || b == b'\r' {
+                break;
+            }
+            i += 1;
+        }
+        self.pos = i;
+        let after = &self.text[after_start..i];
+        let value = match (owned, after.is_empty()) {
+            (None, true) => Cow::Borrowed(inside),
+            (owned, _) => {
+                let mut o = owned.unwrap_or_default();
+                o.push_str(inside);
+                o.push_str(after);
+                Cow::Owned(o)
+            }
+        };
+        text_cell(value)
+    }
+}
+
+/// A trimmed text cell; empty text is an empty cell.
+fn text_cell(value: Cow<'_, str>) -> Cell<'_> {
+    let trimmed = value.trim();
+    if trimmed.is_empty() {
+        return Cell::Empty;
+    }
+    match value {
+        Cow::Borrowed(b) => Cell::Text(Cow::Borrowed(b.trim())),
+        Cow::Owned(o) if o.len() == trimmed.len() => Cell::Text(Cow::Owned(o)),
+        Cow::Owned(_) => Cell::Text(Cow::Owned(trimmed.to_string())),
+    }
+}
+
+impl<'a> Iterator for Records<'a> {
+    type Item = RawRow<'a>;
+
+    fn next(&mut self) -> Option<RawRow<'a>> {
+        let bytes = self.text.as_bytes();
+        if self.pos >= bytes.len() {
+            return None;
+        }
+        let mut cells = Vec::new();
+        loop {
+            cells.push(self.field());
+            match bytes.get(self.pos).copied() {
+                Some(b) if b == self.delimiter => self.pos += 1,
+                Some(b'\r') => {
+                    self.pos += if bytes.get(self.pos + 1) == Some(&b'\n') {
+                        2
+                    } else {
+                        1
+                    };
+                    break;
+                }
+                Some(b'\n') => {
+                    self.pos += 1;
+                    break;
+                }
+                _ => break,
+            }
+        }
+        let number = self.row;
+        self.row = self.row.saturating_add(1);
+        Some(RawRow { number, cells })
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn table(text: &str) -> (Option<RawTable>, Vec<Problem>) {
+    type Split<'a> = (Vec<String>, Vec<RawRow<'a>>, bool);
+
+    fn table(text: &str) -> (Option<Split<'_>>, Vec<Problem>) {
         let mut problems = Vec::new();
         let t = csv_table(
             TableName::file("patients.csv"),
             text.as_bytes(),
             &mut problems,
-        );
+        )
+        .map(|t| (t.header, t.rows.collect(), t.decimal_comma));
         (t, problems)
     }
 
-    fn texts(row: &RawRow) -> Vec<String> {
+    fn texts(row: &RawRow<'_>) -> Vec<String> {
         row.cells.iter().map(Cell::display).collect()
     }
 
@@ -309,27 +411,27 @@ mod tests {
     fn splits_quoted_cells_and_counts_spreadsheet_rows() {
         let (t, p) = table("a,b\r\n1,\"x, \"\"y\"\"\"\n\n\"multi\nline\",2\n3,4");
         assert!(p.is_empty(), "{p:?}");
-        let t = t.expect("table");
-        assert_eq!(t.header, ["a", "b"]);
-        assert_eq!(t.rows.len(), 3);
-        assert_eq!(texts(&t.rows[0]), ["1", "x, \"y\""]);
-        assert_eq!(t.rows[0].number, 2);
+        let (header, rows, decimal_comma) = t.expect("table");
+        assert_eq!(header, ["a", "b"]);
+        assert_eq!(rows.len(), 3);
+        assert_eq!(texts(&rows[0]), ["1", "x, \"y\""]);
+        assert_eq!(rows[0].number, 2);
         // The blank line is row 3; the multi-line cell starts in row 4.
-        assert_eq!(t.rows[1].number, 4);
-        assert_eq!(texts(&t.rows[1]), ["multi\nline", "2"]);
+        assert_eq!(rows[1].number, 4);
+        assert_eq!(texts(&rows[1]), ["multi\nline", "2"]);
         // A spreadsheet shows the multi-line cell as one row.
-        assert_eq!(t.rows[2].number, 5);
-        assert!(!t.decimal_comma);
+        assert_eq!(rows[2].number, 5);
+        assert!(!decimal_comma);
     }
 
     #[test]
     fn detects_semicolons_and_strips_bom() {
         let (t, p) = table("\u{feff}patient_id;age_years\nP1;56,9\n");
         assert!(p.is_empty());
-        let t = t.expect("table");
-        assert_eq!(t.header, ["patient_id", "age_years"]);
-        assert!(t.decimal_comma);
-        assert_eq!(texts(&t.rows[0]), ["P1", "56,9"]);
+        let (header, rows, decimal_comma) = t.expect("table");
+        assert_eq!(header, ["patient_id", "age_years"]);
+        assert!(decimal_comma);
+        assert_eq!(texts(&rows[0]), ["P1", "56,9"]);
     }
 
     #[test]

@@ -14,6 +14,19 @@ use sclerad_model::{
 use crate::cell::{self, DateFormat};
 use crate::raw::{Cell, RawRow, RawTable};
 
+/// A table's header and name, without its rows (which are consumed as they
+/// are typed).
+pub(crate) struct TableInfo<'t> {
+    pub name: &'t sclerad_model::TableName,
+    pub header_row: u32,
+    pub header: &'t [String],
+    pub decimal_comma: bool,
+}
+
+fn no_rows(t: &TableInfo<'_>, message: &str) -> Problem {
+    Problem::error("no-rows", Location::table(t.name), message)
+}
+
 /// The columns of one table: where each known column is, and the unknown ones.
 pub(crate) struct Columns {
     index: HashMap<String, usize, BuildHasherDefault<Fnv>>,
@@ -21,34 +34,23 @@ pub(crate) struct Columns {
     names: Vec<String>,
     /// Positions of unknown columns, in order.
     pub extra: Vec<usize>,
+    /// Positions of columns with an empty header, and whether a row with
+    /// data there has been reported.
+    unnamed: Vec<(usize, bool)>,
 }
 
 impl Columns {
     /// Maps a header, reporting duplicate, unnamed and unknown columns.
-    pub(crate) fn map(t: &RawTable, known: &[&str], problems: &mut Vec<Problem>) -> Columns {
+    pub(crate) fn map(t: &TableInfo<'_>, known: &[&str], problems: &mut Vec<Problem>) -> Columns {
         let mut index: HashMap<String, usize, BuildHasherDefault<Fnv>> = HashMap::default();
         let mut extra = Vec::new();
+        let mut unnamed = Vec::new();
         for (i, name) in t.header.iter().enumerate() {
             let key = name.trim().to_lowercase();
-            let header_cell = Location::cell(&t.name, t.header_row, name);
+            let header_cell = Location::cell(t.name, t.header_row, name);
             if key.is_empty() {
-                let used = t
-                    .rows
-                    .iter()
-                    .any(|r| r.cells.get(i).is_some_and(|c| *c != Cell::Empty));
-                if used {
-                    problems.push(Problem::error(
-                        "unnamed-column",
-                        Location {
-                            column: Some(format!("#{}", i + 1)),
-                            ..header_cell
-                        },
-                        format!(
-                            "column {} has data but no name in the header row",
-                            column_letter(i)
-                        ),
-                    ));
-                }
+                // Reported by `note_unnamed` if a row has data there.
+                unnamed.push(i);
                 continue;
             }
             if let Some(first) = index.get(&key) {
@@ -83,8 +85,32 @@ impl Columns {
         }
         Columns {
             index,
-            names: t.header.clone(),
+            names: t.header.to_vec(),
             extra,
+            unnamed: unnamed.into_iter().map(|i| (i, false)).collect(),
+        }
+    }
+
+    /// Reports, once per column, data under a column with no name.
+    pub(crate) fn note_unnamed(
+        &mut self,
+        t: &TableInfo<'_>,
+        row: &RawRow<'_>,
+        problems: &mut Vec<Problem>,
+    ) {
+        for (i, reported) in &mut self.unnamed {
+            if !*reported && row.cells.get(*i).is_some_and(|c| *c != Cell::Empty) {
+                *reported = true;
+                problems.push(Problem::error(
+                    "unnamed-column",
+                    Location::cell(t.name, t.header_row, &format!("#{}", *i + 1)),
+                    format!(
+                        "column {} has data (first in row {}) but no name in the header row",
+                        column_letter(*i),
+                        row.number
+                    ),
+                ));
+            }
         }
     }
 
@@ -135,19 +161,19 @@ pub(crate) fn column_letter(mut i: usize) -> String {
     String::from_utf8_lossy(&s).into_owned()
 }
 
-fn missing_column(t: &RawTable, column: &str, why: &str) -> Problem {
+fn missing_column(t: &TableInfo<'_>, column: &str, why: &str) -> Problem {
     Problem::error(
         "missing-column",
-        Location::cell(&t.name, t.header_row, column),
+        Location::cell(t.name, t.header_row, column),
         format!("required column '{column}' is missing from the header{why}"),
     )
 }
 
 /// One row being typed.
-struct Row<'a> {
-    t: &'a RawTable,
+struct Row<'a, 'x> {
+    t: &'a TableInfo<'a>,
     cols: &'a Columns,
-    row: &'a RawRow,
+    row: &'a RawRow<'x>,
     dates: DateFormat,
     problems: &'a mut Vec<Problem>,
     /// Whether a cell of this row was rejected.
@@ -179,8 +205,8 @@ impl Bounds {
     }
 }
 
-impl Row<'_> {
-    fn cell(&self, name: &str) -> Option<(&Cell, &str)> {
+impl<'x> Row<'_, 'x> {
+    fn cell(&self, name: &str) -> Option<(&Cell<'x>, &str)> {
         let i = *self.cols.index.get(name)?;
         let header = self.cols.names[i].as_str();
         Some((self.row.cells.get(i).unwrap_or(&Cell::Empty), header))
@@ -188,7 +214,7 @@ impl Row<'_> {
 
     fn reject(&mut self, code: &'static str, header: &str, cell: &Cell, reason: String) {
         self.failed = true;
-        let loc = Location::cell(&self.t.name, self.row.number, header);
+        let loc = Location::cell(self.t.name, self.row.number, header);
         self.problems.push(
             Problem::error(code, loc, format!("{header}: {reason}")).with_value(cell.display()),
         );
@@ -337,7 +363,7 @@ impl Row<'_> {
             };
             self.problems.push(Problem::error(
                 "ragged-row",
-                Location::cell(&self.t.name, self.row.number, &column),
+                Location::cell(self.t.name, self.row.number, &column),
                 format!(
                     "this row has {have} cells but the header has {want} columns; a separator is missing or extra (is a cell with '{}' unquoted?)",
                     if self.t.decimal_comma { ';' } else { ',' }
@@ -365,12 +391,25 @@ pub(crate) struct PatientTable {
 }
 
 pub(crate) fn read_patients(
-    t: &RawTable,
+    table: RawTable<'_>,
     ctx: &PatientContext,
     problems: &mut Vec<Problem>,
 ) -> PatientTable {
+    let RawTable {
+        name,
+        header_row,
+        header,
+        rows,
+        decimal_comma,
+    } = table;
+    let t = &TableInfo {
+        name: &name,
+        header_row,
+        header: &header,
+        decimal_comma,
+    };
     let known: Vec<&str> = Col::ALL.iter().map(|c| c.code()).collect();
-    let cols = Columns::map(t, &known, problems);
+    let mut cols = Columns::map(t, &known, problems);
     let mut columns = ColumnSet::default();
     for c in Col::ALL {
         if cols.has(c.code()) {
@@ -407,7 +446,7 @@ pub(crate) fn read_patients(
         if !cols.has(a.code()) && !cols.has(b.code()) {
             problems.push(Problem::error(
                 "missing-column",
-                Location::cell(&t.name, t.header_row, a.code()),
+                Location::cell(t.name, t.header_row, a.code()),
                 format!(
                     "the header needs '{}' or '{}'; neither is present",
                     a.code(),
@@ -443,15 +482,11 @@ pub(crate) fn read_patients(
     if !keys_present {
         return out;
     }
-    if t.rows.is_empty() {
-        problems.push(Problem::error(
-            "no-rows",
-            Location::table(&t.name),
-            "the patients table has a header but no patient rows",
-        ));
-    }
-
-    for raw in &t.rows {
+    let mut rows_read = 0usize;
+    for raw in rows {
+        rows_read += 1;
+        cols.note_unnamed(t, &raw, problems);
+        let raw = &raw;
         let mut r = Row {
             t,
             cols: &cols,
@@ -551,8 +586,16 @@ pub(crate) fn read_patients(
             out.patients.push(p);
         }
     }
+    if rows_read == 0 {
+        problems.push(no_rows(
+            t,
+            "the patients table has a header but no patient rows",
+        ));
+    }
     out
 }
+
+const NO_READINGS: &str = "this readings table has a header but no rows; add the readings (use lesion/segment = none for a reading with no finding) or remove it";
 
 const HAND_COLUMNS: [&str; 6] = ["patient_id", "reader", "side", "site", "lesion", "grade"];
 const SPINE_COLUMNS: [&str; 7] = [
@@ -566,7 +609,7 @@ const SPINE_COLUMNS: [&str; 7] = [
 ];
 
 fn readings_header(
-    t: &RawTable,
+    t: &TableInfo<'_>,
     known: &[&str],
     required: &[&str],
     problems: &mut Vec<Problem>,
@@ -579,27 +622,33 @@ fn readings_header(
             ok = false;
         }
     }
-    if t.rows.is_empty() {
-        problems.push(Problem::error(
-            "no-rows",
-            Location::table(&t.name),
-            "this readings table has a header but no rows; add the readings (use lesion/segment = none for a reading with no finding) or remove it",
-        ));
-    }
     ok.then_some(cols)
 }
 
 pub(crate) fn read_hand(
-    t: &RawTable,
+    table: RawTable<'_>,
     dates: DateFormat,
     problems: &mut Vec<Problem>,
 ) -> Readings<HandReading> {
+    let RawTable {
+        name,
+        header_row,
+        header,
+        rows,
+        decimal_comma,
+    } = table;
+    let t = &TableInfo {
+        name: &name,
+        header_row,
+        header: &header,
+        decimal_comma,
+    };
     let mut out = Readings {
         table: t.name.clone(),
         rows: Vec::new(),
         extra_columns: Vec::new(),
     };
-    let Some(cols) = readings_header(
+    let Some(mut cols) = readings_header(
         t,
         &HAND_COLUMNS,
         &["patient_id", "reader", "side", "site", "lesion"],
@@ -608,7 +657,11 @@ pub(crate) fn read_hand(
         return out;
     };
     out.extra_columns = cols.extra_names();
-    for raw in &t.rows {
+    let mut rows_read = 0usize;
+    for raw in rows {
+        rows_read += 1;
+        cols.note_unnamed(t, &raw, problems);
+        let raw = &raw;
         let mut r = Row {
             t,
             cols: &cols,
@@ -661,20 +714,36 @@ pub(crate) fn read_hand(
             });
         }
     }
+    if rows_read == 0 {
+        problems.push(no_rows(t, NO_READINGS));
+    }
     out
 }
 
 pub(crate) fn read_spine(
-    t: &RawTable,
+    table: RawTable<'_>,
     dates: DateFormat,
     problems: &mut Vec<Problem>,
 ) -> Readings<SpineReading> {
+    let RawTable {
+        name,
+        header_row,
+        header,
+        rows,
+        decimal_comma,
+    } = table;
+    let t = &TableInfo {
+        name: &name,
+        header_row,
+        header: &header,
+        decimal_comma,
+    };
     let mut out = Readings {
         table: t.name.clone(),
         rows: Vec::new(),
         extra_columns: Vec::new(),
     };
-    let Some(cols) = readings_header(
+    let Some(mut cols) = readings_header(
         t,
         &SPINE_COLUMNS,
         &["patient_id", "reader", "level", "segment"],
@@ -685,12 +754,16 @@ pub(crate) fn read_spine(
     if !cols.has("foraminal") {
         problems.push(Problem::note(
             "no-foraminal-column",
-            Location::cell(&t.name, t.header_row, "foraminal"),
+            Location::cell(t.name, t.header_row, "foraminal"),
             "there is no foraminal column: no canal calcification is counted as foraminal",
         ));
     }
     out.extra_columns = cols.extra_names();
-    for raw in &t.rows {
+    let mut rows_read = 0usize;
+    for raw in rows {
+        rows_read += 1;
+        cols.note_unnamed(t, &raw, problems);
+        let raw = &raw;
         let mut r = Row {
             t,
             cols: &cols,
@@ -758,6 +831,9 @@ pub(crate) fn read_spine(
                 extra,
             });
         }
+    }
+    if rows_read == 0 {
+        problems.push(no_rows(t, NO_READINGS));
     }
     out
 }

@@ -56,7 +56,11 @@ impl Workbook {
     }
 
     /// Reads one sheet into a table.
-    pub(crate) fn table(&mut self, sheet: &str, problems: &mut Vec<Problem>) -> Option<RawTable> {
+    pub(crate) fn table(
+        &mut self,
+        sheet: &str,
+        problems: &mut Vec<Problem>,
+    ) -> Option<RawTable<'static>> {
         let name = TableName::sheet(&self.file, sheet);
         let book = &mut self.book;
         let range = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -87,7 +91,7 @@ impl Workbook {
                 .saturating_add(1);
             (number, cells.iter().map(cell).collect::<Vec<_>>())
         });
-        let blank = |cells: &[Cell]| cells.iter().all(|c| *c == Cell::Empty);
+        let blank = |cells: &[Cell<'_>]| cells.iter().all(|c| *c == Cell::Empty);
         let Some((header_row, header)) = rows.find(|(_, c)| !blank(c)) else {
             problems.push(Problem::error(
                 "empty-file",
@@ -96,7 +100,7 @@ impl Workbook {
             ));
             return None;
         };
-        let rows = rows
+        let rows: Vec<RawRow<'static>> = rows
             .filter(|(_, c)| !blank(c))
             .map(|(number, cells)| RawRow { number, cells })
             .collect();
@@ -107,13 +111,13 @@ impl Workbook {
                 .iter()
                 .map(|c| c.display().trim().to_string())
                 .collect(),
-            rows,
+            rows: Box::new(rows.into_iter()),
             decimal_comma: false,
         })
     }
 }
 
-fn cell(data: &Data) -> Cell {
+fn cell(data: &Data) -> Cell<'static> {
     match data {
         Data::Empty => Cell::Empty,
         Data::String(s) => {
@@ -121,7 +125,7 @@ fn cell(data: &Data) -> Cell {
             if t.is_empty() {
                 Cell::Empty
             } else {
-                Cell::Text(t.to_string())
+                Cell::Text(t.to_string().into())
             }
         }
         Data::Int(i) => Cell::Number(*i as f64),

@@ -200,8 +200,9 @@ impl Hyper {
         while last + 1 < len && self.log_weight(last + 1, lncp) - mx > NEGLIGIBLE {
             last += 1;
         }
-        let mut d: Vec<f64> =
-            (first..=last).map(|i| (self.log_weight(i, lncp) - mx).exp()).collect();
+        let mut d: Vec<f64> = (first..=last)
+            .map(|i| (self.log_weight(i, lncp) - mx).exp())
+            .collect();
         let s: f64 = d.iter().sum();
         for v in &mut d {
             *v /= s;
