@@ -328,7 +328,7 @@ pub fn read_plain_csv(path: &Path) -> Result<Result<PlainTable, Vec<Problem>>, B
     };
     let width = t.header.len();
     let mut rows = Vec::new();
-    for r in t.rows {
+    for r in t.rows.into_iter().flatten() {
         if r.cells.len() != width {
             problems.push(Problem::error(
                 "ragged-row",

@@ -58,7 +58,7 @@ pub(crate) struct RawRow<'a> {
 
 /// The data rows of a table, produced as they are read (blank rows left
 /// out), so a large file is typed row by row instead of held as cells.
-pub(crate) type Rows<'a> = Box<dyn Iterator<Item = RawRow<'a>> + 'a>;
+pub(crate) type Rows<'a> = Box<dyn Iterator<Item = RawRow<'a>> + Send + 'a>;
 
 /// A table before typing.
 pub(crate) struct RawTable<'a> {
@@ -66,7 +66,9 @@ pub(crate) struct RawTable<'a> {
     /// Row number of the header.
     pub header_row: u32,
     pub header: Vec<String>,
-    pub rows: Rows<'a>,
+    /// The rows in consecutive chunks (one for a small file, one per core
+    /// for a large one), so they can be typed in parallel.
+    pub rows: Vec<Rows<'a>>,
     /// Whether numeric cells may use a decimal comma (`;`-delimited CSV).
     pub decimal_comma: bool,
 }
@@ -80,30 +82,55 @@ pub(crate) fn csv_table<'a>(
 ) -> Option<RawTable<'a>> {
     let text = decode(&name, bytes, problems)?;
     let delimiter = detect_delimiter(text);
-    if let Some(row) = unclosed_quote(text, delimiter) {
+    let parts = if text.len() < PARALLEL_BYTES {
+        1
+    } else {
+        std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .clamp(1, 8)
+    };
+    let scan = scan(text, delimiter, parts);
+    if let Some(row) = scan.unclosed_quote {
         problems.push(Problem::error(
             "unclosed-quote",
             Location::row(&name, row),
             "a quoted cell opened in this row is never closed; everything after it was read as one cell",
         ));
     }
-    let mut records = Records::new(text, delimiter).filter(|r| !is_blank(&r.cells));
-    let Some(header) = records.next() else {
-        problems.push(Problem::error(
-            "empty-file",
-            Location::table(&name),
-            "the file is empty: it needs a header row with the column names",
-        ));
-        return None;
+    // Chunk k runs from cut k-1 (or the start) to cut k (or the end).
+    let mut bounds = vec![(0usize, 1u32)];
+    bounds.extend(scan.cuts.iter().copied());
+    let mut chunks = bounds.iter().enumerate().map(|(k, (start, row))| {
+        let end = bounds.get(k + 1).map_or(text.len(), |(e, _)| *e);
+        Records::starting_at(&text[*start..end], delimiter, *row).filter(|r| !is_blank(&r.cells))
+    });
+    // The header is the first non-blank record, in whichever chunk it is.
+    let (header, first) = loop {
+        let Some(mut chunk) = chunks.next() else {
+            problems.push(Problem::error(
+                "empty-file",
+                Location::table(&name),
+                "the file is empty: it needs a header row with the column names",
+            ));
+            return None;
+        };
+        if let Some(header) = chunk.next() {
+            break (header, chunk);
+        }
     };
+    let mut rows: Vec<Rows<'a>> = vec![Box::new(first)];
+    rows.extend(chunks.map(|c| Box::new(c) as Rows<'a>));
     Some(RawTable {
         name,
         header_row: header.number,
         header: header.cells.iter().map(Cell::display).collect(),
-        rows: Box::new(records),
+        rows,
         decimal_comma: delimiter == ';',
     })
 }
+
+/// Files smaller than this are read on one core.
+const PARALLEL_BYTES: usize = 4 << 20;
 
 pub(crate) fn is_blank(cells: &[Cell<'_>]) -> bool {
     cells.iter().all(|c| *c == Cell::Empty)
@@ -212,15 +239,28 @@ fn detect_delimiter(text: &str) -> char {
     }
 }
 
-/// The row where a quoted cell opens and is never closed, if any.
-fn unclosed_quote(text: &str, delimiter: char) -> Option<u32> {
+/// What one pass over the text finds before it is split into records.
+struct Scan {
+    /// The row where a quoted cell opens and is never closed, if any.
+    unclosed_quote: Option<u32>,
+    /// Record boundaries cutting the text into `parts` chunks of similar
+    /// size: (byte offset, row number of the record starting there).
+    cuts: Vec<(usize, u32)>,
+}
+
+fn scan(text: &str, delimiter: char, parts: usize) -> Scan {
     let (mut row, mut quoted, mut at_start, mut opened) = (1u32, false, true, 1u32);
-    let mut bytes = text.bytes().peekable();
-    while let Some(b) = bytes.next() {
+    let mut cuts = Vec::new();
+    let mut next_cut = 1;
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        i += 1;
         if quoted {
             if b == b'"' {
-                if bytes.peek() == Some(&b'"') {
-                    bytes.next();
+                if bytes.get(i) == Some(&b'"') {
+                    i += 1;
                 } else {
                     quoted = false;
                 }
@@ -234,17 +274,24 @@ fn unclosed_quote(text: &str, delimiter: char) -> Option<u32> {
                 at_start = false;
             }
             b'\r' | b'\n' => {
-                if b == b'\r' && bytes.peek() == Some(&b'\n') {
-                    bytes.next();
+                if b == b'\r' && bytes.get(i) == Some(&b'\n') {
+                    i += 1;
                 }
                 row = row.saturating_add(1);
                 at_start = true;
+                if next_cut < parts && i >= next_cut * bytes.len() / parts && i < bytes.len() {
+                    cuts.push((i, row));
+                    next_cut += 1;
+                }
             }
             b if b == delimiter as u8 => at_start = true,
             _ => at_start = false,
         }
     }
-    quoted.then_some(opened)
+    Scan {
+        unclosed_quote: quoted.then_some(opened),
+        cuts,
+    }
 }
 
 /// The records of CSV text (RFC 4180 quoting; `\n`, `\r\n` or `\r` line
@@ -259,11 +306,12 @@ pub(crate) struct Records<'a> {
 }
 
 impl<'a> Records<'a> {
-    pub(crate) fn new(text: &'a str, delimiter: char) -> Self {
+    /// The records of `text`, the first of which is spreadsheet row `row`.
+    pub(crate) fn starting_at(text: &'a str, delimiter: char, row: u32) -> Self {
         Records {
             text,
             pos: 0,
-            row: 1,
+            row,
             delimiter: delimiter as u8,
         }
     }
@@ -399,7 +447,13 @@ mod tests {
             text.as_bytes(),
             &mut problems,
         )
-        .map(|t| (t.header, t.rows.collect(), t.decimal_comma));
+        .map(|t| {
+            (
+                t.header,
+                t.rows.into_iter().flatten().collect(),
+                t.decimal_comma,
+            )
+        });
         (t, problems)
     }
 

@@ -28,6 +28,7 @@ fn no_rows(t: &TableInfo<'_>, message: &str) -> Problem {
 }
 
 /// The columns of one table: where each known column is, and the unknown ones.
+#[derive(Clone)]
 pub(crate) struct Columns {
     index: HashMap<String, usize, BuildHasherDefault<Fnv>>,
     /// Header names as written.
@@ -409,7 +410,7 @@ pub(crate) fn read_patients(
         decimal_comma,
     };
     let known: Vec<&str> = Col::ALL.iter().map(|c| c.code()).collect();
-    let mut cols = Columns::map(t, &known, problems);
+    let cols = Columns::map(t, &known, problems);
     let mut columns = ColumnSet::default();
     for c in Col::ALL {
         if cols.has(c.code()) {
@@ -482,22 +483,88 @@ pub(crate) fn read_patients(
     if !keys_present {
         return out;
     }
+    // Chunks of rows are typed on their own cores and joined in order.
+    let typed: Vec<PatientChunk> = if rows.len() == 1 {
+        rows.into_iter()
+            .map(|chunk| type_patients(t, cols.clone(), chunk, ctx))
+            .collect()
+    } else {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = rows
+                .into_iter()
+                .map(|chunk| {
+                    let cols = cols.clone();
+                    scope.spawn(move || type_patients(t, cols, chunk, ctx))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                })
+                .collect()
+        })
+    };
     let mut rows_read = 0usize;
+    let mut unnamed_reported = std::collections::HashSet::new();
+    for chunk in typed {
+        rows_read += chunk.rows_read;
+        out.all_ids.extend(chunk.ids);
+        out.patients.extend(chunk.patients);
+        for p in chunk.problems {
+            // Each chunk reports an unnamed column with data once; keep the first.
+            if p.code == "unnamed-column" && !unnamed_reported.insert(p.location.column.clone()) {
+                continue;
+            }
+            problems.push(p);
+        }
+    }
+    if rows_read == 0 {
+        problems.push(no_rows(
+            t,
+            "the patients table has a header but no patient rows",
+        ));
+    }
+    out
+}
+
+/// What one chunk of `patients` rows gave.
+struct PatientChunk {
+    rows_read: usize,
+    ids: Vec<String>,
+    patients: Vec<Patient>,
+    problems: Vec<Problem>,
+}
+
+fn type_patients(
+    t: &TableInfo<'_>,
+    mut cols: Columns,
+    rows: crate::raw::Rows<'_>,
+    ctx: &PatientContext,
+) -> PatientChunk {
+    let mut chunk = PatientChunk {
+        rows_read: 0,
+        ids: Vec::new(),
+        patients: Vec::new(),
+        problems: Vec::new(),
+    };
+    let mut problems = std::mem::take(&mut chunk.problems);
     for raw in rows {
-        rows_read += 1;
-        cols.note_unnamed(t, &raw, problems);
+        chunk.rows_read += 1;
+        cols.note_unnamed(t, &raw, &mut problems);
         let raw = &raw;
         let mut r = Row {
             t,
             cols: &cols,
             row: raw,
             dates: ctx.dates,
-            problems: &mut *problems,
+            problems: &mut problems,
             failed: false,
         };
         let id = r.required_text(Col::PatientId.code(), "every patient needs an identifier");
         if let Some(id) = &id {
-            out.all_ids.push(id.clone());
+            chunk.ids.push(id.clone());
         }
         if r.ragged() {
             continue;
@@ -583,16 +650,11 @@ pub(crate) fn read_patients(
         }
         p.extra = r.extra();
         if id.is_some() && sex.is_some() && subset.is_some() {
-            out.patients.push(p);
+            chunk.patients.push(p);
         }
     }
-    if rows_read == 0 {
-        problems.push(no_rows(
-            t,
-            "the patients table has a header but no patient rows",
-        ));
-    }
-    out
+    chunk.problems = problems;
+    chunk
 }
 
 const NO_READINGS: &str = "this readings table has a header but no rows; add the readings (use lesion/segment = none for a reading with no finding) or remove it";
@@ -658,7 +720,7 @@ pub(crate) fn read_hand(
     };
     out.extra_columns = cols.extra_names();
     let mut rows_read = 0usize;
-    for raw in rows {
+    for raw in rows.into_iter().flatten() {
         rows_read += 1;
         cols.note_unnamed(t, &raw, problems);
         let raw = &raw;
@@ -760,7 +822,7 @@ pub(crate) fn read_spine(
     }
     out.extra_columns = cols.extra_names();
     let mut rows_read = 0usize;
-    for raw in rows {
+    for raw in rows.into_iter().flatten() {
         rows_read += 1;
         cols.note_unnamed(t, &raw, problems);
         let raw = &raw;

@@ -111,7 +111,7 @@ impl Workbook {
                 .iter()
                 .map(|c| c.display().trim().to_string())
                 .collect(),
-            rows: Box::new(rows.into_iter()),
+            rows: vec![Box::new(rows.into_iter())],
             decimal_comma: false,
         })
     }

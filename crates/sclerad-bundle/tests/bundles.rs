@@ -1147,3 +1147,60 @@ mod round_trip {
         assert!(!header.lines().next().expect("header").contains("mrss"));
     }
 }
+
+/// A file large enough to be read in parallel chunks gives the same rows,
+/// row numbers and problems as reading it in one piece would.
+#[test]
+fn a_large_file_is_read_in_chunks_with_exact_row_numbers() {
+    let mut text = format!("{HEADER}\n");
+    let n = 40_000;
+    let mut expected_row = Vec::new();
+    let mut row = 1u32;
+    for i in 0..n {
+        let base = ROWS[i % 3].replacen(&format!("N00{}", i % 3 + 1), &format!("P{i:06}"), 1);
+        let line = if i == n / 2 {
+            // A quoted line break (one spreadsheet row) and a blank line.
+            base.replacen("lcssc", "\"lc\nssc\"", 1)
+                .replacen("dcssc", "\"dc\nssc\"", 1)
+                + "\n"
+        } else if i == n - 4 {
+            base.replacen(",56,", ",156,", 1)
+        } else {
+            base
+        };
+        text.push_str(&line);
+        text.push('\n');
+        row += 1;
+        expected_row.push(row);
+        if i == n / 2 {
+            row += 1; // the blank line
+        }
+    }
+    assert!(
+        text.len() > 4 << 20,
+        "the test must exercise the parallel path"
+    );
+    let loaded = read_csv_bytes("big.csv", text.as_bytes(), &ReadOptions::default());
+    let errors: Vec<_> = loaded
+        .problems
+        .iter()
+        .filter(|p| p.severity == Severity::Error)
+        .collect();
+    // The quoted cell is not a valid subset; the age is out of range.
+    assert_eq!(errors.len(), 2, "{errors:#?}");
+    assert_eq!(errors[0].location.row, Some(expected_row[n / 2]));
+    assert_eq!(errors[0].location.column.as_deref(), Some("subset"));
+    assert_eq!(errors[1].location.row, Some(expected_row[n - 4]));
+    assert_eq!(errors[1].location.column.as_deref(), Some("age_years"));
+    let patients = &loaded.cohort.patients;
+    assert_eq!(patients.len(), n - 1);
+    assert_eq!(loaded.cohort.all_patient_ids.len(), n);
+    for p in patients {
+        let i: usize = p.patient_id[1..].parse().expect("id");
+        assert_eq!(p.row, expected_row[i], "{}", p.patient_id);
+    }
+    assert!(
+        patients.windows(2).all(|w| w[0].row < w[1].row),
+        "patients keep file order"
+    );
+}
