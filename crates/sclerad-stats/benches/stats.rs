@@ -1,7 +1,7 @@
 //! Benchmarks, one module per routine family, at n = 1e2 … 1e6.
 //!
 //! Run: `cargo bench -p sclerad-stats --bench stats`
-//! (results and the exact command are recorded in BENCHMARKS-stats.md).
+//! (results and the exact command are recorded in the root BENCHMARKS.md).
 //! Each benchmark stops after `max_time` seconds so the whole run stays
 //! within a few minutes on two cores.
 
