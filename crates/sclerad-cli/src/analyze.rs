@@ -52,6 +52,7 @@ pub fn run_with(
     read: &ReadOptions,
 ) -> Result<ExitCode> {
     let steps = Steps::new(3);
+    let clock = Phases::new();
     steps.step("reading and validating the bundle");
     let check = ValidateOptions {
         reader: settings.reader.clone(),
@@ -80,15 +81,19 @@ pub fn run_with(
         )?;
         return Ok(ExitCode::from(1));
     }
+    clock.lap("read and validate");
     steps.step("analysing");
     let input = InputInfo {
         path: bundle.display().to_string(),
         sha256: sclerad_bundle::fingerprint(bundle)?,
     };
     let results = analyze(&loaded.cohort, settings, &input)?;
+    clock.lap("analyse");
     steps.step("writing results and report");
     write_outputs(&results, out)?;
+    clock.lap("write results and report");
     steps.finish();
+    clock.report();
     summary(&results, out)?;
     Ok(ExitCode::SUCCESS)
 }
@@ -186,4 +191,39 @@ pub fn demo(args: &DemoArgs) -> Result<ExitCode> {
         &Settings::default(),
         &ReadOptions::default(),
     )
+}
+
+/// Wall-clock time of each phase, printed to stderr when the environment
+/// variable `SCLERAD_TIMINGS` is set (for benchmarks).
+struct Phases {
+    enabled: bool,
+    start: std::time::Instant,
+    laps: std::cell::RefCell<Vec<(&'static str, std::time::Instant)>>,
+}
+
+impl Phases {
+    fn new() -> Self {
+        Phases {
+            enabled: std::env::var_os("SCLERAD_TIMINGS").is_some(),
+            start: std::time::Instant::now(),
+            laps: std::cell::RefCell::new(Vec::new()),
+        }
+    }
+
+    fn lap(&self, name: &'static str) {
+        self.laps
+            .borrow_mut()
+            .push((name, std::time::Instant::now()));
+    }
+
+    fn report(&self) {
+        if !self.enabled {
+            return;
+        }
+        let mut previous = self.start;
+        for (name, at) in self.laps.borrow().iter() {
+            eprintln!("{name}: {:.3} s", (*at - previous).as_secs_f64());
+            previous = *at;
+        }
+    }
 }
