@@ -331,6 +331,29 @@ impl<'x> Row<'_, 'x> {
         })
     }
 
+    /// A coded cell where `none` is allowed but an empty cell is not.
+    fn required_code_or_none<T>(
+        &mut self,
+        name: &str,
+        parse: fn(&str) -> Option<T>,
+        what: &str,
+        expected: &str,
+        described: &str,
+    ) -> Option<Option<T>> {
+        let value = self.code_or_none(name, parse, what, expected);
+        if value.is_none() && !self.failed {
+            if let Some((cell, header)) = self.cell(name).map(|(c, h)| (c.clone(), h.to_string())) {
+                self.reject(
+                    "missing-cell",
+                    &header,
+                    &cell,
+                    format!("is empty; write {described}, or none when the reader found nothing"),
+                );
+            }
+        }
+        value
+    }
+
     fn extra(&self) -> Vec<String> {
         self.cols
             .extra
@@ -659,8 +682,9 @@ fn type_patients(
 
 const NO_READINGS: &str = "this readings table has a header but no rows; add the readings (use lesion/segment = none for a reading with no finding) or remove it";
 
-const HAND_COLUMNS: [&str; 6] = ["patient_id", "reader", "side", "site", "lesion", "grade"];
-const SPINE_COLUMNS: [&str; 7] = [
+pub(crate) const HAND_COLUMNS: [&str; 6] =
+    ["patient_id", "reader", "side", "site", "lesion", "grade"];
+pub(crate) const SPINE_COLUMNS: [&str; 7] = [
     "patient_id",
     "reader",
     "level",
@@ -687,11 +711,18 @@ fn readings_header(
     ok.then_some(cols)
 }
 
-pub(crate) fn read_hand(
+/// Reads a readings table: the header rules shared by both kinds, then
+/// each row through `type_row`, which sees the row after the ragged-row
+/// check and gets its `patient_id` and `reader` (both required).
+fn read_readings<T>(
     table: RawTable<'_>,
+    known: &[&str],
+    required: &[&str],
     dates: DateFormat,
     problems: &mut Vec<Problem>,
-) -> Readings<HandReading> {
+    check_header: impl FnOnce(&TableInfo<'_>, &Columns, &mut Vec<Problem>),
+    mut type_row: impl FnMut(&mut Row<'_, '_>, Option<String>, Option<String>) -> Option<T>,
+) -> Readings<T> {
     let RawTable {
         name,
         header_row,
@@ -710,24 +741,19 @@ pub(crate) fn read_hand(
         rows: Vec::new(),
         extra_columns: Vec::new(),
     };
-    let Some(mut cols) = readings_header(
-        t,
-        &HAND_COLUMNS,
-        &["patient_id", "reader", "side", "site", "lesion"],
-        problems,
-    ) else {
+    let Some(mut cols) = readings_header(t, known, required, problems) else {
         return out;
     };
+    check_header(t, &cols, problems);
     out.extra_columns = cols.extra_names();
     let mut rows_read = 0usize;
     for raw in rows.into_iter().flatten() {
         rows_read += 1;
         cols.note_unnamed(t, &raw, problems);
-        let raw = &raw;
         let mut r = Row {
             t,
             cols: &cols,
-            row: raw,
+            row: &raw,
             dates,
             problems: &mut *problems,
             failed: false,
@@ -737,43 +763,8 @@ pub(crate) fn read_hand(
         }
         let patient_id = r.required_text("patient_id", "every reading names its patient");
         let reader = r.required_text("reader", "every reading names its reader");
-        let side = r.code(
-            "side",
-            HandSide::parse,
-            HandSide::WHAT,
-            &HandSide::expected(),
-        );
-        let site = r.code("site", HandSite::parse, HandSite::WHAT, "tuft_d1…tuft_d5, soft_tissue_d1…d5, ip_d1, dip_d2…d5, pip_d2…d5, mcp_d1…d5, cmc_d1, carpus, wrist");
-        let lesion = r.code_or_none("lesion", Lesion::parse, Lesion::WHAT, &Lesion::expected());
-        if lesion.is_none() && !r.failed {
-            if let Some((cell, header)) = r.cell("lesion").map(|(c, h)| (c.clone(), h.to_string()))
-            {
-                r.reject(
-                    "missing-cell",
-                    &header,
-                    &cell,
-                    "is empty; write the lesion code, or none when the reader found nothing".into(),
-                );
-            }
-        }
-        // A bad side, site or lesion drops the row (the rules that need
-        // them would only repeat the problem); a bad grade only loses the grade.
-        let failed = r.failed;
-        let grade = r.integer("grade", 0, 3);
-        let extra = r.extra();
-        if let (Some(patient_id), Some(reader), Some(lesion), false) =
-            (patient_id, reader, lesion, failed)
-        {
-            out.rows.push(HandReading {
-                row: raw.number,
-                patient_id,
-                reader,
-                side,
-                site,
-                lesion,
-                grade,
-                extra,
-            });
+        if let Some(reading) = type_row(&mut r, patient_id, reader) {
+            out.rows.push(reading);
         }
     }
     if rows_read == 0 {
@@ -782,122 +773,124 @@ pub(crate) fn read_hand(
     out
 }
 
+pub(crate) fn read_hand(
+    table: RawTable<'_>,
+    dates: DateFormat,
+    problems: &mut Vec<Problem>,
+) -> Readings<HandReading> {
+    let required = ["patient_id", "reader", "side", "site", "lesion"];
+    read_readings(
+        table,
+        &HAND_COLUMNS,
+        &required,
+        dates,
+        problems,
+        |_, _, _| {},
+        |r, patient_id, reader| {
+            let side = r.code(
+                "side",
+                HandSide::parse,
+                HandSide::WHAT,
+                &HandSide::expected(),
+            );
+            let site = r.code("site", HandSite::parse, HandSite::WHAT, "tuft_d1…tuft_d5, soft_tissue_d1…d5, ip_d1, dip_d2…d5, pip_d2…d5, mcp_d1…d5, cmc_d1, carpus, wrist");
+            let lesion = r.required_code_or_none(
+                "lesion",
+                Lesion::parse,
+                Lesion::WHAT,
+                &Lesion::expected(),
+                "the lesion code",
+            );
+            // A bad side, site or lesion drops the row (the rules that need
+            // them would only repeat the problem); a bad grade only loses the grade.
+            let failed = r.failed;
+            let grade = r.integer("grade", 0, 3);
+            let extra = r.extra();
+            match (patient_id, reader, lesion, failed) {
+                (Some(patient_id), Some(reader), Some(lesion), false) => Some(HandReading {
+                    row: r.row.number,
+                    patient_id,
+                    reader,
+                    side,
+                    site,
+                    lesion,
+                    grade,
+                    extra,
+                }),
+                _ => None,
+            }
+        },
+    )
+}
+
 pub(crate) fn read_spine(
     table: RawTable<'_>,
     dates: DateFormat,
     problems: &mut Vec<Problem>,
 ) -> Readings<SpineReading> {
-    let RawTable {
-        name,
-        header_row,
-        header,
-        rows,
-        decimal_comma,
-    } = table;
-    let t = &TableInfo {
-        name: &name,
-        header_row,
-        header: &header,
-        decimal_comma,
+    let required = ["patient_id", "reader", "level", "segment"];
+    let check_header = |t: &TableInfo<'_>, cols: &Columns, problems: &mut Vec<Problem>| {
+        if !cols.has("foraminal") {
+            problems.push(Problem::note(
+                "no-foraminal-column",
+                Location::cell(t.name, t.header_row, "foraminal"),
+                "there is no foraminal column: no canal calcification is counted as foraminal",
+            ));
+        }
     };
-    let mut out = Readings {
-        table: t.name.clone(),
-        rows: Vec::new(),
-        extra_columns: Vec::new(),
-    };
-    let Some(mut cols) = readings_header(
-        t,
+    read_readings(
+        table,
         &SPINE_COLUMNS,
-        &["patient_id", "reader", "level", "segment"],
+        &required,
+        dates,
         problems,
-    ) else {
-        return out;
-    };
-    if !cols.has("foraminal") {
-        problems.push(Problem::note(
-            "no-foraminal-column",
-            Location::cell(t.name, t.header_row, "foraminal"),
-            "there is no foraminal column: no canal calcification is counted as foraminal",
-        ));
-    }
-    out.extra_columns = cols.extra_names();
-    let mut rows_read = 0usize;
-    for raw in rows.into_iter().flatten() {
-        rows_read += 1;
-        cols.note_unnamed(t, &raw, problems);
-        let raw = &raw;
-        let mut r = Row {
-            t,
-            cols: &cols,
-            row: raw,
-            dates,
-            problems: &mut *problems,
-            failed: false,
-        };
-        if r.ragged() {
-            continue;
-        }
-        let patient_id = r.required_text("patient_id", "every reading names its patient");
-        let reader = r.required_text("reader", "every reading names its reader");
-        let level = r.code(
-            "level",
-            VertebralLevel::parse,
-            "a vertebral level",
-            "c1…c7, t1…t12, l1…l5, s1",
-        );
-        let segment = r.code_or_none(
-            "segment",
-            SpineSegment::parse,
-            SpineSegment::WHAT,
-            &SpineSegment::expected(),
-        );
-        if segment.is_none() && !r.failed {
-            if let Some((cell, header)) = r.cell("segment").map(|(c, h)| (c.clone(), h.to_string()))
-            {
-                r.reject(
-                    "missing-cell",
-                    &header,
-                    &cell,
-                    "is empty; write the segment, or none when the reader found nothing".into(),
-                );
+        check_header,
+        |r, patient_id, reader| {
+            let level = r.code(
+                "level",
+                VertebralLevel::parse,
+                "a vertebral level",
+                "c1…c7, t1…t12, l1…l5, s1",
+            );
+            let segment = r.required_code_or_none(
+                "segment",
+                SpineSegment::parse,
+                SpineSegment::WHAT,
+                &SpineSegment::expected(),
+                "the segment",
+            );
+            // A bad level or segment drops the row; a bad optional cell only loses that cell.
+            let failed = r.failed;
+            let foraminal = r.boolean("foraminal");
+            let side = r.code(
+                "side",
+                SpineSide::parse,
+                SpineSide::WHAT,
+                &SpineSide::expected(),
+            );
+            let morphology = r.code(
+                "morphology",
+                Morphology::parse,
+                Morphology::WHAT,
+                &Morphology::expected(),
+            );
+            let extra = r.extra();
+            match (patient_id, reader, segment, failed) {
+                (Some(patient_id), Some(reader), Some(segment), false) => Some(SpineReading {
+                    row: r.row.number,
+                    patient_id,
+                    reader,
+                    level,
+                    segment,
+                    foraminal,
+                    side,
+                    morphology,
+                    extra,
+                }),
+                _ => None,
             }
-        }
-        // A bad level or segment drops the row; a bad optional cell only loses that cell.
-        let failed = r.failed;
-        let foraminal = r.boolean("foraminal");
-        let side = r.code(
-            "side",
-            SpineSide::parse,
-            SpineSide::WHAT,
-            &SpineSide::expected(),
-        );
-        let morphology = r.code(
-            "morphology",
-            Morphology::parse,
-            Morphology::WHAT,
-            &Morphology::expected(),
-        );
-        let extra = r.extra();
-        if let (Some(patient_id), Some(reader), Some(segment), false) =
-            (patient_id, reader, segment, failed)
-        {
-            out.rows.push(SpineReading {
-                row: raw.number,
-                patient_id,
-                reader,
-                level,
-                segment,
-                foraminal,
-                side,
-                morphology,
-                extra,
-            });
-        }
-    }
-    if rows_read == 0 {
-        problems.push(no_rows(t, NO_READINGS));
-    }
-    out
+        },
+    )
 }
 
 #[cfg(test)]

@@ -121,7 +121,7 @@ fn write_patients(w: &mut impl Write, cohort: &Cohort) -> std::io::Result<()> {
 
 fn write_hand(w: &mut impl Write, h: &Readings<HandReading>) -> std::io::Result<()> {
     let mut text = String::new();
-    let header = ["patient_id", "reader", "side", "site", "lesion", "grade"].map(String::from);
+    let header = crate::tables::HAND_COLUMNS.map(String::from);
     line(
         &mut text,
         header.into_iter().chain(h.extra_columns.iter().cloned()),
@@ -149,16 +149,7 @@ fn write_hand(w: &mut impl Write, h: &Readings<HandReading>) -> std::io::Result<
 
 fn write_spine(w: &mut impl Write, s: &Readings<SpineReading>) -> std::io::Result<()> {
     let mut text = String::new();
-    let header = [
-        "patient_id",
-        "reader",
-        "level",
-        "segment",
-        "foraminal",
-        "side",
-        "morphology",
-    ]
-    .map(String::from);
+    let header = crate::tables::SPINE_COLUMNS.map(String::from);
     line(
         &mut text,
         header.into_iter().chain(s.extra_columns.iter().cloned()),
