@@ -29,7 +29,16 @@ pub enum Command {
     #[command(after_help = DEMO_EXAMPLES)]
     Demo(DemoArgs),
     /// Quick tests from the command line (2×2 tables, two groups, survival).
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Every statistic matches R (fisher.test, chisq.test, t.test, wilcox.test,
+shapiro.test, survdiff, coxph). Human-readable by default; --json for tools.
+
+Examples:
+  sclerad stats table 4 5 2 66
+  sclerad stats groups --x 12.1,8.4,15.0,9.9 --y 5.2,7.7,6.1,4.9,8.0 --json
+  sclerad stats survival follow-up.csv"
+    )]
     Stats(StatsCommand),
     /// Write a reproducible synthetic cohort as a study bundle.
     #[command(after_help = SYNTH_EXAMPLES)]

@@ -182,6 +182,20 @@ fn help_has_examples() {
     );
     let out = sclerad(&["--help"]);
     assert!(text(&out.stdout).contains("validate"));
+    // Every command has examples in its help.
+    for command in [
+        &["analyze", "--help"][..],
+        &["demo", "--help"],
+        &["synth", "--help"],
+        &["stats", "--help"],
+        &["stats", "table", "--help"],
+        &["stats", "groups", "--help"],
+        &["stats", "survival", "--help"],
+    ] {
+        let out = sclerad(command);
+        assert_eq!(out.status.code(), Some(0), "{command:?}");
+        assert!(text(&out.stdout).contains("Examples:"), "{command:?}");
+    }
 }
 
 #[test]
