@@ -76,20 +76,29 @@ pub fn report_files(
     results: &Results,
     context: &ReportContext,
 ) -> Result<Vec<(String, Vec<u8>)>, ReportError> {
-    let mut files = vec![(
-        "report.html".to_string(),
-        render_html(results, context).into_bytes(),
-    )];
-    files.extend(
-        figures(results)
-            .into_iter()
-            .map(|(name, svg)| (format!("figures/{name}"), svg.into_bytes())),
-    );
-    files.extend(
-        tables_csv(results)
-            .into_iter()
-            .map(|(name, csv)| (format!("tables/{name}"), csv.into_bytes())),
-    );
-    files.push(("tables/tables.xlsx".to_string(), tables_xlsx(results)?));
-    Ok(files)
+    // The workbook (compression and column fitting) takes as long as all
+    // the rest together: build it on another core meanwhile.
+    std::thread::scope(|scope| {
+        let xlsx = scope.spawn(|| tables_xlsx(results));
+        let mut files = vec![(
+            "report.html".to_string(),
+            render_html(results, context).into_bytes(),
+        )];
+        files.extend(
+            figures(results)
+                .into_iter()
+                .map(|(name, svg)| (format!("figures/{name}"), svg.into_bytes())),
+        );
+        files.extend(
+            tables_csv(results)
+                .into_iter()
+                .map(|(name, csv)| (format!("tables/{name}"), csv.into_bytes())),
+        );
+        let workbook = match xlsx.join() {
+            Ok(result) => result?,
+            Err(panic) => std::panic::resume_unwind(panic),
+        };
+        files.push(("tables/tables.xlsx".to_string(), workbook));
+        Ok(files)
+    })
 }
