@@ -38,6 +38,9 @@ pub(crate) struct Columns {
     /// Positions of columns with an empty header, and whether a row with
     /// data there has been reported.
     unnamed: Vec<(usize, bool)>,
+    /// `position` answers by the address of the (static) name asked for:
+    /// the same few names are asked for in every row.
+    memo: std::cell::RefCell<HashMap<usize, Option<usize>, BuildHasherDefault<Fnv>>>,
 }
 
 impl Columns {
@@ -89,7 +92,20 @@ impl Columns {
             names: t.header.to_vec(),
             extra,
             unnamed: unnamed.into_iter().map(|i| (i, false)).collect(),
+            memo: Default::default(),
         }
+    }
+
+    /// The position of a known column. Names are `'static`, so their
+    /// address identifies them for the memo.
+    pub(crate) fn position(&self, name: &'static str) -> Option<usize> {
+        let key = name.as_ptr() as usize ^ (name.len() << 48);
+        if let Some(hit) = self.memo.borrow().get(&key) {
+            return *hit;
+        }
+        let found = self.index.get(name).copied();
+        self.memo.borrow_mut().insert(key, found);
+        found
     }
 
     /// Reports, once per column, data under a column with no name.
@@ -207,8 +223,8 @@ impl Bounds {
 }
 
 impl<'x> Row<'_, 'x> {
-    fn cell(&self, name: &str) -> Option<(&Cell<'x>, &str)> {
-        let i = *self.cols.index.get(name)?;
+    fn cell(&self, name: &'static str) -> Option<(&Cell<'x>, &str)> {
+        let i = self.cols.position(name)?;
         let header = self.cols.names[i].as_str();
         Some((self.row.cells.get(i).unwrap_or(&Cell::Empty), header))
     }
@@ -223,28 +239,30 @@ impl<'x> Row<'_, 'x> {
 
     fn typed<T>(
         &mut self,
-        name: &str,
+        name: &'static str,
         code: &'static str,
         parse: impl Fn(&Cell) -> Result<Option<T>, String>,
     ) -> Option<T> {
-        let (cell, header) = self.cell(name)?;
-        let (cell, header) = (cell.clone(), header.to_string());
-        match parse(&cell) {
+        let (cell, _) = self.cell(name)?;
+        match parse(cell) {
             Ok(v) => v,
             Err(reason) => {
+                // Copies only on the error path: typing a valid cell
+                // allocates nothing.
+                let (cell, header) = self.cell(name).map(|(c, h)| (c.clone(), h.to_string()))?;
                 self.reject(code, &header, &cell, reason);
                 None
             }
         }
     }
 
-    fn text(&mut self, name: &str) -> Option<String> {
+    fn text(&mut self, name: &'static str) -> Option<String> {
         let (cell, _) = self.cell(name)?;
         cell::text(cell)
     }
 
     /// A cell that must not be empty.
-    fn required_text(&mut self, name: &str, what: &str) -> Option<String> {
+    fn required_text(&mut self, name: &'static str, what: &str) -> Option<String> {
         let value = self.text(name);
         if value.is_none() {
             if let Some((cell, header)) = self.cell(name) {
@@ -255,11 +273,11 @@ impl<'x> Row<'_, 'x> {
         value
     }
 
-    fn boolean(&mut self, name: &str) -> Option<bool> {
+    fn boolean(&mut self, name: &'static str) -> Option<bool> {
         self.typed(name, "bad-boolean", cell::boolean)
     }
 
-    fn number(&mut self, name: &str, bounds: Bounds) -> Option<f64> {
+    fn number(&mut self, name: &'static str, bounds: Bounds) -> Option<f64> {
         let decimal_comma = self.t.decimal_comma;
         self.typed(name, "bad-number", |c| cell::number(c, decimal_comma))
             .and_then(|x| {
@@ -279,7 +297,7 @@ impl<'x> Row<'_, 'x> {
             })
     }
 
-    fn integer(&mut self, name: &str, lo: u8, hi: u8) -> Option<u8> {
+    fn integer(&mut self, name: &'static str, lo: u8, hi: u8) -> Option<u8> {
         let x = self.number(name, Bounds::Closed(f64::from(lo), f64::from(hi)))?;
         if x.fract() != 0.0 {
             let (cell, header) = self.cell(name).map(|(c, h)| (c.clone(), h.to_string()))?;
@@ -294,14 +312,14 @@ impl<'x> Row<'_, 'x> {
         Some(x as u8)
     }
 
-    fn date(&mut self, name: &str) -> Option<NaiveDate> {
+    fn date(&mut self, name: &'static str) -> Option<NaiveDate> {
         let dates = self.dates;
         self.typed(name, "bad-date", |c| cell::date(c, dates))
     }
 
     fn code<T>(
         &mut self,
-        name: &str,
+        name: &'static str,
         parse: fn(&str) -> Option<T>,
         what: &str,
         expected: &str,
@@ -317,7 +335,7 @@ impl<'x> Row<'_, 'x> {
     /// A coded cell where `none` is allowed: `Some(None)` is `none`.
     fn code_or_none<T>(
         &mut self,
-        name: &str,
+        name: &'static str,
         parse: fn(&str) -> Option<T>,
         what: &str,
         expected: &str,
@@ -334,7 +352,7 @@ impl<'x> Row<'_, 'x> {
     /// A coded cell where `none` is allowed but an empty cell is not.
     fn required_code_or_none<T>(
         &mut self,
-        name: &str,
+        name: &'static str,
         parse: fn(&str) -> Option<T>,
         what: &str,
         expected: &str,
