@@ -17,9 +17,10 @@ pub enum DateFormat {
     Dmy,
 }
 
-/// Whether a text is one of the format's missing-value markers.
+/// Whether a text is one of the format's missing-value markers. Text cells
+/// are trimmed when they are read, so no trimming here.
 pub(crate) fn is_missing_marker(text: &str) -> bool {
-    let t = text.trim();
+    let t = text;
     t.is_empty() || t.eq_ignore_ascii_case("na") || t.eq_ignore_ascii_case("n/a") || t == "."
 }
 
@@ -42,7 +43,7 @@ pub(crate) fn boolean(cell: &Cell) -> Result<Option<bool>, String> {
         Cell::Number(x) if *x == 0.0 => Ok(Some(false)),
         Cell::Text(t) if is_missing_marker(t) => Ok(None),
         Cell::Text(t) => {
-            let t = t.trim();
+            let t: &str = t;
             let is = |words: [&str; 4]| words.iter().any(|w| t.eq_ignore_ascii_case(w));
             if is(["yes", "y", "true", "1"]) {
                 Ok(Some(true))
@@ -65,7 +66,7 @@ pub(crate) fn number(cell: &Cell, decimal_comma: bool) -> Result<Option<f64>, St
         Cell::Number(x) if x.is_finite() => Ok(Some(*x)),
         Cell::Text(t) if is_missing_marker(t) => Ok(None),
         Cell::Text(t) => {
-            let t = t.trim();
+            let t: &str = t;
             let normalised;
             let t = if decimal_comma && t.matches(',').count() == 1 && !t.contains('.') {
                 normalised = t.replace(',', ".");
@@ -95,7 +96,7 @@ pub(crate) fn date(cell: &Cell, format: DateFormat) -> Result<Option<NaiveDate>,
         Cell::Empty => Ok(None),
         Cell::Date(d) => Ok(Some(*d)),
         Cell::Text(t) if is_missing_marker(t) => Ok(None),
-        Cell::Text(t) => text_date(t.trim(), format),
+        Cell::Text(t) => text_date(t, format),
         Cell::Number(_) => Err(
             "a plain number, not a date: format the cell as a date in Excel or write YYYY-MM-DD"
                 .into(),

@@ -38,9 +38,10 @@ pub(crate) struct Columns {
     /// Positions of columns with an empty header, and whether a row with
     /// data there has been reported.
     unnamed: Vec<(usize, bool)>,
-    /// `position` answers by the address of the (static) name asked for:
-    /// the same few names are asked for in every row.
-    memo: std::cell::RefCell<HashMap<usize, Option<usize>, BuildHasherDefault<Fnv>>>,
+    /// `position` answers by the address of the (static) name asked for.
+    /// Every row asks for the same names in the same order, so the answers
+    /// are kept in that order with a cursor: usually one comparison.
+    memo: std::cell::RefCell<(Vec<(usize, Option<usize>)>, usize)>,
 }
 
 impl Columns {
@@ -100,11 +101,22 @@ impl Columns {
     /// address identifies them for the memo.
     pub(crate) fn position(&self, name: &'static str) -> Option<usize> {
         let key = name.as_ptr() as usize ^ (name.len() << 48);
-        if let Some(hit) = self.memo.borrow().get(&key) {
-            return *hit;
+        let mut memo = self.memo.borrow_mut();
+        let (asked, cursor) = &mut *memo;
+        if let Some((k, found)) = asked.get(*cursor) {
+            if *k == key {
+                *cursor += 1;
+                return *found;
+            }
         }
-        let found = self.index.get(name).copied();
-        self.memo.borrow_mut().insert(key, found);
+        let (at, found) = match asked.iter().position(|(k, _)| *k == key) {
+            Some(at) => (at, asked[at].1),
+            None => {
+                asked.push((key, self.index.get(name).copied()));
+                (asked.len() - 1, asked[asked.len() - 1].1)
+            }
+        };
+        *cursor = at + 1;
         found
     }
 

@@ -4,7 +4,35 @@
 //! bundle reader as it types each cell; the rules here run on the typed
 //! [`Cohort`] and never stop at the first problem.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// FNV-1a for the maps keyed by patient id, built once per validation over
+/// up to millions of ids; SipHash's flood resistance buys nothing here.
+#[derive(Default)]
+struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for b in bytes {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
+type FastSet<K> = HashSet<K, BuildHasherDefault<Fnv>>;
 
 use chrono::NaiveDate;
 
@@ -101,7 +129,7 @@ fn at(cohort: &Cohort, p: &Patient, column: Col) -> Location {
 }
 
 fn check_unique_ids(cohort: &Cohort, out: &mut Vec<Problem>) {
-    let mut first: HashMap<&str, u32> = HashMap::new();
+    let mut first: FastMap<&str, u32> = FastMap::default();
     for p in &cohort.patients {
         match first.get(p.patient_id.as_str()) {
             Some(row) => out.push(
@@ -310,8 +338,7 @@ fn check_hand_readings(cohort: &Cohort, out: &mut Vec<Problem>) {
     let Some(readings) = &cohort.hand_readings else {
         return;
     };
-    let known: std::collections::HashSet<&str> =
-        cohort.all_patient_ids.iter().map(String::as_str).collect();
+    let known: FastSet<&str> = cohort.all_patient_ids.iter().map(String::as_str).collect();
     let table = &readings.table;
     let mut none_rows: HashMap<(&str, &str), u32> = HashMap::new();
     let mut lesion_rows: HashMap<(&str, &str), u32> = HashMap::new();
@@ -367,9 +394,8 @@ fn check_spine_readings(cohort: &Cohort, out: &mut Vec<Problem>) {
     let Some(readings) = &cohort.spine_readings else {
         return;
     };
-    let known: std::collections::HashSet<&str> =
-        cohort.all_patient_ids.iter().map(String::as_str).collect();
-    let by_id: HashMap<&str, &Patient> = cohort
+    let known: FastSet<&str> = cohort.all_patient_ids.iter().map(String::as_str).collect();
+    let by_id: FastMap<&str, &Patient> = cohort
         .patients
         .iter()
         .map(|p| (p.patient_id.as_str(), p))
