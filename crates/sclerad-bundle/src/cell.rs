@@ -144,8 +144,12 @@ fn ymd(y: &str, m: &str, d: &str) -> Option<NaiveDate> {
 mod tests {
     use super::*;
 
+    /// A cell as the readers make it: trimmed, and empty when blank.
     fn t(s: &str) -> Cell<'_> {
-        Cell::Text(s.into())
+        match s.trim() {
+            "" => Cell::Empty,
+            trimmed => Cell::Text(trimmed.into()),
+        }
     }
 
     #[test]

@@ -27,6 +27,10 @@ fn no_rows(t: &TableInfo<'_>, message: &str) -> Problem {
     Problem::error("no-rows", Location::table(t.name), message)
 }
 
+/// Positions asked for, in the order asked (keyed by name address), and the
+/// cursor into them.
+type Memo = (Vec<(usize, Option<usize>)>, usize);
+
 /// The columns of one table: where each known column is, and the unknown ones.
 #[derive(Clone)]
 pub(crate) struct Columns {
@@ -41,7 +45,7 @@ pub(crate) struct Columns {
     /// `position` answers by the address of the (static) name asked for.
     /// Every row asks for the same names in the same order, so the answers
     /// are kept in that order with a cursor: usually one comparison.
-    memo: std::cell::RefCell<(Vec<(usize, Option<usize>)>, usize)>,
+    memo: std::cell::RefCell<Memo>,
 }
 
 impl Columns {
