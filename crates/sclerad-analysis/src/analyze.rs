@@ -208,7 +208,7 @@ fn population<'a, 'b: 'a>(subjects: impl Iterator<Item = &'a Subject<'b>>) -> Po
         .collect();
     let female = subjects
         .iter()
-        .filter(|s| s.binary("sex_female") == Some(true))
+        .filter(|s| s.patient.sex == sclerad_model::Sex::Female)
         .count();
     let dcssc = subjects
         .iter()

@@ -38,29 +38,63 @@ pub(crate) struct Subject<'a> {
     pub derived: &'a DerivedPatient,
 }
 
-impl Subject<'_> {
-    /// A binary variable by name (`None`: missing, or not a binary name).
-    pub fn binary(&self, name: &str) -> Option<bool> {
-        let (p, d) = (self.patient, self.derived);
+/// A binary analysis variable, resolved once from its name so that reading
+/// it for a million patients is a match, not a string comparison.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Binary {
+    Lesion(Lesion),
+    Spine(SpineFlag),
+    SpineAny,
+    SexFemale,
+    SubsetDcssc,
+    DigitalUlcers,
+    IldCt,
+    RestrictiveSyndrome,
+    Pah,
+    Death,
+}
+
+impl Binary {
+    /// The variable called `name`, if it is a binary one.
+    pub fn named(name: &str) -> Option<Binary> {
         if let Some(lesion) = Lesion::parse(name) {
-            return d.lesion(lesion);
+            return Some(Binary::Lesion(lesion));
         }
         if let Some(flag) = SpineFlag::parse(name) {
-            return d.spine_flag(flag);
+            return Some(Binary::Spine(flag));
         }
-        match name {
-            "spine_any" => d.spine_any,
-            "sex_female" => Some(p.sex == Sex::Female),
-            "subset_dcssc" => Some(p.subset == Subset::Diffuse),
-            "digital_ulcers" => p.digital_ulcers,
-            "ild_ct" => p.ild_ct,
-            "restrictive_syndrome" => d.restrictive_syndrome,
-            "pah" => p.pah,
-            "death" => p.death,
-            _ => None,
-        }
+        Some(match name {
+            "spine_any" => Binary::SpineAny,
+            "sex_female" => Binary::SexFemale,
+            "subset_dcssc" => Binary::SubsetDcssc,
+            "digital_ulcers" => Binary::DigitalUlcers,
+            "ild_ct" => Binary::IldCt,
+            "restrictive_syndrome" => Binary::RestrictiveSyndrome,
+            "pah" => Binary::Pah,
+            "death" => Binary::Death,
+            _ => return None,
+        })
     }
 
+    /// Its value for one subject.
+    pub fn of(self, s: &Subject<'_>) -> Option<bool> {
+        let (p, d) = (s.patient, s.derived);
+        match self {
+            Binary::Lesion(lesion) => d.lesion(lesion),
+            Binary::Spine(flag) => d.spine_flag(flag),
+            Binary::SpineAny => d.spine_any,
+            Binary::SexFemale => Some(p.sex == Sex::Female),
+            Binary::SubsetDcssc => Some(p.subset == Subset::Diffuse),
+            Binary::DigitalUlcers => p.digital_ulcers,
+            Binary::IldCt => p.ild_ct,
+            Binary::RestrictiveSyndrome => d.restrictive_syndrome,
+            Binary::Pah => p.pah,
+            Binary::Death => p.death,
+        }
+    }
+}
+
+impl Subject<'_> {
     /// A continuous variable by name.
     pub fn continuous(&self, name: &str) -> Option<f64> {
         match name {
@@ -93,7 +127,13 @@ impl Columns {
             .chain(&BINARY_CLINICAL)
             .chain(&["subset_dcssc"]);
         let binary = names
-            .map(|n| (*n, subjects.iter().map(|s| s.binary(n)).collect()))
+            .map(|n| {
+                let column = match Binary::named(n) {
+                    Some(b) => subjects.iter().map(|s| b.of(s)).collect(),
+                    None => vec![None; subjects.len()],
+                };
+                (*n, column)
+            })
             .collect();
         let continuous = ["age_years", "disease_duration_years"]
             .into_iter()

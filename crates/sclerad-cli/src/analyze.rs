@@ -59,7 +59,14 @@ pub fn run_with(
         imaging_window_days: settings.imaging_window_days,
         reader_required: true,
     };
-    let (loaded, _) = sclerad_bundle::load(bundle, read, &check)?;
+    // The SHA-256 of the input is computed on another core while the
+    // bundle is read.
+    let (fingerprint, loaded) = std::thread::scope(|scope| {
+        let fingerprint = scope.spawn(|| sclerad_bundle::fingerprint(bundle));
+        let loaded = sclerad_bundle::load(bundle, read, &check);
+        (fingerprint.join(), loaded)
+    });
+    let (loaded, _) = loaded?;
     let mut problems = loaded.problems;
     let counts = ProblemCounts::of(&problems);
     if counts.errors > 0 {
@@ -85,7 +92,10 @@ pub fn run_with(
     steps.step("analysing");
     let input = InputInfo {
         path: bundle.display().to_string(),
-        sha256: sclerad_bundle::fingerprint(bundle)?,
+        sha256: match fingerprint {
+            Ok(result) => result?,
+            Err(panic) => std::panic::resume_unwind(panic),
+        },
     };
     let results = analyze(&loaded.cohort, settings, &input)?;
     clock.lap("analyse");
