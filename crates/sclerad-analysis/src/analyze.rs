@@ -105,20 +105,27 @@ pub fn analyze(
         }));
     }
 
-    let columns = Columns::new(&subjects);
-    let population_by_subset = PopulationBySubset {
-        lcssc: population(
-            subjects
-                .iter()
-                .filter(|s| s.patient.subset == Subset::Limited),
-        ),
-        dcssc: population(
-            subjects
-                .iter()
-                .filter(|s| s.patient.subset == Subset::Diffuse),
-        ),
-    };
-    let population = population(subjects.iter());
+    // The three populations (each sorts its durations for the quartiles)
+    // are computed on another core while the variable columns are built.
+    let (columns, (population, population_by_subset)) = std::thread::scope(|scope| {
+        let populations = scope.spawn(|| {
+            let of =
+                |subset: Subset| population(subjects.iter().filter(|s| s.patient.subset == subset));
+            (
+                population(subjects.iter()),
+                PopulationBySubset {
+                    lcssc: of(Subset::Limited),
+                    dcssc: of(Subset::Diffuse),
+                },
+            )
+        });
+        let columns = Columns::new(&subjects);
+        let populations = match populations.join() {
+            Ok(p) => p,
+            Err(panic) => std::panic::resume_unwind(panic),
+        };
+        (columns, populations)
+    });
     let prevalence = HAND_LESIONS
         .iter()
         .chain(&SPINE_FLAGS)
