@@ -145,6 +145,26 @@ fn an_xlsx_workbook_validates() {
     let out = sclerad(&["validate", &path.display().to_string()]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
     assert!(text(&out.stdout).contains("20 patients"));
+    // The same workbook analysed: the input's fingerprint is the file's.
+    let results = dir.path().join("results");
+    let out = sclerad(&[
+        "analyze",
+        &path.display().to_string(),
+        "--out",
+        &results.display().to_string(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(results.join("results.json")).expect("results"),
+    )
+    .expect("json");
+    assert_eq!(json["population"]["n"], 20);
 }
 
 #[test]
