@@ -403,6 +403,21 @@ impl CoxData {
         let mut d1 = vec![0.0; p];
         let mut d2 = vec![0.0; p * p];
         let mut a1 = vec![0.0; p];
+        // exp() of the linear predictor, remembered for the last two
+        // values: with a binary covariate (the usual case here) every
+        // subject has one of two, and the result is bit-identical.
+        let mut recent = [(f64::NAN, 0.0); 2];
+        let mut exp_eta = |eta: f64| -> f64 {
+            if eta == recent[0].0 {
+                return recent[0].1;
+            }
+            if eta == recent[1].0 {
+                return recent[1].1;
+            }
+            let r = eta.clamp(-500.0, 500.0).exp();
+            recent = [(eta, r), recent[0]];
+            r
+        };
         for &(start, end) in &self.blocks {
             let mut d0 = 0.0;
             let mut ndead = 0usize;
@@ -411,8 +426,8 @@ impl CoxData {
             for i in start..end {
                 let xi = &self.x[i * p..(i + 1) * p];
                 let eta: f64 = xi.iter().zip(beta).map(|(a, b)| a * b).sum::<f64>();
-                // keep exp() finite for absurd coefficients
-                let r = eta.clamp(-500.0, 500.0).exp();
+                // exp() kept finite for absurd coefficients
+                let r = exp_eta(eta);
                 s0 += r;
                 for a in 0..p {
                     s1[a] += r * xi[a];
