@@ -1204,3 +1204,43 @@ fn a_large_file_is_read_in_chunks_with_exact_row_numbers() {
         "patients keep file order"
     );
 }
+
+/// The same without any quote: the fast way of cutting the file (counting
+/// newlines) keeps exact row numbers too, blank lines included.
+#[test]
+fn a_large_file_without_quotes_keeps_exact_row_numbers() {
+    let mut text = format!("{HEADER}\n");
+    let n = 40_000;
+    let mut expected_row = Vec::new();
+    let mut row = 1u32;
+    for i in 0..n {
+        let line = ROWS[i % 3].replacen(&format!("N00{}", i % 3 + 1), &format!("P{i:06}"), 1);
+        let line = if i == n - 4 {
+            line.replacen(",56,", ",156,", 1)
+        } else {
+            line
+        };
+        text.push_str(&line);
+        text.push('\n');
+        row += 1;
+        expected_row.push(row);
+        if i % 9_999 == 0 {
+            text.push('\n');
+            row += 1;
+        }
+    }
+    assert!(text.len() > 4 << 20 && !text.contains('"'));
+    let loaded = read_csv_bytes("big.csv", text.as_bytes(), &ReadOptions::default());
+    let errors: Vec<_> = loaded
+        .problems
+        .iter()
+        .filter(|p| p.severity == Severity::Error)
+        .collect();
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert_eq!(errors[0].location.row, Some(expected_row[n - 4]));
+    assert_eq!(loaded.cohort.patients.len(), n);
+    for p in &loaded.cohort.patients {
+        let i: usize = p.patient_id[1..].parse().expect("id");
+        assert_eq!(p.row, expected_row[i], "{}", p.patient_id);
+    }
+}
