@@ -2,7 +2,9 @@
 //! every cell-level problem on the way.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::BuildHasherDefault;
+
+use sclerad_model::Fnv;
 
 use chrono::NaiveDate;
 use sclerad_model::{
@@ -153,30 +155,6 @@ impl Columns {
 
     pub(crate) fn extra_names(&self) -> Vec<String> {
         self.extra.iter().map(|i| self.names[*i].clone()).collect()
-    }
-}
-
-/// FNV-1a: column names are short and trusted to be few, and the lookup
-/// runs for every cell, where SipHash's collision resistance buys nothing.
-#[derive(Default)]
-pub(crate) struct Fnv(u64);
-
-impl Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
-        for b in bytes {
-            h ^= u64::from(*b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-        self.0 = h;
     }
 }
 

@@ -9,6 +9,7 @@
 mod codes;
 mod cohort;
 mod derive;
+mod fnv;
 mod level;
 mod problem;
 mod reader;
@@ -26,6 +27,7 @@ pub use derive::{
     acr_eular_2013, any_of, derive, whole_years, years_between, AcrEular2013, DerivedPatient,
     FlagSource, ReadingEvidence, ReadingIndex, DEFAULT_IMAGING_WINDOW_DAYS,
 };
+pub use fnv::Fnv;
 pub use level::{LevelListError, LevelSet, VertebralLevel};
 pub use problem::{Location, Problem, ProblemCounts, Severity, TableName};
 pub use reader::{choose_reader, readers_of, ReaderChoice, ReaderChoiceError, ReaderSelection};
