@@ -400,7 +400,7 @@ fn comparisons(columns: &Columns, settings: &Settings) -> Vec<Comparison> {
 /// `items.iter().map(f)`, shared between the cores in interleaved order (so
 /// each thread gets large and small jobs); the order of the output is that
 /// of `items`.
-fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+pub(crate) fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .clamp(1, 8);

@@ -126,15 +126,14 @@ impl Columns {
             .chain(&SPINE_FLAGS)
             .chain(&BINARY_CLINICAL)
             .chain(&["subset_dcssc"]);
-        let binary = names
-            .map(|n| {
-                let column = match Binary::named(n) {
-                    Some(b) => subjects.iter().map(|s| b.of(s)).collect(),
-                    None => vec![None; subjects.len()],
-                };
-                (*n, column)
-            })
-            .collect();
+        let names: Vec<&'static str> = names.copied().collect();
+        // One column per variable, built on every core.
+        let columns: Vec<Vec<Option<bool>>> =
+            crate::analyze::parallel_map(&names, |n| match Binary::named(n) {
+                Some(b) => subjects.iter().map(|s| b.of(s)).collect(),
+                None => vec![None; subjects.len()],
+            });
+        let binary = names.into_iter().zip(columns).collect();
         let continuous = ["age_years", "disease_duration_years"]
             .into_iter()
             .map(|n| (n, subjects.iter().map(|s| s.continuous(n)).collect()))

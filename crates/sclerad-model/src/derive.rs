@@ -233,11 +233,12 @@ pub fn derive(
     window_days: i64,
 ) -> Vec<DerivedPatient> {
     let index = ReadingIndex::build(cohort, selection);
-    cohort
-        .patients
-        .iter()
-        .map(|p| derive_patient(p, cohort.patient_columns, &index, window_days))
-        .collect()
+    crate::parallel::chunked(&cohort.patients, |patients| {
+        patients
+            .iter()
+            .map(|p| derive_patient(p, cohort.patient_columns, &index, window_days))
+            .collect()
+    })
 }
 
 fn derive_patient(

@@ -11,6 +11,7 @@ mod cohort;
 mod derive;
 mod fnv;
 mod level;
+mod parallel;
 mod problem;
 mod reader;
 mod validate;

@@ -57,9 +57,13 @@ pub fn validate(cohort: &Cohort, options: &ValidateOptions) -> Validation {
     let readers = ReaderChoice::resolve(cohort, options.reader.as_deref());
 
     check_unique_ids(cohort, &mut out);
-    for p in &cohort.patients {
-        check_patient(cohort, p, options, &mut out);
-    }
+    out.extend(crate::parallel::chunked(&cohort.patients, |patients| {
+        let mut problems = Vec::new();
+        for p in patients {
+            check_patient(cohort, p, options, &mut problems);
+        }
+        problems
+    }));
     check_hand_readings(cohort, &mut out);
     check_spine_readings(cohort, &mut out);
 
