@@ -543,10 +543,16 @@ pub(crate) fn read_patients(
     };
     let mut rows_read = 0usize;
     let mut unnamed_reported = std::collections::HashSet::new();
-    for chunk in typed {
+    for (k, chunk) in typed.into_iter().enumerate() {
         rows_read += chunk.rows_read;
-        out.all_ids.extend(chunk.ids);
-        out.patients.extend(chunk.patients);
+        if k == 0 {
+            // The first chunk's vectors become the table's: no copy.
+            out.all_ids = chunk.ids;
+            out.patients = chunk.patients;
+        } else {
+            out.all_ids.extend(chunk.ids);
+            out.patients.extend(chunk.patients);
+        }
         for p in chunk.problems {
             // Each chunk reports an unnamed column with data once; keep the first.
             if p.code == "unnamed-column" && !unnamed_reported.insert(p.location.column.clone()) {

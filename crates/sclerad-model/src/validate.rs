@@ -111,7 +111,8 @@ fn at(cohort: &Cohort, p: &Patient, column: Col) -> Location {
 }
 
 fn check_unique_ids(cohort: &Cohort, out: &mut Vec<Problem>) {
-    let mut first: FastMap<&str, u32> = FastMap::default();
+    let mut first: FastMap<&str, u32> =
+        FastMap::with_capacity_and_hasher(cohort.patients.len(), Default::default());
     for p in &cohort.patients {
         match first.get(p.patient_id.as_str()) {
             Some(row) => out.push(
