@@ -43,14 +43,21 @@ pub(crate) fn boolean(cell: &Cell) -> Result<Option<bool>, String> {
         Cell::Number(x) if *x == 0.0 => Ok(Some(false)),
         Cell::Text(t) if is_missing_marker(t) => Ok(None),
         Cell::Text(t) => {
-            let t: &str = t;
-            let is = |words: [&str; 4]| words.iter().any(|w| t.eq_ignore_ascii_case(w));
-            if is(["yes", "y", "true", "1"]) {
-                Ok(Some(true))
-            } else if is(["no", "n", "false", "0"]) {
-                Ok(Some(false))
-            } else {
-                Err(format!("not a yes/no value; {EXPECTED}"))
+            // Lower-case into a small buffer (the longest word is "false").
+            let mut buf = [0u8; 5];
+            let b = t.as_bytes();
+            let word = match buf.get_mut(..b.len()) {
+                Some(dst) => {
+                    dst.copy_from_slice(b);
+                    dst.make_ascii_lowercase();
+                    &*dst
+                }
+                None => &[][..],
+            };
+            match word {
+                b"yes" | b"y" | b"true" | b"1" => Ok(Some(true)),
+                b"no" | b"n" | b"false" | b"0" => Ok(Some(false)),
+                _ => Err(format!("not a yes/no value; {EXPECTED}")),
             }
         }
         Cell::Number(_) | Cell::Date(_) | Cell::Invalid(_) => {

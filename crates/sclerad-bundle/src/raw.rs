@@ -413,6 +413,12 @@ impl<'a> Records<'a> {
 
 /// A trimmed text cell; empty text is an empty cell.
 fn text_cell(value: Cow<'_, str>) -> Cell<'_> {
+    let bytes = value.as_bytes();
+    let plain = |b: Option<&u8>| b.is_some_and(|b| !b.is_ascii_whitespace() && b.is_ascii());
+    // Most cells have nothing to trim: check the two ends before trimming.
+    if plain(bytes.first()) && plain(bytes.last()) {
+        return Cell::Text(value);
+    }
     let trimmed = value.trim();
     if trimmed.is_empty() {
         return Cell::Empty;

@@ -76,7 +76,7 @@ pub fn quantiles(x: &[f64], probs: &[f64]) -> Result<Vec<f64>> {
         )));
     }
     let mut s = x.to_vec();
-    s.sort_by(f64::total_cmp);
+    s.sort_unstable_by(f64::total_cmp);
     Ok(probs.iter().map(|&p| quantile_sorted(&s, p)).collect())
 }
 
@@ -170,7 +170,7 @@ pub fn summary(x: &[f64]) -> Result<Summary> {
         });
     }
     let mut s = x.to_vec();
-    s.sort_by(f64::total_cmp);
+    s.sort_unstable_by(f64::total_cmp);
     Ok(Summary {
         n: x.len(),
         mean: mean_unchecked(x),
