@@ -25,6 +25,18 @@ pub(crate) struct TableInfo<'t> {
     pub decimal_comma: bool,
 }
 
+impl<'t> TableInfo<'t> {
+    /// The header and name of `table` (its rows are taken separately).
+    fn of(table: &'t RawTable<'_>) -> Self {
+        TableInfo {
+            name: &table.name,
+            header_row: table.header_row,
+            header: &table.header,
+            decimal_comma: table.decimal_comma,
+        }
+    }
+}
+
 fn no_rows(t: &TableInfo<'_>, message: &str) -> Problem {
     Problem::error("no-rows", Location::table(t.name), message)
 }
@@ -431,19 +443,9 @@ pub(crate) fn read_patients(
     ctx: &PatientContext,
     problems: &mut Vec<Problem>,
 ) -> PatientTable {
-    let RawTable {
-        name,
-        header_row,
-        header,
-        rows,
-        decimal_comma,
-    } = table;
-    let t = &TableInfo {
-        name: &name,
-        header_row,
-        header: &header,
-        decimal_comma,
-    };
+    let mut table = table;
+    let rows = std::mem::take(&mut table.rows);
+    let t = &TableInfo::of(&table);
     let known: Vec<&str> = Col::ALL.iter().map(|c| c.code()).collect();
     let cols = Columns::map(t, &known, problems);
     let mut columns = ColumnSet::default();
@@ -741,19 +743,9 @@ fn read_readings<T>(
     check_header: impl FnOnce(&TableInfo<'_>, &Columns, &mut Vec<Problem>),
     mut type_row: impl FnMut(&mut Row<'_, '_>, Option<String>, Option<String>) -> Option<T>,
 ) -> Readings<T> {
-    let RawTable {
-        name,
-        header_row,
-        header,
-        rows,
-        decimal_comma,
-    } = table;
-    let t = &TableInfo {
-        name: &name,
-        header_row,
-        header: &header,
-        decimal_comma,
-    };
+    let mut table = table;
+    let rows = std::mem::take(&mut table.rows);
+    let t = &TableInfo::of(&table);
     let mut out = Readings {
         table: t.name.clone(),
         rows: Vec::new(),
