@@ -372,7 +372,7 @@ fn families() -> Vec<(&'static str, Vec<&'static str>, Vec<&'static str>)> {
 
 fn comparisons(columns: &Columns, settings: &Settings) -> Vec<Comparison> {
     let families = families();
-    let mut jobs: Vec<(&'static str, &'static str, &'static str)> = Vec::new();
+    let mut jobs: Vec<Job<'static>> = Vec::new();
     for (family, exposures, outcomes) in &families {
         for exposure in exposures {
             for outcome in outcomes {
@@ -380,11 +380,11 @@ fn comparisons(columns: &Columns, settings: &Settings) -> Vec<Comparison> {
             }
         }
     }
-    let one = |(family, exposure, outcome): &(&str, &str, &str)| {
-        if is_continuous(outcome) {
-            continuous(family, exposure, outcome, columns, settings)
+    let one = |job: &Job<'static>| {
+        if is_continuous(job.2) {
+            continuous(*job, columns, settings)
         } else {
-            binary(family, exposure, outcome, columns, settings)
+            binary(*job, columns, settings)
         }
     };
     let mut out = parallel_map(&jobs, one);
@@ -455,28 +455,43 @@ fn adjust(family: &mut [Comparison]) {
     }
 }
 
-fn header(
-    family: &str,
-    exposure: &str,
-    outcome: &str,
-    outcome_type: &'static str,
-) -> (String, String, String, String, &'static str) {
-    (
-        format!("{family}:{exposure}:{outcome}"),
-        family.to_string(),
-        exposure.to_string(),
-        outcome.to_string(),
-        outcome_type,
-    )
+/// The job of one comparison: its family, exposure and outcome.
+type Job<'a> = (&'a str, &'a str, &'a str);
+
+/// A comparison's record. A chosen test without a p-value (the data did not
+/// allow it) is recorded as not computable; adjusted p-values come later,
+/// per family.
+fn comparison(
+    (family, exposure, outcome): Job<'_>,
+    n: usize,
+    test: TestName,
+    p_value: Option<f64>,
+    detail: ComparisonDetail,
+) -> Comparison {
+    Comparison {
+        id: format!("{family}:{exposure}:{outcome}"),
+        family: family.to_string(),
+        exposure: exposure.to_string(),
+        outcome: outcome.to_string(),
+        outcome_type: match detail {
+            ComparisonDetail::Binary(_) => "binary",
+            ComparisonDetail::Continuous(_) => "continuous",
+        },
+        n,
+        test: if p_value.is_some() {
+            test
+        } else {
+            TestName::NotComputable
+        },
+        p_value,
+        p_holm: None,
+        p_bh: None,
+        detail,
+    }
 }
 
-fn binary(
-    family: &str,
-    exposure: &str,
-    outcome: &str,
-    columns: &Columns,
-    settings: &Settings,
-) -> Comparison {
+fn binary(job: Job<'_>, columns: &Columns, settings: &Settings) -> Comparison {
+    let (_, exposure, outcome) = job;
     let (mut a, mut b, mut c, mut d) = (0u64, 0u64, 0u64, 0u64);
     for (e, o) in columns.binary(exposure).iter().zip(columns.binary(outcome)) {
         match (*e, *o) {
@@ -501,7 +516,6 @@ fn binary(
         or_ci_high: None,
         odds_ratio_infinite: false,
     };
-    let (id, family, exposure, outcome, outcome_type) = header(family, exposure, outcome, "binary");
     let margins_ok = a + b > 0 && c + d > 0 && a + c > 0 && b + d > 0;
     let mut test = TestName::NotComputable;
     let mut p_value = None;
@@ -531,23 +545,8 @@ fn binary(
         } else {
             (TestName::FisherExact, detail.p_fisher)
         };
-        if p_value.is_none() {
-            test = TestName::NotComputable;
-        }
     }
-    Comparison {
-        id,
-        family,
-        exposure,
-        outcome,
-        outcome_type,
-        n,
-        test,
-        p_value,
-        p_holm: None,
-        p_bh: None,
-        detail: ComparisonDetail::Binary(detail),
-    }
+    comparison(job, n, test, p_value, ComparisonDetail::Binary(detail))
 }
 
 struct GroupSummary {
@@ -580,13 +579,8 @@ fn group(x: &[f64]) -> GroupSummary {
     }
 }
 
-fn continuous(
-    family: &str,
-    exposure: &str,
-    outcome: &str,
-    columns: &Columns,
-    settings: &Settings,
-) -> Comparison {
+fn continuous(job: Job<'_>, columns: &Columns, settings: &Settings) -> Comparison {
+    let (_, exposure, outcome) = job;
     let (mut x, mut y) = (Vec::new(), Vec::new());
     for (e, v) in columns
         .binary(exposure)
@@ -602,8 +596,6 @@ fn continuous(
         }
     }
     let (gx, gy) = (group(&x), group(&y));
-    let (id, family, exposure, outcome, outcome_type) =
-        header(family, exposure, outcome, "continuous");
     let computable = x.len() >= 2 && y.len() >= 2;
     let p_welch = if computable {
         welch_t_test(&x, &y)
@@ -620,45 +612,32 @@ fn continuous(
     };
     let p_mann_whitney = rank_sum.as_ref().map(|r| r.p_value).and_then(finite);
     let normal = matches!((gx.shapiro, gy.shapiro), (Some(px), Some(py)) if px >= settings.normality_alpha && py >= settings.normality_alpha);
-    let (mut test, p_value) = match (computable, normal) {
+    let (test, p_value) = match (computable, normal) {
         (false, _) => (TestName::NotComputable, None),
         (true, true) => (TestName::WelchT, p_welch),
         (true, false) => (TestName::MannWhitney, p_mann_whitney),
     };
-    if p_value.is_none() {
-        test = TestName::NotComputable;
-    }
-    Comparison {
-        id,
-        family,
-        exposure,
-        outcome,
-        outcome_type,
-        n: x.len() + y.len(),
-        test,
-        p_value,
-        p_holm: None,
-        p_bh: None,
-        detail: ComparisonDetail::Continuous(ContinuousDetail {
-            n_exposed: gx.n,
-            mean_exposed: gx.mean,
-            sd_exposed: gx.sd,
-            median_exposed: gx.median,
-            q1_exposed: gx.q1,
-            q3_exposed: gx.q3,
-            n_unexposed: gy.n,
-            mean_unexposed: gy.mean,
-            sd_unexposed: gy.sd,
-            median_unexposed: gy.median,
-            q1_unexposed: gy.q1,
-            q3_unexposed: gy.q3,
-            p_shapiro_exposed: gx.shapiro,
-            p_shapiro_unexposed: gy.shapiro,
-            p_welch,
-            p_mann_whitney,
-            w: rank_sum.map(|r| r.w).and_then(finite),
-        }),
-    }
+    let n = x.len() + y.len();
+    let detail = ComparisonDetail::Continuous(ContinuousDetail {
+        n_exposed: gx.n,
+        mean_exposed: gx.mean,
+        sd_exposed: gx.sd,
+        median_exposed: gx.median,
+        q1_exposed: gx.q1,
+        q3_exposed: gx.q3,
+        n_unexposed: gy.n,
+        mean_unexposed: gy.mean,
+        sd_unexposed: gy.sd,
+        median_unexposed: gy.median,
+        q1_unexposed: gy.q1,
+        q3_unexposed: gy.q3,
+        p_shapiro_exposed: gx.shapiro,
+        p_shapiro_unexposed: gy.shapiro,
+        p_welch,
+        p_mann_whitney,
+        w: rank_sum.map(|r| r.w).and_then(finite),
+    });
+    comparison(job, n, test, p_value, detail)
 }
 
 /// (time in years, death) from hand_xray_date, or `None` when the dates
