@@ -23,7 +23,9 @@ use sclerad_model::{
 };
 
 pub use cell::DateFormat;
-pub use write::{derived_csv, write_file_atomically, write_folder, DERIVED_COLUMNS};
+pub use write::{
+    derived_csv, write_file_atomically, write_folder, TextTable, TextTables, DERIVED_COLUMNS,
+};
 
 use raw::RawTable;
 use tables::PatientContext;

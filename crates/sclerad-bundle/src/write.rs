@@ -97,20 +97,84 @@ fn patient_cell(p: &Patient, column: Col) -> String {
     }
 }
 
-fn write_patients(w: &mut impl Write, cohort: &Cohort) -> std::io::Result<()> {
-    let mut text = String::new();
-    let columns: Vec<Col> = cohort.patient_columns.iter().collect();
-    let header = columns
+fn patient_header(cohort: &Cohort) -> Vec<String> {
+    cohort
+        .patient_columns
         .iter()
         .map(|c| c.code().to_string())
-        .chain(cohort.patient_extra_columns.iter().cloned());
+        .chain(cohort.patient_extra_columns.iter().cloned())
+        .collect()
+}
+
+fn patient_row(p: &Patient, columns: &[Col]) -> Vec<String> {
+    columns
+        .iter()
+        .map(|c| patient_cell(p, *c))
+        .chain(p.extra.iter().cloned())
+        .collect()
+}
+
+fn hand_header(h: &Readings<HandReading>) -> Vec<String> {
+    crate::tables::HAND_COLUMNS
+        .map(String::from)
+        .into_iter()
+        .chain(h.extra_columns.iter().cloned())
+        .collect()
+}
+
+fn hand_row(r: &HandReading) -> Vec<String> {
+    let lesion = r
+        .lesion
+        .map_or_else(|| "none".to_string(), |l| l.code().to_string());
+    [
+        r.patient_id.clone(),
+        r.reader.clone(),
+        opt(&r.side),
+        opt(&r.site),
+        lesion,
+        opt(&r.grade),
+    ]
+    .into_iter()
+    .chain(r.extra.iter().cloned())
+    .collect()
+}
+
+fn spine_header(s: &Readings<SpineReading>) -> Vec<String> {
+    crate::tables::SPINE_COLUMNS
+        .map(String::from)
+        .into_iter()
+        .chain(s.extra_columns.iter().cloned())
+        .collect()
+}
+
+fn spine_row(r: &SpineReading) -> Vec<String> {
+    let segment = r
+        .segment
+        .map_or_else(|| "none".to_string(), |s| s.code().to_string());
+    [
+        r.patient_id.clone(),
+        r.reader.clone(),
+        opt(&r.level),
+        segment,
+        yes_no(r.foraminal),
+        opt(&r.side),
+        opt(&r.morphology),
+    ]
+    .into_iter()
+    .chain(r.extra.iter().cloned())
+    .collect()
+}
+
+/// Writes a header and rows as CSV, in blocks of about 64 KiB.
+fn write_csv(
+    w: &mut impl Write,
+    header: Vec<String>,
+    rows: impl Iterator<Item = Vec<String>>,
+) -> std::io::Result<()> {
+    let mut text = String::new();
     line(&mut text, header);
-    for p in &cohort.patients {
-        let cells = columns
-            .iter()
-            .map(|c| patient_cell(p, *c))
-            .chain(p.extra.iter().cloned());
-        line(&mut text, cells);
+    for row in rows {
+        line(&mut text, row);
         if text.len() > 1 << 16 {
             w.write_all(text.as_bytes())?;
             text.clear();
@@ -119,61 +183,67 @@ fn write_patients(w: &mut impl Write, cohort: &Cohort) -> std::io::Result<()> {
     w.write_all(text.as_bytes())
 }
 
-fn write_hand(w: &mut impl Write, h: &Readings<HandReading>) -> std::io::Result<()> {
-    let mut text = String::new();
-    let header = crate::tables::HAND_COLUMNS.map(String::from);
-    line(
-        &mut text,
-        header.into_iter().chain(h.extra_columns.iter().cloned()),
-    );
-    for r in &h.rows {
-        let lesion = r
-            .lesion
-            .map_or_else(|| "none".to_string(), |l| l.code().to_string());
-        let cells = [
-            r.patient_id.clone(),
-            r.reader.clone(),
-            opt(&r.side),
-            opt(&r.site),
-            lesion,
-            opt(&r.grade),
-        ];
-        line(&mut text, cells.into_iter().chain(r.extra.iter().cloned()));
-        if text.len() > 1 << 16 {
-            w.write_all(text.as_bytes())?;
-            text.clear();
-        }
-    }
-    w.write_all(text.as_bytes())
+/// One table of a bundle as the text of its cells: what a store keeps and
+/// what an export writes back.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TextTable {
+    /// Column names, in file order (unknown columns included).
+    pub columns: Vec<String>,
+    /// Rows, each with one cell per column.
+    pub rows: Vec<Vec<String>>,
 }
 
-fn write_spine(w: &mut impl Write, s: &Readings<SpineReading>) -> std::io::Result<()> {
-    let mut text = String::new();
-    let header = crate::tables::SPINE_COLUMNS.map(String::from);
-    line(
-        &mut text,
-        header.into_iter().chain(s.extra_columns.iter().cloned()),
-    );
-    for r in &s.rows {
-        let segment = r
-            .segment
-            .map_or_else(|| "none".to_string(), |s| s.code().to_string());
-        let cells = [
-            r.patient_id.clone(),
-            r.reader.clone(),
-            opt(&r.level),
-            segment,
-            yes_no(r.foraminal),
-            opt(&r.side),
-            opt(&r.morphology),
-        ];
-        line(&mut text, cells.into_iter().chain(r.extra.iter().cloned()));
-        if text.len() > 1 << 16 {
-            w.write_all(text.as_bytes())?;
-            text.clear();
+/// A bundle as text tables, in the canonical form [`write_folder`] writes:
+/// codes in lower case, ISO dates, `yes`/`no`, empty for missing.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TextTables {
+    /// `patients`.
+    pub patients: TextTable,
+    /// `hand_readings`, when the bundle has it.
+    pub hand_readings: Option<TextTable>,
+    /// `spine_readings`, when the bundle has it.
+    pub spine_readings: Option<TextTable>,
+}
+
+impl TextTables {
+    /// The tables of `cohort`, cell for cell as [`write_folder`] writes them.
+    pub fn of(cohort: &Cohort) -> Self {
+        let columns: Vec<Col> = cohort.patient_columns.iter().collect();
+        TextTables {
+            patients: TextTable {
+                columns: patient_header(cohort),
+                rows: cohort
+                    .patients
+                    .iter()
+                    .map(|p| patient_row(p, &columns))
+                    .collect(),
+            },
+            hand_readings: cohort.hand_readings.as_ref().map(|h| TextTable {
+                columns: hand_header(h),
+                rows: h.rows.iter().map(hand_row).collect(),
+            }),
+            spine_readings: cohort.spine_readings.as_ref().map(|s| TextTable {
+                columns: spine_header(s),
+                rows: s.rows.iter().map(spine_row).collect(),
+            }),
         }
     }
-    w.write_all(text.as_bytes())
+
+    /// Writes the tables as a bundle folder, with [`write_folder`]'s
+    /// all-or-nothing guarantee.
+    pub fn write_folder(&self, dir: &Path) -> Result<(), BundleError> {
+        fn table(t: &TextTable) -> Writer<'_> {
+            Box::new(move |w| write_csv(w, t.columns.clone(), t.rows.iter().cloned()))
+        }
+        let mut files: Vec<(&str, Writer<'_>)> = vec![("patients.csv", table(&self.patients))];
+        if let Some(h) = &self.hand_readings {
+            files.push(("hand_readings.csv", table(h)));
+        }
+        if let Some(s) = &self.spine_readings {
+            files.push(("spine_readings.csv", table(s)));
+        }
+        write_files(dir, &files)
+    }
 }
 
 type Writer<'a> = Box<dyn Fn(&mut BufWriter<File>) -> std::io::Result<()> + 'a>;
@@ -183,19 +253,35 @@ type Writer<'a> = Box<dyn Fn(&mut BufWriter<File>) -> std::io::Result<()> + 'a>;
 /// and renamed into place only once every file is complete, so a failure
 /// leaves no half-written bundle behind.
 pub fn write_folder(cohort: &Cohort, dir: &Path) -> Result<(), BundleError> {
-    let mut files: Vec<(&str, Writer<'_>)> =
-        vec![("patients.csv", Box::new(|w| write_patients(w, cohort)))];
+    let columns: Vec<Col> = cohort.patient_columns.iter().collect();
+    let columns = &columns;
+    let mut files: Vec<(&str, Writer<'_>)> = vec![(
+        "patients.csv",
+        Box::new(move |w| {
+            let rows = cohort.patients.iter().map(|p| patient_row(p, columns));
+            write_csv(w, patient_header(cohort), rows)
+        }),
+    )];
     if let Some(h) = &cohort.hand_readings {
-        files.push(("hand_readings.csv", Box::new(move |w| write_hand(w, h))));
+        files.push((
+            "hand_readings.csv",
+            Box::new(move |w| write_csv(w, hand_header(h), h.rows.iter().map(hand_row))),
+        ));
     }
     if let Some(s) = &cohort.spine_readings {
-        files.push(("spine_readings.csv", Box::new(move |w| write_spine(w, s))));
+        files.push((
+            "spine_readings.csv",
+            Box::new(move |w| write_csv(w, spine_header(s), s.rows.iter().map(spine_row))),
+        ));
     }
+    write_files(dir, &files)
+}
 
+fn write_files(dir: &Path, files: &[(&str, Writer<'_>)]) -> Result<(), BundleError> {
     std::fs::create_dir_all(dir).map_err(|e| BundleError::io(dir, e))?;
     let mut staged: Vec<(PathBuf, PathBuf)> = Vec::new();
     let result = (|| {
-        for (name, write) in &files {
+        for (name, write) in files {
             let target = dir.join(name);
             let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
             staged.push((tmp.clone(), target));
