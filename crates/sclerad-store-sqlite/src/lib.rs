@@ -1,0 +1,117 @@
+//! The sclerad study store on an embedded SQLite file (WAL journal).
+//!
+//! Writers take the database lock at the start of their transaction
+//! (`BEGIN IMMEDIATE`), so a read-then-write transaction never fails
+//! half-way for lack of the lock, and version checks cannot race.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sclerad_store::codec::{from_code, from_json, to_json};
+use sclerad_store::{
+    audit::{AuditEvent, NewEvent},
+    migrate, now, Actor, ApiToken, Backend, Cells, Credentials, Exam, ImportSummary, Migration,
+    Modality, NewAssignment, PatientRecord, Reading, ReadingKind, Role, Session, Store, StoreError,
+    StoreResult, Study, StudyColumns, StudyImport, User, WorkItem,
+};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{Row, SqlitePool};
+
+/// The SQLite migrations, in order.
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "0001_init.sql",
+    sql: include_str!("../migrations/0001_init.sql"),
+}];
+
+/// A study store in one SQLite file.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating it if needed) the database at `url`
+    /// (`sqlite:path.db`, `sqlite://path.db` or `sqlite::memory:`) and
+    /// applies pending migrations.
+    pub async fn open(url: &str) -> StoreResult<Self> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Backend(format!("{url}: {e}")))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(30));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await
+            .map_err(|e| StoreError::Backend(format!("{url}: {e}")))?;
+        let store = SqliteStore { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn write(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        self.pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(backend)
+    }
+
+    async fn migrate(&self) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        sqlx::raw_sql(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (\
+               version INTEGER PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at TEXT NOT NULL)",
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        let applied: Vec<(i64, String)> =
+            sqlx::query_as("SELECT version, checksum FROM schema_migrations ORDER BY version")
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(backend)?;
+        for m in migrate::pending(MIGRATIONS, &applied)? {
+            sqlx::raw_sql(sqlx::AssertSqlSafe(m.sql))
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| StoreError::Backend(format!("migration {}: {e}", m.name)))?;
+            sqlx::query(
+                "INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(m.version)
+            .bind(m.name)
+            .bind(m.checksum())
+            .bind(now())
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        }
+        tx.commit().await.map_err(backend)
+    }
+
+    /// The underlying pool, for tests that must reach past the interface
+    /// (tampering with the audit trail, say).
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// Closes every connection (checkpointing the WAL).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+type DbRow = SqliteRow;
+type DbConnection = SqliteConnection;
+type ThisStore = SqliteStore;
+const LOCK: &str = "";
+const BACKEND: Backend = Backend::Sqlite;
+
+include!("../../sclerad-store/sql/store_impl.rs");

@@ -1,0 +1,832 @@
+// The SQL of the study store, written once for both back ends.
+//
+// This file is not a module of `sclerad-store`: `sclerad-store-sqlite` and
+// `sclerad-store-postgres` each compile it with `include!`, against their
+// own driver, after defining:
+//
+// - `ThisStore`: the store type, with a `pool` field and
+//   `async fn write(&self) -> StoreResult<Transaction<'static, Db>>` that
+//   opens a transaction ready to write;
+// - `DbRow` and `DbConnection`: the driver's row and connection types;
+// - `LOCK`: what a SELECT ends with to lock the rows it reads until commit
+//   (`" FOR UPDATE"` on PostgreSQL; empty on SQLite, whose write
+//   transactions hold the database lock from their first statement);
+// - `BACKEND`: which [`Backend`] this is.
+//
+// Both dialects accept the SQL below as written: `$n` parameters,
+// `RETURNING`, partial unique indexes. What differs (types, triggers,
+// migrations, connection set-up) lives in each back end.
+
+fn backend(e: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(db) = &e {
+        if db.is_unique_violation() {
+            return StoreError::AlreadyExists {
+                what: db.message().to_string(),
+            };
+        }
+    }
+    StoreError::Backend(e.to_string())
+}
+
+fn user_of(row: &DbRow) -> StoreResult<User> {
+    let role: String = row.try_get("role").map_err(backend)?;
+    Ok(User {
+        id: row.try_get("id").map_err(backend)?,
+        name: row.try_get("name").map_err(backend)?,
+        role: from_code(&role, Role::parse, "role")?,
+        created_at: row.try_get("created_at").map_err(backend)?,
+    })
+}
+
+const PATIENT_SELECT: &str = "SELECT p.id, p.patient_id, p.cells, p.version, \
+     h.id AS h_id, h.exam_date AS h_date, \
+     c.id AS c_id, c.exam_date AS c_date, c.ct_type, c.ct_levels \
+     FROM patients p \
+     JOIN exams h ON h.patient_ref = p.id AND h.modality = 'hand_radiograph' \
+     JOIN exams c ON c.patient_ref = p.id AND c.modality = 'ct' \
+     WHERE p.study_id = $1";
+
+fn patient_of(row: &DbRow) -> StoreResult<PatientRecord> {
+    let cells: String = row.try_get("cells").map_err(backend)?;
+    Ok(PatientRecord {
+        id: row.try_get("id").map_err(backend)?,
+        patient_id: row.try_get("patient_id").map_err(backend)?,
+        cells: from_json(&cells, "patient cells")?,
+        hand_radiograph: Exam {
+            id: row.try_get("h_id").map_err(backend)?,
+            modality: Modality::HandRadiograph,
+            date: row.try_get("h_date").map_err(backend)?,
+            ct_type: None,
+            ct_levels: None,
+        },
+        ct: Exam {
+            id: row.try_get("c_id").map_err(backend)?,
+            modality: Modality::Ct,
+            date: row.try_get("c_date").map_err(backend)?,
+            ct_type: row.try_get("ct_type").map_err(backend)?,
+            ct_levels: row.try_get("ct_levels").map_err(backend)?,
+        },
+        version: row.try_get("version").map_err(backend)?,
+    })
+}
+
+const READING_SELECT: &str = "SELECT r.id, r.exam_id, p.patient_id, e.modality, r.reader, \
+     r.kind, r.findings, r.version \
+     FROM readings r JOIN exams e ON e.id = r.exam_id JOIN patients p ON p.id = e.patient_ref";
+
+fn reading_of(row: &DbRow) -> StoreResult<Reading> {
+    let modality: String = row.try_get("modality").map_err(backend)?;
+    let kind: String = row.try_get("kind").map_err(backend)?;
+    let findings: Option<String> = row.try_get("findings").map_err(backend)?;
+    Ok(Reading {
+        id: row.try_get("id").map_err(backend)?,
+        exam_id: row.try_get("exam_id").map_err(backend)?,
+        patient_id: row.try_get("patient_id").map_err(backend)?,
+        modality: from_code(&modality, Modality::parse, "modality")?,
+        reader: row.try_get("reader").map_err(backend)?,
+        kind: from_code(&kind, ReadingKind::parse, "reading kind")?,
+        findings: findings.map(|f| from_json(&f, "findings")).transpose()?,
+        version: row.try_get("version").map_err(backend)?,
+    })
+}
+
+const WORK_SELECT: &str = "SELECT a.code, a.position, e.modality, e.ct_type, e.ct_levels, \
+     r.findings, r.version, r.id AS reading_id \
+     FROM assignments a JOIN readings r ON r.assignment_id = a.id JOIN exams e ON e.id = a.exam_id \
+     WHERE a.reader_id = $1";
+
+fn work_item_of(row: &DbRow) -> StoreResult<WorkItem> {
+    let modality: String = row.try_get("modality").map_err(backend)?;
+    let findings: Option<String> = row.try_get("findings").map_err(backend)?;
+    Ok(WorkItem {
+        code: row.try_get("code").map_err(backend)?,
+        position: row.try_get("position").map_err(backend)?,
+        modality: from_code(&modality, Modality::parse, "modality")?,
+        ct_type: row.try_get("ct_type").map_err(backend)?,
+        ct_levels: row.try_get("ct_levels").map_err(backend)?,
+        findings: findings.map(|f| from_json(&f, "findings")).transpose()?,
+        version: row.try_get("version").map_err(backend)?,
+    })
+}
+
+/// Appends `events` to the audit chain inside the caller's transaction.
+async fn audit(tx: &mut DbConnection, actor: &Actor, events: Vec<NewEvent>) -> StoreResult<()> {
+    let head = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT seq, hash FROM audit_head WHERE id = 1{LOCK}"
+    )))
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(backend)?;
+    let mut seq: i64 = head.try_get("seq").map_err(backend)?;
+    let mut prev: String = head.try_get("hash").map_err(backend)?;
+    for event in events {
+        seq += 1;
+        let e = AuditEvent::chain(seq, now(), &actor.name, event, &prev);
+        sqlx::query(
+            "INSERT INTO audit_events (seq, at, actor, action, entity, entity_id, before, after, prev_hash, hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(e.seq)
+        .bind(&e.at)
+        .bind(&e.actor)
+        .bind(&e.action)
+        .bind(&e.entity)
+        .bind(&e.entity_id)
+        .bind(&e.before)
+        .bind(&e.after)
+        .bind(&e.prev_hash)
+        .bind(&e.hash)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        prev = e.hash;
+    }
+    sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
+        .bind(seq)
+        .bind(&prev)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+    Ok(())
+}
+
+async fn reader_name(tx: &mut DbConnection, reader_id: i64) -> StoreResult<String> {
+    let row = sqlx::query("SELECT name, role FROM users WHERE id = $1")
+        .bind(reader_id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(backend)?
+        .ok_or_else(|| StoreError::invalid("reader", format!("no user with id {reader_id}")))?;
+    let role: String = row.try_get("role").map_err(backend)?;
+    let name: String = row.try_get("name").map_err(backend)?;
+    if role != Role::Reader.code() {
+        return Err(StoreError::invalid(
+            "reader",
+            format!("user {name:?} is not a reader (role {role})"),
+        ));
+    }
+    Ok(name)
+}
+
+#[async_trait]
+impl Store for ThisStore {
+    fn backend(&self) -> Backend {
+        BACKEND
+    }
+
+    async fn create_user(
+        &self,
+        actor: &Actor,
+        name: &str,
+        role: Role,
+        password_hash: &str,
+    ) -> StoreResult<User> {
+        let mut tx = self.write().await?;
+        let row = sqlx::query(
+            "INSERT INTO users (name, role, password_hash, created_at) VALUES ($1, $2, $3, $4) \
+             RETURNING id, name, role, created_at",
+        )
+        .bind(name)
+        .bind(role.code())
+        .bind(password_hash)
+        .bind(now())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| match backend(e) {
+            StoreError::AlreadyExists { .. } => StoreError::AlreadyExists {
+                what: format!("user {name:?}"),
+            },
+            other => other,
+        })?;
+        let user = user_of(&row)?;
+        let event = NewEvent::new("create", "user", user.id, None::<&()>, Some(&user));
+        audit(&mut tx, actor, vec![event]).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(user)
+    }
+
+    async fn users(&self) -> StoreResult<Vec<User>> {
+        let rows = sqlx::query("SELECT id, name, role, created_at FROM users ORDER BY name")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        rows.iter().map(user_of).collect()
+    }
+
+    async fn user(&self, id: i64) -> StoreResult<Option<User>> {
+        let row = sqlx::query("SELECT id, name, role, created_at FROM users WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        row.as_ref().map(user_of).transpose()
+    }
+
+    async fn credentials(&self, name: &str) -> StoreResult<Option<Credentials>> {
+        let row = sqlx::query(
+            "SELECT id, name, role, created_at, password_hash, failed_logins, locked_until \
+             FROM users WHERE name = $1",
+        )
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(Credentials {
+            user: user_of(&row)?,
+            password_hash: row.try_get("password_hash").map_err(backend)?,
+            failed_logins: row.try_get("failed_logins").map_err(backend)?,
+            locked_until: row.try_get("locked_until").map_err(backend)?,
+        }))
+    }
+
+    async fn record_login(
+        &self,
+        user_id: i64,
+        success: bool,
+        locked_until: Option<&str>,
+    ) -> StoreResult<()> {
+        let query = if success {
+            sqlx::query("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1")
+                .bind(user_id)
+        } else {
+            sqlx::query(
+                "UPDATE users SET failed_logins = failed_logins + 1, \
+                 locked_until = COALESCE($1, locked_until) WHERE id = $2",
+            )
+            .bind(locked_until)
+            .bind(user_id)
+        };
+        query.execute(&self.pool).await.map_err(backend)?;
+        Ok(())
+    }
+
+    async fn create_session(
+        &self,
+        user_id: i64,
+        token_hash: &str,
+        csrf_token: &str,
+        expires_at: &str,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(token_hash)
+        .bind(user_id)
+        .bind(csrf_token)
+        .bind(now())
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn session(&self, token_hash: &str, now: &str) -> StoreResult<Option<Session>> {
+        let row = sqlx::query(
+            "SELECT s.token_hash, s.csrf_token, s.expires_at, u.id, u.name, u.role, u.created_at \
+             FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.token_hash = $1 AND s.expires_at > $2",
+        )
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(Session {
+            token_hash: row.try_get("token_hash").map_err(backend)?,
+            user: user_of(&row)?,
+            csrf_token: row.try_get("csrf_token").map_err(backend)?,
+            expires_at: row.try_get("expires_at").map_err(backend)?,
+        }))
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+            .bind(token_hash)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn create_token(
+        &self,
+        actor: &Actor,
+        user_id: i64,
+        label: &str,
+        token_hash: &str,
+    ) -> StoreResult<ApiToken> {
+        let mut tx = self.write().await?;
+        let row = sqlx::query(
+            "INSERT INTO api_tokens (user_id, label, token_hash, created_at) VALUES ($1, $2, $3, $4) \
+             RETURNING id, user_id, label, created_at",
+        )
+        .bind(user_id)
+        .bind(label)
+        .bind(token_hash)
+        .bind(now())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(backend)?;
+        let token = ApiToken {
+            id: row.try_get("id").map_err(backend)?,
+            user_id: row.try_get("user_id").map_err(backend)?,
+            label: row.try_get("label").map_err(backend)?,
+            created_at: row.try_get("created_at").map_err(backend)?,
+        };
+        let event = NewEvent::new("create", "api_token", token.id, None::<&()>, Some(&token));
+        audit(&mut tx, actor, vec![event]).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(token)
+    }
+
+    async fn token_user(&self, token_hash: &str) -> StoreResult<Option<User>> {
+        let row = sqlx::query(
+            "SELECT u.id, u.name, u.role, u.created_at FROM api_tokens t \
+             JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        row.as_ref().map(user_of).transpose()
+    }
+
+    async fn import_study(
+        &self,
+        actor: &Actor,
+        name: &str,
+        import: &StudyImport,
+    ) -> StoreResult<ImportSummary> {
+        let mut tx = self.write().await?;
+        let created_at = now();
+        let study_id: i64 = sqlx::query_scalar(
+            "INSERT INTO studies (name, columns, created_at) VALUES ($1, $2, $3) RETURNING id",
+        )
+        .bind(name)
+        .bind(to_json(&import.columns)?)
+        .bind(&created_at)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| match backend(e) {
+            StoreError::AlreadyExists { .. } => StoreError::AlreadyExists {
+                what: format!("study {name:?}"),
+            },
+            other => other,
+        })?;
+
+        let mut exams: std::collections::HashMap<(&str, Modality), i64> =
+            std::collections::HashMap::with_capacity(import.patients.len() * 2);
+        for (ordinal, p) in import.patients.iter().enumerate() {
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO patients (study_id, ordinal, patient_id, cells, version) \
+                 VALUES ($1, $2, $3, $4, 1) RETURNING id",
+            )
+            .bind(study_id)
+            .bind(ordinal as i64)
+            .bind(&p.patient_id)
+            .bind(to_json(&p.cells)?)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(backend)?;
+            for exam in [&p.hand_radiograph, &p.ct] {
+                let exam_id: i64 = sqlx::query_scalar(
+                    "INSERT INTO exams (patient_ref, modality, exam_date, ct_type, ct_levels) \
+                     VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                )
+                .bind(id)
+                .bind(exam.modality.code())
+                .bind(&exam.date)
+                .bind(&exam.ct_type)
+                .bind(&exam.ct_levels)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(backend)?;
+                exams.insert((p.patient_id.as_str(), exam.modality), exam_id);
+            }
+        }
+        for r in &import.readings {
+            let exam_id = *exams
+                .get(&(r.patient_id.as_str(), r.modality))
+                .ok_or_else(|| {
+                    StoreError::invalid(
+                        "patient_id",
+                        format!("reading of unknown patient {:?}", r.patient_id),
+                    )
+                })?;
+            sqlx::query(
+                "INSERT INTO readings (exam_id, reader, kind, findings, version, updated_at) \
+                 VALUES ($1, $2, $3, $4, 1, $5)",
+            )
+            .bind(exam_id)
+            .bind(&r.reader)
+            .bind(r.kind.code())
+            .bind(r.findings.as_ref().map(to_json).transpose()?)
+            .bind(&created_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        }
+        let study = Study {
+            id: study_id,
+            name: name.into(),
+            columns: import.columns.clone(),
+            created_at,
+        };
+        let summary = ImportSummary {
+            study,
+            patients: import.patients.len(),
+            readings: import.readings.len(),
+        };
+        let event = NewEvent::new(
+            "import",
+            "study",
+            study_id,
+            None::<&()>,
+            Some(&sclerad_store::records::import_digest(import, &summary)),
+        );
+        audit(&mut tx, actor, vec![event]).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(summary)
+    }
+
+    async fn studies(&self) -> StoreResult<Vec<Study>> {
+        let rows = sqlx::query("SELECT id, name, columns, created_at FROM studies ORDER BY name")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        rows.iter().map(study_of).collect()
+    }
+
+    async fn study(&self, name: &str) -> StoreResult<Option<Study>> {
+        let row = sqlx::query("SELECT id, name, columns, created_at FROM studies WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        row.as_ref().map(study_of).transpose()
+    }
+
+    async fn patients(&self, study_id: i64) -> StoreResult<Vec<PatientRecord>> {
+        let sql = format!("{PATIENT_SELECT} ORDER BY p.ordinal");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(study_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        rows.iter().map(patient_of).collect()
+    }
+
+    async fn patient(&self, study_id: i64, patient_id: &str) -> StoreResult<Option<PatientRecord>> {
+        let sql = format!("{PATIENT_SELECT} AND p.patient_id = $2");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(study_id)
+            .bind(patient_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        row.as_ref().map(patient_of).transpose()
+    }
+
+    async fn update_patient(
+        &self,
+        actor: &Actor,
+        study_id: i64,
+        record: &PatientRecord,
+        expected_version: i64,
+    ) -> StoreResult<PatientRecord> {
+        let mut tx = self.write().await?;
+        let sql = format!("{PATIENT_SELECT} AND p.patient_id = $2{LOCK}");
+        let before = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(study_id)
+            .bind(&record.patient_id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(backend)?
+            .as_ref()
+            .map(patient_of)
+            .transpose()?
+            .ok_or_else(|| StoreError::not_found(format!("patient {:?}", record.patient_id)))?;
+        if before.version != expected_version {
+            return Err(StoreError::Conflict {
+                what: format!("patient {:?}", record.patient_id),
+                expected: expected_version,
+                current: before.version,
+            });
+        }
+        sqlx::query(
+            "UPDATE patients SET cells = $1, version = version + 1 WHERE id = $2 AND version = $3",
+        )
+        .bind(to_json(&record.cells)?)
+        .bind(before.id)
+        .bind(expected_version)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        for exam in [&record.hand_radiograph, &record.ct] {
+            sqlx::query(
+                "UPDATE exams SET exam_date = $1, ct_type = $2, ct_levels = $3 \
+                 WHERE patient_ref = $4 AND modality = $5",
+            )
+            .bind(&exam.date)
+            .bind(&exam.ct_type)
+            .bind(&exam.ct_levels)
+            .bind(before.id)
+            .bind(exam.modality.code())
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        }
+        let after = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(study_id)
+            .bind(&record.patient_id)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(backend)
+            .and_then(|row| patient_of(&row))?;
+        let event = NewEvent::new("update", "patient", after.id, Some(&before), Some(&after));
+        audit(&mut tx, actor, vec![event]).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(after)
+    }
+
+    async fn readings(&self, study_id: i64) -> StoreResult<Vec<Reading>> {
+        let sql = format!("{READING_SELECT} WHERE p.study_id = $1 ORDER BY r.id");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(study_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        rows.iter().map(reading_of).collect()
+    }
+
+    async fn create_assignments(
+        &self,
+        actor: &Actor,
+        study_id: i64,
+        assignments: &[NewAssignment],
+    ) -> StoreResult<usize> {
+        let mut tx = self.write().await?;
+        let created_at = now();
+        let mut names = std::collections::HashMap::new();
+        for a in assignments {
+            if let std::collections::hash_map::Entry::Vacant(slot) = names.entry(a.reader_id) {
+                slot.insert(reader_name(&mut tx, a.reader_id).await?);
+            }
+            let in_study: Option<i64> = sqlx::query_scalar(
+                "SELECT e.id FROM exams e JOIN patients p ON p.id = e.patient_ref \
+                 WHERE e.id = $1 AND p.study_id = $2",
+            )
+            .bind(a.exam_id)
+            .bind(study_id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(backend)?;
+            if in_study.is_none() {
+                return Err(StoreError::invalid(
+                    "exam_id",
+                    format!("exam {} is not in this study", a.exam_id),
+                ));
+            }
+            let assignment_id: i64 = sqlx::query_scalar(
+                "INSERT INTO assignments (exam_id, reader_id, code, position, kind, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            )
+            .bind(a.exam_id)
+            .bind(a.reader_id)
+            .bind(&a.code)
+            .bind(a.position)
+            .bind(a.kind.code())
+            .bind(&created_at)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(|e| match backend(e) {
+                StoreError::AlreadyExists { .. } => StoreError::AlreadyExists {
+                    what: format!(
+                        "a {} assignment of exam {} to reader {} (or code {})",
+                        a.kind.code(),
+                        a.exam_id,
+                        a.reader_id,
+                        a.code
+                    ),
+                },
+                other => other,
+            })?;
+            sqlx::query(
+                "INSERT INTO readings (exam_id, reader, kind, assignment_id, findings, version, updated_at) \
+                 VALUES ($1, $2, $3, $4, NULL, 0, $5)",
+            )
+            .bind(a.exam_id)
+            .bind(&names[&a.reader_id])
+            .bind(a.kind.code())
+            .bind(assignment_id)
+            .bind(&created_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        }
+        let event = NewEvent::new(
+            "assign",
+            "study",
+            study_id,
+            None::<&()>,
+            Some(&sclerad_store::records::assignment_digest(assignments)),
+        );
+        audit(&mut tx, actor, vec![event]).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(assignments.len())
+    }
+
+    async fn worklist(&self, reader_id: i64) -> StoreResult<Vec<WorkItem>> {
+        let sql = format!("{WORK_SELECT} ORDER BY a.position");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(reader_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        rows.iter().map(work_item_of).collect()
+    }
+
+    async fn save_reading(
+        &self,
+        actor: &Actor,
+        reader_id: i64,
+        code: &str,
+        findings: &[Cells],
+        expected_version: i64,
+    ) -> StoreResult<WorkItem> {
+        let mut tx = self.write().await?;
+        let sql = format!("{WORK_SELECT} AND a.code = $2{LOCK}");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(reader_id)
+            .bind(code)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(backend)?
+            .ok_or_else(|| StoreError::not_found(format!("exam code {code:?} in your worklist")))?;
+        let reading_id: i64 = row.try_get("reading_id").map_err(backend)?;
+        let before = work_item_of(&row)?;
+        if before.version != expected_version {
+            return Err(StoreError::Conflict {
+                what: format!("reading of {code}"),
+                expected: expected_version,
+                current: before.version,
+            });
+        }
+        sqlx::query(
+            "UPDATE readings SET findings = $1, version = version + 1, updated_at = $2 \
+             WHERE id = $3 AND version = $4",
+        )
+        .bind(to_json(&findings)?)
+        .bind(now())
+        .bind(reading_id)
+        .bind(expected_version)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        let after = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(reader_id)
+            .bind(code)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(backend)
+            .and_then(|row| work_item_of(&row))?;
+        let event = NewEvent::new(
+            "save",
+            "reading",
+            reading_id,
+            Some(&before.findings),
+            Some(&after.findings),
+        );
+        audit(&mut tx, actor, vec![event]).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(after)
+    }
+
+    async fn save_consensus(
+        &self,
+        actor: &Actor,
+        exam_id: i64,
+        findings: &[Cells],
+        expected_version: i64,
+    ) -> StoreResult<Reading> {
+        let mut tx = self.write().await?;
+        let exists: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT id FROM exams WHERE id = $1{LOCK}"
+        )))
+        .bind(exam_id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(backend)?;
+        if exists.is_none() {
+            return Err(StoreError::not_found(format!("exam {exam_id}")));
+        }
+        let select =
+            format!("{READING_SELECT} WHERE r.exam_id = $1 AND r.kind = 'consensus'{LOCK}");
+        let before = sqlx::query(sqlx::AssertSqlSafe(select.clone()))
+            .bind(exam_id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(backend)?
+            .as_ref()
+            .map(reading_of)
+            .transpose()?;
+        let current = before.as_ref().map_or(0, |r| r.version);
+        if current != expected_version {
+            return Err(StoreError::Conflict {
+                what: format!("consensus reading of exam {exam_id}"),
+                expected: expected_version,
+                current,
+            });
+        }
+        let text = to_json(&findings)?;
+        match &before {
+            Some(r) => sqlx::query(
+                "UPDATE readings SET findings = $1, version = version + 1, updated_at = $2 \
+                 WHERE id = $3 AND version = $4",
+            )
+            .bind(&text)
+            .bind(now())
+            .bind(r.id)
+            .bind(expected_version),
+            None => sqlx::query(
+                "INSERT INTO readings (exam_id, reader, kind, findings, version, updated_at) \
+                 VALUES ($1, 'consensus', 'consensus', $2, 1, $3)",
+            )
+            .bind(exam_id)
+            .bind(&text)
+            .bind(now()),
+        }
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| match backend(e) {
+            // Another adjudicator created it since we looked.
+            StoreError::AlreadyExists { .. } => StoreError::Conflict {
+                what: format!("consensus reading of exam {exam_id}"),
+                expected: expected_version,
+                current: expected_version + 1,
+            },
+            other => other,
+        })?;
+        let after = sqlx::query(sqlx::AssertSqlSafe(select))
+            .bind(exam_id)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(backend)
+            .and_then(|row| reading_of(&row))?;
+        let event = NewEvent::new("save", "consensus", after.id, before.as_ref(), Some(&after));
+        audit(&mut tx, actor, vec![event]).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(after)
+    }
+
+    async fn audit_events(&self, after: i64, limit: i64) -> StoreResult<Vec<AuditEvent>> {
+        let rows = sqlx::query(
+            "SELECT seq, at, actor, action, entity, entity_id, before, after, prev_hash, hash \
+             FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2",
+        )
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter()
+            .map(|row| {
+                Ok(AuditEvent {
+                    seq: row.try_get("seq").map_err(backend)?,
+                    at: row.try_get("at").map_err(backend)?,
+                    actor: row.try_get("actor").map_err(backend)?,
+                    action: row.try_get("action").map_err(backend)?,
+                    entity: row.try_get("entity").map_err(backend)?,
+                    entity_id: row.try_get("entity_id").map_err(backend)?,
+                    before: row.try_get("before").map_err(backend)?,
+                    after: row.try_get("after").map_err(backend)?,
+                    prev_hash: row.try_get("prev_hash").map_err(backend)?,
+                    hash: row.try_get("hash").map_err(backend)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn audit_head(&self) -> StoreResult<Option<(i64, String)>> {
+        let row: Option<(i64, String)> =
+            sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1")
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend)?;
+        Ok(row)
+    }
+}
+
+fn study_of(row: &DbRow) -> StoreResult<Study> {
+    let columns: String = row.try_get("columns").map_err(backend)?;
+    Ok(Study {
+        id: row.try_get("id").map_err(backend)?,
+        name: row.try_get("name").map_err(backend)?,
+        columns: from_json::<StudyColumns>(&columns, "study columns")?,
+        created_at: row.try_get("created_at").map_err(backend)?,
+    })
+}

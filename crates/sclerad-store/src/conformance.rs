@@ -1,0 +1,611 @@
+//! The behaviour every back end must show, as one suite of checks that each
+//! back end's tests run against a real database
+//! ([`conformance_tests!`](crate::conformance_tests)).
+//!
+//! Each check takes a freshly migrated, empty store and panics with a
+//! message naming what went wrong.
+
+use std::sync::Arc;
+
+use sclerad_bundle::{TextTable, TextTables};
+
+use crate::{
+    blinding, to_tables, verify_audit, Actor, Cells, Modality, ReadingKind, Role, Store,
+    StoreError, StudyImport,
+};
+
+fn table(columns: &[&str], rows: &[&[&str]]) -> TextTable {
+    TextTable {
+        columns: columns.iter().map(|c| c.to_string()).collect(),
+        rows: rows
+            .iter()
+            .map(|r| r.iter().map(|c| c.to_string()).collect())
+            .collect(),
+    }
+}
+
+/// A small bundle with every kind of cell: exam columns, an unknown column,
+/// quotes, non-ASCII text, and readings from two readers and a consensus.
+pub fn sample_tables() -> TextTables {
+    TextTables {
+        patients: table(
+            &[
+                "patient_id",
+                "sex",
+                "age_years",
+                "subset",
+                "hand_xray_date",
+                "ct_date",
+                "ct_type",
+                "ct_levels",
+                "death",
+                "centre_note",
+            ],
+            &[
+                &[
+                    "P01",
+                    "female",
+                    "61",
+                    "lcssc",
+                    "2017-03-01",
+                    "2017-06-02",
+                    "thoracic",
+                    "",
+                    "no",
+                    "Nancy, \"A\"",
+                ],
+                &[
+                    "P02",
+                    "male",
+                    "48.5",
+                    "dcssc",
+                    "2016-01-10",
+                    "2016-02-11",
+                    "lumbar",
+                    "t12-s1",
+                    "yes",
+                    "épaule",
+                ],
+                &[
+                    "P03",
+                    "female",
+                    "",
+                    "lcssc",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "<script>alert(1)</script>",
+                ],
+            ],
+        ),
+        hand_readings: Some(table(
+            &[
+                "patient_id",
+                "reader",
+                "side",
+                "site",
+                "lesion",
+                "grade",
+                "comment",
+            ],
+            &[
+                &[
+                    "P01",
+                    "ana",
+                    "left",
+                    "tuft_d2",
+                    "calcinosis",
+                    "2",
+                    "'; DROP TABLE patients; --",
+                ],
+                &["P01", "ben", "left", "tuft_d2", "calcinosis", "", ""],
+                &["P02", "ana", "", "", "none", "", ""],
+                &["P01", "ana", "right", "tuft_d1", "acro_osteolysis", "", ""],
+                &["P02", "consensus", "", "", "none", "", ""],
+            ],
+        )),
+        spine_readings: Some(table(
+            &[
+                "patient_id",
+                "reader",
+                "level",
+                "segment",
+                "foraminal",
+                "side",
+                "morphology",
+            ],
+            &[
+                &["P02", "ana", "l4", "canal", "yes", "left", "punctate"],
+                &["P01", "ana", "", "none", "", "", ""],
+            ],
+        )),
+    }
+}
+
+/// Rows of each readings table in a canonical order, for comparing a round
+/// trip (a reading's rows come back together).
+pub fn sorted(mut tables: TextTables) -> TextTables {
+    for t in [&mut tables.hand_readings, &mut tables.spine_readings]
+        .into_iter()
+        .flatten()
+    {
+        t.rows.sort();
+    }
+    tables
+}
+
+fn admin() -> Actor {
+    Actor::command_line("test")
+}
+
+async fn verified(store: &dyn Store) -> i64 {
+    match verify_audit(store).await {
+        Ok(Ok(n)) => n,
+        Ok(Err(broken)) => panic!("audit chain broken: {broken}"),
+        Err(e) => panic!("audit chain unreadable: {e}"),
+    }
+}
+
+/// Users, login bookkeeping, sessions and API tokens.
+pub async fn users_sessions_tokens(store: &dyn Store) {
+    let alice = store
+        .create_user(&admin(), "alice", Role::Reader, "$argon2id$hash")
+        .await
+        .expect("create user");
+    assert_eq!(alice.role, Role::Reader);
+    match store.create_user(&admin(), "alice", Role::Admin, "x").await {
+        Err(StoreError::AlreadyExists { what }) => assert!(what.contains("alice"), "{what}"),
+        other => panic!("duplicate user: {other:?}"),
+    }
+    let creds = store
+        .credentials("alice")
+        .await
+        .expect("read")
+        .expect("found");
+    assert_eq!(creds.password_hash, "$argon2id$hash");
+    assert_eq!(creds.failed_logins, 0);
+    store
+        .record_login(alice.id, false, Some("2030-01-01T00:00:00.000000Z"))
+        .await
+        .expect("failure recorded");
+    store
+        .record_login(alice.id, false, None)
+        .await
+        .expect("failure recorded");
+    let creds = store
+        .credentials("alice")
+        .await
+        .expect("read")
+        .expect("found");
+    assert_eq!(creds.failed_logins, 2);
+    assert_eq!(
+        creds.locked_until.as_deref(),
+        Some("2030-01-01T00:00:00.000000Z")
+    );
+    store
+        .record_login(alice.id, true, None)
+        .await
+        .expect("success");
+    let creds = store
+        .credentials("alice")
+        .await
+        .expect("read")
+        .expect("found");
+    assert_eq!((creds.failed_logins, creds.locked_until), (0, None));
+    assert!(store.credentials("nobody").await.expect("read").is_none());
+
+    store
+        .create_session(alice.id, "h1", "csrf1", "2026-12-01T00:00:00.000000Z")
+        .await
+        .expect("session");
+    let s = store
+        .session("h1", "2026-11-30T00:00:00.000000Z")
+        .await
+        .expect("read")
+        .expect("live");
+    assert_eq!(
+        (s.user.name.as_str(), s.csrf_token.as_str()),
+        ("alice", "csrf1")
+    );
+    assert!(
+        store
+            .session("h1", "2026-12-02T00:00:00.000000Z")
+            .await
+            .expect("read")
+            .is_none(),
+        "expired sessions are not returned"
+    );
+    store.delete_session("h1").await.expect("delete");
+    assert!(store
+        .session("h1", "2026-11-30T00:00:00.000000Z")
+        .await
+        .expect("read")
+        .is_none());
+
+    let token = store
+        .create_token(&admin(), alice.id, "scripts", "tokenhash")
+        .await
+        .expect("token");
+    assert_eq!(token.label, "scripts");
+    let owner = store.token_user("tokenhash").await.expect("read");
+    assert_eq!(owner.map(|u| u.name), Some("alice".into()));
+    assert!(store.token_user("other").await.expect("read").is_none());
+    assert_eq!(store.users().await.expect("list").len(), 1);
+    assert_eq!(
+        verified(store).await,
+        2,
+        "user and token creation are audited"
+    );
+}
+
+/// Import keeps every cell and reading; export gives the same tables.
+pub async fn import_export_round_trip(store: &dyn Store) {
+    let tables = sample_tables();
+    let import = StudyImport::from_tables(&tables);
+    let summary = store
+        .import_study(&admin(), "nancy", &import)
+        .await
+        .expect("import");
+    assert_eq!((summary.patients, summary.readings), (3, 6));
+    let study = store.study("nancy").await.expect("read").expect("study");
+    assert_eq!(study.columns, import.columns);
+    let patients = store.patients(study.id).await.expect("patients");
+    let readings = store.readings(study.id).await.expect("readings");
+    let kinds: Vec<ReadingKind> = readings.iter().map(|r| r.kind).collect();
+    assert_eq!(
+        kinds
+            .iter()
+            .filter(|k| **k == ReadingKind::Consensus)
+            .count(),
+        1
+    );
+    let back = to_tables(&study.columns, &patients, &readings);
+    assert_eq!(sorted(back), sorted(tables));
+
+    let p2 = store
+        .patient(study.id, "P02")
+        .await
+        .expect("read")
+        .expect("P02");
+    assert_eq!(p2.ct.ct_levels.as_deref(), Some("t12-s1"));
+    assert_eq!(
+        p2.cells.get("centre_note").map(String::as_str),
+        Some("épaule")
+    );
+
+    match store.import_study(&admin(), "nancy", &import).await {
+        Err(StoreError::AlreadyExists { what }) => assert!(what.contains("nancy"), "{what}"),
+        other => panic!("second import under the same name: {other:?}"),
+    }
+    assert_eq!(store.studies().await.expect("list").len(), 1);
+    assert_eq!(verified(store).await, 1);
+}
+
+/// A failing import leaves nothing behind.
+pub async fn failed_import_writes_nothing(store: &dyn Store) {
+    let mut import = StudyImport::from_tables(&sample_tables());
+    // A reading of a patient the study does not have: refused at the end,
+    // after the study, its patients and exams were inserted.
+    let mut stray = import.readings[0].clone();
+    stray.patient_id = "P99".into();
+    import.readings.push(stray);
+    let result = store.import_study(&admin(), "broken", &import).await;
+    assert!(
+        matches!(result, Err(StoreError::Invalid { .. })),
+        "{result:?}"
+    );
+    assert!(store.study("broken").await.expect("read").is_none());
+    assert!(store.studies().await.expect("list").is_empty());
+    assert_eq!(verified(store).await, 0, "no event for a refused import");
+}
+
+/// Optimistic locking of patient edits.
+pub async fn patient_edits_are_versioned(store: &dyn Store) {
+    let import = StudyImport::from_tables(&sample_tables());
+    let study = store
+        .import_study(&admin(), "s", &import)
+        .await
+        .expect("import")
+        .study;
+    let mut p = store
+        .patient(study.id, "P01")
+        .await
+        .expect("read")
+        .expect("P01");
+    assert_eq!(p.version, 1);
+    p.cells.insert("death".into(), "yes".into());
+    p.ct.ct_levels = Some("c1-l2".into());
+    let saved = store
+        .update_patient(&admin(), study.id, &p, 1)
+        .await
+        .expect("first edit");
+    assert_eq!(saved.version, 2);
+    assert_eq!(saved.ct.ct_levels.as_deref(), Some("c1-l2"));
+
+    let mut stale = p.clone();
+    stale.cells.insert("death".into(), "no".into());
+    match store.update_patient(&admin(), study.id, &stale, 1).await {
+        Err(StoreError::Conflict {
+            expected: 1,
+            current: 2,
+            ..
+        }) => {}
+        other => panic!("stale edit: {other:?}"),
+    }
+    let now = store
+        .patient(study.id, "P01")
+        .await
+        .expect("read")
+        .expect("P01");
+    assert_eq!(
+        now.cells.get("death").map(String::as_str),
+        Some("yes"),
+        "no lost update"
+    );
+
+    let mut ghost = p.clone();
+    ghost.patient_id = "P77".into();
+    assert!(matches!(
+        store.update_patient(&admin(), study.id, &ghost, 1).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert_eq!(verified(store).await, 2);
+}
+
+fn finding(pairs: &[(&str, &str)]) -> Cells {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// Assignments, worklists, blinded saves and consensus.
+pub async fn blinded_reading_workflow(store: &dyn Store) {
+    let import = StudyImport::from_tables(&sample_tables());
+    let study = store
+        .import_study(&admin(), "s", &import)
+        .await
+        .expect("import")
+        .study;
+    let ana = store
+        .create_user(&admin(), "rx-ana", Role::Reader, "h")
+        .await
+        .expect("reader");
+    let ben = store
+        .create_user(&admin(), "rx-ben", Role::Reader, "h")
+        .await
+        .expect("reader");
+    let analyst = store
+        .create_user(&admin(), "stat", Role::Analyst, "h")
+        .await
+        .expect("analyst");
+    let patients = store.patients(study.id).await.expect("patients");
+    let exams: Vec<(i64, char)> = patients
+        .iter()
+        .map(|p| (p.hand_radiograph.id, 'H'))
+        .collect();
+    let mut rng = blinding::Shuffler::new(11);
+    let plan = blinding::plan(
+        &exams,
+        &[ana.id, ben.id],
+        0.34,
+        &Default::default(),
+        &mut rng,
+    );
+    let n = store
+        .create_assignments(&admin(), study.id, &plan)
+        .await
+        .expect("assign");
+    assert_eq!(n, 8, "3 exams + 1 repeat for each of two readers");
+
+    let bad = blinding::plan(&exams, &[analyst.id], 0.0, &Default::default(), &mut rng);
+    assert!(
+        matches!(
+            store.create_assignments(&admin(), study.id, &bad).await,
+            Err(StoreError::Invalid { .. })
+        ),
+        "only readers get worklists"
+    );
+    let again = blinding::plan(&exams, &[ana.id], 0.0, &Default::default(), &mut rng);
+    assert!(
+        matches!(
+            store.create_assignments(&admin(), study.id, &again).await,
+            Err(StoreError::AlreadyExists { .. })
+        ),
+        "an exam is assigned once per reader and kind"
+    );
+
+    let list = store.worklist(ana.id).await.expect("worklist");
+    assert_eq!(list.len(), 4);
+    assert!(list.windows(2).all(|w| w[0].position < w[1].position));
+    assert!(list.iter().all(|w| w.findings.is_none() && w.version == 0));
+    assert!(list.iter().all(|w| w.modality == Modality::HandRadiograph));
+
+    let code = list[0].code.clone();
+    let seen = vec![finding(&[
+        ("side", "left"),
+        ("site", "tuft_d1"),
+        ("lesion", "calcinosis"),
+    ])];
+    let saved = store
+        .save_reading(&Actor::user(&ana), ana.id, &code, &seen, 0)
+        .await
+        .expect("save");
+    assert_eq!(saved.version, 1);
+    assert_eq!(saved.findings.as_ref(), Some(&seen));
+    match store
+        .save_reading(&Actor::user(&ana), ana.id, &code, &[], 0)
+        .await
+    {
+        Err(StoreError::Conflict { current: 1, .. }) => {}
+        other => panic!("stale save: {other:?}"),
+    }
+    assert!(
+        matches!(
+            store
+                .save_reading(&Actor::user(&ben), ben.id, &code, &seen, 0)
+                .await,
+            Err(StoreError::NotFound { .. })
+        ),
+        "a reader cannot reach another reader's code"
+    );
+
+    // Saves that all start from version 0: only the first lands.
+    let code2 = list[1].code.clone();
+    let mut outcomes = Vec::new();
+    for i in 0..8 {
+        let f = vec![finding(&[("lesion", "none"), ("grade", &i.to_string())])];
+        outcomes.push(
+            store
+                .save_reading(&Actor::user(&ana), ana.id, &code2, &f, 0)
+                .await,
+        );
+    }
+    assert_eq!(outcomes.iter().filter(|o| o.is_ok()).count(), 1);
+
+    let exam = patients[0].hand_radiograph.id;
+    let agreed = vec![finding(&[
+        ("side", "left"),
+        ("site", "tuft_d1"),
+        ("lesion", "calcinosis"),
+    ])];
+    let c = store
+        .save_consensus(&admin(), exam, &agreed, 0)
+        .await
+        .expect("consensus");
+    assert_eq!(
+        (c.reader.as_str(), c.kind, c.version),
+        ("consensus", ReadingKind::Consensus, 1)
+    );
+    assert!(matches!(
+        store.save_consensus(&admin(), exam, &agreed, 0).await,
+        Err(StoreError::Conflict { .. })
+    ));
+    let c2 = store
+        .save_consensus(&admin(), exam, &[], 1)
+        .await
+        .expect("second consensus");
+    assert_eq!(c2.version, 2);
+    assert!(matches!(
+        store.save_consensus(&admin(), 999_999, &agreed, 0).await,
+        Err(StoreError::NotFound { .. })
+    ));
+
+    let readings = store.readings(study.id).await.expect("readings");
+    let repeats = readings
+        .iter()
+        .filter(|r| r.kind == ReadingKind::Repeat)
+        .count();
+    assert_eq!(repeats, 2);
+    // import, 3 users, assign, save, save, consensus ×2
+    assert_eq!(verified(store).await, 9);
+}
+
+/// Many writers at once on one record: every save either lands on the
+/// version it read or is refused; the final version counts the landings.
+pub async fn concurrent_writers_lose_nothing(store: Arc<dyn Store>) {
+    let import = StudyImport::from_tables(&sample_tables());
+    let study = store
+        .import_study(&admin(), "s", &import)
+        .await
+        .expect("import")
+        .study;
+    let mut tasks = Vec::new();
+    for i in 0..16 {
+        let store = Arc::clone(&store);
+        tasks.push(tokio::spawn(async move {
+            let mut landed = 0;
+            for _ in 0..5 {
+                let Ok(Some(mut p)) = store.patient(study.id, "P01").await else {
+                    panic!("patient read failed")
+                };
+                let version = p.version;
+                let count: i64 = p
+                    .cells
+                    .get("edits")
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0);
+                p.cells.insert("edits".into(), (count + 1).to_string());
+                p.cells.insert(format!("writer_{i}"), "x".into());
+                match store.update_patient(&admin(), study.id, &p, version).await {
+                    Ok(_) => landed += 1,
+                    Err(StoreError::Conflict { .. }) => {}
+                    Err(e) => panic!("writer {i}: {e}"),
+                }
+            }
+            landed
+        }));
+    }
+    let mut landed = 0;
+    for t in tasks {
+        landed += t.await.expect("writer task");
+    }
+    let p = store
+        .patient(study.id, "P01")
+        .await
+        .expect("read")
+        .expect("P01");
+    assert!(landed >= 1);
+    assert_eq!(
+        p.version,
+        1 + landed,
+        "every landed edit bumped the version once"
+    );
+    assert_eq!(
+        p.cells.get("edits").map(String::as_str),
+        Some(landed.to_string().as_str()),
+        "each landed edit saw the previous one: no lost update"
+    );
+    assert_eq!(verified(store.as_ref()).await, 1 + landed);
+}
+
+/// Runs every check of the suite as its own test, for a back end whose
+/// tests provide `async fn $open() -> Option<Arc<dyn Store>>` returning a
+/// fresh, empty store (`None` only when the back end's tests were skipped
+/// on purpose).
+#[macro_export]
+macro_rules! conformance_tests {
+    ($open:path) => {
+        mod conformance {
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn users_sessions_tokens() {
+                let Some(store) = $open().await else { return };
+                $crate::conformance::users_sessions_tokens(store.as_ref()).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn import_export_round_trip() {
+                let Some(store) = $open().await else { return };
+                $crate::conformance::import_export_round_trip(store.as_ref()).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn failed_import_writes_nothing() {
+                let Some(store) = $open().await else { return };
+                $crate::conformance::failed_import_writes_nothing(store.as_ref()).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn patient_edits_are_versioned() {
+                let Some(store) = $open().await else { return };
+                $crate::conformance::patient_edits_are_versioned(store.as_ref()).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn blinded_reading_workflow() {
+                let Some(store) = $open().await else { return };
+                $crate::conformance::blinded_reading_workflow(store.as_ref()).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn concurrent_writers_lose_nothing() {
+                let Some(store) = $open().await else { return };
+                $crate::conformance::concurrent_writers_lose_nothing(store).await;
+            }
+        }
+    };
+}

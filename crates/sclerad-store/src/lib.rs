@@ -1,0 +1,195 @@
+//! The study store: what a sclerad server keeps, behind one interface with
+//! two back ends (`sclerad-store-sqlite`, `sclerad-store-postgres`).
+//!
+//! Every method is one transaction. Every method that changes data takes the
+//! [`Actor`] and writes its [`audit`] event in that same transaction, so the
+//! data and the trail never disagree. Editable records carry a version:
+//! an edit names the version it was based on and fails with
+//! [`StoreError::Conflict`] if the record has moved on, writing nothing.
+//!
+//! The back ends hold SQL only; what can be decided without a database
+//! (splitting a bundle into records, the hash chain, worklist planning) is
+//! here, once.
+
+pub mod audit;
+pub mod blinding;
+pub mod codec;
+pub mod conformance;
+mod error;
+pub mod migrate;
+pub mod password;
+pub mod records;
+mod types;
+
+pub use audit::{AuditEvent, BrokenLink, ChainVerifier, NewEvent};
+pub use error::{StoreError, StoreResult};
+pub use migrate::{now, Migration};
+pub use records::{to_tables, StudyImport};
+pub use types::{
+    Actor, ApiToken, Cells, Credentials, Exam, Modality, NewAssignment, PatientRecord, Reading,
+    ReadingKind, Role, Session, Study, StudyColumns, User, WorkItem,
+};
+
+use async_trait::async_trait;
+
+/// Which database a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// An embedded SQLite file.
+    Sqlite,
+    /// A PostgreSQL server.
+    Postgres,
+}
+
+/// Summary of an import.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ImportSummary {
+    /// The new study.
+    pub study: Study,
+    /// Patients imported.
+    pub patients: usize,
+    /// Readings imported (one per patient, exam and reader).
+    pub readings: usize,
+}
+
+/// One study store.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// The database kind.
+    fn backend(&self) -> Backend;
+
+    // ---- users, sessions, tokens ----
+
+    /// Creates a user. Fails with `AlreadyExists` for a taken name.
+    async fn create_user(
+        &self,
+        actor: &Actor,
+        name: &str,
+        role: Role,
+        password_hash: &str,
+    ) -> StoreResult<User>;
+    /// All users, by name.
+    async fn users(&self) -> StoreResult<Vec<User>>;
+    /// A user by id.
+    async fn user(&self, id: i64) -> StoreResult<Option<User>>;
+    /// A user and what login needs, by name.
+    async fn credentials(&self, name: &str) -> StoreResult<Option<Credentials>>;
+    /// Records a login attempt: a success clears the failure count, a
+    /// failure increments it and sets `locked_until` (RFC 3339) if given.
+    async fn record_login(
+        &self,
+        user_id: i64,
+        success: bool,
+        locked_until: Option<&str>,
+    ) -> StoreResult<()>;
+    /// Opens a session.
+    async fn create_session(
+        &self,
+        user_id: i64,
+        token_hash: &str,
+        csrf_token: &str,
+        expires_at: &str,
+    ) -> StoreResult<()>;
+    /// The session with this token hash, if it exists and has not expired
+    /// at `now` (RFC 3339).
+    async fn session(&self, token_hash: &str, now: &str) -> StoreResult<Option<Session>>;
+    /// Closes a session (no error if it is gone).
+    async fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
+    /// Creates an API token for `user_id`; only its hash is stored.
+    async fn create_token(
+        &self,
+        actor: &Actor,
+        user_id: i64,
+        label: &str,
+        token_hash: &str,
+    ) -> StoreResult<ApiToken>;
+    /// The owner of a live token.
+    async fn token_user(&self, token_hash: &str) -> StoreResult<Option<User>>;
+
+    // ---- studies, patients, exams ----
+
+    /// Imports a validated bundle as a new study, all or nothing.
+    async fn import_study(
+        &self,
+        actor: &Actor,
+        name: &str,
+        import: &StudyImport,
+    ) -> StoreResult<ImportSummary>;
+    /// All studies, by name.
+    async fn studies(&self) -> StoreResult<Vec<Study>>;
+    /// A study by name.
+    async fn study(&self, name: &str) -> StoreResult<Option<Study>>;
+    /// Patients of a study, in import order, with their exams.
+    async fn patients(&self, study_id: i64) -> StoreResult<Vec<PatientRecord>>;
+    /// One patient.
+    async fn patient(&self, study_id: i64, patient_id: &str) -> StoreResult<Option<PatientRecord>>;
+    /// Replaces a patient's cells and exams if `expected_version` is
+    /// current; returns the stored record with its new version.
+    async fn update_patient(
+        &self,
+        actor: &Actor,
+        study_id: i64,
+        record: &PatientRecord,
+        expected_version: i64,
+    ) -> StoreResult<PatientRecord>;
+
+    // ---- readings ----
+
+    /// Every reading of a study (imported, primary, repeat, consensus), in
+    /// creation order.
+    async fn readings(&self, study_id: i64) -> StoreResult<Vec<Reading>>;
+    /// Creates assignments and their empty readings. Fails, writing
+    /// nothing, if a reader already has that exam in the same kind.
+    async fn create_assignments(
+        &self,
+        actor: &Actor,
+        study_id: i64,
+        assignments: &[NewAssignment],
+    ) -> StoreResult<usize>;
+    /// A reader's worklist, in their own order.
+    async fn worklist(&self, reader_id: i64) -> StoreResult<Vec<WorkItem>>;
+    /// Saves a reader's findings for the exam presented under `code`.
+    async fn save_reading(
+        &self,
+        actor: &Actor,
+        reader_id: i64,
+        code: &str,
+        findings: &[Cells],
+        expected_version: i64,
+    ) -> StoreResult<WorkItem>;
+    /// Saves the consensus reading of an exam (`expected_version` 0 when
+    /// there is none yet).
+    async fn save_consensus(
+        &self,
+        actor: &Actor,
+        exam_id: i64,
+        findings: &[Cells],
+        expected_version: i64,
+    ) -> StoreResult<Reading>;
+
+    // ---- audit ----
+
+    /// Up to `limit` events with `seq > after`, in order.
+    async fn audit_events(&self, after: i64, limit: i64) -> StoreResult<Vec<AuditEvent>>;
+    /// The chain head: the last event's sequence number and hash.
+    async fn audit_head(&self) -> StoreResult<Option<(i64, String)>>;
+}
+
+/// Verifies the whole audit chain of `store`, page by page. Returns the
+/// number of events checked, or the first broken link.
+pub async fn verify_audit(store: &dyn Store) -> StoreResult<Result<i64, BrokenLink>> {
+    let mut verifier = ChainVerifier::default();
+    let mut after = 0;
+    loop {
+        let page = store.audit_events(after, 10_000).await?;
+        let Some(last) = page.last() else { break };
+        after = last.seq;
+        for event in &page {
+            if let Err(broken) = verifier.check(event) {
+                return Ok(Err(broken));
+            }
+        }
+    }
+    let head = store.audit_head().await?;
+    Ok(verifier.finish(head))
+}

@@ -1,0 +1,335 @@
+//! A bundle's text tables split into store records, and joined back.
+//!
+//! Import keeps every cell: the patients row goes into the patient record
+//! (its exam columns into the two exams), every readings row into the
+//! findings of the reading of its patient, exam and reader. Export joins
+//! them back in the study's own column order, so a round trip gives the
+//! same tables, unknown columns included.
+
+use std::collections::HashMap;
+
+use sclerad_bundle::{TextTable, TextTables};
+
+use sha2::{Digest, Sha256};
+
+use crate::types::{
+    Cells, Exam, Modality, NewAssignment, PatientRecord, Reading, ReadingKind, StudyColumns,
+};
+use crate::ImportSummary;
+
+/// Patients columns held by the exams rather than the patient record.
+pub const EXAM_COLUMNS: [&str; 4] = ["hand_xray_date", "ct_date", "ct_type", "ct_levels"];
+
+/// The columns of the readings tables that identify the reading.
+const READING_KEYS: [&str; 2] = ["patient_id", "reader"];
+
+/// Default layouts for readings tables a study did not import.
+const HAND_COLUMNS: [&str; 6] = ["patient_id", "reader", "side", "site", "lesion", "grade"];
+const SPINE_COLUMNS: [&str; 7] = [
+    "patient_id",
+    "reader",
+    "level",
+    "segment",
+    "foraminal",
+    "side",
+    "morphology",
+];
+
+/// Everything an import writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StudyImport {
+    /// Column layout.
+    pub columns: StudyColumns,
+    /// Patients in file order (ids and versions 0).
+    pub patients: Vec<PatientRecord>,
+    /// Readings in order of first appearance (ids 0).
+    pub readings: Vec<Reading>,
+}
+
+fn cells_of(columns: &[String], row: &[String], skip: &[&str]) -> Cells {
+    columns
+        .iter()
+        .zip(row)
+        .filter(|(c, v)| !v.is_empty() && !skip.contains(&c.as_str()))
+        .map(|(c, v)| (c.clone(), v.clone()))
+        .collect()
+}
+
+fn cell<'a>(columns: &[String], row: &'a [String], name: &str) -> Option<&'a str> {
+    let i = columns.iter().position(|c| c == name)?;
+    row.get(i).map(String::as_str).filter(|v| !v.is_empty())
+}
+
+impl StudyImport {
+    /// Splits the tables of a valid bundle (every readings row names a
+    /// patient of the patients table) into records.
+    pub fn from_tables(tables: &TextTables) -> Self {
+        let p = &tables.patients;
+        let mut skip: Vec<&str> = vec!["patient_id"];
+        skip.extend(EXAM_COLUMNS);
+        let patients = p
+            .rows
+            .iter()
+            .map(|row| {
+                let get = |name| cell(&p.columns, row, name).map(String::from);
+                PatientRecord {
+                    id: 0,
+                    patient_id: get("patient_id").unwrap_or_default(),
+                    cells: cells_of(&p.columns, row, &skip),
+                    hand_radiograph: Exam {
+                        id: 0,
+                        modality: Modality::HandRadiograph,
+                        date: get("hand_xray_date"),
+                        ct_type: None,
+                        ct_levels: None,
+                    },
+                    ct: Exam {
+                        id: 0,
+                        modality: Modality::Ct,
+                        date: get("ct_date"),
+                        ct_type: get("ct_type"),
+                        ct_levels: get("ct_levels"),
+                    },
+                    version: 0,
+                }
+            })
+            .collect();
+
+        let mut readings: Vec<Reading> = Vec::new();
+        let mut index: HashMap<(Modality, String, String), usize> = HashMap::new();
+        let tables_of = [
+            (Modality::HandRadiograph, &tables.hand_readings),
+            (Modality::Ct, &tables.spine_readings),
+        ];
+        for (modality, table) in tables_of {
+            let Some(t) = table else { continue };
+            for row in &t.rows {
+                let patient_id = cell(&t.columns, row, "patient_id").unwrap_or_default();
+                let reader = cell(&t.columns, row, "reader").unwrap_or_default();
+                let key = (modality, patient_id.to_string(), reader.to_string());
+                let at = *index.entry(key).or_insert_with(|| {
+                    readings.push(Reading {
+                        id: 0,
+                        exam_id: 0,
+                        patient_id: patient_id.into(),
+                        modality,
+                        reader: reader.into(),
+                        kind: if reader == sclerad_model::CONSENSUS {
+                            ReadingKind::Consensus
+                        } else {
+                            ReadingKind::Imported
+                        },
+                        findings: Some(Vec::new()),
+                        version: 0,
+                    });
+                    readings.len() - 1
+                });
+                if let Some(f) = readings[at].findings.as_mut() {
+                    f.push(cells_of(&t.columns, row, &READING_KEYS));
+                }
+            }
+        }
+
+        StudyImport {
+            columns: StudyColumns {
+                patients: p.columns.clone(),
+                hand_readings: tables.hand_readings.as_ref().map(|t| t.columns.clone()),
+                spine_readings: tables.spine_readings.as_ref().map(|t| t.columns.clone()),
+            },
+            patients,
+            readings,
+        }
+    }
+}
+
+/// What the audit trail records of an import: the study, the counts and a
+/// SHA-256 of every imported record, so the imported content can be proven
+/// later from an export without storing it twice.
+pub fn import_digest(import: &StudyImport, summary: &ImportSummary) -> serde_json::Value {
+    let mut hasher = Sha256::new();
+    for p in &import.patients {
+        hasher.update(serde_json::to_string(p).unwrap_or_default().as_bytes());
+        hasher.update(b"\n");
+    }
+    for r in &import.readings {
+        hasher.update(serde_json::to_string(r).unwrap_or_default().as_bytes());
+        hasher.update(b"\n");
+    }
+    let digest: String = hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    serde_json::json!({
+        "name": summary.study.name,
+        "columns": import.columns,
+        "patients": summary.patients,
+        "readings": summary.readings,
+        "records_sha256": digest,
+    })
+}
+
+/// What the audit trail records of a batch of assignments.
+pub fn assignment_digest(assignments: &[NewAssignment]) -> serde_json::Value {
+    serde_json::Value::Array(
+        assignments
+            .iter()
+            .map(|a| {
+                serde_json::json!({
+                    "exam_id": a.exam_id,
+                    "reader_id": a.reader_id,
+                    "code": a.code,
+                    "position": a.position,
+                    "kind": a.kind,
+                })
+            })
+            .collect(),
+    )
+}
+
+/// The reader name a reading is exported under: a repeat reading keeps its
+/// reader's name with `#repeat`, so it stays apart from the first reading.
+pub fn export_reader(reading: &Reading) -> String {
+    match reading.kind {
+        ReadingKind::Repeat => format!("{}#repeat", reading.reader),
+        _ => reading.reader.clone(),
+    }
+}
+
+/// Joins stored records back into a bundle's tables. Unread assignments
+/// (no findings yet) are left out.
+pub fn to_tables(
+    columns: &StudyColumns,
+    patients: &[PatientRecord],
+    readings: &[Reading],
+) -> TextTables {
+    let pc = &columns.patients;
+    let patient_rows = patients
+        .iter()
+        .map(|p| {
+            pc.iter()
+                .map(|c| {
+                    let v = match c.as_str() {
+                        "patient_id" => Some(&p.patient_id),
+                        "hand_xray_date" => p.hand_radiograph.date.as_ref(),
+                        "ct_date" => p.ct.date.as_ref(),
+                        "ct_type" => p.ct.ct_type.as_ref(),
+                        "ct_levels" => p.ct.ct_levels.as_ref(),
+                        other => p.cells.get(other),
+                    };
+                    v.cloned().unwrap_or_default()
+                })
+                .collect()
+        })
+        .collect();
+
+    let readings_table = |modality: Modality, stored: &Option<Vec<String>>, default: &[&str]| {
+        let rows: Vec<&Reading> = readings
+            .iter()
+            .filter(|r| r.modality == modality && r.findings.is_some())
+            .collect();
+        if stored.is_none() && rows.is_empty() {
+            return None;
+        }
+        let columns = stored
+            .clone()
+            .unwrap_or_else(|| default.iter().map(|c| c.to_string()).collect());
+        let mut out = Vec::new();
+        for r in rows {
+            let reader = export_reader(r);
+            for f in r.findings.iter().flatten() {
+                out.push(
+                    columns
+                        .iter()
+                        .map(|c| match c.as_str() {
+                            "patient_id" => r.patient_id.clone(),
+                            "reader" => reader.clone(),
+                            other => f.get(other).cloned().unwrap_or_default(),
+                        })
+                        .collect(),
+                );
+            }
+        }
+        Some(TextTable { columns, rows: out })
+    };
+
+    TextTables {
+        patients: TextTable {
+            columns: pc.clone(),
+            rows: patient_rows,
+        },
+        hand_readings: readings_table(
+            Modality::HandRadiograph,
+            &columns.hand_readings,
+            &HAND_COLUMNS,
+        ),
+        spine_readings: readings_table(Modality::Ct, &columns.spine_readings, &SPINE_COLUMNS),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(columns: &[&str], rows: &[&[&str]]) -> TextTable {
+        TextTable {
+            columns: columns.iter().map(|c| c.to_string()).collect(),
+            rows: rows
+                .iter()
+                .map(|r| r.iter().map(|c| c.to_string()).collect())
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn tables_split_and_join_back_unchanged() {
+        let tables = TextTables {
+            patients: table(
+                &[
+                    "patient_id",
+                    "sex",
+                    "ct_type",
+                    "hand_xray_date",
+                    "site_note",
+                ],
+                &[
+                    &["P1", "female", "thoracic", "2019-01-02", "x"],
+                    &["P2", "male", "", "", ""],
+                ],
+            ),
+            hand_readings: Some(table(
+                &[
+                    "patient_id",
+                    "reader",
+                    "side",
+                    "site",
+                    "lesion",
+                    "grade",
+                    "note",
+                ],
+                &[
+                    &["P1", "a", "left", "tuft_d1", "calcinosis", "", "n1"],
+                    &["P2", "a", "", "", "none", "", ""],
+                    &["P1", "a", "right", "tuft_d2", "acro_osteolysis", "2", ""],
+                ],
+            )),
+            spine_readings: None,
+        };
+        let import = StudyImport::from_tables(&tables);
+        assert_eq!(import.patients.len(), 2);
+        assert_eq!(import.readings.len(), 2);
+        assert_eq!(import.readings[0].findings.as_ref().map(Vec::len), Some(2));
+        assert_eq!(import.patients[0].ct.ct_type.as_deref(), Some("thoracic"));
+        assert!(!import.patients[0].cells.contains_key("ct_type"));
+
+        let back = to_tables(&import.columns, &import.patients, &import.readings);
+        assert_eq!(back.patients, tables.patients);
+        // Rows of one reading come back together, in their order.
+        let hand = back.hand_readings.expect("hand table");
+        assert_eq!(hand.rows[0][4], "calcinosis");
+        assert_eq!(hand.rows[1][4], "acro_osteolysis");
+        assert_eq!(hand.rows[2][4], "none");
+        assert_eq!(hand.rows[0][6], "n1");
+        assert!(back.spine_readings.is_none());
+    }
+}

@@ -1,0 +1,273 @@
+//! The records a study store holds.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Cells of one record by column name, in the canonical text of the bundle
+/// format (lower-case codes, ISO dates, `yes`/`no`); a missing value has no
+/// entry. Kept sorted so that its JSON, and so its audit hash, is stable.
+pub type Cells = BTreeMap<String, String>;
+
+macro_rules! text_enum {
+    ($(#[$meta:meta])* pub enum $name:ident { $($(#[$vmeta:meta])* $variant:ident = $code:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        pub enum $name { $($(#[$vmeta])* #[serde(rename = $code)] $variant),+ }
+
+        impl $name {
+            /// Every value.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The text stored in the database and shown in the API.
+            pub fn code(self) -> &'static str {
+                match self { $($name::$variant => $code),+ }
+            }
+
+            /// The value written as `text`, if any.
+            pub fn parse(text: &str) -> Option<Self> {
+                match text { $($code => Some($name::$variant),)+ _ => None }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.code())
+            }
+        }
+    };
+}
+
+text_enum! {
+    /// What a user may do in a study server.
+    pub enum Role {
+        /// Manages users and studies; may do everything.
+        Admin = "admin",
+        /// Enters and corrects clinical data, imports and exports bundles.
+        DataManager = "data_manager",
+        /// Reads images blind: sees only pseudonymous exam codes.
+        Reader = "reader",
+        /// Settles disagreements between readers.
+        Adjudicator = "adjudicator",
+        /// Runs analyses and agreement statistics.
+        Analyst = "analyst",
+    }
+}
+
+text_enum! {
+    /// The two imaging exams of a study patient.
+    pub enum Modality {
+        /// The hand radiograph (both hands).
+        HandRadiograph = "hand_radiograph",
+        /// The thoracic, thoraco-abdomino-pelvic or lumbar CT.
+        Ct = "ct",
+    }
+}
+
+/// A user of the server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct User {
+    /// Store identifier.
+    pub id: i64,
+    /// Login name, unique.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// When the user was created (RFC 3339).
+    pub created_at: String,
+}
+
+/// A user with what login needs.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    /// The user.
+    pub user: User,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+    /// Failed logins since the last success.
+    pub failed_logins: i64,
+    /// No login is tried before this instant (RFC 3339), if set.
+    pub locked_until: Option<String>,
+}
+
+/// Who makes a change, for the audit trail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    /// The user, when the change comes from one.
+    pub user_id: Option<i64>,
+    /// What the audit trail names: a user name, or `cli:<os user>`.
+    pub name: String,
+}
+
+impl Actor {
+    /// A change made by `user`.
+    pub fn user(user: &User) -> Self {
+        Actor {
+            user_id: Some(user.id),
+            name: user.name.clone(),
+        }
+    }
+
+    /// A change made from the command line.
+    pub fn command_line(what: &str) -> Self {
+        Actor {
+            user_id: None,
+            name: format!("cli:{what}"),
+        }
+    }
+}
+
+/// A login session.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// SHA-256 of the cookie value (the value itself is never stored).
+    pub token_hash: String,
+    /// Whose session it is.
+    pub user: User,
+    /// The token that state-changing form posts must echo.
+    pub csrf_token: String,
+    /// Expiry (RFC 3339).
+    pub expires_at: String,
+}
+
+/// An API token, as listed (the secret is shown once, at creation).
+#[derive(Debug, Clone, Serialize)]
+pub struct ApiToken {
+    /// Store identifier.
+    pub id: i64,
+    /// Owner.
+    pub user_id: i64,
+    /// What the token is for.
+    pub label: String,
+    /// Creation time (RFC 3339).
+    pub created_at: String,
+}
+
+/// The column layout of a study's bundle, so that an export writes the
+/// tables it was given, in their order, unknown columns included.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct StudyColumns {
+    /// `patients` columns.
+    pub patients: Vec<String>,
+    /// `hand_readings` columns, when the study has that table.
+    pub hand_readings: Option<Vec<String>>,
+    /// `spine_readings` columns, when the study has that table.
+    pub spine_readings: Option<Vec<String>>,
+}
+
+/// A study.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Study {
+    /// Store identifier.
+    pub id: i64,
+    /// Unique name.
+    pub name: String,
+    /// Bundle layout.
+    #[serde(skip)]
+    pub columns: StudyColumns,
+    /// Creation time (RFC 3339).
+    pub created_at: String,
+}
+
+/// One exam of a patient, as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Exam {
+    /// Store identifier (0 before it is stored).
+    pub id: i64,
+    /// Hand radiograph or CT.
+    pub modality: Modality,
+    /// Exam date, ISO.
+    pub date: Option<String>,
+    /// CT type code (CT only).
+    pub ct_type: Option<String>,
+    /// CT covered levels, as in the bundle (CT only).
+    pub ct_levels: Option<String>,
+}
+
+/// The clinical record of one patient with its exams.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PatientRecord {
+    /// Store identifier.
+    pub id: i64,
+    /// The study's patient identifier.
+    pub patient_id: String,
+    /// Every cell of the patients row except `patient_id` and the exam
+    /// columns (`hand_xray_date`, `ct_date`, `ct_type`, `ct_levels`).
+    pub cells: Cells,
+    /// The hand radiograph.
+    pub hand_radiograph: Exam,
+    /// The CT.
+    pub ct: Exam,
+    /// Optimistic-locking version, incremented by every change.
+    pub version: i64,
+}
+
+text_enum! {
+    /// Where a reading comes from.
+    pub enum ReadingKind {
+        /// Imported from a bundle.
+        Imported = "imported",
+        /// A reader's first, blinded reading of an exam.
+        Primary = "primary",
+        /// The same reader's second reading, under another code.
+        Repeat = "repeat",
+        /// The adjudicated reading (reader `consensus`).
+        Consensus = "consensus",
+    }
+}
+
+/// One reader's reading of one exam.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Reading {
+    /// Store identifier.
+    pub id: i64,
+    /// The exam read.
+    pub exam_id: i64,
+    /// The patient, by study identifier (never shown to readers).
+    pub patient_id: String,
+    /// Which exam.
+    pub modality: Modality,
+    /// Reader name as in the bundle's `reader` column.
+    pub reader: String,
+    /// Origin.
+    pub kind: ReadingKind,
+    /// Findings, one per readings row, without `patient_id` and `reader`;
+    /// `None` while an assigned exam is unread.
+    pub findings: Option<Vec<Cells>>,
+    /// Optimistic-locking version.
+    pub version: i64,
+}
+
+/// One entry of a reader's worklist: what a blinded reader may see.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WorkItem {
+    /// Pseudonymous exam code, unique to this presentation.
+    pub code: String,
+    /// Position in the reader's own random order.
+    pub position: i64,
+    /// Hand radiograph or CT.
+    pub modality: Modality,
+    /// CT type (the reader must know what was imaged).
+    pub ct_type: Option<String>,
+    /// CT covered levels.
+    pub ct_levels: Option<String>,
+    /// Findings saved so far, if any.
+    pub findings: Option<Vec<Cells>>,
+    /// Version to send back with the next save.
+    pub version: i64,
+}
+
+/// One assignment to create: `reader` reads `exam_id` under `code`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAssignment {
+    /// The exam.
+    pub exam_id: i64,
+    /// The reader (a user with role reader).
+    pub reader_id: i64,
+    /// Pseudonymous code, unique in the store.
+    pub code: String,
+    /// Position in the reader's worklist.
+    pub position: i64,
+    /// Primary or repeat presentation.
+    pub kind: ReadingKind,
+}
