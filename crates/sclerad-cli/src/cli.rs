@@ -43,6 +43,160 @@ Examples:
     /// Write a reproducible synthetic cohort as a study bundle.
     #[command(after_help = SYNTH_EXAMPLES)]
     Synth(SynthArgs),
+    /// Import a valid bundle into a study store as a new study (all or nothing).
+    #[command(after_help = IMPORT_EXAMPLES)]
+    Import(ImportArgs),
+    /// Export a study from a store as a bundle that `sclerad analyze` reads.
+    #[command(after_help = EXPORT_EXAMPLES)]
+    Export(ExportArgs),
+    /// Manage the users of a study store.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Check the audit trail of a study store.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+/// The study store to use; shared by every command that opens one.
+#[derive(Debug, Args)]
+pub struct DbArgs {
+    /// The store: `sqlite:FILE.db` (created and migrated if missing) or
+    /// `postgres://user:password@host:port/database`.
+    #[arg(
+        long,
+        value_name = "URL",
+        default_value = "sqlite:sclerad.db",
+        env = "SCLERAD_DB"
+    )]
+    pub db: String,
+}
+
+const IMPORT_EXAMPLES: &str = "\
+The bundle is validated first, exactly as 'sclerad validate' does; a bundle
+with errors is refused with the list of problems and the store is left
+untouched (exit 1). Every cell is kept: readings of every reader, dates,
+unknown columns.
+
+Examples:
+  sclerad import nancy-cohort/ --study nancy
+  sclerad import cohort.xlsx --study nancy --db postgres://sclerad@db.example/sclerad
+  sclerad import export.csv --study nancy --date-format dmy";
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The bundle: a folder, a .csv file or an .xlsx workbook.
+    pub bundle: PathBuf,
+
+    /// Name of the new study (must not exist in the store).
+    #[arg(long, value_name = "NAME")]
+    pub study: String,
+
+    #[command(flatten)]
+    pub db: DbArgs,
+
+    #[command(flatten)]
+    pub input: InputArgs,
+}
+
+const EXPORT_EXAMPLES: &str = "\
+Writes patients.csv and the readings files the study has, in the columns
+and order they were imported with. Readings made on the server are written
+under the reader's user name ('NAME#repeat' for repeat readings,
+'consensus' for adjudicated ones).
+
+Examples:
+  sclerad export --study nancy --out nancy-export/
+  sclerad export --study nancy --out nancy-export/ --db postgres://sclerad@db.example/sclerad
+  sclerad export --study nancy --out nancy-export/ && sclerad analyze nancy-export/ --out results/";
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The study to export.
+    #[arg(long, value_name = "NAME")]
+    pub study: String,
+
+    /// Folder to write the bundle into (created if needed).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+
+    /// Replace a bundle already in the folder.
+    #[arg(long)]
+    pub force: bool,
+
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user. The password is read from standard input when it is
+    /// not a terminal (first line), otherwise asked for twice; it is never
+    /// an argument.
+    #[command(
+        after_help = "Roles: admin (users and studies), data_manager (clinical data,
+import, export), reader (blinded readings only), adjudicator (settles
+disagreements), analyst (analyses and agreement statistics).
+
+Examples:
+  sclerad user add alice --role reader
+  printf '%s\\n' \"$PASSWORD\" | sclerad user add bob --role data_manager --db sqlite:study.db"
+    )]
+    Add(UserAddArgs),
+    /// List users and their roles.
+    #[command(
+        after_help = "Examples:\n  sclerad user list\n  sclerad user list --db postgres://sclerad@db.example/sclerad"
+    )]
+    List(UserListArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct UserAddArgs {
+    /// Login name.
+    pub name: String,
+
+    /// What the user may do.
+    #[arg(long, value_enum)]
+    pub role: RoleArg,
+
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct UserListArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RoleArg {
+    /// Manages users and studies; may do everything.
+    Admin,
+    /// Enters and corrects clinical data, imports and exports bundles.
+    #[value(name = "data_manager")]
+    DataManager,
+    /// Reads images blind to the clinical data and to other readers.
+    Reader,
+    /// Settles disagreements between readers.
+    Adjudicator,
+    /// Runs analyses and agreement statistics.
+    Analyst,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Recompute the SHA-256 chain of every audit event; exit 1 naming the
+    /// first broken link if any event was altered, removed or reordered.
+    #[command(
+        after_help = "Examples:\n  sclerad audit verify\n  sclerad audit verify --db postgres://sclerad@db.example/sclerad"
+    )]
+    Verify(AuditVerifyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AuditVerifyArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
 }
 
 const ANALYZE_EXAMPLES: &str = "\

@@ -7,6 +7,7 @@ mod cli;
 mod progress;
 mod report;
 mod stats;
+mod store;
 mod synth;
 mod validate;
 
@@ -24,6 +25,10 @@ fn main() -> ExitCode {
         Command::Stats(command) => stats::run(command),
         Command::Analyze(args) => analyze::run(args),
         Command::Demo(args) => analyze::demo(args),
+        Command::Import(args) => store::import(args),
+        Command::Export(args) => store::export(args),
+        Command::User(command) => store::user(command),
+        Command::Audit(command) => store::audit(command),
     };
     match result {
         Ok(code) => code,

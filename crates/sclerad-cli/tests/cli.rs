@@ -211,6 +211,11 @@ fn help_has_examples() {
         &["stats", "table", "--help"],
         &["stats", "groups", "--help"],
         &["stats", "survival", "--help"],
+        &["import", "--help"],
+        &["export", "--help"],
+        &["user", "add", "--help"],
+        &["user", "list", "--help"],
+        &["audit", "verify", "--help"],
     ] {
         let out = sclerad(command);
         assert_eq!(out.status.code(), Some(0), "{command:?}");
@@ -495,6 +500,290 @@ fn stats_groups_and_survival() {
     assert_eq!(out.status.code(), Some(1));
     assert!(
         text(&out.stderr).contains("row 3, column event"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+fn sclerad_with_stdin(args: &[&str], stdin: &str) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sclerad"))
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run sclerad");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write stdin");
+    child.wait_with_output().expect("wait")
+}
+
+/// `results.json` without what names the input file.
+fn results_without_input(dir: &std::path::Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(dir.join("results.json")).expect("results.json");
+    let mut v: serde_json::Value = serde_json::from_str(&text).expect("json");
+    if let Some(o) = v.as_object_mut() {
+        o.remove("input");
+    }
+    v
+}
+
+/// Import, export, analyse: the same results as the original bundle, for
+/// every store URL given.
+fn round_trip_through(db: &str, dir: &std::path::Path) {
+    let bundle = dir.join("bundle");
+    let run = |args: &[&str]| {
+        let out = sclerad(args);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        out
+    };
+    let b = bundle.display().to_string();
+    run(&[
+        "synth",
+        "--patients",
+        "150",
+        "--seed",
+        "9",
+        "--readings",
+        "long",
+        "--readers",
+        "rad1,rad2,consensus",
+        "--out",
+        &b,
+    ]);
+    // An unknown column and odd text must survive too.
+    let patients = bundle.join("patients.csv");
+    let csv = std::fs::read_to_string(&patients).expect("patients");
+    let mut lines: Vec<String> = csv.lines().map(String::from).collect();
+    lines[0].push_str(",centre_note");
+    for (i, l) in lines.iter_mut().enumerate().skip(1) {
+        l.push_str(if i % 2 == 0 {
+            ",\"Nancy, 'B' <b>\""
+        } else {
+            ","
+        });
+    }
+    std::fs::write(&patients, lines.join("\n") + "\n").expect("write");
+
+    run(&["import", &b, "--study", "rt", "--db", db]);
+    let e = dir.join("export").display().to_string();
+    run(&["export", "--study", "rt", "--out", &e, "--db", db]);
+    let ra = dir.join("ra").display().to_string();
+    let rb = dir.join("rb").display().to_string();
+    run(&["analyze", &b, "--out", &ra]);
+    run(&["analyze", &e, "--out", &rb]);
+    assert_eq!(
+        results_without_input(&dir.join("ra")),
+        results_without_input(&dir.join("rb")),
+        "the exported bundle analyses exactly like the original"
+    );
+    let exported = std::fs::read_to_string(dir.join("export/patients.csv")).expect("export");
+    assert!(
+        exported.starts_with(lines[0].as_str()),
+        "columns in their order"
+    );
+    assert!(exported.contains("\"Nancy, 'B' <b>\""));
+    for file in ["hand_readings.csv", "spine_readings.csv"] {
+        let count = |p: PathBuf| {
+            std::fs::read_to_string(p)
+                .expect("readings")
+                .lines()
+                .count()
+        };
+        assert_eq!(
+            count(bundle.join(file)),
+            count(dir.join("export").join(file)),
+            "{file}"
+        );
+    }
+    let out = run(&["audit", "verify", "--db", db]);
+    assert!(
+        text(&out.stdout).contains("1 events"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[test]
+fn import_export_round_trip_on_sqlite() {
+    let dir = tempfile::tempdir().expect("temp");
+    let db = format!("sqlite:{}", dir.path().join("study.db").display());
+    round_trip_through(&db, dir.path());
+}
+
+/// A fresh PostgreSQL database, or `None` when skipped on purpose (see
+/// `crates/sclerad-store-postgres/tests/postgres.rs`).
+fn postgres_database(name: &str) -> Option<String> {
+    let Ok(admin) = std::env::var("SCLERAD_TEST_POSTGRES_URL") else {
+        if std::env::var_os("SCLERAD_SKIP_POSTGRES").is_some() {
+            return None;
+        }
+        panic!("SCLERAD_TEST_POSTGRES_URL is not set (scripts/test-postgres.sh start), or set SCLERAD_SKIP_POSTGRES=1");
+    };
+    let db = format!("sclerad_cli_{name}_{}", std::process::id());
+    for sql in [
+        format!("DROP DATABASE IF EXISTS {db}"),
+        format!("CREATE DATABASE {db}"),
+    ] {
+        let out = Command::new("psql")
+            .args([admin.as_str(), "-q", "-c", &sql])
+            .output()
+            .expect("psql");
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
+    Some(format!("{base}/{db}"))
+}
+
+#[test]
+fn import_export_round_trip_on_postgres() {
+    let Some(db) = postgres_database("rt") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp");
+    round_trip_through(&db, dir.path());
+}
+
+#[test]
+fn import_refuses_a_bundle_with_problems_and_leaves_the_store_untouched() {
+    let dir = tempfile::tempdir().expect("temp");
+    let db = format!("sqlite:{}", dir.path().join("study.db").display());
+    let out = sclerad(&[
+        "import",
+        &example("with-errors"),
+        "--study",
+        "bad",
+        "--db",
+        &db,
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("age_years") && stderr.contains("nothing was imported"),
+        "{stderr}"
+    );
+    let out = sclerad(&[
+        "export",
+        "--study",
+        "bad",
+        "--out",
+        &dir.path().join("x").display().to_string(),
+        "--db",
+        &db,
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("no study named"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = sclerad(&["audit", "verify", "--db", &db]);
+    assert!(
+        text(&out.stdout).contains(" 0 events"),
+        "{}",
+        text(&out.stdout)
+    );
+    // The same name can be imported once, then never again.
+    let good = example("readings");
+    assert_eq!(
+        sclerad(&["import", &good, "--study", "ok", "--db", &db])
+            .status
+            .code(),
+        Some(0)
+    );
+    let again = sclerad(&["import", &good, "--study", "ok", "--db", &db]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(text(&again.stderr).contains("already in the store"));
+}
+
+#[test]
+fn users_come_with_a_password_from_stdin_never_an_argument() {
+    let dir = tempfile::tempdir().expect("temp");
+    let db = format!("sqlite:{}", dir.path().join("study.db").display());
+    let out = sclerad_with_stdin(
+        &["user", "add", "ana", "--role", "reader", "--db", &db],
+        "a long passphrase\n",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = sclerad_with_stdin(
+        &["user", "add", "ana", "--role", "admin", "--db", &db],
+        "another passphrase\n",
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("exists already"));
+    let out = sclerad_with_stdin(
+        &["user", "add", "ben", "--role", "analyst", "--db", &db],
+        "short\n",
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let out = sclerad_with_stdin(
+        &["user", "add", "consensus", "--role", "reader", "--db", &db],
+        "a long passphrase\n",
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let out = sclerad(&[
+        "user",
+        "add",
+        "cy",
+        "--role",
+        "reader",
+        "--password",
+        "x",
+        "--db",
+        &db,
+    ]);
+    assert_eq!(out.status.code(), Some(2), "no password argument exists");
+    let list = text(&sclerad(&["user", "list", "--db", &db]).stdout);
+    assert!(
+        list.contains("ana") && list.contains("reader") && !list.contains("ben"),
+        "{list}"
+    );
+    let stored = std::fs::read(dir.path().join("study.db")).expect("db");
+    assert!(
+        !String::from_utf8_lossy(&stored).contains("a long passphrase"),
+        "only the hash is stored"
+    );
+}
+
+#[test]
+fn audit_verify_names_the_first_altered_event() {
+    let dir = tempfile::tempdir().expect("temp");
+    let path = dir.path().join("study.db");
+    let db = format!("sqlite:{}", path.display());
+    for name in ["ana", "ben", "cyd"] {
+        let out = sclerad_with_stdin(
+            &["user", "add", name, "--role", "reader", "--db", &db],
+            "a long passphrase\n",
+        );
+        assert_eq!(out.status.code(), Some(0));
+    }
+    assert_eq!(
+        sclerad(&["audit", "verify", "--db", &db]).status.code(),
+        Some(0)
+    );
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let pool = sqlx::SqlitePool::connect(&db).await.expect("open");
+        sqlx::raw_sql("DROP TRIGGER audit_events_no_update; UPDATE audit_events SET actor = 'cli:mallory' WHERE seq = 2;")
+            .execute(&pool)
+            .await
+            .expect("tamper");
+        pool.close().await;
+    });
+    let out = sclerad(&["audit", "verify", "--db", &db]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("event 2"),
         "{}",
         text(&out.stderr)
     );

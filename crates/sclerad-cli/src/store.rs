@@ -1,0 +1,241 @@
+//! `sclerad import`, `export`, `user`, `audit`: the commands that open a
+//! study store.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{bail, Context, Result};
+use sclerad_model::{ProblemCounts, Severity, ValidateOptions};
+use sclerad_store::{to_tables, verify_audit, Actor, Role, Store, StoreError, StudyImport};
+use sclerad_store_postgres::PostgresStore;
+use sclerad_store_sqlite::SqliteStore;
+
+use crate::cli::{
+    AuditCommand, DbArgs, ExportArgs, ImportArgs, RoleArg, UserAddArgs, UserCommand, UserListArgs,
+};
+use crate::validate::{print_problems, read_options, sort_problems};
+
+/// Opens the store named by `--db`: SQLite for `sqlite:` URLs, PostgreSQL
+/// for `postgres://` and `postgresql://`.
+pub async fn open(db: &DbArgs) -> Result<Arc<dyn Store>> {
+    let url = db.db.trim();
+    if url.starts_with("sqlite:") {
+        let store = SqliteStore::open(url)
+            .await
+            .with_context(|| format!("cannot open the store {url}"))?;
+        Ok(Arc::new(store))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let store = PostgresStore::open(url).await.with_context(|| {
+            format!(
+                "cannot open the store {}",
+                sclerad_store_postgres::redact(url)
+            )
+        })?;
+        Ok(Arc::new(store))
+    } else {
+        bail!("--db {url:?}: expected sqlite:FILE.db or postgres://user@host/database")
+    }
+}
+
+/// A tokio runtime for one command.
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// Who the command line acts as, for the audit trail: the operating-system
+/// user.
+fn actor() -> Actor {
+    let who = std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_else(|_| "unknown".into());
+    Actor::command_line(&who)
+}
+
+pub fn import(args: &ImportArgs) -> Result<ExitCode> {
+    let check = ValidateOptions {
+        reader: args.input.reader.clone(),
+        ..ValidateOptions::default()
+    };
+    let (loaded, _validation) =
+        sclerad_bundle::load(&args.bundle, &read_options(&args.input), &check)?;
+    let mut problems = loaded.problems;
+    sort_problems(&mut problems);
+    let counts = ProblemCounts::of(&problems);
+    if counts.errors > 0 {
+        let mut err = std::io::stderr().lock();
+        print_problems(&mut err, &problems)?;
+        writeln!(
+            err,
+            "{}: {} error(s); nothing was imported.",
+            args.bundle.display(),
+            counts.errors
+        )?;
+        return Ok(ExitCode::from(1));
+    }
+    let warnings: Vec<_> = problems
+        .iter()
+        .filter(|p| p.severity != Severity::Note)
+        .cloned()
+        .collect();
+    if !warnings.is_empty() {
+        print_problems(&mut std::io::stderr().lock(), &warnings)?;
+    }
+    let import = StudyImport::from_tables(&sclerad_bundle::TextTables::of(&loaded.cohort));
+    let rt = runtime()?;
+    let summary = rt.block_on(async {
+        let store = open(&args.db).await?;
+        match store.import_study(&actor(), &args.study, &import).await {
+            Err(StoreError::AlreadyExists { .. }) => bail!(
+                "a study named {:?} is already in the store; nothing was imported",
+                args.study
+            ),
+            other => other.context("import failed; nothing was imported"),
+        }
+    })?;
+    println!(
+        "Imported study {:?}: {} patients, {} readings.",
+        summary.study.name, summary.patients, summary.readings
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn export(args: &ExportArgs) -> Result<ExitCode> {
+    if args.out.join("patients.csv").exists() && !args.force {
+        bail!(
+            "{} already holds a bundle; use --force to replace it",
+            args.out.display()
+        );
+    }
+    let rt = runtime()?;
+    let (tables, patients) = rt.block_on(async {
+        let store = open(&args.db).await?;
+        let Some(study) = store.study(&args.study).await? else {
+            bail!("no study named {:?} in the store", args.study)
+        };
+        let patients = store.patients(study.id).await?;
+        let readings = store.readings(study.id).await?;
+        anyhow::Ok((
+            to_tables(&study.columns, &patients, &readings),
+            patients.len(),
+        ))
+    })?;
+    tables.write_folder(&args.out)?;
+    println!(
+        "Exported study {:?} ({patients} patients) to {}",
+        args.study,
+        args.out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn role(arg: RoleArg) -> Role {
+    match arg {
+        RoleArg::Admin => Role::Admin,
+        RoleArg::DataManager => Role::DataManager,
+        RoleArg::Reader => Role::Reader,
+        RoleArg::Adjudicator => Role::Adjudicator,
+        RoleArg::Analyst => Role::Analyst,
+    }
+}
+
+/// The new password: the first line of standard input when it is not a
+/// terminal, else typed twice without echo.
+fn read_password(name: &str) -> Result<String> {
+    if !std::io::stdin().is_terminal() {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .context("cannot read the password from standard input")?;
+        return Ok(line.trim_end_matches(['\n', '\r']).to_string());
+    }
+    let first = rpassword::prompt_password(format!("Password for {name}: "))?;
+    let second = rpassword::prompt_password("Again: ")?;
+    if first != second {
+        bail!("the two passwords differ; no user was created");
+    }
+    Ok(first)
+}
+
+pub fn user(command: &UserCommand) -> Result<ExitCode> {
+    match command {
+        UserCommand::Add(args) => user_add(args),
+        UserCommand::List(args) => user_list(args),
+    }
+}
+
+fn user_add(args: &UserAddArgs) -> Result<ExitCode> {
+    let name = args.name.trim();
+    if name.is_empty()
+        || name.len() > 64
+        || name.chars().any(|c| c.is_control() || c.is_whitespace())
+    {
+        bail!(
+            "user name {:?}: 1 to 64 characters, no spaces or control characters",
+            args.name
+        );
+    }
+    if name == sclerad_model::CONSENSUS || name.contains('#') {
+        bail!("user name {name:?} is reserved ('consensus' and names with '#' name readings)");
+    }
+    let password = read_password(name)?;
+    let hash = sclerad_store::password::hash(&password)?;
+    let rt = runtime()?;
+    let user = rt.block_on(async {
+        let store = open(&args.db).await?;
+        match store
+            .create_user(&actor(), name, role(args.role), &hash)
+            .await
+        {
+            Err(StoreError::AlreadyExists { .. }) => bail!("a user named {name:?} exists already"),
+            other => other.map_err(anyhow::Error::from),
+        }
+    })?;
+    println!("Created user {:?} with role {}.", user.name, user.role);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn user_list(args: &UserListArgs) -> Result<ExitCode> {
+    let rt = runtime()?;
+    let users = rt.block_on(async {
+        open(&args.db)
+            .await?
+            .users()
+            .await
+            .map_err(anyhow::Error::from)
+    })?;
+    let mut out = std::io::stdout().lock();
+    for u in users {
+        writeln!(
+            out,
+            "{:<24} {:<12} created {}",
+            u.name, u.role, u.created_at
+        )?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn audit(command: &AuditCommand) -> Result<ExitCode> {
+    let AuditCommand::Verify(args) = command;
+    let rt = runtime()?;
+    let outcome = rt.block_on(async {
+        let store = open(&args.db).await?;
+        verify_audit(store.as_ref())
+            .await
+            .map_err(anyhow::Error::from)
+    })?;
+    match outcome {
+        Ok(n) => {
+            println!("Audit trail intact: {n} events, every link checked.");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(broken) => {
+            eprintln!("sclerad: {broken}");
+            Ok(ExitCode::from(1))
+        }
+    }
+}
