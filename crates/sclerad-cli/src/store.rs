@@ -123,7 +123,20 @@ pub fn export(args: &ExportArgs) -> Result<ExitCode> {
             patients.len(),
         ))
     })?;
+    // With --force, readings files of an earlier bundle that this study
+    // does not have must not stay behind to be read with the new one.
+    let stale = [
+        ("hand_readings.csv", tables.hand_readings.is_none()),
+        ("spine_readings.csv", tables.spine_readings.is_none()),
+    ];
     tables.write_folder(&args.out)?;
+    for (file, absent) in stale {
+        let path = args.out.join(file);
+        if absent && path.exists() {
+            std::fs::remove_file(&path)
+                .with_context(|| format!("cannot remove the stale {}", path.display()))?;
+        }
+    }
     println!(
         "Exported study {:?} ({patients} patients) to {}",
         args.study,

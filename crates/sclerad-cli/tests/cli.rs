@@ -788,3 +788,35 @@ fn audit_verify_names_the_first_altered_event() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn export_force_leaves_no_stale_readings_file() {
+    let dir = tempfile::tempdir().expect("temp");
+    let db = format!("sqlite:{}", dir.path().join("study.db").display());
+    let out_dir = dir.path().join("out");
+    std::fs::create_dir_all(&out_dir).expect("mkdir");
+    std::fs::write(out_dir.join("patients.csv"), "old\n").expect("write");
+    std::fs::write(out_dir.join("spine_readings.csv"), "old\n").expect("write");
+    let out = sclerad(&[
+        "import",
+        &example("summary-flags"),
+        "--study",
+        "s",
+        "--db",
+        &db,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let o = out_dir.display().to_string();
+    let refused = sclerad(&["export", "--study", "s", "--out", &o, "--db", &db]);
+    assert_eq!(
+        refused.status.code(),
+        Some(2),
+        "an existing bundle needs --force"
+    );
+    let out = sclerad(&[
+        "export", "--study", "s", "--out", &o, "--db", &db, "--force",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(!out_dir.join("spine_readings.csv").exists());
+    assert_eq!(sclerad(&["validate", &o]).status.code(), Some(0));
+}

@@ -1,8 +1,8 @@
 //! The sclerad study store on PostgreSQL (15 or later), for studies shared
 //! by several centres.
 //!
-//! Transactions run at READ COMMITTED; a write locks the rows it is about to
-//! change (`SELECT … FOR UPDATE`) before checking their version, and every
+//! Transactions run at READ COMMITTED; a write locks the one row it is about to
+//! change (`SELECT … FOR NO KEY UPDATE OF`) before checking its version, and every
 //! write ends by locking the audit chain's head row, which orders all audit
 //! events in one chain.
 
@@ -129,7 +129,11 @@ pub fn redact(url: &str) -> String {
 type DbRow = PgRow;
 type DbConnection = PgConnection;
 type ThisStore = PostgresStore;
-const LOCK: &str = " FOR UPDATE";
+/// Locks the row read from `alias` until commit, without blocking
+/// foreign-key checks on it.
+fn lock(alias: &str) -> String {
+    format!(" FOR NO KEY UPDATE OF {alias}")
+}
 const BACKEND: Backend = Backend::Postgres;
 
 include!("../../sclerad-store/sql/store_impl.rs");

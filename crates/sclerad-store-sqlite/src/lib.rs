@@ -111,7 +111,10 @@ impl SqliteStore {
 type DbRow = SqliteRow;
 type DbConnection = SqliteConnection;
 type ThisStore = SqliteStore;
-const LOCK: &str = "";
+/// SQLite needs no row locks: a write transaction holds the database.
+fn lock(_alias: &str) -> String {
+    String::new()
+}
 const BACKEND: Backend = Backend::Sqlite;
 
 include!("../../sclerad-store/sql/store_impl.rs");

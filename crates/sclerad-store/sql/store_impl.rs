@@ -8,9 +8,13 @@
 //   `async fn write(&self) -> StoreResult<Transaction<'static, Db>>` that
 //   opens a transaction ready to write;
 // - `DbRow` and `DbConnection`: the driver's row and connection types;
-// - `LOCK`: what a SELECT ends with to lock the rows it reads until commit
-//   (`" FOR UPDATE"` on PostgreSQL; empty on SQLite, whose write
-//   transactions hold the database lock from their first statement);
+// - `lock(alias)`: what a SELECT ends with to lock, until commit, the row
+//   it reads from the table with that alias, and only that row
+//   (`" FOR NO KEY UPDATE OF alias"` on PostgreSQL, which does not block
+//   foreign-key checks; empty on SQLite, whose write transactions hold the
+//   database lock from their first statement). Writers lock at most one
+//   record row and then the audit head, always in that order, so no two
+//   writers wait on each other in a cycle;
 // - `BACKEND`: which [`Backend`] this is.
 //
 // Both dialects accept the SQL below as written: `$n` parameters,
@@ -112,7 +116,8 @@ fn work_item_of(row: &DbRow) -> StoreResult<WorkItem> {
 /// Appends `events` to the audit chain inside the caller's transaction.
 async fn audit(tx: &mut DbConnection, actor: &Actor, events: Vec<NewEvent>) -> StoreResult<()> {
     let head = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT seq, hash FROM audit_head WHERE id = 1{LOCK}"
+        "SELECT seq, hash FROM audit_head h WHERE id = 1{}",
+        lock("h")
     )))
     .fetch_one(&mut *tx)
     .await
@@ -499,7 +504,7 @@ impl Store for ThisStore {
         expected_version: i64,
     ) -> StoreResult<PatientRecord> {
         let mut tx = self.write().await?;
-        let sql = format!("{PATIENT_SELECT} AND p.patient_id = $2{LOCK}");
+        let sql = format!("{PATIENT_SELECT} AND p.patient_id = $2{}", lock("p"));
         let before = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
             .bind(study_id)
             .bind(&record.patient_id)
@@ -526,16 +531,27 @@ impl Store for ThisStore {
         .execute(&mut *tx)
         .await
         .map_err(backend)?;
-        for exam in [&record.hand_radiograph, &record.ct] {
+        // Each slot names its exam; a hand radiograph has no CT type or levels.
+        let hand = &record.hand_radiograph;
+        let slots = [
+            (Modality::HandRadiograph, &hand.date, &None, &None),
+            (
+                Modality::Ct,
+                &record.ct.date,
+                &record.ct.ct_type,
+                &record.ct.ct_levels,
+            ),
+        ];
+        for (modality, date, ct_type, ct_levels) in slots {
             sqlx::query(
                 "UPDATE exams SET exam_date = $1, ct_type = $2, ct_levels = $3 \
                  WHERE patient_ref = $4 AND modality = $5",
             )
-            .bind(&exam.date)
-            .bind(&exam.ct_type)
-            .bind(&exam.ct_levels)
+            .bind(date)
+            .bind(ct_type)
+            .bind(ct_levels)
             .bind(before.id)
-            .bind(exam.modality.code())
+            .bind(modality.code())
             .execute(&mut *tx)
             .await
             .map_err(backend)?;
@@ -659,7 +675,7 @@ impl Store for ThisStore {
         expected_version: i64,
     ) -> StoreResult<WorkItem> {
         let mut tx = self.write().await?;
-        let sql = format!("{WORK_SELECT} AND a.code = $2{LOCK}");
+        let sql = format!("{WORK_SELECT} AND a.code = $2{}", lock("r"));
         let row = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
             .bind(reader_id)
             .bind(code)
@@ -715,7 +731,8 @@ impl Store for ThisStore {
     ) -> StoreResult<Reading> {
         let mut tx = self.write().await?;
         let exists: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-            "SELECT id FROM exams WHERE id = $1{LOCK}"
+            "SELECT id FROM exams e WHERE id = $1{}",
+            lock("e")
         )))
         .bind(exam_id)
         .fetch_optional(&mut *tx)
@@ -724,8 +741,10 @@ impl Store for ThisStore {
         if exists.is_none() {
             return Err(StoreError::not_found(format!("exam {exam_id}")));
         }
-        let select =
-            format!("{READING_SELECT} WHERE r.exam_id = $1 AND r.kind = 'consensus'{LOCK}");
+        let select = format!(
+            "{READING_SELECT} WHERE r.exam_id = $1 AND r.kind = 'consensus'{}",
+            lock("r")
+        );
         let before = sqlx::query(sqlx::AssertSqlSafe(select.clone()))
             .bind(exam_id)
             .fetch_optional(&mut *tx)
@@ -789,7 +808,7 @@ impl Store for ThisStore {
              FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2",
         )
         .bind(after)
-        .bind(limit)
+        .bind(limit.clamp(1, 10_000))
         .fetch_all(&self.pool)
         .await
         .map_err(backend)?;

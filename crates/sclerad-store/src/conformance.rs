@@ -303,12 +303,7 @@ pub async fn failed_import_writes_nothing(store: &dyn Store) {
 
 /// Optimistic locking of patient edits.
 pub async fn patient_edits_are_versioned(store: &dyn Store) {
-    let import = StudyImport::from_tables(&sample_tables());
-    let study = store
-        .import_study(&admin(), "s", &import)
-        .await
-        .expect("import")
-        .study;
+    let study = sample_study(store).await;
     let mut p = store
         .patient(study.id, "P01")
         .await
@@ -324,12 +319,22 @@ pub async fn patient_edits_are_versioned(store: &dyn Store) {
     assert_eq!(saved.version, 2);
     assert_eq!(saved.ct.ct_levels.as_deref(), Some("c1-l2"));
 
+    // A CT type on the hand radiograph has nowhere to go: it is not kept.
+    let mut odd = saved.clone();
+    odd.hand_radiograph.ct_type = Some("thoracic".into());
+    let odd = store
+        .update_patient(&admin(), study.id, &odd, 2)
+        .await
+        .expect("edit");
+    assert_eq!(odd.hand_radiograph.ct_type, None);
+    assert_eq!(odd.ct.ct_levels.as_deref(), Some("c1-l2"));
+
     let mut stale = p.clone();
     stale.cells.insert("death".into(), "no".into());
     match store.update_patient(&admin(), study.id, &stale, 1).await {
         Err(StoreError::Conflict {
             expected: 1,
-            current: 2,
+            current: 3,
             ..
         }) => {}
         other => panic!("stale edit: {other:?}"),
@@ -351,7 +356,17 @@ pub async fn patient_edits_are_versioned(store: &dyn Store) {
         store.update_patient(&admin(), study.id, &ghost, 1).await,
         Err(StoreError::NotFound { .. })
     ));
-    assert_eq!(verified(store).await, 2);
+    assert_eq!(verified(store).await, 3);
+}
+
+/// The sample bundle imported as study `s`.
+async fn sample_study(store: &dyn Store) -> crate::Study {
+    let import = StudyImport::from_tables(&sample_tables());
+    store
+        .import_study(&admin(), "s", &import)
+        .await
+        .expect("import")
+        .study
 }
 
 fn finding(pairs: &[(&str, &str)]) -> Cells {
@@ -363,12 +378,7 @@ fn finding(pairs: &[(&str, &str)]) -> Cells {
 
 /// Assignments, worklists, blinded saves and consensus.
 pub async fn blinded_reading_workflow(store: &dyn Store) {
-    let import = StudyImport::from_tables(&sample_tables());
-    let study = store
-        .import_study(&admin(), "s", &import)
-        .await
-        .expect("import")
-        .study;
+    let study = sample_study(store).await;
     let ana = store
         .create_user(&admin(), "rx-ana", Role::Reader, "h")
         .await
@@ -506,12 +516,7 @@ pub async fn blinded_reading_workflow(store: &dyn Store) {
 /// Many writers at once on one record: every save either lands on the
 /// version it read or is refused; the final version counts the landings.
 pub async fn concurrent_writers_lose_nothing(store: Arc<dyn Store>) {
-    let import = StudyImport::from_tables(&sample_tables());
-    let study = store
-        .import_study(&admin(), "s", &import)
-        .await
-        .expect("import")
-        .study;
+    let study = sample_study(store.as_ref()).await;
     let mut tasks = Vec::new();
     for i in 0..16 {
         let store = Arc::clone(&store);
@@ -561,6 +566,56 @@ pub async fn concurrent_writers_lose_nothing(store: Arc<dyn Store>) {
     assert_eq!(verified(store.as_ref()).await, 1 + landed);
 }
 
+/// Patient edits and consensus saves on the same patient at once: each
+/// either lands or is refused as a conflict, never fails in the database
+/// (no deadlock between the patient, exam and reading rows).
+pub async fn edits_and_consensus_never_deadlock(store: Arc<dyn Store>) {
+    let study = sample_study(store.as_ref()).await;
+    let p = store
+        .patient(study.id, "P02")
+        .await
+        .expect("read")
+        .expect("P02");
+    let ct = p.ct.id;
+    let editor = {
+        let store = Arc::clone(&store);
+        tokio::spawn(async move {
+            for i in 0..25 {
+                let Ok(Some(mut p)) = store.patient(study.id, "P02").await else {
+                    panic!("read failed")
+                };
+                let version = p.version;
+                p.cells.insert("age_years".into(), format!("{}", 40 + i));
+                match store.update_patient(&admin(), study.id, &p, version).await {
+                    Ok(_) | Err(StoreError::Conflict { .. }) => {}
+                    Err(e) => panic!("patient edit failed: {e}"),
+                }
+            }
+        })
+    };
+    let adjudicator = {
+        let store = Arc::clone(&store);
+        tokio::spawn(async move {
+            let mut version = 0;
+            for i in 0..25 {
+                let f = vec![finding(&[
+                    ("level", "l4"),
+                    ("segment", "canal"),
+                    ("note", &i.to_string()),
+                ])];
+                match store.save_consensus(&admin(), ct, &f, version).await {
+                    Ok(r) => version = r.version,
+                    Err(StoreError::Conflict { current, .. }) => version = current,
+                    Err(e) => panic!("consensus failed: {e}"),
+                }
+            }
+        })
+    };
+    editor.await.expect("editor");
+    adjudicator.await.expect("adjudicator");
+    verified(store.as_ref()).await;
+}
+
 /// Runs every check of the suite as its own test, for a back end whose
 /// tests provide `async fn $open() -> Option<Arc<dyn Store>>` returning a
 /// fresh, empty store (`None` only when the back end's tests were skipped
@@ -599,6 +654,12 @@ macro_rules! conformance_tests {
             async fn blinded_reading_workflow() {
                 let Some(store) = $open().await else { return };
                 $crate::conformance::blinded_reading_workflow(store.as_ref()).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn edits_and_consensus_never_deadlock() {
+                let Some(store) = $open().await else { return };
+                $crate::conformance::edits_and_consensus_never_deadlock(store).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
