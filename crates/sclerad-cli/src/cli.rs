@@ -43,6 +43,9 @@ Examples:
     /// Write a reproducible synthetic cohort as a study bundle.
     #[command(after_help = SYNTH_EXAMPLES)]
     Synth(SynthArgs),
+    /// Run the study server (JSON API, OpenAPI document, Swagger UI).
+    #[command(after_help = SERVE_EXAMPLES)]
+    Serve(ServeArgs),
     /// Import a valid bundle into a study store as a new study (all or nothing).
     #[command(after_help = IMPORT_EXAMPLES)]
     Import(ImportArgs),
@@ -69,6 +72,42 @@ pub struct DbArgs {
         env = "SCLERAD_DB"
     )]
     pub db: String,
+}
+
+const SERVE_EXAMPLES: &str = "\
+The store is created and migrated on first start. Create an admin first
+with 'sclerad user add NAME --role admin'. The API is under /api/, its
+OpenAPI document at /api/openapi.json and Swagger UI at /api/docs/.
+Logs go to stderr (RUST_LOG=debug for more, --log-format json for
+machines). Ctrl-C or SIGTERM stops taking requests and lets those in
+flight finish. Sessions use Secure cookies: put the server behind HTTPS
+(browsers accept Secure cookies on http://localhost only).
+
+Examples:
+  sclerad serve
+  sclerad serve --db sqlite:/srv/sclerad/nancy.db --bind 0.0.0.0:8080
+  sclerad serve --db postgres://sclerad:secret@db.example/sclerad --log-format json";
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+
+    /// Address and port to listen on.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub bind: std::net::SocketAddr,
+
+    /// Log format on stderr.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// One line of text per event.
+    Text,
+    /// One JSON object per event.
+    Json,
 }
 
 const IMPORT_EXAMPLES: &str = "\

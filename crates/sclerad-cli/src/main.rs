@@ -25,6 +25,7 @@ fn main() -> ExitCode {
         Command::Stats(command) => stats::run(command),
         Command::Analyze(args) => analyze::run(args),
         Command::Demo(args) => analyze::demo(args),
+        Command::Serve(args) => store::serve(args),
         Command::Import(args) => store::import(args),
         Command::Export(args) => store::export(args),
         Command::User(command) => store::user(command),

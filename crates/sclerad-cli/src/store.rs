@@ -12,7 +12,8 @@ use sclerad_store_postgres::PostgresStore;
 use sclerad_store_sqlite::SqliteStore;
 
 use crate::cli::{
-    AuditCommand, DbArgs, ExportArgs, ImportArgs, RoleArg, UserAddArgs, UserCommand, UserListArgs,
+    AuditCommand, DbArgs, ExportArgs, ImportArgs, LogFormat, RoleArg, ServeArgs, UserAddArgs,
+    UserCommand, UserListArgs,
 };
 use crate::validate::{print_problems, read_options, sort_problems};
 
@@ -251,4 +252,55 @@ pub fn audit(command: &AuditCommand) -> Result<ExitCode> {
             Ok(ExitCode::from(1))
         }
     }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+pub fn serve(args: &ServeArgs) -> Result<ExitCode> {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr);
+    match args.log_format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+    let rt = runtime()?;
+    rt.block_on(async {
+        let store = open(&args.db).await?;
+        tracing::info!(db = %redacted(&args.db.db), "store open");
+        let state = sclerad_server::AppState::new(store, sclerad_server::Config::default())
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        sclerad_server::serve(state, args.bind, shutdown_signal())
+            .await
+            .with_context(|| format!("cannot serve on {}", args.bind))
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn redacted(url: &str) -> String {
+    sclerad_store_postgres::redact(url)
 }

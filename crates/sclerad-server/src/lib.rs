@@ -1,0 +1,166 @@
+//! The sclerad study server: a JSON API under `/api/` over one
+//! [`Store`](sclerad_store::Store), for the people of a study: data
+//! managers, blinded readers, adjudicators, analysts, admins.
+//!
+//! [`router`] builds the whole application (tests drive it in-process with
+//! `tower::ServiceExt::oneshot`); [`serve`] runs it on a socket with
+//! graceful shutdown. This is the only crate that knows HTTP.
+
+mod api;
+pub mod auth;
+mod error;
+pub mod findings;
+mod patients;
+pub mod review;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::Router;
+use sclerad_store::Store;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use utoipa_swagger_ui::SwaggerUi;
+
+pub use error::{ApiJson, AppError, ErrorBody, JsonBody};
+
+/// The largest request body accepted (1 MiB): a worklist save is a few
+/// kilobytes; anything larger is refused with 413 before it is parsed.
+pub const MAX_BODY_BYTES: usize = 1 << 20;
+
+/// Server settings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// How long a session lasts.
+    pub session_seconds: i64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            session_seconds: 12 * 3600,
+        }
+    }
+}
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    /// The study store.
+    pub store: Arc<dyn Store>,
+    /// Settings.
+    pub config: Arc<Config>,
+    /// A valid Argon2id hash of nothing, verified against when a login names
+    /// an unknown user, so that such a login takes as long as a real one.
+    pub dummy_hash: Arc<str>,
+}
+
+impl AppState {
+    /// State over `store`.
+    pub fn new(store: Arc<dyn Store>, config: Config) -> Result<Self, AppError> {
+        let secret = auth::random_token()?;
+        let dummy = sclerad_store::password::hash(&secret)
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        Ok(AppState {
+            store,
+            config: Arc::new(config),
+            dummy_hash: dummy.into(),
+        })
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "sclerad study server", description = "Blinded multi-reader imaging studies in systemic sclerosis: clinical records, worklists, adjudication, agreement, audit."),
+    modifiers(&Security),
+    tags(
+        (name = "session", description = "Login, logout, API tokens"),
+        (name = "admin", description = "Users and the audit trail"),
+        (name = "studies", description = "Studies and clinical records"),
+        (name = "reading", description = "Blinded worklists"),
+        (name = "adjudication", description = "Disagreements and consensus"),
+        (name = "analysis", description = "Agreement statistics"),
+    )
+)]
+struct ApiDoc;
+
+struct Security;
+
+impl utoipa::Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                auth::SESSION_COOKIE,
+                "Set by POST /api/login; state-changing requests also need the X-CSRF-Token header",
+            ))),
+        );
+        components.add_security_scheme(
+            "token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("An API token from POST /api/tokens"))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The API routes and their OpenAPI document.
+fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(api::health))
+        .routes(routes!(api::login))
+        .routes(routes!(api::logout))
+        .routes(routes!(api::me))
+        .routes(routes!(api::create_token))
+        .routes(routes!(api::list_users, api::create_user))
+        .routes(routes!(api::list_studies))
+        .routes(routes!(api::list_patients))
+        .routes(routes!(api::get_patient, api::edit_patient))
+        .routes(routes!(api::export))
+        .routes(routes!(api::create_assignments))
+        .routes(routes!(api::worklist))
+        .routes(routes!(api::get_work_item, api::save_reading))
+        .routes(routes!(api::disagreements))
+        .routes(routes!(api::save_consensus))
+        .routes(routes!(api::agreement))
+        .routes(routes!(api::audit_events))
+        .routes(routes!(api::audit_verify))
+        .split_for_parts()
+}
+
+/// The OpenAPI document, as served at `/api/openapi.json`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api().1
+}
+
+/// The whole application: the API, `/api/openapi.json` and the Swagger UI
+/// at `/api/docs/` (vendored: no network needed).
+pub fn router(state: AppState) -> Router {
+    let (api, doc) = api();
+    api.merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", doc))
+        .fallback(|| async { AppError::NotFound("no such route".into()) })
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Serves `router(state)` on `addr` until `shutdown` completes, then lets
+/// requests in flight finish.
+pub async fn serve(
+    state: AppState,
+    addr: SocketAddr,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    tracing::info!(%addr, "sclerad server listening");
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
