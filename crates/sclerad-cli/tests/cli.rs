@@ -820,3 +820,177 @@ fn export_force_leaves_no_stale_readings_file() {
     assert!(!out_dir.join("spine_readings.csv").exists());
     assert_eq!(sclerad(&["validate", &o]).status.code(), Some(0));
 }
+
+/// A minimal HTTP/1.1 exchange over loopback: status code and body.
+fn http(addr: &str, method: &str, path: &str, body: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).expect("send");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read");
+    let status = response
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+#[test]
+fn serve_in_an_empty_folder_creates_the_store_and_refuses_every_operation_without_credentials() {
+    let dir = tempfile::tempdir().expect("temp");
+    let addr = format!("127.0.0.1:{}", free_port());
+    let child = Command::new(env!("CARGO_BIN_EXE_sclerad"))
+        .args(["serve", "--bind", &addr])
+        .current_dir(dir.path())
+        .env_remove("SCLERAD_DB")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("serve");
+    let mut up = false;
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(&addr).is_ok() {
+            up = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(up, "the server listens");
+    assert!(
+        dir.path().join("sclerad.db").exists(),
+        "sclerad.db is created"
+    );
+    let (status, health) = http(&addr, "GET", "/api/health", "");
+    assert_eq!(status, 200, "{health}");
+    let (status, doc) = http(&addr, "GET", "/api/openapi.json", "");
+    assert_eq!(status, 200);
+    let doc: serde_json::Value = serde_json::from_str(&doc).expect("openapi json");
+    let mut checked = 0;
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for method in item.as_object().expect("item").keys() {
+            if path == "/api/health" || path == "/api/login" {
+                continue;
+            }
+            let uri = path
+                .replace("{study}", "s")
+                .replace("{patient_id}", "P1")
+                .replace("{code}", "H-X")
+                .replace("{exam_id}", "1");
+            let (status, body) = http(&addr, &method.to_uppercase(), &uri, "{}");
+            assert_eq!(status, 401, "{method} {uri}: {body}");
+            checked += 1;
+        }
+    }
+    assert!(checked >= 15, "{checked} operations checked");
+    let (status, _) = http(&addr, "GET", "/api/docs/", "");
+    assert_eq!(status, 200, "Swagger UI is served from the binary");
+    // SIGTERM: graceful shutdown, exit 0.
+    let pid = child.id().to_string();
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("shutting down"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+/// An import killed with SIGKILL half-way leaves the store as it was: no
+/// study or the whole study, a verifiable audit trail, a store that opens.
+fn killed_import_leaves_no_trace(db: &str, dir: &std::path::Path) {
+    let bundle = dir.join("big").display().to_string();
+    let out = sclerad(&[
+        "synth",
+        "--patients",
+        "5000",
+        "--seed",
+        "3",
+        "--out",
+        &bundle,
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    // How long a whole import takes here; reading and validating are a few
+    // per cent of it, so the kills below land inside the transaction.
+    let start = std::time::Instant::now();
+    let full = sclerad(&["import", &bundle, "--study", "full", "--db", db]);
+    assert_eq!(full.status.code(), Some(0), "{}", text(&full.stderr));
+    let whole = start.elapsed();
+    let mut absent = 0;
+    for quarter in 1..=3 {
+        let study = format!("k{quarter}");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sclerad"))
+            .args(["import", &bundle, "--study", &study, "--db", db])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("import");
+        std::thread::sleep(whole * quarter / 4);
+        let _ = child.kill();
+        let _ = child.wait();
+        let verify = sclerad(&["audit", "verify", "--db", db]);
+        assert_eq!(verify.status.code(), Some(0), "{}", text(&verify.stderr));
+        let out_dir = dir.join(format!("out{quarter}"));
+        let o = out_dir.display().to_string();
+        let export = sclerad(&["export", "--study", &study, "--out", &o, "--db", db]);
+        if export.status.code() == Some(0) {
+            // Committed before the kill: all of it is there.
+            let rows = std::fs::read_to_string(out_dir.join("patients.csv"))
+                .expect("patients")
+                .lines()
+                .count();
+            assert_eq!(rows, 5001);
+        } else {
+            assert!(
+                text(&export.stderr).contains("no study named"),
+                "{}",
+                text(&export.stderr)
+            );
+            absent += 1;
+        }
+    }
+    assert!(absent >= 1, "at least one kill landed before the commit");
+    // The store still takes writes.
+    let small = example("readings");
+    assert_eq!(
+        sclerad(&["import", &small, "--study", "after", "--db", db])
+            .status
+            .code(),
+        Some(0)
+    );
+}
+
+#[test]
+fn a_killed_import_leaves_no_trace_on_sqlite() {
+    let dir = tempfile::tempdir().expect("temp");
+    let db = format!("sqlite:{}", dir.path().join("study.db").display());
+    killed_import_leaves_no_trace(&db, dir.path());
+}
+
+#[test]
+fn a_killed_import_leaves_no_trace_on_postgres() {
+    let Some(db) = postgres_database("kill") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp");
+    killed_import_leaves_no_trace(&db, dir.path());
+}
