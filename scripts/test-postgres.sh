@@ -5,13 +5,15 @@
 #   eval "$(scripts/test-postgres.sh start)"   # sets SCLERAD_TEST_POSTGRES_URL
 #   scripts/test-postgres.sh stop
 #
-# Environment: PGTEST_DIR (default /tmp/sclerad-pgtest), PGTEST_PORT (55432).
+# Environment: PGTEST_DIR (default /tmp/sclerad-pgtest), PGTEST_PORT (55432),
+# PGTEST_FSYNC (off: tests need no durability; set "on" for benchmarks).
 # PostgreSQL refuses to run as root, so as root the cluster is run as the
 # `postgres` user. Installs Debian's postgresql package if no server exists.
 set -euo pipefail
 
 DIR="${PGTEST_DIR:-/tmp/sclerad-pgtest}"
 PORT="${PGTEST_PORT:-55432}"
+FSYNC="${PGTEST_FSYNC:-off}"
 
 find_bin() {
     for d in /usr/lib/postgresql/*/bin; do
@@ -44,7 +46,7 @@ start)
     fi
     if ! as_owner "$BIN/pg_ctl" -D "$DIR" status >/dev/null 2>&1; then
         as_owner "$BIN/pg_ctl" -D "$DIR" -l "$DIR/server.log" -w \
-            -o "-c listen_addresses=127.0.0.1 -p $PORT -k $DIR -c fsync=off -c max_connections=300" \
+            -o "-c listen_addresses=127.0.0.1 -p $PORT -k $DIR -c fsync=$FSYNC -c max_connections=300" \
             start >/dev/null
     fi
     echo "export SCLERAD_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:$PORT/postgres"

@@ -694,10 +694,8 @@ pub async fn worklist(
 async fn work_item(state: &AppState, caller: &Caller, code: &str) -> Result<WorkItem, AppError> {
     state
         .store
-        .worklist(caller.user.id)
+        .work_item(caller.user.id, code)
         .await?
-        .into_iter()
-        .find(|w| w.code == code)
         .ok_or_else(|| AppError::NotFound(format!("exam code {code:?} is not in your worklist")))
 }
 

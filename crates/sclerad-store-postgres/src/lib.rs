@@ -54,8 +54,9 @@ impl PostgresStore {
         Ok(store)
     }
 
-    async fn write(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Postgres>> {
-        self.pool.begin().await.map_err(backend)
+    async fn write(&self) -> StoreResult<WriteTx> {
+        let tx = self.pool.begin().await.map_err(backend)?;
+        Ok(WriteTx { tx, _turn: None })
     }
 
     async fn migrate(&self) -> StoreResult<()> {
@@ -126,6 +127,7 @@ pub fn redact(url: &str) -> String {
     }
 }
 
+type Db = sqlx::Postgres;
 type DbRow = PgRow;
 type DbConnection = PgConnection;
 type ThisStore = PostgresStore;

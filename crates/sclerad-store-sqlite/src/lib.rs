@@ -32,6 +32,8 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// Writers of this process take turns here before `BEGIN IMMEDIATE`.
+    writer: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 impl SqliteStore {
@@ -51,16 +53,25 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(|e| StoreError::Backend(format!("{url}: {e}")))?;
-        let store = SqliteStore { pool };
+        let store = SqliteStore {
+            pool,
+            writer: std::sync::Arc::new(tokio::sync::Mutex::new(())),
+        };
         store.migrate().await?;
         Ok(store)
     }
 
-    async fn write(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Sqlite>> {
-        self.pool
+    async fn write(&self) -> StoreResult<WriteTx> {
+        let turn = std::sync::Arc::clone(&self.writer).lock_owned().await;
+        let tx = self
+            .pool
             .begin_with("BEGIN IMMEDIATE")
             .await
-            .map_err(backend)
+            .map_err(backend)?;
+        Ok(WriteTx {
+            tx,
+            _turn: Some(turn),
+        })
     }
 
     async fn migrate(&self) -> StoreResult<()> {
@@ -108,6 +119,7 @@ impl SqliteStore {
     }
 }
 
+type Db = sqlx::Sqlite;
 type DbRow = SqliteRow;
 type DbConnection = SqliteConnection;
 type ThisStore = SqliteStore;

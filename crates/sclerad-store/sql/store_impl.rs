@@ -5,8 +5,8 @@
 // own driver, after defining:
 //
 // - `ThisStore`: the store type, with a `pool` field and
-//   `async fn write(&self) -> StoreResult<Transaction<'static, Db>>` that
-//   opens a transaction ready to write;
+//   `async fn write(&self) -> StoreResult<WriteTx>` that opens a
+//   transaction ready to write (`WriteTx` is defined below);
 // - `DbRow` and `DbConnection`: the driver's row and connection types;
 // - `lock(alias)`: what a SELECT ends with to lock, until commit, the row
 //   it reads from the table with that alias, and only that row
@@ -20,6 +20,34 @@
 // Both dialects accept the SQL below as written: `$n` parameters,
 // `RETURNING`, partial unique indexes. What differs (types, triggers,
 // migrations, connection set-up) lives in each back end.
+
+/// A write transaction, with the store's writer turn when the back end
+/// takes turns in-process (SQLite: one writer at a time, queued fairly
+/// instead of sleeping in SQLite's busy handler).
+struct WriteTx {
+    tx: sqlx::Transaction<'static, Db>,
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = DbConnection;
+
+    fn deref(&self) -> &DbConnection {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut DbConnection {
+        &mut self.tx
+    }
+}
+
+impl WriteTx {
+    async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+}
 
 fn backend(e: sqlx::Error) -> StoreError {
     if let sqlx::Error::Database(db) = &e {
@@ -666,6 +694,17 @@ impl Store for ThisStore {
         rows.iter().map(work_item_of).collect()
     }
 
+    async fn work_item(&self, reader_id: i64, code: &str) -> StoreResult<Option<WorkItem>> {
+        let sql = format!("{WORK_SELECT} AND a.code = $2");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(reader_id)
+            .bind(code)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        row.as_ref().map(work_item_of).transpose()
+    }
+
     async fn save_reading(
         &self,
         actor: &Actor,
@@ -676,7 +715,7 @@ impl Store for ThisStore {
     ) -> StoreResult<WorkItem> {
         let mut tx = self.write().await?;
         let sql = format!("{WORK_SELECT} AND a.code = $2{}", lock("r"));
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(reader_id)
             .bind(code)
             .fetch_optional(&mut *tx)
@@ -703,13 +742,13 @@ impl Store for ThisStore {
         .execute(&mut *tx)
         .await
         .map_err(backend)?;
-        let after = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(reader_id)
-            .bind(code)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(backend)
-            .and_then(|row| work_item_of(&row))?;
+        // The row is locked and its version checked: the update gave exactly
+        // this.
+        let after = WorkItem {
+            findings: Some(findings.to_vec()),
+            version: expected_version + 1,
+            ..before.clone()
+        };
         let event = NewEvent::new(
             "save",
             "reading",

@@ -30,7 +30,7 @@ impl Shuffler {
     }
 
     /// Uniform in `0..n` (n > 0).
-    fn below(&mut self, n: usize) -> usize {
+    pub fn below(&mut self, n: usize) -> usize {
         // Lemire's multiply-shift; the bias is below 2^-32 for any list a
         // study can hold.
         ((u128::from(self.next()) * n as u128) >> 64) as usize

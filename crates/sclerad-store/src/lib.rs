@@ -148,6 +148,9 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<usize>;
     /// A reader's worklist, in their own order.
     async fn worklist(&self, reader_id: i64) -> StoreResult<Vec<WorkItem>>;
+    /// One item of a reader's worklist, by code (`None` if the code is not
+    /// the reader's).
+    async fn work_item(&self, reader_id: i64, code: &str) -> StoreResult<Option<WorkItem>>;
     /// Saves a reader's findings for the exam presented under `code`.
     async fn save_reading(
         &self,
