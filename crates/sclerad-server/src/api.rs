@@ -3,9 +3,9 @@
 //! answers errors as [`AppError`]. The OpenAPI document is generated from
 //! the `#[utoipa::path]` attributes here.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use sclerad_model::LevelSet;
@@ -13,10 +13,12 @@ use sclerad_store::{blinding, to_tables, Exam, PatientRecord, ReadingKind, Role,
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::{lock_seconds, random_token, token_hash, Caller, SESSION_COOKIE};
+use crate::auth::{
+    lock_seconds, plain_text, random_code, random_token, token_hash, Caller, SESSION_COOKIE,
+};
 use crate::findings::{self, Coverage, Finding};
 use crate::review::{self, AgreementRow, Disagreement};
-use crate::{patients, ApiJson, AppError, AppState, ErrorBody, JsonBody};
+use crate::{patients, ApiJson, ApiPath, ApiQuery, AppError, AppState, ErrorBody, JsonBody};
 
 type ApiResult<T> = Result<ApiJson<T>, AppError>;
 
@@ -114,29 +116,40 @@ pub async fn login(
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<Response, AppError> {
     let wrong = || AppError::Unauthenticated;
-    if req.name.len() > 200 || req.password.len() > 1_000 {
+    if !plain_text(&req.name, 200) || req.password.len() > 1_000 || req.password.contains('\0') {
         return Err(wrong());
     }
+    // One attempt per name at a time: the lock check, the verification and
+    // the failure count happen together.
+    let _turn = state.logins.turn(&req.name).await;
     let creds = state.store.credentials(&req.name).await?;
     let now = chrono::Utc::now();
-    if let Some(until) = creds.as_ref().and_then(|c| c.locked_until.as_deref()) {
-        if let Ok(until) = chrono::DateTime::parse_from_rfc3339(until) {
-            let left = (until.with_timezone(&chrono::Utc) - now).num_seconds();
-            if left > 0 {
-                return Err(AppError::TooManyAttempts(left));
-            }
-        }
+    let locked_for = match &creds {
+        Some(c) => c
+            .locked_until
+            .as_deref()
+            .and_then(|u| chrono::DateTime::parse_from_rfc3339(u).ok())
+            .map(|u| (u.with_timezone(&chrono::Utc) - now).num_seconds())
+            .filter(|left| *left > 0),
+        None => state.logins.unknown_locked(&req.name, now.timestamp()),
+    };
+    if let Some(left) = locked_for {
+        return Err(AppError::TooManyAttempts(left));
     }
-    // Verify on a blocking thread (Argon2 takes tens of milliseconds); an
-    // unknown name is verified against a dummy hash so it takes as long.
+    // Verify on a blocking thread (Argon2 takes tens of milliseconds and
+    // 19 MiB), a bounded number at a time; an unknown name is verified
+    // against a dummy hash so it takes as long.
     let hash = creds
         .as_ref()
         .map_or_else(|| state.dummy_hash.to_string(), |c| c.password_hash.clone());
     let password = req.password.clone();
+    let permit = state.logins.hashing().await?;
     let ok = tokio::task::spawn_blocking(move || sclerad_store::password::verify(&password, &hash))
         .await
         .map_err(|e| AppError::Internal(e.to_string()))?;
+    drop(permit);
     let Some(creds) = creds else {
+        state.logins.unknown_failed(&req.name, now.timestamp());
         return Err(wrong());
     };
     if !ok {
@@ -244,8 +257,11 @@ pub async fn create_token(
     let req: TokenRequest = body.parse()?;
 
     let label = req.label.trim();
-    if label.is_empty() || label.len() > 200 {
-        return Err(AppError::invalid("label", "1 to 200 characters"));
+    if !plain_text(label, 200) {
+        return Err(AppError::invalid(
+            "label",
+            "1 to 200 characters, no control characters",
+        ));
     }
     let token = random_token()?;
     let stored = state
@@ -260,6 +276,58 @@ pub async fn create_token(
             label: stored.label,
         }),
     ))
+}
+
+/// An API token as listed (never its secret).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenView {
+    /// Token id.
+    pub id: i64,
+    /// Label.
+    pub label: String,
+    /// Creation time.
+    pub created_at: String,
+}
+
+/// The caller's API tokens.
+#[utoipa::path(get, path = "/api/tokens", tag = "session",
+    responses((status = 200, body = Vec<TokenView>), (status = 401, body = ErrorBody)),
+    security(("session" = []), ("token" = [])))]
+pub async fn list_tokens(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Vec<TokenView>> {
+    caller.require(EVERYONE)?;
+    let tokens = state.store.tokens(caller.user.id).await?;
+    Ok(ApiJson(
+        tokens
+            .into_iter()
+            .map(|t| TokenView {
+                id: t.id,
+                label: t.label,
+                created_at: t.created_at,
+            })
+            .collect(),
+    ))
+}
+
+/// Revoke an API token: the caller's own, or anyone's for an admin.
+#[utoipa::path(delete, path = "/api/tokens/{id}", tag = "session",
+    params(("id" = i64, Path, description = "token id")),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("session" = []), ("token" = [])))]
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> Result<StatusCode, AppError> {
+    caller.require(EVERYONE)?;
+    let id: i64 = id
+        .parse()
+        .map_err(|_| AppError::NotFound(format!("API token {id:?} not found")))?;
+    let owner = (caller.user.role != Role::Admin).then_some(caller.user.id);
+    state.store.revoke_token(&caller.actor(), id, owner).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 // ---------------------------------------------------------------- users
@@ -360,6 +428,9 @@ impl From<&Study> for StudyView {
 }
 
 async fn study(state: &AppState, name: &str) -> Result<Study, AppError> {
+    if !plain_text(name, 500) {
+        return Err(AppError::NotFound(format!("study {name:?} not found")));
+    }
     state
         .store
         .study(name)
@@ -418,7 +489,7 @@ impl From<PatientRecord> for PatientView {
 pub async fn list_patients(
     State(state): State<AppState>,
     caller: Caller,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
 ) -> ApiResult<Vec<PatientView>> {
     caller.require(&[Role::DataManager])?;
     let study = study(&state, &name).await?;
@@ -436,10 +507,11 @@ pub async fn list_patients(
 pub async fn get_patient(
     State(state): State<AppState>,
     caller: Caller,
-    Path((name, patient_id)): Path<(String, String)>,
+    ApiPath((name, patient_id)): ApiPath<(String, String)>,
 ) -> ApiResult<PatientView> {
     caller.require(&[Role::DataManager])?;
     let study = study(&state, &name).await?;
+    known_text(&patient_id, "patient")?;
     let p = state
         .store
         .patient(study.id, &patient_id)
@@ -471,13 +543,13 @@ pub struct PatientEdit {
 pub async fn edit_patient(
     State(state): State<AppState>,
     caller: Caller,
-    Path((name, patient_id)): Path<(String, String)>,
+    ApiPath((name, patient_id)): ApiPath<(String, String)>,
     body: JsonBody,
 ) -> ApiResult<PatientView> {
     caller.require(&[Role::DataManager])?;
     let edit: PatientEdit = body.parse()?;
-
     let study = study(&state, &name).await?;
+    known_text(&patient_id, "patient")?;
     let current = state
         .store
         .patient(study.id, &patient_id)
@@ -519,7 +591,7 @@ pub struct ExportView {
 pub async fn export(
     State(state): State<AppState>,
     caller: Caller,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
 ) -> ApiResult<ExportView> {
     caller.require(&[Role::DataManager, Role::Analyst])?;
     let study = study(&state, &name).await?;
@@ -582,7 +654,7 @@ pub struct AssignmentResponse {
 pub async fn create_assignments(
     State(state): State<AppState>,
     caller: Caller,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
     body: JsonBody,
 ) -> Result<(StatusCode, ApiJson<AssignmentResponse>), AppError> {
     caller.require(&[Role::DataManager])?;
@@ -596,15 +668,33 @@ pub async fn create_assignments(
     }
     let study = study(&state, &name).await?;
     let users = state.store.users().await?;
+    // Readings are told apart by reader name: a server reader must not
+    // share a name with a reader of the imported readings.
+    let imported: BTreeSet<String> = state
+        .store
+        .readings(study.id)
+        .await?
+        .into_iter()
+        .filter(|r| matches!(r.kind, ReadingKind::Imported | ReadingKind::Consensus))
+        .map(|r| r.reader)
+        .collect();
     let mut reader_ids = Vec::new();
     for (i, r) in req.readers.iter().enumerate() {
-        let user = users.iter().find(|u| &u.name == r).ok_or_else(|| {
-            AppError::invalid(format!("readers[{i}]"), format!("no user named {r:?}"))
-        })?;
+        let field = format!("readers[{i}]");
+        let user = users
+            .iter()
+            .find(|u| &u.name == r)
+            .ok_or_else(|| AppError::invalid(&field, format!("no user named {r:?}")))?;
         if user.role != Role::Reader {
+            return Err(AppError::invalid(field, format!("{r:?} is not a reader")));
+        }
+        if reader_ids.contains(&user.id) {
+            return Err(AppError::invalid(field, format!("{r:?} is listed twice")));
+        }
+        if imported.contains(r) {
             return Err(AppError::invalid(
-                format!("readers[{i}]"),
-                format!("{r:?} is not a reader"),
+                field,
+                format!("the imported readings of this study already have a reader named {r:?}"),
             ));
         }
         reader_ids.push(user.id);
@@ -627,7 +717,12 @@ pub async fn create_assignments(
     let mut seed = [0u8; 8];
     getrandom::fill(&mut seed).map_err(|e| AppError::Internal(e.to_string()))?;
     let mut rng = blinding::Shuffler::new(u64::from_le_bytes(seed));
-    let plan = blinding::plan(&exams, &reader_ids, req.repeat_share, &next, &mut rng);
+    let mut plan = blinding::plan(&exams, &reader_ids, req.repeat_share, &next, &mut rng);
+    // Codes straight from the OS: none can be predicted from another.
+    for a in &mut plan {
+        let prefix = a.code.chars().next().unwrap_or('X');
+        a.code = random_code(prefix)?;
+    }
     let created = state
         .store
         .create_assignments(&caller.actor(), study.id, &plan)
@@ -692,6 +787,7 @@ pub async fn worklist(
 }
 
 async fn work_item(state: &AppState, caller: &Caller, code: &str) -> Result<WorkItem, AppError> {
+    known_text(code, "exam code")?;
     state
         .store
         .work_item(caller.user.id, code)
@@ -707,7 +803,7 @@ async fn work_item(state: &AppState, caller: &Caller, code: &str) -> Result<Work
 pub async fn get_work_item(
     State(state): State<AppState>,
     caller: Caller,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
 ) -> ApiResult<WorkItemView> {
     caller.require(&[Role::Reader])?;
     Ok(ApiJson(WorkItemView::from(
@@ -723,6 +819,15 @@ pub struct FindingsSave {
     pub version: i64,
     /// Every finding; an empty list records "read, nothing found".
     pub findings: Vec<Finding>,
+}
+
+/// A path segment no record can have is simply not found.
+fn known_text(text: &str, what: &str) -> Result<(), AppError> {
+    if plain_text(text, 500) {
+        Ok(())
+    } else {
+        Err(AppError::NotFound(format!("{what} {text:?} not found")))
+    }
 }
 
 fn coverage(ct_type: Option<&str>, ct_levels: Option<&str>) -> Coverage {
@@ -743,7 +848,7 @@ fn coverage(ct_type: Option<&str>, ct_levels: Option<&str>) -> Coverage {
 pub async fn save_reading(
     State(state): State<AppState>,
     caller: Caller,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
     body: JsonBody,
 ) -> ApiResult<WorkItemView> {
     caller.require(&[Role::Reader])?;
@@ -772,7 +877,7 @@ pub async fn save_reading(
 pub async fn disagreements(
     State(state): State<AppState>,
     caller: Caller,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
 ) -> ApiResult<Vec<Disagreement>> {
     caller.require(&[Role::Adjudicator])?;
     let study = study(&state, &name).await?;
@@ -802,12 +907,14 @@ pub struct ConsensusView {
 pub async fn save_consensus(
     State(state): State<AppState>,
     caller: Caller,
-    Path((name, exam_id)): Path<(String, i64)>,
+    ApiPath((name, exam_id)): ApiPath<(String, String)>,
     body: JsonBody,
 ) -> ApiResult<ConsensusView> {
     caller.require(&[Role::Adjudicator])?;
+    let exam_id: i64 = exam_id
+        .parse()
+        .map_err(|_| AppError::NotFound(format!("exam {exam_id:?} not found")))?;
     let save: FindingsSave = body.parse()?;
-
     let study = study(&state, &name).await?;
     let patients = state.store.patients(study.id).await?;
     let exam = patients
@@ -855,7 +962,7 @@ pub struct AgreementView {
 pub async fn agreement(
     State(state): State<AppState>,
     caller: Caller,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
 ) -> ApiResult<AgreementView> {
     caller.require(&[Role::Analyst, Role::Adjudicator])?;
     let study = study(&state, &name).await?;
@@ -926,7 +1033,7 @@ pub struct AuditEventView {
 pub async fn audit_events(
     State(state): State<AppState>,
     caller: Caller,
-    Query(q): Query<AuditQuery>,
+    ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> ApiResult<Vec<AuditEventView>> {
     caller.require(&[Role::Admin])?;
     let events = state

@@ -29,6 +29,103 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// A pseudonymous exam code from the operating system's randomness: a
+/// letter for the modality, then ten characters of an alphabet without
+/// look-alikes (49 random bits), drawn without modulo bias.
+pub fn random_code(prefix: char) -> Result<String, AppError> {
+    const ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTVWXYZ23456789";
+    let mut code = String::with_capacity(12);
+    code.push(prefix);
+    code.push('-');
+    while code.len() < 12 {
+        let mut bytes = [0u8; 16];
+        getrandom::fill(&mut bytes)
+            .map_err(|e| AppError::Internal(format!("no randomness from the OS: {e}")))?;
+        for b in bytes {
+            // 240 = 8 × 30: bytes above are dropped so every letter is as likely.
+            if b < 240 && code.len() < 12 {
+                code.push(ALPHABET[usize::from(b) % ALPHABET.len()] as char);
+            }
+        }
+    }
+    Ok(code)
+}
+
+/// Whether `text` can be a name, code or identifier sent by a client: not
+/// empty, not huge, no control characters (PostgreSQL refuses NUL).
+pub fn plain_text(text: &str, max: usize) -> bool {
+    !text.is_empty() && text.len() <= max && !text.chars().any(char::is_control)
+}
+
+/// Login bookkeeping kept in the server process: one attempt at a time per
+/// name (so a burst of parallel guesses cannot all slip past the lock
+/// check), failures of unknown names (so they are throttled like real
+/// ones), and a bound on concurrent password hashing (19 MiB each).
+#[derive(Debug)]
+pub struct LoginGuard {
+    per_name: tokio::sync::Mutex<
+        std::collections::HashMap<String, std::sync::Arc<tokio::sync::Mutex<()>>>,
+    >,
+    unknown: std::sync::Mutex<std::collections::HashMap<String, (i64, i64)>>,
+    hashing: tokio::sync::Semaphore,
+}
+
+impl Default for LoginGuard {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        LoginGuard {
+            per_name: Default::default(),
+            unknown: Default::default(),
+            hashing: tokio::sync::Semaphore::new(cores * 2),
+        }
+    }
+}
+
+impl LoginGuard {
+    /// Waits for this name's turn; the guard ends it.
+    pub async fn turn(&self, name: &str) -> tokio::sync::OwnedMutexGuard<()> {
+        let lock = {
+            let mut map = self.per_name.lock().await;
+            if map.len() > 10_000 {
+                map.retain(|_, m| std::sync::Arc::strong_count(m) > 1);
+            }
+            std::sync::Arc::clone(map.entry(name.to_string()).or_default())
+        };
+        lock.lock_owned().await
+    }
+
+    /// A permit to hash or verify one password; waits when too many run.
+    pub async fn hashing(&self) -> Result<tokio::sync::SemaphorePermit<'_>, AppError> {
+        match tokio::time::timeout(std::time::Duration::from_secs(10), self.hashing.acquire()).await
+        {
+            Ok(Ok(permit)) => Ok(permit),
+            _ => Err(AppError::Busy),
+        }
+    }
+
+    /// Seconds an unknown name stays locked at `now` (unix seconds).
+    pub fn unknown_locked(&self, name: &str, now: i64) -> Option<i64> {
+        let map = self.unknown.lock().ok()?;
+        map.get(name)
+            .map(|(_, until)| until - now)
+            .filter(|left| *left > 0)
+    }
+
+    /// Records a failed login of an unknown name at `now`.
+    pub fn unknown_failed(&self, name: &str, now: i64) {
+        if let Ok(mut map) = self.unknown.lock() {
+            if map.len() > 10_000 {
+                map.retain(|_, (_, until)| *until > now);
+            }
+            let entry = map.entry(name.to_string()).or_insert((0, 0));
+            entry.0 += 1;
+            if let Some(seconds) = lock_seconds(entry.0) {
+                entry.1 = now + seconds;
+            }
+        }
+    }
+}
+
 /// What the store keeps of a secret: its SHA-256.
 pub fn token_hash(token: &str) -> String {
     hex(&Sha256::digest(token.as_bytes()))
@@ -147,6 +244,9 @@ mod tests {
         assert_eq!(token_hash(&a).len(), 64);
         assert_ne!(token_hash(&a), a);
         assert!(same("abc", "abc") && !same("abc", "abd") && !same("abc", "ab"));
+        let code = random_code('H').expect("code");
+        assert!(code.starts_with("H-") && code.len() == 12, "{code}");
+        assert!(plain_text("P01", 10) && !plain_text("a\u{0}b", 10) && !plain_text("", 10));
     }
 
     #[test]

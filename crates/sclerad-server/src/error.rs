@@ -1,6 +1,6 @@
 //! `AppError`: every way a request can fail, as one JSON body shape.
 
-use axum::extract::rejection::{BytesRejection, JsonRejection};
+use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection, QueryRejection};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use sclerad_store::StoreError;
@@ -11,8 +11,8 @@ use utoipa::ToSchema;
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorBody {
     /// Machine-readable kind: `unauthenticated`, `forbidden`, `not_found`,
-    /// `conflict`, `invalid`, `bad_request`, `payload_too_large`,
-    /// `too_many_attempts`, `internal`.
+    /// `method_not_allowed`, `conflict`, `invalid`, `bad_request`,
+    /// `payload_too_large`, `too_many_attempts`, `busy`, `internal`.
     pub error: &'static str,
     /// What went wrong, for people.
     pub message: String,
@@ -49,6 +49,17 @@ pub enum AppError {
     },
     /// 400: the request cannot be read (malformed JSON, wrong type).
     BadRequest(String),
+    /// 400 at a known place of the body (`version`, `findings[0].grade`).
+    BadField {
+        /// Where in the body.
+        field: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// 405: the route exists, not with this method.
+    MethodNotAllowed,
+    /// 503: too many logins are being checked at once.
+    Busy,
     /// 413: the body is larger than the server accepts.
     PayloadTooLarge,
     /// 429: too many failed logins; retry after this many seconds.
@@ -116,10 +127,44 @@ impl<S: Send + Sync> axum::extract::FromRequest<S> for JsonBody {
 }
 
 impl JsonBody {
-    /// The body as `T`; 400 naming the problem if it is not.
+    /// The body as `T`; 400 naming the problem, and the field when there
+    /// is one, if it is not.
     pub fn parse<T: serde::de::DeserializeOwned>(&self) -> Result<T, AppError> {
-        serde_json::from_slice(&self.0)
-            .map_err(|e| AppError::BadRequest(format!("the JSON body is not valid: {e}")))
+        let mut json = serde_json::Deserializer::from_slice(&self.0);
+        serde_path_to_error::deserialize(&mut json).map_err(|e| {
+            let path = e.path().to_string();
+            let message = format!("the JSON body is not valid: {}", e.inner());
+            if path.is_empty() || path == "." {
+                AppError::BadRequest(message)
+            } else {
+                AppError::BadField {
+                    field: path,
+                    message,
+                }
+            }
+        })
+    }
+}
+
+/// `axum::extract::Path` whose rejections are JSON [`AppError`]s.
+#[derive(Debug, axum::extract::FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(AppError))]
+pub struct ApiPath<T>(pub T);
+
+/// `axum::extract::Query` whose rejections are JSON [`AppError`]s.
+#[derive(Debug, axum::extract::FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(AppError))]
+pub struct ApiQuery<T>(pub T);
+
+impl From<PathRejection> for AppError {
+    fn from(rejection: PathRejection) -> Self {
+        AppError::BadRequest(rejection.body_text())
+    }
+}
+
+impl From<QueryRejection> for AppError {
+    fn from(rejection: QueryRejection) -> Self {
+        AppError::BadRequest(rejection.body_text())
     }
 }
 
@@ -163,6 +208,27 @@ impl IntoResponse for AppError {
                 None,
             ),
             AppError::BadRequest(m) => (StatusCode::BAD_REQUEST, "bad_request", m, None, None),
+            AppError::BadField { field, message } => (
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                message,
+                Some(field),
+                None,
+            ),
+            AppError::MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this route does not take this method".to_string(),
+                None,
+                None,
+            ),
+            AppError::Busy => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "too many logins at once; try again".to_string(),
+                None,
+                None,
+            ),
             AppError::PayloadTooLarge => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "payload_too_large",

@@ -25,7 +25,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use utoipa_swagger_ui::SwaggerUi;
 
-pub use error::{ApiJson, AppError, ErrorBody, JsonBody};
+pub use error::{ApiJson, ApiPath, ApiQuery, AppError, ErrorBody, JsonBody};
 
 /// The largest request body accepted (1 MiB): a worklist save is a few
 /// kilobytes; anything larger is refused with 413 before it is parsed.
@@ -56,6 +56,8 @@ pub struct AppState {
     /// A valid Argon2id hash of nothing, verified against when a login names
     /// an unknown user, so that such a login takes as long as a real one.
     pub dummy_hash: Arc<str>,
+    /// Login turns, unknown-name throttling and the hashing bound.
+    pub logins: Arc<auth::LoginGuard>,
 }
 
 impl AppState {
@@ -68,6 +70,7 @@ impl AppState {
             store,
             config: Arc::new(config),
             dummy_hash: dummy.into(),
+            logins: Arc::new(auth::LoginGuard::default()),
         })
     }
 }
@@ -118,7 +121,8 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(api::login))
         .routes(routes!(api::logout))
         .routes(routes!(api::me))
-        .routes(routes!(api::create_token))
+        .routes(routes!(api::list_tokens, api::create_token))
+        .routes(routes!(api::revoke_token))
         .routes(routes!(api::list_users, api::create_user))
         .routes(routes!(api::list_studies))
         .routes(routes!(api::list_patients))
@@ -146,6 +150,7 @@ pub fn router(state: AppState) -> Router {
     let (api, doc) = api();
     api.merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", doc))
         .fallback(|| async { AppError::NotFound("no such route".into()) })
+        .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)

@@ -51,6 +51,11 @@ impl WriteTx {
 
 fn backend(e: sqlx::Error) -> StoreError {
     if let sqlx::Error::Database(db) = &e {
+        // PostgreSQL refuses NUL characters in text (SQLite stores them):
+        // the caller sent text no study can hold.
+        if db.code().as_deref() == Some("22021") {
+            return StoreError::invalid("text", "text must not contain NUL characters");
+        }
         if db.is_unique_violation() {
             return StoreError::AlreadyExists {
                 what: db.message().to_string(),
@@ -58,6 +63,15 @@ fn backend(e: sqlx::Error) -> StoreError {
         }
     }
     StoreError::Backend(e.to_string())
+}
+
+fn token_of(row: &DbRow) -> StoreResult<ApiToken> {
+    Ok(ApiToken {
+        id: row.try_get("id").map_err(backend)?,
+        user_id: row.try_get("user_id").map_err(backend)?,
+        label: row.try_get("label").map_err(backend)?,
+        created_at: row.try_get("created_at").map_err(backend)?,
+    })
 }
 
 fn user_of(row: &DbRow) -> StoreResult<User> {
@@ -364,12 +378,7 @@ impl Store for ThisStore {
         .fetch_one(&mut *tx)
         .await
         .map_err(backend)?;
-        let token = ApiToken {
-            id: row.try_get("id").map_err(backend)?,
-            user_id: row.try_get("user_id").map_err(backend)?,
-            label: row.try_get("label").map_err(backend)?,
-            created_at: row.try_get("created_at").map_err(backend)?,
-        };
+        let token = token_of(&row)?;
         let event = NewEvent::new("create", "api_token", token.id, None::<&()>, Some(&token));
         audit(&mut tx, actor, vec![event]).await?;
         tx.commit().await.map_err(backend)?;
@@ -386,6 +395,35 @@ impl Store for ThisStore {
         .await
         .map_err(backend)?;
         row.as_ref().map(user_of).transpose()
+    }
+
+    async fn tokens(&self, user_id: i64) -> StoreResult<Vec<ApiToken>> {
+        let rows = sqlx::query(
+            "SELECT id, user_id, label, created_at FROM api_tokens WHERE user_id = $1 ORDER BY id",
+        )
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter().map(token_of).collect()
+    }
+
+    async fn revoke_token(&self, actor: &Actor, id: i64, owner: Option<i64>) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        let row = sqlx::query(
+            "DELETE FROM api_tokens WHERE id = $1 AND ($2 IS NULL OR user_id = $2) \
+             RETURNING id, user_id, label, created_at",
+        )
+        .bind(id)
+        .bind(owner)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(backend)?
+        .ok_or_else(|| StoreError::not_found(format!("API token {id}")))?;
+        let token = token_of(&row)?;
+        let event = NewEvent::new("revoke", "api_token", id, Some(&token), None::<&()>);
+        audit(&mut tx, actor, vec![event]).await?;
+        tx.commit().await.map_err(backend)
     }
 
     async fn import_study(

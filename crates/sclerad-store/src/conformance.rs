@@ -232,11 +232,27 @@ pub async fn users_sessions_tokens(store: &dyn Store) {
     let owner = store.token_user("tokenhash").await.expect("read");
     assert_eq!(owner.map(|u| u.name), Some("alice".into()));
     assert!(store.token_user("other").await.expect("read").is_none());
+    assert_eq!(store.tokens(alice.id).await.expect("list").len(), 1);
+    assert!(
+        matches!(
+            store
+                .revoke_token(&admin(), token.id, Some(alice.id + 1))
+                .await,
+            Err(StoreError::NotFound { .. })
+        ),
+        "only the owner's token"
+    );
+    store
+        .revoke_token(&admin(), token.id, Some(alice.id))
+        .await
+        .expect("revoke");
+    assert!(store.token_user("tokenhash").await.expect("read").is_none());
+    assert!(store.tokens(alice.id).await.expect("list").is_empty());
     assert_eq!(store.users().await.expect("list").len(), 1);
     assert_eq!(
         verified(store).await,
-        2,
-        "user and token creation are audited"
+        3,
+        "user creation, token creation and revocation are audited"
     );
 }
 

@@ -105,6 +105,10 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<ApiToken>;
     /// The owner of a live token.
     async fn token_user(&self, token_hash: &str) -> StoreResult<Option<User>>;
+    /// The tokens of a user, oldest first.
+    async fn tokens(&self, user_id: i64) -> StoreResult<Vec<ApiToken>>;
+    /// Revokes (deletes) token `id`; with `owner`, only if it is theirs.
+    async fn revoke_token(&self, actor: &Actor, id: i64, owner: Option<i64>) -> StoreResult<()>;
 
     // ---- studies, patients, exams ----
 

@@ -105,8 +105,13 @@ impl StudyImport {
             let Some(t) = table else { continue };
             for row in &t.rows {
                 let patient_id = cell(&t.columns, row, "patient_id").unwrap_or_default();
-                let reader = cell(&t.columns, row, "reader").unwrap_or_default();
-                let key = (modality, patient_id.to_string(), reader.to_string());
+                let named = cell(&t.columns, row, "reader").unwrap_or_default();
+                // An exported repeat reading comes back as a repeat reading.
+                let (reader, repeat) = match named.strip_suffix(REPEAT_SUFFIX) {
+                    Some(base) if !base.is_empty() => (base, true),
+                    _ => (named, false),
+                };
+                let key = (modality, patient_id.to_string(), named.to_string());
                 let at = *index.entry(key).or_insert_with(|| {
                     readings.push(Reading {
                         id: 0,
@@ -114,7 +119,9 @@ impl StudyImport {
                         patient_id: patient_id.into(),
                         modality,
                         reader: reader.into(),
-                        kind: if reader == sclerad_model::CONSENSUS {
+                        kind: if repeat {
+                            ReadingKind::Repeat
+                        } else if reader == sclerad_model::CONSENSUS {
                             ReadingKind::Consensus
                         } else {
                             ReadingKind::Imported
@@ -187,11 +194,15 @@ pub fn assignment_digest(assignments: &[NewAssignment]) -> serde_json::Value {
     )
 }
 
+/// What marks a repeat reading's reader name in a bundle.
+pub const REPEAT_SUFFIX: &str = "#repeat";
+
 /// The reader name a reading is exported under: a repeat reading keeps its
-/// reader's name with `#repeat`, so it stays apart from the first reading.
+/// reader's name with `#repeat`, so it stays apart from the first reading
+/// (and is read back as a repeat reading on import).
 pub fn export_reader(reading: &Reading) -> String {
     match reading.kind {
-        ReadingKind::Repeat => format!("{}#repeat", reading.reader),
+        ReadingKind::Repeat => format!("{}{REPEAT_SUFFIX}", reading.reader),
         _ => reading.reader.clone(),
     }
 }
@@ -331,5 +342,32 @@ mod tests {
         assert_eq!(hand.rows[2][4], "none");
         assert_eq!(hand.rows[0][6], "n1");
         assert!(back.spine_readings.is_none());
+    }
+
+    #[test]
+    fn repeat_readings_come_back_as_repeats() {
+        let tables = TextTables {
+            patients: table(&["patient_id", "sex"], &[&["P1", "female"]]),
+            hand_readings: Some(table(
+                &["patient_id", "reader", "side", "site", "lesion", "grade"],
+                &[
+                    &["P1", "ana", "", "", "none", ""],
+                    &["P1", "ana#repeat", "left", "tuft_d1", "calcinosis", ""],
+                ],
+            )),
+            spine_readings: None,
+        };
+        let import = StudyImport::from_tables(&tables);
+        let kinds: Vec<(&str, ReadingKind)> = import
+            .readings
+            .iter()
+            .map(|r| (r.reader.as_str(), r.kind))
+            .collect();
+        assert_eq!(
+            kinds,
+            [("ana", ReadingKind::Imported), ("ana", ReadingKind::Repeat)]
+        );
+        let back = to_tables(&import.columns, &import.patients, &import.readings);
+        assert_eq!(back.hand_readings, tables.hand_readings);
     }
 }
