@@ -60,6 +60,11 @@ impl Shuffler {
 /// Plans assignments of `exams` (id and code prefix) to `readers`.
 /// `repeat_share` (0–1) of the exams, chosen at random for each reader, are
 /// presented again; `next_position` gives each reader's first free position.
+///
+/// A repeat is slotted in at random among the presentations that come at
+/// least a quarter of the list after its first one (and in the second half
+/// of the list; at the end when the list is too short for that), so repeats
+/// are mixed with first readings instead of forming a tell-tale tail.
 pub fn plan(
     exams: &[(i64, char)],
     readers: &[i64],
@@ -72,33 +77,40 @@ pub fn plan(
     } else {
         0.0
     };
-    let repeats = (share * exams.len() as f64).round() as usize;
-    let mut out = Vec::with_capacity(readers.len() * (exams.len() + repeats));
+    let n = exams.len();
+    let repeats = (share * n as f64).round() as usize;
+    let gap = (n / 4).max(1);
+    let mut out = Vec::with_capacity(readers.len() * (n + repeats));
     for &reader in readers {
-        let mut position = next_position.get(&reader).copied().unwrap_or(0);
         let mut order: Vec<(i64, char)> = exams.to_vec();
         rng.shuffle(&mut order);
-        for &(exam, prefix) in &order {
-            out.push(NewAssignment {
-                exam_id: exam,
-                reader_id: reader,
-                code: rng.code(prefix),
-                position,
-                kind: ReadingKind::Primary,
-            });
-            position += 1;
+        // (slot, tie-break, exam, prefix, kind): the first reading of the
+        // exam at i sits at slot 2i + 1; a repeat goes to an even slot 2j,
+        // i.e. just before first reading j, with j ≥ i + gap (or at the end).
+        let mut slots: Vec<(usize, usize, i64, char, ReadingKind)> = order
+            .iter()
+            .enumerate()
+            .map(|(i, &(exam, prefix))| (2 * i + 1, 0, exam, prefix, ReadingKind::Primary))
+            .collect();
+        let mut chosen: Vec<usize> = (0..n).collect();
+        rng.shuffle(&mut chosen);
+        for &i in chosen.iter().take(repeats) {
+            let (exam, prefix) = order[i];
+            let earliest = (i + gap).max(n / 2).min(n);
+            let j = earliest + rng.below(n - earliest + 1);
+            let tie = rng.below(1 << 20);
+            slots.push((2 * j, tie, exam, prefix, ReadingKind::Repeat));
         }
-        // A different random selection and order for the repeats.
-        rng.shuffle(&mut order);
-        for &(exam, prefix) in order.iter().take(repeats) {
+        slots.sort_unstable_by_key(|s| (s.0, s.1));
+        let start = next_position.get(&reader).copied().unwrap_or(0);
+        for (k, (_, _, exam, prefix, kind)) in slots.into_iter().enumerate() {
             out.push(NewAssignment {
                 exam_id: exam,
                 reader_id: reader,
                 code: rng.code(prefix),
-                position,
-                kind: ReadingKind::Repeat,
+                position: start + k as i64,
+                kind,
             });
-            position += 1;
         }
     }
     out
@@ -125,18 +137,27 @@ mod tests {
                 .map(|a| a.exam_id)
                 .collect();
             assert_eq!(primary.len(), 20);
-            let last_primary = mine
-                .iter()
-                .filter(|a| a.kind == ReadingKind::Primary)
-                .map(|a| a.position)
-                .max();
-            let first_repeat = mine
-                .iter()
-                .filter(|a| a.kind == ReadingKind::Repeat)
-                .map(|a| a.position)
-                .min();
-            assert!(first_repeat > last_primary);
+            // Every repeat comes after its first presentation, by at least
+            // a quarter of the list (5 of 20) unless that is past the end.
+            for r in mine.iter().filter(|a| a.kind == ReadingKind::Repeat) {
+                let first = mine
+                    .iter()
+                    .find(|a| a.kind == ReadingKind::Primary && a.exam_id == r.exam_id)
+                    .expect("first presentation");
+                assert!(r.position > first.position, "{r:?} after {first:?}");
+                let room = first.position + 5 <= 21;
+                assert!(!room || r.position >= first.position + 5, "{r:?} after {first:?}");
+            }
+            let positions: HashSet<i64> = mine.iter().map(|a| a.position).collect();
+            assert_eq!(positions.len(), 22, "positions are distinct");
         }
+        // Over many plans, repeats are not always at the tail.
+        let mut again = Shuffler::new(3);
+        let mixed = (0..50).any(|_| {
+            let p = super::plan(&exams, &[1], 0.2, &HashMap::new(), &mut again);
+            p.iter().take(20).any(|a| a.kind == ReadingKind::Repeat)
+        });
+        assert!(mixed, "repeats are mixed with first readings");
         assert_eq!(
             plan.iter()
                 .filter(|a| a.reader_id == 2)
