@@ -146,7 +146,10 @@ mod tests {
                     .expect("first presentation");
                 assert!(r.position > first.position, "{r:?} after {first:?}");
                 let room = first.position + 5 <= 21;
-                assert!(!room || r.position >= first.position + 5, "{r:?} after {first:?}");
+                assert!(
+                    !room || r.position >= first.position + 5,
+                    "{r:?} after {first:?}"
+                );
             }
             let positions: HashSet<i64> = mine.iter().map(|a| a.position).collect();
             assert_eq!(positions.len(), 22, "positions are distinct");
