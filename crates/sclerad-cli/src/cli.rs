@@ -236,6 +236,12 @@ pub enum AuditCommand {
 pub struct AuditVerifyArgs {
     #[command(flatten)]
     pub db: DbArgs,
+
+    /// An event hash recorded earlier, as printed by a previous verify
+    /// (SEQ:HASH); repeat for several. Catches a trail rewritten with every
+    /// hash recomputed, which the chain alone cannot.
+    #[arg(long, value_name = "SEQ:HASH")]
+    pub anchor: Vec<sclerad_store::Anchor>,
 }
 
 const ANALYZE_EXAMPLES: &str = "\

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use sclerad_model::{ProblemCounts, Severity, ValidateOptions};
-use sclerad_store::{to_tables, verify_audit, Actor, Role, Store, StoreError, StudyImport};
+use sclerad_store::{to_tables, Actor, Role, Store, StoreError, StudyImport};
 use sclerad_store_postgres::PostgresStore;
 use sclerad_store_sqlite::SqliteStore;
 
@@ -236,15 +236,21 @@ fn user_list(args: &UserListArgs) -> Result<ExitCode> {
 pub fn audit(command: &AuditCommand) -> Result<ExitCode> {
     let AuditCommand::Verify(args) = command;
     let rt = runtime()?;
-    let outcome = rt.block_on(async {
+    let (outcome, head) = rt.block_on(async {
         let store = open(&args.db).await?;
-        verify_audit(store.as_ref())
-            .await
-            .map_err(anyhow::Error::from)
+        let outcome = sclerad_store::verify_audit_anchored(store.as_ref(), &args.anchor).await?;
+        let head = store.audit_head().await?;
+        anyhow::Ok((outcome, head))
     })?;
     match outcome {
         Ok(n) => {
             println!("Audit trail intact: {n} events, every link checked.");
+            if !args.anchor.is_empty() {
+                println!("Every anchor matches ({}).", args.anchor.len());
+            }
+            if let Some((seq, hash)) = head.filter(|(seq, _)| *seq > 0) {
+                println!("Chain head (record it outside the database): {seq}:{hash}");
+            }
             Ok(ExitCode::SUCCESS)
         }
         Err(broken) => {

@@ -126,11 +126,44 @@ pub struct BrokenLink {
     pub reason: String,
 }
 
+/// A hash recorded outside the database (in the study log, a signed
+/// e-mail…): the chain must still have it at that event. This catches
+/// someone who rewrites the trail and recomputes every hash after it, which
+/// the chain alone cannot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Anchor {
+    /// Event sequence number.
+    pub seq: i64,
+    /// Its hash when it was recorded.
+    pub hash: String,
+}
+
+impl std::str::FromStr for Anchor {
+    type Err = String;
+
+    /// `SEQ:HASH`, as `sclerad audit verify` prints it.
+    fn from_str(text: &str) -> Result<Self, String> {
+        let (seq, hash) = text
+            .split_once(':')
+            .ok_or_else(|| format!("{text:?}: expected SEQ:HASH"))?;
+        let seq: i64 = seq
+            .trim()
+            .parse()
+            .map_err(|_| format!("{seq:?} is not an event number"))?;
+        let hash = hash.trim().to_ascii_lowercase();
+        if seq < 1 || hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(format!("{text:?}: expected SEQ:HASH with 64 hex digits"));
+        }
+        Ok(Anchor { seq, hash })
+    }
+}
+
 /// Checks a chain event by event, in sequence order.
 #[derive(Debug, Clone)]
 pub struct ChainVerifier {
     next_seq: i64,
     prev_hash: String,
+    anchors: Vec<Anchor>,
 }
 
 impl Default for ChainVerifier {
@@ -138,11 +171,20 @@ impl Default for ChainVerifier {
         ChainVerifier {
             next_seq: 1,
             prev_hash: GENESIS.into(),
+            anchors: Vec::new(),
         }
     }
 }
 
 impl ChainVerifier {
+    /// A verifier that also checks `anchors`.
+    pub fn with_anchors(anchors: &[Anchor]) -> Self {
+        ChainVerifier {
+            anchors: anchors.to_vec(),
+            ..ChainVerifier::default()
+        }
+    }
+
     /// Checks the next event.
     pub fn check(&mut self, event: &AuditEvent) -> Result<(), BrokenLink> {
         let broken = |reason: String| BrokenLink {
@@ -170,6 +212,16 @@ impl ChainVerifier {
                 event.hash
             )));
         }
+        if let Some(anchor) = self
+            .anchors
+            .iter()
+            .find(|a| a.seq == event.seq && a.hash != event.hash)
+        {
+            return Err(broken(format!(
+                "its hash {} differs from the recorded anchor {}: the trail was rewritten up to here",
+                event.hash, anchor.hash
+            )));
+        }
         self.next_seq += 1;
         self.prev_hash = event.hash.clone();
         Ok(())
@@ -184,6 +236,16 @@ impl ChainVerifier {
     /// number and hash), which catches removal of the newest events.
     pub fn finish(&self, head: Option<(i64, String)>) -> Result<i64, BrokenLink> {
         let (seq, hash) = head.unwrap_or((0, GENESIS.into()));
+        if let Some(anchor) = self.anchors.iter().find(|a| a.seq > self.checked()) {
+            return Err(BrokenLink {
+                seq: self.checked() + 1,
+                reason: format!(
+                    "the trail ends at event {} but an anchor was recorded at event {}: events were removed",
+                    self.checked(),
+                    anchor.seq
+                ),
+            });
+        }
         if seq != self.checked() || hash != self.prev_hash {
             return Err(BrokenLink {
                 seq: self.checked().min(seq) + 1,
@@ -250,6 +312,32 @@ mod tests {
 
         let truncated = &events[..4];
         assert_eq!(verify(truncated, head.clone()).unwrap_err().seq, 5);
+
+        // Recomputing every hash from an altered event on passes the chain,
+        // but not an anchor recorded before.
+        let mut rewritten = events.clone();
+        rewritten[1].actor = "mallory".into();
+        for i in 1..rewritten.len() {
+            rewritten[i].prev_hash = rewritten[i - 1].hash.clone();
+            rewritten[i].hash = rewritten[i].expected_hash();
+        }
+        let new_head = Some((5, rewritten[4].hash.clone()));
+        let mut plain = ChainVerifier::default();
+        assert!(rewritten.iter().all(|e| plain.check(e).is_ok()));
+        let anchor: Anchor = format!("3:{}", events[2].hash).parse().expect("anchor");
+        let mut anchored = ChainVerifier::with_anchors(&[anchor]);
+        let broken = rewritten
+            .iter()
+            .map(|e| anchored.check(e))
+            .find_map(Result::err)
+            .expect("caught");
+        assert_eq!(broken.seq, 3);
+        assert!(plain.finish(new_head).is_ok());
+        let late: Anchor = format!("9:{}", events[2].hash).parse().expect("anchor");
+        let mut short = ChainVerifier::with_anchors(&[late]);
+        assert!(events.iter().all(|e| short.check(e).is_ok()));
+        assert_eq!(short.finish(head.clone()).map_err(|b| b.seq), Err(6));
+        assert!("3:abc".parse::<Anchor>().is_err());
 
         // Rehashing an altered event does not help: the next link breaks.
         let mut rehashed = events.clone();

@@ -21,7 +21,7 @@ pub mod password;
 pub mod records;
 mod types;
 
-pub use audit::{AuditEvent, BrokenLink, ChainVerifier, NewEvent};
+pub use audit::{Anchor, AuditEvent, BrokenLink, ChainVerifier, NewEvent};
 pub use error::{StoreError, StoreResult};
 pub use migrate::{now, Migration};
 pub use records::{to_tables, StudyImport};
@@ -189,9 +189,17 @@ pub trait Store: Send + Sync + 'static {
 /// writers append while the check runs are neither checked nor mistaken for
 /// a broken tail.
 pub async fn verify_audit(store: &dyn Store) -> StoreResult<Result<i64, BrokenLink>> {
+    verify_audit_anchored(store, &[]).await
+}
+
+/// [`verify_audit`], also checking hashes recorded outside the database.
+pub async fn verify_audit_anchored(
+    store: &dyn Store,
+    anchors: &[Anchor],
+) -> StoreResult<Result<i64, BrokenLink>> {
     let head = store.audit_head().await?;
     let last = head.as_ref().map_or(0, |(seq, _)| *seq);
-    let mut verifier = ChainVerifier::default();
+    let mut verifier = ChainVerifier::with_anchors(anchors);
     let mut after = 0;
     'pages: while after < last {
         let page = store.audit_events(after, 10_000).await?;
