@@ -35,6 +35,8 @@ const MIGRATION_LOCK: i64 = 0x0073_636c_6572_6164;
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     pool: PgPool,
+    /// Readers' saves, written in batches (group commit).
+    saver: Option<tokio::sync::mpsc::Sender<SaveJob>>,
 }
 
 impl PostgresStore {
@@ -49,8 +51,9 @@ impl PostgresStore {
             .connect_with(options)
             .await
             .map_err(|e| StoreError::Backend(format!("{}: {e}", redact(url))))?;
-        let store = PostgresStore { pool };
+        let mut store = PostgresStore { pool, saver: None };
         store.migrate().await?;
+        store.saver = Some(spawn_saver(store.clone()));
         Ok(store)
     }
 

@@ -34,6 +34,8 @@ pub struct SqliteStore {
     pool: SqlitePool,
     /// Writers of this process take turns here before `BEGIN IMMEDIATE`.
     writer: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// Readers' saves, written in batches (group commit).
+    saver: Option<tokio::sync::mpsc::Sender<SaveJob>>,
 }
 
 impl SqliteStore {
@@ -53,11 +55,13 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(|e| StoreError::Backend(format!("{url}: {e}")))?;
-        let store = SqliteStore {
+        let mut store = SqliteStore {
             pool,
             writer: std::sync::Arc::new(tokio::sync::Mutex::new(())),
+            saver: None,
         };
         store.migrate().await?;
+        store.saver = Some(spawn_saver(store.clone()));
         Ok(store)
     }
 

@@ -4,7 +4,9 @@
 // `sclerad-store-postgres` each compile it with `include!`, against their
 // own driver, after defining:
 //
-// - `ThisStore`: the store type, with a `pool` field and
+// - `ThisStore`: the store type (`Clone`), with a `pool` field, a
+//   `saver: Option<tokio::sync::mpsc::Sender<SaveJob>>` field (set from
+//   `spawn_saver` once the store is open) and
 //   `async fn write(&self) -> StoreResult<WriteTx>` that opens a
 //   transaction ready to write (`WriteTx` is defined below);
 // - `DbRow` and `DbConnection`: the driver's row and connection types;
@@ -157,6 +159,16 @@ fn work_item_of(row: &DbRow) -> StoreResult<WorkItem> {
 
 /// Appends `events` to the audit chain inside the caller's transaction.
 async fn audit(tx: &mut DbConnection, actor: &Actor, events: Vec<NewEvent>) -> StoreResult<()> {
+    let events = events
+        .into_iter()
+        .map(|e| (actor.name.clone(), e))
+        .collect();
+    audit_each(tx, events).await
+}
+
+/// Appends events, each with its own actor, to the chain inside the
+/// caller's transaction.
+async fn audit_each(tx: &mut DbConnection, events: Vec<(String, NewEvent)>) -> StoreResult<()> {
     let head = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT seq, hash FROM audit_head h WHERE id = 1{}",
         lock("h")
@@ -166,27 +178,32 @@ async fn audit(tx: &mut DbConnection, actor: &Actor, events: Vec<NewEvent>) -> S
     .map_err(backend)?;
     let mut seq: i64 = head.try_get("seq").map_err(backend)?;
     let mut prev: String = head.try_get("hash").map_err(backend)?;
-    for event in events {
+    let mut chained = Vec::with_capacity(events.len());
+    for (actor, event) in events {
         seq += 1;
-        let e = AuditEvent::chain(seq, now(), &actor.name, event, &prev);
-        sqlx::query(
-            "INSERT INTO audit_events (seq, at, actor, action, entity, entity_id, before, after, prev_hash, hash) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(e.seq)
-        .bind(&e.at)
-        .bind(&e.actor)
-        .bind(&e.action)
-        .bind(&e.entity)
-        .bind(&e.entity_id)
-        .bind(&e.before)
-        .bind(&e.after)
-        .bind(&e.prev_hash)
-        .bind(&e.hash)
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?;
-        prev = e.hash;
+        let e = AuditEvent::chain(seq, now(), &actor, event, &prev);
+        prev = e.hash.clone();
+        chained.push(e);
+    }
+    // One statement per 64 events (640 parameters: within both databases'
+    // limits), not one per event.
+    for chunk in chained.chunks(64) {
+        let mut insert = sqlx::QueryBuilder::<Db>::new(
+            "INSERT INTO audit_events (seq, at, actor, action, entity, entity_id, before, after, prev_hash, hash) ",
+        );
+        insert.push_values(chunk, |mut row, e| {
+            row.push_bind(e.seq)
+                .push_bind(e.at.clone())
+                .push_bind(e.actor.clone())
+                .push_bind(e.action.clone())
+                .push_bind(e.entity.clone())
+                .push_bind(e.entity_id.clone())
+                .push_bind(e.before.clone())
+                .push_bind(e.after.clone())
+                .push_bind(e.prev_hash.clone())
+                .push_bind(e.hash.clone());
+        });
+        insert.build().execute(&mut *tx).await.map_err(backend)?;
     }
     sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
         .bind(seq)
@@ -195,6 +212,169 @@ async fn audit(tx: &mut DbConnection, actor: &Actor, events: Vec<NewEvent>) -> S
         .await
         .map_err(backend)?;
     Ok(())
+}
+
+/// A reader's save waiting for the next batch.
+struct SaveJob {
+    actor: Actor,
+    reader_id: i64,
+    code: String,
+    findings: Vec<Cells>,
+    expected_version: i64,
+    reply: tokio::sync::oneshot::Sender<StoreResult<WorkItem>>,
+}
+
+/// The most saves one transaction takes.
+const MAX_BATCH: usize = 64;
+
+/// Group commit of readers' saves: one task takes the saves waiting in the
+/// queue and writes them in one transaction, each checked, written and
+/// audited as if alone; a save answers only once its transaction
+/// committed. Many readers saving at once then share one commit (one WAL
+/// flush) instead of queueing for one each.
+fn spawn_saver(store: ThisStore) -> tokio::sync::mpsc::Sender<SaveJob> {
+    let (sender, mut queue) = tokio::sync::mpsc::channel::<SaveJob>(4 * MAX_BATCH);
+    tokio::spawn(async move {
+        while let Some(first) = queue.recv().await {
+            let mut jobs = vec![first];
+            while jobs.len() < MAX_BATCH {
+                match queue.try_recv() {
+                    Ok(job) => jobs.push(job),
+                    Err(_) => break,
+                }
+            }
+            match store.save_batch(&jobs).await {
+                Ok(results) => {
+                    for (job, result) in jobs.into_iter().zip(results) {
+                        let _ = job.reply.send(result);
+                    }
+                }
+                // The transaction was rolled back: nothing of the batch is
+                // written, and every save says so.
+                Err(e) => {
+                    for job in jobs {
+                        let _ = job.reply.send(Err(e.clone()));
+                    }
+                }
+            }
+        }
+    });
+    sender
+}
+
+impl ThisStore {
+    /// Writes `jobs` in one transaction, in their order: one statement
+    /// reads and locks every reading concerned, each save is checked
+    /// against the version the previous ones left, one statement writes the
+    /// readings and one the audit events. A save that is not found or is
+    /// stale gets its own error and writes nothing; a database failure
+    /// rolls back the whole batch.
+    async fn save_batch(&self, jobs: &[SaveJob]) -> StoreResult<Vec<StoreResult<WorkItem>>> {
+        let mut tx = self.write().await?;
+        let mut select = sqlx::QueryBuilder::<Db>::new(
+            "SELECT a.reader_id, a.code, a.position, e.modality, e.ct_type, e.ct_levels, \
+             r.findings, r.version, r.id AS reading_id \
+             FROM assignments a JOIN readings r ON r.assignment_id = a.id \
+             JOIN exams e ON e.id = a.exam_id WHERE (a.reader_id, a.code) IN (",
+        );
+        let mut keys = select.separated(", ");
+        for job in jobs {
+            keys.push("(");
+            keys.push_bind_unseparated(job.reader_id);
+            keys.push_unseparated(", ");
+            keys.push_bind_unseparated(job.code.clone());
+            keys.push_unseparated(")");
+        }
+        select.push(") ORDER BY r.id");
+        select.push(lock("r"));
+        let rows = select.build().fetch_all(&mut *tx).await.map_err(backend)?;
+        // (reader, code) → (reading id, the item as the batch leaves it).
+        let mut current: std::collections::HashMap<(i64, String), (i64, WorkItem)> =
+            std::collections::HashMap::new();
+        for row in &rows {
+            let reader: i64 = row.try_get("reader_id").map_err(backend)?;
+            let reading_id: i64 = row.try_get("reading_id").map_err(backend)?;
+            let item = work_item_of(row)?;
+            current.insert((reader, item.code.clone()), (reading_id, item));
+        }
+        let mut results = Vec::with_capacity(jobs.len());
+        let mut events = Vec::with_capacity(jobs.len());
+        let mut changed: Vec<i64> = Vec::new();
+        for job in jobs {
+            let Some((reading_id, item)) = current.get_mut(&(job.reader_id, job.code.clone()))
+            else {
+                results.push(Err(StoreError::not_found(format!(
+                    "exam code {:?} in your worklist",
+                    job.code
+                ))));
+                continue;
+            };
+            if item.version != job.expected_version {
+                results.push(Err(StoreError::Conflict {
+                    what: format!("reading of {}", job.code),
+                    expected: job.expected_version,
+                    current: item.version,
+                }));
+                continue;
+            }
+            let before = item.findings.clone();
+            item.findings = Some(job.findings.clone());
+            item.version += 1;
+            events.push((
+                job.actor.name.clone(),
+                NewEvent::new(
+                    "save",
+                    "reading",
+                    *reading_id,
+                    Some(&before),
+                    Some(&item.findings),
+                ),
+            ));
+            if !changed.contains(reading_id) {
+                changed.push(*reading_id);
+            }
+            results.push(Ok(item.clone()));
+        }
+        if !changed.is_empty() {
+            let finals: Vec<(i64, String, i64)> = current
+                .values()
+                .filter(|(id, _)| changed.contains(id))
+                .map(|(id, item)| Ok((*id, to_json(&item.findings)?, item.version)))
+                .collect::<StoreResult<_>>()?;
+            let mut update =
+                sqlx::QueryBuilder::<Db>::new("UPDATE readings SET findings = CASE id");
+            for (id, findings, _) in &finals {
+                update
+                    .push(" WHEN ")
+                    .push_bind(*id)
+                    .push(" THEN ")
+                    .push_bind(findings.clone());
+            }
+            update.push(" END, version = CASE id");
+            for (id, _, version) in &finals {
+                update
+                    .push(" WHEN ")
+                    .push_bind(*id)
+                    .push(" THEN ")
+                    .push_bind(*version);
+            }
+            update
+                .push(" END, updated_at = ")
+                .push_bind(now())
+                .push(" WHERE id IN (");
+            let mut ids = update.separated(", ");
+            for (id, _, _) in &finals {
+                ids.push_bind(*id);
+            }
+            update.push(")");
+            update.build().execute(&mut *tx).await.map_err(backend)?;
+        }
+        if !events.is_empty() {
+            audit_each(&mut tx, events).await?;
+        }
+        tx.commit().await.map_err(backend)?;
+        Ok(results)
+    }
 }
 
 async fn reader_name(tx: &mut DbConnection, reader_id: i64) -> StoreResult<String> {
@@ -751,52 +931,32 @@ impl Store for ThisStore {
         findings: &[Cells],
         expected_version: i64,
     ) -> StoreResult<WorkItem> {
-        let mut tx = self.write().await?;
-        let sql = format!("{WORK_SELECT} AND a.code = $2{}", lock("r"));
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(reader_id)
-            .bind(code)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(backend)?
-            .ok_or_else(|| StoreError::not_found(format!("exam code {code:?} in your worklist")))?;
-        let reading_id: i64 = row.try_get("reading_id").map_err(backend)?;
-        let before = work_item_of(&row)?;
-        if before.version != expected_version {
-            return Err(StoreError::Conflict {
-                what: format!("reading of {code}"),
-                expected: expected_version,
-                current: before.version,
-            });
-        }
-        sqlx::query(
-            "UPDATE readings SET findings = $1, version = version + 1, updated_at = $2 \
-             WHERE id = $3 AND version = $4",
-        )
-        .bind(to_json(&findings)?)
-        .bind(now())
-        .bind(reading_id)
-        .bind(expected_version)
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?;
-        // The row is locked and its version checked: the update gave exactly
-        // this.
-        let after = WorkItem {
-            findings: Some(findings.to_vec()),
-            version: expected_version + 1,
-            ..before.clone()
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let job = SaveJob {
+            actor: actor.clone(),
+            reader_id,
+            code: code.to_string(),
+            findings: findings.to_vec(),
+            expected_version,
+            reply,
         };
-        let event = NewEvent::new(
-            "save",
-            "reading",
-            reading_id,
-            Some(&before.findings),
-            Some(&after.findings),
-        );
-        audit(&mut tx, actor, vec![event]).await?;
-        tx.commit().await.map_err(backend)?;
-        Ok(after)
+        match &self.saver {
+            Some(saver) => {
+                saver
+                    .send(job)
+                    .await
+                    .map_err(|_| StoreError::Backend("the save queue is closed".into()))?;
+                answer
+                    .await
+                    .map_err(|_| StoreError::Backend("the save was dropped".into()))?
+            }
+            None => {
+                let mut results = self.save_batch(std::slice::from_ref(&job)).await?;
+                results
+                    .pop()
+                    .unwrap_or_else(|| Err(StoreError::Backend("no result".into())))
+            }
+        }
     }
 
     async fn save_consensus(

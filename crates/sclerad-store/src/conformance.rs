@@ -632,6 +632,72 @@ pub async fn edits_and_consensus_never_deadlock(store: Arc<dyn Store>) {
     verified(store.as_ref()).await;
 }
 
+/// Readers saving at once (their saves share transactions): each save of
+/// a distinct exam lands; of many saves of one exam from the same version,
+/// exactly one lands; every landed save is audited once.
+pub async fn concurrent_saves_land_once(store: Arc<dyn Store>) {
+    let study = sample_study(store.as_ref()).await;
+    let reader = store
+        .create_user(&admin(), "rx", Role::Reader, "h")
+        .await
+        .expect("reader");
+    let patients = store.patients(study.id).await.expect("patients");
+    let exams: Vec<(i64, char)> = patients
+        .iter()
+        .flat_map(|p| [(p.hand_radiograph.id, 'H'), (p.ct.id, 'C')])
+        .collect();
+    let plan = blinding::plan(
+        &exams,
+        &[reader.id],
+        0.0,
+        &Default::default(),
+        &mut blinding::Shuffler::new(5),
+    );
+    store
+        .create_assignments(&admin(), study.id, &plan)
+        .await
+        .expect("assign");
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, a) in plan.iter().enumerate() {
+        // Eight saves of the first exam, one of each of the others.
+        let copies = if i == 0 { 8 } else { 1 };
+        for k in 0..copies {
+            let store = Arc::clone(&store);
+            let code = a.code.clone();
+            let actor = Actor::user(&reader);
+            let f = vec![finding(&[
+                ("lesion", "none"),
+                ("note", &format!("{i}-{k}")),
+            ])];
+            tasks.spawn(
+                async move { (i, store.save_reading(&actor, reader.id, &code, &f, 0).await) },
+            );
+        }
+    }
+    let outcomes = tasks.join_all().await;
+    let landed = |i: usize| {
+        outcomes
+            .iter()
+            .filter(|(j, r)| *j == i && r.is_ok())
+            .count()
+    };
+    assert_eq!(landed(0), 1, "one of the eight saves of one exam");
+    assert!(
+        outcomes
+            .iter()
+            .filter(|(j, r)| *j == 0 && r.is_err())
+            .all(|(_, r)| matches!(r, Err(StoreError::Conflict { current: 1, .. }))),
+        "{outcomes:?}"
+    );
+    for i in 1..plan.len() {
+        assert_eq!(landed(i), 1, "exam {i}");
+    }
+    let list = store.worklist(reader.id).await.expect("worklist");
+    assert!(list.iter().all(|w| w.version == 1 && w.findings.is_some()));
+    // import, user, assign, then one event per landed save.
+    assert_eq!(verified(store.as_ref()).await, 3 + plan.len() as i64);
+}
+
 /// Runs every check of the suite as its own test, for a back end whose
 /// tests provide `async fn $open() -> Option<Arc<dyn Store>>` returning a
 /// fresh, empty store (`None` only when the back end's tests were skipped
@@ -676,6 +742,12 @@ macro_rules! conformance_tests {
             async fn edits_and_consensus_never_deadlock() {
                 let Some(store) = $open().await else { return };
                 $crate::conformance::edits_and_consensus_never_deadlock(store).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn concurrent_saves_land_once() {
+                let Some(store) = $open().await else { return };
+                $crate::conformance::concurrent_saves_land_once(store).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
