@@ -1,9 +1,11 @@
 //! The study store: what a sclerad server keeps, behind one interface with
 //! two back ends (`sclerad-store-sqlite`, `sclerad-store-postgres`).
 //!
-//! Every method is one transaction. Every method that changes data takes the
-//! [`Actor`] and writes its [`audit`] event in that same transaction, so the
-//! data and the trail never disagree. Editable records carry a version:
+//! Every method is atomic. Every method that changes data takes the
+//! [`Actor`] and writes its [`audit`] event in the same transaction as the
+//! change, so the data and the trail never disagree. (Readers' saves are
+//! group-committed: the saves waiting at one moment share one transaction,
+//! each checked and audited as if alone, each answered after the commit.) Editable records carry a version:
 //! an edit names the version it was based on and fails with
 //! [`StoreError::Conflict`] if the record has moved on, writing nothing.
 //!
