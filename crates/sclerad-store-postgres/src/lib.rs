@@ -139,6 +139,7 @@ type ThisStore = PostgresStore;
 fn lock(alias: &str) -> String {
     format!(" FOR NO KEY UPDATE OF {alias}")
 }
+const SAVER_SETUP: Option<&str> = Some("SET LOCAL lock_timeout = '5s'");
 const BACKEND: Backend = Backend::Postgres;
 
 include!("../../sclerad-store/sql/store_impl.rs");

@@ -103,3 +103,85 @@ async fn audit_rows_are_append_only_and_tampering_is_named() {
         .expect_err("detected");
     assert_eq!(broken.seq, 1, "{broken}");
 }
+
+/// A reading locked by someone outside the store (an idle `psql` holding
+/// `FOR UPDATE`) costs that one save a lock timeout; saves of other
+/// readings in the same batch still land.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_row_held_elsewhere_does_not_stall_other_saves() {
+    use sclerad_store::{blinding, StoreError, StudyImport};
+    let Some(url) = fresh_database().await else {
+        return;
+    };
+    let store = Arc::new(PostgresStore::open(&url).await.expect("open"));
+    let cli = Actor::command_line("t");
+    let import = StudyImport::from_tables(&sclerad_store::conformance::sample_tables());
+    let study = store
+        .import_study(&cli, "s", &import)
+        .await
+        .expect("import")
+        .study;
+    let reader = store
+        .create_user(&cli, "rx", Role::Reader, "h")
+        .await
+        .expect("user");
+    let patients = store.patients(study.id).await.expect("patients");
+    let exams: Vec<(i64, char)> = patients
+        .iter()
+        .map(|p| (p.hand_radiograph.id, 'H'))
+        .collect();
+    let plan = blinding::plan(
+        &exams,
+        &[reader.id],
+        0.0,
+        &Default::default(),
+        &mut blinding::Shuffler::new(1),
+    );
+    store
+        .create_assignments(&cli, study.id, &plan)
+        .await
+        .expect("assign");
+
+    // Hold the first reading's row in another session.
+    let mut holder = store.pool().begin().await.expect("begin");
+    sqlx::query(
+        "SELECT r.id FROM readings r JOIN assignments a ON a.id = r.assignment_id \
+         WHERE a.code = $1 FOR UPDATE",
+    )
+    .bind(&plan[0].code)
+    .fetch_one(&mut *holder)
+    .await
+    .expect("lock");
+
+    let mut saves = tokio::task::JoinSet::new();
+    for a in &plan {
+        let store = Arc::clone(&store);
+        let code = a.code.clone();
+        let actor = Actor::user(&reader);
+        saves.spawn(async move {
+            let findings = vec![std::collections::BTreeMap::from([(
+                "lesion".to_string(),
+                "none".to_string(),
+            )])];
+            (
+                code.clone(),
+                store
+                    .save_reading(&actor, reader.id, &code, &findings, 0)
+                    .await,
+            )
+        });
+    }
+    let results = saves.join_all().await;
+    holder.rollback().await.expect("release");
+    for (code, result) in &results {
+        if *code == plan[0].code {
+            assert!(matches!(result, Err(StoreError::Backend(_))), "{result:?}");
+        } else {
+            assert!(result.is_ok(), "{code}: {result:?}");
+        }
+    }
+    assert_eq!(
+        verify_audit(store.as_ref()).await.expect("read"),
+        Ok(3 + plan.len() as i64 - 1)
+    );
+}

@@ -131,6 +131,7 @@ type ThisStore = SqliteStore;
 fn lock(_alias: &str) -> String {
     String::new()
 }
+const SAVER_SETUP: Option<&str> = None;
 const BACKEND: Backend = Backend::Sqlite;
 
 include!("../../sclerad-store/sql/store_impl.rs");

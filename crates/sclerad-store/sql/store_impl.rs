@@ -14,13 +14,16 @@
 //   it reads from the table with that alias, and only that row
 //   (`" FOR NO KEY UPDATE OF alias"` on PostgreSQL, which does not block
 //   foreign-key checks; empty on SQLite, whose write transactions hold the
-//   database lock from their first statement). Writers lock at most one
-//   record row and then the audit head, always in that order, so no two
-//   writers wait on each other in a cycle;
+//   database lock from their first statement). A writer locks one record
+//   row, or (the save batch) readings in id order, and then the audit head,
+//   always in that order, so no two writers wait on each other in a cycle;
+// - `SAVER_SETUP`: a statement the save batch runs first, if any
+//   (PostgreSQL: a lock timeout, so a row held elsewhere cannot stall every
+//   save of the process);
 // - `BACKEND`: which [`Backend`] this is.
 //
 // Both dialects accept the SQL below as written: `$n` parameters,
-// `RETURNING`, partial unique indexes. What differs (types, triggers,
+// `RETURNING`, `CASE`, partial unique indexes. What differs (types, triggers,
 // migrations, connection set-up) lives in each back end.
 
 /// A write transaction, with the store's writer turn when the back end
@@ -203,7 +206,12 @@ async fn audit_each(tx: &mut DbConnection, events: Vec<(String, NewEvent)>) -> S
                 .push_bind(e.prev_hash.clone())
                 .push_bind(e.hash.clone());
         });
-        insert.build().execute(&mut *tx).await.map_err(backend)?;
+        insert
+            .build()
+            .persistent(false)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
     }
     sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
         .bind(seq)
@@ -243,23 +251,51 @@ fn spawn_saver(store: ThisStore) -> tokio::sync::mpsc::Sender<SaveJob> {
                     Err(_) => break,
                 }
             }
-            match store.save_batch(&jobs).await {
-                Ok(results) => {
-                    for (job, result) in jobs.into_iter().zip(results) {
-                        let _ = job.reply.send(result);
-                    }
-                }
-                // The transaction was rolled back: nothing of the batch is
-                // written, and every save says so.
-                Err(e) => {
-                    for job in jobs {
-                        let _ = job.reply.send(Err(e.clone()));
-                    }
-                }
+            // A caller that gave up (disconnected) must not find its save
+            // written behind its back.
+            jobs.retain(|job| !job.reply.is_closed());
+            if jobs.is_empty() {
+                continue;
             }
+            // Each batch runs in its own task: should it panic, its callers
+            // get an error (their reply is dropped) and saving goes on.
+            let batch = store.clone();
+            let _ = tokio::spawn(async move { batch.answer(jobs).await }).await;
         }
     });
     sender
+}
+
+impl ThisStore {
+    /// Writes `jobs` and answers each. When the batch fails as a whole
+    /// (connection lost, a lock timeout), each save is tried again alone, so
+    /// one save's trouble is not every save's.
+    async fn answer(&self, jobs: Vec<SaveJob>) {
+        match self.save_batch(&jobs).await {
+            Ok(results) => {
+                for (job, result) in jobs.into_iter().zip(results) {
+                    let _ = job.reply.send(result);
+                }
+            }
+            Err(_) if jobs.len() > 1 => {
+                for job in jobs {
+                    let result =
+                        self.save_batch(std::slice::from_ref(&job))
+                            .await
+                            .and_then(|mut r| {
+                                r.pop()
+                                    .unwrap_or_else(|| Err(StoreError::Backend("no result".into())))
+                            });
+                    let _ = job.reply.send(result);
+                }
+            }
+            Err(e) => {
+                for job in jobs {
+                    let _ = job.reply.send(Err(e.clone()));
+                }
+            }
+        }
+    }
 }
 
 impl ThisStore {
@@ -271,23 +307,32 @@ impl ThisStore {
     /// rolls back the whole batch.
     async fn save_batch(&self, jobs: &[SaveJob]) -> StoreResult<Vec<StoreResult<WorkItem>>> {
         let mut tx = self.write().await?;
+        if let Some(setup) = SAVER_SETUP {
+            sqlx::query(setup)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+        }
         let mut select = sqlx::QueryBuilder::<Db>::new(
             "SELECT a.reader_id, a.code, a.position, e.modality, e.ct_type, e.ct_levels, \
              r.findings, r.version, r.id AS reading_id \
              FROM assignments a JOIN readings r ON r.assignment_id = a.id \
-             JOIN exams e ON e.id = a.exam_id WHERE (a.reader_id, a.code) IN (",
+             JOIN exams e ON e.id = a.exam_id WHERE a.code IN (",
         );
+        // Codes are unique: the index finds them; whose they are is checked
+        // below, against each save's reader.
         let mut keys = select.separated(", ");
         for job in jobs {
-            keys.push("(");
-            keys.push_bind_unseparated(job.reader_id);
-            keys.push_unseparated(", ");
-            keys.push_bind_unseparated(job.code.clone());
-            keys.push_unseparated(")");
+            keys.push_bind(job.code.clone());
         }
         select.push(") ORDER BY r.id");
         select.push(lock("r"));
-        let rows = select.build().fetch_all(&mut *tx).await.map_err(backend)?;
+        let rows = select
+            .build()
+            .persistent(false)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(backend)?;
         // (reader, code) → (reading id, the item as the batch leaves it).
         let mut current: std::collections::HashMap<(i64, String), (i64, WorkItem)> =
             std::collections::HashMap::new();
@@ -367,7 +412,12 @@ impl ThisStore {
                 ids.push_bind(*id);
             }
             update.push(")");
-            update.build().execute(&mut *tx).await.map_err(backend)?;
+            update
+                .build()
+                .persistent(false)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
         }
         if !events.is_empty() {
             audit_each(&mut tx, events).await?;
