@@ -80,34 +80,7 @@ impl SqliteStore {
 
     async fn migrate(&self) -> StoreResult<()> {
         let mut tx = self.write().await?;
-        sqlx::raw_sql(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (\
-               version INTEGER PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at TEXT NOT NULL)",
-        )
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?;
-        let applied: Vec<(i64, String)> =
-            sqlx::query_as("SELECT version, checksum FROM schema_migrations ORDER BY version")
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(backend)?;
-        for m in migrate::pending(MIGRATIONS, &applied)? {
-            sqlx::raw_sql(sqlx::AssertSqlSafe(m.sql))
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| StoreError::Backend(format!("migration {}: {e}", m.name)))?;
-            sqlx::query(
-                "INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES ($1, $2, $3, $4)",
-            )
-            .bind(m.version)
-            .bind(m.name)
-            .bind(m.checksum())
-            .bind(now())
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
-        }
+        apply_migrations(&mut tx, MIGRATIONS).await?;
         tx.commit().await.map_err(backend)
     }
 

@@ -222,6 +222,41 @@ async fn audit_each(tx: &mut DbConnection, events: Vec<(String, NewEvent)>) -> S
     Ok(())
 }
 
+/// Applies the migrations of `all` that `schema_migrations` does not list
+/// yet, inside the caller's transaction. `BIGINT` is a 64-bit integer in
+/// both dialects.
+async fn apply_migrations(tx: &mut DbConnection, all: &[Migration]) -> StoreResult<()> {
+    sqlx::raw_sql(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (\
+           version BIGINT PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at TEXT NOT NULL)",
+    )
+    .execute(&mut *tx)
+    .await
+    .map_err(backend)?;
+    let applied: Vec<(i64, String)> =
+        sqlx::query_as("SELECT version, checksum FROM schema_migrations ORDER BY version")
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(backend)?;
+    for m in migrate::pending(all, &applied)? {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(m.sql))
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| StoreError::Backend(format!("migration {}: {e}", m.name)))?;
+        sqlx::query(
+            "INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(m.version)
+        .bind(m.name)
+        .bind(m.checksum())
+        .bind(now())
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+    }
+    Ok(())
+}
+
 /// A reader's save waiting for the next batch.
 struct SaveJob {
     actor: Actor,

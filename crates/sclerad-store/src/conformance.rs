@@ -14,7 +14,8 @@ use crate::{
     StoreError, StudyImport,
 };
 
-fn table(columns: &[&str], rows: &[&[&str]]) -> TextTable {
+/// A text table from string literals.
+pub(crate) fn table(columns: &[&str], rows: &[&[&str]]) -> TextTable {
     TextTable {
         columns: columns.iter().map(|c| c.to_string()).collect(),
         rows: rows

@@ -281,16 +281,7 @@ pub fn to_tables(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn table(columns: &[&str], rows: &[&[&str]]) -> TextTable {
-        TextTable {
-            columns: columns.iter().map(|c| c.to_string()).collect(),
-            rows: rows
-                .iter()
-                .map(|r| r.iter().map(|c| c.to_string()).collect())
-                .collect(),
-        }
-    }
+    use crate::conformance::table;
 
     #[test]
     fn tables_split_and_join_back_unchanged() {
