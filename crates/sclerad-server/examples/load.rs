@@ -10,8 +10,9 @@
 //! mean pause between saves in milliseconds (0). The store is prepared
 //! in-process (a synthetic study, one reader user and API token per reader,
 //! blinded worklists); then the server listens on a loopback port and every
-//! reader, on its own keep-alive connection, saves its findings exam after
-//! exam (`PUT /api/worklist/{code}`). With a pause of 0 each reader sends
+//! reader, on its own keep-alive connection, fetches its worklist (warm-up,
+//! not timed), then, once all readers are ready, saves its findings exam
+//! after exam (`PUT /api/worklist/{code}`). With a pause of 0 each reader sends
 //! its next save as soon as the last is answered (saturation: latency is
 //! mostly waiting in line); with a pause, readers wait a random time
 //! (uniform, 0 to twice the mean) between saves. Prints throughput and
@@ -38,14 +39,15 @@ async fn open(url: &str) -> Result<Arc<dyn Store>, Error> {
 }
 
 /// One request on a keep-alive connection; returns the status code.
-async fn put(
+async fn call(
     stream: &mut BufReader<TcpStream>,
+    method: &str,
     path: &str,
     token: &str,
     body: &str,
 ) -> Result<u16, Error> {
     let request = format!(
-        "PUT {path} HTTP/1.1\r\nHost: load\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: load\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     );
     stream.get_mut().write_all(request.as_bytes()).await?;
@@ -139,12 +141,21 @@ async fn main() -> Result<(), Error> {
 
     // Every reader saves all its exams, one after the other.
     let body = r#"{"version":0,"findings":[{"side":"left","site":"tuft_d2","lesion":"calcinosis","grade":1},{"side":"right","site":"pip_d3","lesion":"erosion"}]}"#;
-    let start = Instant::now();
+    // Every reader first connects and fetches its worklist (not timed:
+    // connection set-up and first queries are warm-up); the timed saves
+    // start together once all are ready.
+    let ready = Arc::new(tokio::sync::Barrier::new(readers + 1));
     let mut tasks = Vec::new();
     for (id, token) in users {
         let codes = codes.remove(&id).unwrap_or_default();
+        let ready = Arc::clone(&ready);
         tasks.push(tokio::spawn(async move {
             let mut stream = BufReader::new(TcpStream::connect(addr).await?);
+            let warm = call(&mut stream, "GET", "/api/worklist", &token, "").await;
+            ready.wait().await;
+            if warm? != 200 {
+                return Err("worklist fetch failed".into());
+            }
             let mut times = Vec::with_capacity(codes.len());
             let mut failures = 0usize;
             let mut rng = blinding::Shuffler::new(id as u64);
@@ -154,8 +165,14 @@ async fn main() -> Result<(), Error> {
                     tokio::time::sleep(Duration::from_millis(wait)).await;
                 }
                 let t = Instant::now();
-                let status =
-                    put(&mut stream, &format!("/api/worklist/{code}"), &token, body).await?;
+                let status = call(
+                    &mut stream,
+                    "PUT",
+                    &format!("/api/worklist/{code}"),
+                    &token,
+                    body,
+                )
+                .await?;
                 times.push(t.elapsed());
                 if status != 200 {
                     failures += 1;
@@ -164,6 +181,8 @@ async fn main() -> Result<(), Error> {
             Ok::<_, Error>((times, failures))
         }));
     }
+    ready.wait().await;
+    let start = Instant::now();
     let mut times = Vec::new();
     let mut failures = 0;
     for t in tasks {

@@ -327,6 +327,7 @@ pub async fn revoke_token(
         .map_err(|_| AppError::NotFound(format!("API token {id:?} not found")))?;
     let owner = (caller.user.role != Role::Admin).then_some(caller.user.id);
     state.store.revoke_token(&caller.actor(), id, owner).await?;
+    state.tokens.clear();
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -853,16 +854,28 @@ pub async fn save_reading(
 ) -> ApiResult<WorkItemView> {
     caller.require(&[Role::Reader])?;
     let save: FindingsSave = body.parse()?;
-
-    let item = work_item(&state, &caller, &code).await?;
-    let cells = findings::check(
-        &save.findings,
-        item.modality,
-        coverage(item.ct_type.as_deref(), item.ct_levels.as_deref()),
-    )?;
+    known_text(&code, "exam code")?;
+    if save.findings.len() > findings::MAX_FINDINGS {
+        return Err(AppError::invalid(
+            "findings",
+            "at most 2000 findings per exam",
+        ));
+    }
+    // The findings are checked against the exam inside the saving
+    // transaction: one round trip, and the rules see what is written.
+    let submitted = save.findings;
+    let check: sclerad_store::FindingsCheck = Box::new(move |item| {
+        let coverage = coverage(item.ct_type.as_deref(), item.ct_levels.as_deref());
+        findings::check(&submitted, item.modality, coverage).map_err(|e| match e {
+            AppError::Invalid { field, message } => {
+                sclerad_store::StoreError::Invalid { field, message }
+            }
+            other => sclerad_store::StoreError::Backend(format!("{other:?}")),
+        })
+    });
     let saved = state
         .store
-        .save_reading(&caller.actor(), caller.user.id, &code, &cells, save.version)
+        .save_reading_checked(&caller.actor(), caller.user.id, &code, check, save.version)
         .await?;
     Ok(ApiJson(WorkItemView::from(saved)))
 }

@@ -126,6 +126,47 @@ impl LoginGuard {
     }
 }
 
+/// API tokens recently found valid, so a script's every request does not
+/// cost a database lookup. An entry lives [`TokenCache::TTL`]; revoking a
+/// token through this server clears the cache at once, so only another
+/// server process on the same database can honour a revoked token, and for
+/// at most that long.
+#[derive(Debug, Default)]
+pub struct TokenCache {
+    entries: std::sync::Mutex<std::collections::HashMap<String, (User, std::time::Instant)>>,
+}
+
+impl TokenCache {
+    /// How long a looked-up token is trusted without asking the store.
+    pub const TTL: std::time::Duration = std::time::Duration::from_secs(5);
+
+    /// The user of a token hash seen valid less than [`Self::TTL`] ago.
+    pub fn get(&self, hash: &str) -> Option<User> {
+        let entries = self.entries.lock().ok()?;
+        entries
+            .get(hash)
+            .filter(|(_, at)| at.elapsed() < Self::TTL)
+            .map(|(user, _)| user.clone())
+    }
+
+    /// Remembers that `hash` belongs to `user`.
+    pub fn put(&self, hash: String, user: User) {
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() > 10_000 {
+                entries.retain(|_, (_, at)| at.elapsed() < Self::TTL);
+            }
+            entries.insert(hash, (user, std::time::Instant::now()));
+        }
+    }
+
+    /// Forgets every token (after a revocation).
+    pub fn clear(&self) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.clear();
+        }
+    }
+}
+
 /// What the store keeps of a secret: its SHA-256.
 pub fn token_hash(token: &str) -> String {
     hex(&Sha256::digest(token.as_bytes()))
@@ -203,10 +244,14 @@ impl FromRequestParts<AppState> for Caller {
             .and_then(|v| v.strip_prefix("Bearer "));
         if let Some(token) = bearer {
             // Tokens are not sent by browsers on their own: no CSRF check.
-            let user = state.store.token_user(&token_hash(token.trim())).await?;
-            return user
-                .map(|user| Caller { user })
-                .ok_or(AppError::Unauthenticated);
+            let hash = token_hash(token.trim());
+            if let Some(user) = state.tokens.get(&hash) {
+                return Ok(Caller { user });
+            }
+            let user = state.store.token_user(&hash).await?;
+            let user = user.ok_or(AppError::Unauthenticated)?;
+            state.tokens.put(hash, user.clone());
+            return Ok(Caller { user });
         }
         let Some(value) = cookie(parts, SESSION_COOKIE) else {
             return Err(AppError::Unauthenticated);

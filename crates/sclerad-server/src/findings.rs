@@ -44,6 +44,9 @@ pub struct Finding {
     pub morphology: Option<String>,
 }
 
+/// The most findings one exam's reading may hold.
+pub const MAX_FINDINGS: usize = 2_000;
+
 /// What a CT covered, for checking levels.
 #[derive(Debug, Clone, Copy)]
 pub struct Coverage(pub Option<LevelSet>);
@@ -216,7 +219,7 @@ pub fn check(
     modality: Modality,
     coverage: Coverage,
 ) -> Result<Vec<Cells>, AppError> {
-    if findings.len() > 2_000 {
+    if findings.len() > MAX_FINDINGS {
         return Err(AppError::invalid(
             "findings",
             "at most 2000 findings per exam",

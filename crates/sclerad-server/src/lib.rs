@@ -58,6 +58,8 @@ pub struct AppState {
     pub dummy_hash: Arc<str>,
     /// Login turns, unknown-name throttling and the hashing bound.
     pub logins: Arc<auth::LoginGuard>,
+    /// API tokens recently found valid.
+    pub tokens: Arc<auth::TokenCache>,
 }
 
 impl AppState {
@@ -71,6 +73,7 @@ impl AppState {
             config: Arc::new(config),
             dummy_hash: dummy.into(),
             logins: Arc::new(auth::LoginGuard::default()),
+            tokens: Arc::new(auth::TokenCache::default()),
         })
     }
 }

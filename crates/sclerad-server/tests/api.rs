@@ -596,6 +596,47 @@ async fn sessions_need_csrf_and_logins_are_throttled(store: Arc<dyn Store>) {
         .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
         .count();
     assert_eq!((checked, refused), (5, 15));
+    // A revoked token stops working at once, even just after use.
+    let created = f
+        .ok(
+            Method::POST,
+            "/api/tokens",
+            "dm",
+            Some(&json!({"label": "script"})),
+        )
+        .await;
+    let token = created["token"].as_str().expect("token").to_string();
+    let me = send(&f.app, request(Method::GET, "/api/me", Some(&token), None)).await;
+    assert_eq!(me.status, StatusCode::OK);
+    let listed = f.ok(Method::GET, "/api/tokens", "dm", None).await;
+    assert!(listed.to_string().contains("script") && !listed.to_string().contains(&token));
+    let id = created["id"].as_i64().expect("id");
+    let other = f
+        .call(
+            Method::DELETE,
+            &format!("/api/tokens/{id}"),
+            Some("stat"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        other.status,
+        StatusCode::NOT_FOUND,
+        "not someone else's token"
+    );
+    let revoked = send(
+        &f.app,
+        request(
+            Method::DELETE,
+            &format!("/api/tokens/{id}"),
+            Some(&token),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(revoked.status, StatusCode::NO_CONTENT);
+    let after = send(&f.app, request(Method::GET, "/api/me", Some(&token), None)).await;
+    assert_eq!(after.status, StatusCode::UNAUTHORIZED);
     // NUL and control characters are a failed login, not a server error.
     let odd = send(&f.app, login("a\u{0}b", "x\u{0}")).await;
     assert_eq!(odd.status, StatusCode::UNAUTHORIZED);

@@ -11,9 +11,9 @@ use async_trait::async_trait;
 use sclerad_store::codec::{from_code, from_json, to_json};
 use sclerad_store::{
     audit::{AuditEvent, NewEvent},
-    migrate, now, Actor, ApiToken, Backend, Cells, Credentials, Exam, ImportSummary, Migration,
-    Modality, NewAssignment, PatientRecord, Reading, ReadingKind, Role, Session, Store, StoreError,
-    StoreResult, Study, StudyColumns, StudyImport, User, WorkItem,
+    migrate, now, Actor, ApiToken, Backend, Cells, Credentials, Exam, FindingsCheck, ImportSummary,
+    Migration, Modality, NewAssignment, PatientRecord, Reading, ReadingKind, Role, Session, Store,
+    StoreError, StoreResult, Study, StudyColumns, StudyImport, User, WorkItem,
 };
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions, SqliteRow,

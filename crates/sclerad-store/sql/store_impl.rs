@@ -262,7 +262,7 @@ struct SaveJob {
     actor: Actor,
     reader_id: i64,
     code: String,
-    findings: Vec<Cells>,
+    findings: FindingsCheck,
     expected_version: i64,
     reply: tokio::sync::oneshot::Sender<StoreResult<WorkItem>>,
 }
@@ -397,8 +397,16 @@ impl ThisStore {
                 }));
                 continue;
             }
+            // The caller's rules, applied to the exam as it is now.
+            let findings = match (job.findings)(item) {
+                Ok(findings) => findings,
+                Err(e) => {
+                    results.push(Err(e));
+                    continue;
+                }
+            };
             let before = item.findings.clone();
-            item.findings = Some(job.findings.clone());
+            item.findings = Some(findings);
             item.version += 1;
             events.push((
                 job.actor.name.clone(),
@@ -1008,12 +1016,12 @@ impl Store for ThisStore {
         row.as_ref().map(work_item_of).transpose()
     }
 
-    async fn save_reading(
+    async fn save_reading_checked(
         &self,
         actor: &Actor,
         reader_id: i64,
         code: &str,
-        findings: &[Cells],
+        findings: FindingsCheck,
         expected_version: i64,
     ) -> StoreResult<WorkItem> {
         let (reply, answer) = tokio::sync::oneshot::channel();
@@ -1021,7 +1029,7 @@ impl Store for ThisStore {
             actor: actor.clone(),
             reader_id,
             code: code.to_string(),
-            findings: findings.to_vec(),
+            findings,
             expected_version,
             reply,
         };

@@ -34,6 +34,10 @@ pub use types::{
 
 use async_trait::async_trait;
 
+/// Turns a save's findings into the cells to store, given the exam as it is
+/// when the save is written (see [`Store::save_reading_checked`]).
+pub type FindingsCheck = Box<dyn Fn(&WorkItem) -> StoreResult<Vec<Cells>> + Send + Sync>;
+
 /// Which database a store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -164,6 +168,24 @@ pub trait Store: Send + Sync + 'static {
         reader_id: i64,
         code: &str,
         findings: &[Cells],
+        expected_version: i64,
+    ) -> StoreResult<WorkItem> {
+        let findings = findings.to_vec();
+        let check: FindingsCheck = Box::new(move |_| Ok(findings.clone()));
+        self.save_reading_checked(actor, reader_id, code, check, expected_version)
+            .await
+    }
+    /// Saves a reader's findings for the exam presented under `code`,
+    /// turning them into cells with `findings`, which sees the exam as it is
+    /// inside the saving transaction (modality, CT coverage): the caller's
+    /// rules and the write see the same exam, in one round trip. An error
+    /// from `findings` fails this save only, writing nothing.
+    async fn save_reading_checked(
+        &self,
+        actor: &Actor,
+        reader_id: i64,
+        code: &str,
+        findings: FindingsCheck,
         expected_version: i64,
     ) -> StoreResult<WorkItem>;
     /// Saves the consensus reading of an exam (`expected_version` 0 when
