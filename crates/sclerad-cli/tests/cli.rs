@@ -621,28 +621,9 @@ fn import_export_round_trip_on_sqlite() {
     round_trip_through(&db, dir.path());
 }
 
-/// A fresh PostgreSQL database, or `None` when skipped on purpose (see
-/// `crates/sclerad-store-postgres/tests/postgres.rs`).
+/// A fresh PostgreSQL database, or `None` when skipped on purpose.
 fn postgres_database(name: &str) -> Option<String> {
-    let Ok(admin) = std::env::var("SCLERAD_TEST_POSTGRES_URL") else {
-        if std::env::var_os("SCLERAD_SKIP_POSTGRES").is_some() {
-            return None;
-        }
-        panic!("SCLERAD_TEST_POSTGRES_URL is not set (scripts/test-postgres.sh start), or set SCLERAD_SKIP_POSTGRES=1");
-    };
-    let db = format!("sclerad_cli_{name}_{}", std::process::id());
-    for sql in [
-        format!("DROP DATABASE IF EXISTS {db}"),
-        format!("CREATE DATABASE {db}"),
-    ] {
-        let out = Command::new("psql")
-            .args([admin.as_str(), "-q", "-c", &sql])
-            .output()
-            .expect("psql");
-        assert!(out.status.success(), "{}", text(&out.stderr));
-    }
-    let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
-    Some(format!("{base}/{db}"))
+    sclerad_store::conformance::postgres_test_database(&format!("cli_{name}"))
 }
 
 #[test]

@@ -4,7 +4,6 @@
 //! without `SCLERAD_SKIP_POSTGRES=1`, the PostgreSQL variants fail).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use axum::body::Body;
@@ -36,37 +35,12 @@ async fn sqlite() -> Option<Arc<dyn Store>> {
 }
 
 async fn postgres() -> Option<Arc<dyn Store>> {
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let Ok(admin) = std::env::var("SCLERAD_TEST_POSTGRES_URL") else {
-        if std::env::var_os("SCLERAD_SKIP_POSTGRES").is_some() {
-            return None;
-        }
-        panic!("SCLERAD_TEST_POSTGRES_URL is not set (scripts/test-postgres.sh start), or set SCLERAD_SKIP_POSTGRES=1");
-    };
-    let name = format!(
-        "sclerad_api_{}_{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    );
-    create_database(&admin, &name).await;
-    let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
+    let url = sclerad_store::conformance::postgres_test_database("api")?;
     Some(Arc::new(
-        sclerad_store_postgres::PostgresStore::open(&format!("{base}/{name}"))
+        sclerad_store_postgres::PostgresStore::open(&url)
             .await
             .expect("open"),
     ))
-}
-
-async fn create_database(admin: &str, name: &str) {
-    let out = std::process::Command::new("psql")
-        .args([admin, "-q", "-c", &format!("CREATE DATABASE {name}")])
-        .output()
-        .expect("psql");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// A study `s` (the conformance sample), one user per role plus a second

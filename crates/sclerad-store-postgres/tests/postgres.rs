@@ -6,7 +6,6 @@
 //! and prints it; `.ci/run` does so. Set `SCLERAD_SKIP_POSTGRES=1` to skip
 //! these tests knowingly: without either variable they fail.
 
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
 use sclerad_store::{verify_audit, Actor, Role, Store};
@@ -14,37 +13,7 @@ use sclerad_store_postgres::PostgresStore;
 
 /// A fresh database URL, or `None` when PostgreSQL tests are skipped.
 async fn fresh_database() -> Option<String> {
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let Ok(admin) = std::env::var("SCLERAD_TEST_POSTGRES_URL") else {
-        if std::env::var_os("SCLERAD_SKIP_POSTGRES").is_some() {
-            return None;
-        }
-        panic!(
-            "SCLERAD_TEST_POSTGRES_URL is not set: run `eval \"$(scripts/test-postgres.sh start)\"` \
-             first, or set SCLERAD_SKIP_POSTGRES=1 to skip the PostgreSQL tests"
-        );
-    };
-    let name = format!(
-        "sclerad_test_{}_{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    );
-    let pool = sqlx::PgPool::connect(&admin)
-        .await
-        .expect("connect as admin");
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE IF EXISTS {name}"
-    )))
-    .execute(&pool)
-    .await
-    .expect("drop");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&pool)
-        .await
-        .expect("create database");
-    pool.close().await;
-    let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
-    Some(format!("{base}/{name}"))
+    sclerad_store::conformance::postgres_test_database("test")
 }
 
 /// A store on a fresh database (`None`: skipped on purpose).
