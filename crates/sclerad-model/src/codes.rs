@@ -1,11 +1,20 @@
 //! Coded vocabularies of the bundle format: every enum here is written in a
 //! cell as its lower-case code (`lcssc`, `tuft_d1`, `acro_osteolysis`, …).
 //!
-//! Each vocabulary is declared once with [`codes!`]; parsing, display, the
-//! list of accepted codes in error messages and the serde names all come from
-//! that one declaration.
+//! Each vocabulary is declared once with [`codes!`](crate::codes); parsing,
+//! display, the list of accepted codes in error messages, the serde names and
+//! the code lists of `docs/bundle-format.md` all come from that one
+//! declaration.
 
-/// Declares a coded vocabulary: `Variant = "code" | "alias"…`.
+/// Declares a coded vocabulary: `Variant = "code" | "alias"…`, with the
+/// noun phrase messages use for one value (`("a cutaneous subset")`).
+///
+/// The enum gets `ALL`, `WHAT`, `code`, `aliases`, `parse`
+/// (case-insensitive, surrounding spaces ignored, aliases accepted),
+/// `expected`, `index`, `Display` and serde (the code is the serialised
+/// name). Used for the format's vocabularies here and for the store's
+/// roles; the crate using it needs `serde`.
+#[macro_export]
 macro_rules! codes {
     (
         $(#[$meta:meta])*
@@ -14,7 +23,7 @@ macro_rules! codes {
         }
     ) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, ::serde::Serialize, ::serde::Deserialize)]
         pub enum $name {
             $( $(#[$vmeta])* #[serde(rename = $code)] $variant ),+
         }
@@ -24,10 +33,17 @@ macro_rules! codes {
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
             /// What a value of this vocabulary is, for messages ("a subset").
             pub const WHAT: &'static str = $what;
+            /// Every code, in the order of [`Self::ALL`].
+            pub const CODES: &'static [&'static str] = &[$($code),+];
 
             /// The code written in a cell.
             pub fn code(self) -> &'static str {
                 match self { $($name::$variant => $code),+ }
+            }
+
+            /// Other spellings accepted for this value (`f` for `female`).
+            pub fn aliases(self) -> &'static [&'static str] {
+                match self { $($name::$variant => &[$($alias),*]),+ }
             }
 
             /// Parses a cell: case-insensitive, surrounding spaces ignored.
@@ -43,7 +59,7 @@ macro_rules! codes {
 
             /// The accepted codes, for an error message.
             pub fn expected() -> String {
-                [$($code),+].join(", ")
+                Self::CODES.join(", ")
             }
 
             /// Position in [`Self::ALL`].
@@ -52,14 +68,13 @@ macro_rules! codes {
             }
         }
 
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.write_str(self.code())
             }
         }
     };
 }
-pub(crate) use codes;
 
 codes! {
     /// Sex as recorded in the clinical file.

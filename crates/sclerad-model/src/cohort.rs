@@ -2,9 +2,9 @@
 
 use chrono::NaiveDate;
 
+use crate::codes;
 use crate::codes::{
-    codes, CtType, HandSide, HandSite, Lesion, Morphology, Sex, SpineFlag, SpineSegment, SpineSide,
-    Subset,
+    CtType, HandSide, HandSite, Lesion, Morphology, Sex, SpineFlag, SpineSegment, SpineSide, Subset,
 };
 use crate::level::{LevelSet, VertebralLevel};
 use crate::problem::TableName;
@@ -60,6 +60,33 @@ codes! {
         SpineCanal = "spine_canal",
         SpineForaminal = "spine_foraminal",
         SpinePosterior = "spine_posterior",
+    }
+}
+
+codes! {
+    /// Every column of the `hand_readings` table, in the order a bundle is
+    /// written (the bundle reader, its writer and the study store share it).
+    pub enum HandColumn ("a hand_readings column") {
+        PatientId = "patient_id",
+        Reader = "reader",
+        Side = "side",
+        Site = "site",
+        Lesion = "lesion",
+        Grade = "grade",
+    }
+}
+
+codes! {
+    /// Every column of the `spine_readings` table, in the order a bundle is
+    /// written.
+    pub enum SpineColumn ("a spine_readings column") {
+        PatientId = "patient_id",
+        Reader = "reader",
+        Level = "level",
+        Segment = "segment",
+        Foraminal = "foraminal",
+        Side = "side",
+        Morphology = "morphology",
     }
 }
 

@@ -9,9 +9,11 @@
 mod codes;
 mod cohort;
 mod derive;
+mod finding;
 mod fnv;
+mod hex;
 mod level;
-mod parallel;
+pub mod parallel;
 mod problem;
 mod reader;
 mod validate;
@@ -21,15 +23,23 @@ pub use codes::{
     SpineSide, Subset,
 };
 pub use cohort::{
-    AcrEularItems, Cohort, ColumnSet, HandReading, LesionFlags, Patient, PatientColumn, Readings,
-    SpineFlags, SpineReading, CONSENSUS,
+    AcrEularItems, Cohort, ColumnSet, HandColumn, HandReading, LesionFlags, Patient, PatientColumn,
+    Readings, SpineColumn, SpineFlags, SpineReading, CONSENSUS,
 };
 pub use derive::{
     acr_eular_2013, any_of, derive, whole_years, years_between, AcrEular2013, DerivedPatient,
     FlagSource, ReadingEvidence, ReadingIndex, DEFAULT_IMAGING_WINDOW_DAYS,
 };
+pub use finding::{
+    check_findings, ct_coverage, findings_of_cells, reading_flags, Cells, Finding, FindingError,
+    Modality, MAX_FINDINGS,
+};
 pub use fnv::Fnv;
+pub use hex::hex;
 pub use level::{LevelListError, LevelSet, VertebralLevel};
 pub use problem::{Location, Problem, ProblemCounts, Severity, TableName};
-pub use reader::{choose_reader, readers_of, ReaderChoice, ReaderChoiceError, ReaderSelection};
+pub use reader::{
+    choose_reader, readers_of, repeat_of, ReaderChoice, ReaderChoiceError, ReaderSelection,
+    REPEAT_SUFFIX,
+};
 pub use validate::{validate, ValidateOptions, Validation};

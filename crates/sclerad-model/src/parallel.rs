@@ -1,11 +1,13 @@
-//! Splitting per-patient work between the cores for large cohorts.
+//! Splitting per-patient (or per-job) work between the cores, the one
+//! home of the threads of the pipeline: [`chunked`] for many small items,
+//! [`map`] for fewer, unequal jobs.
 
 /// Below this many items the work stays on one core.
 const PARALLEL_ITEMS: usize = 50_000;
 
 /// `f` over consecutive chunks of `items` on every core, the results
 /// concatenated in the order of `items`.
-pub(crate) fn chunked<T: Sync, R: Send>(items: &[T], f: impl Fn(&[T]) -> Vec<R> + Sync) -> Vec<R> {
+pub fn chunked<T: Sync, R: Send>(items: &[T], f: impl Fn(&[T]) -> Vec<R> + Sync) -> Vec<R> {
     let cores = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .clamp(1, 8);
@@ -28,6 +30,48 @@ pub(crate) fn chunked<T: Sync, R: Send>(items: &[T], f: impl Fn(&[T]) -> Vec<R> 
         }
         out
     })
+}
+
+/// `items.iter().map(f)`, shared between the cores in interleaved order (so
+/// each thread gets large and small jobs); the order of the output is that
+/// of `items`.
+pub fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 8);
+    if threads == 1 || items.len() < 2 {
+        return items.iter().map(&f).collect();
+    }
+    let mut slots: Vec<Option<R>> = (0..items.len()).map(|_| None).collect();
+    std::thread::scope(|scope| {
+        let f = &f;
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                scope.spawn(move || {
+                    items
+                        .iter()
+                        .enumerate()
+                        .skip(t)
+                        .step_by(threads)
+                        .map(|(i, item)| (i, f(item)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        for h in handles {
+            if let Ok(done) = h.join() {
+                for (i, r) in done {
+                    slots[i] = Some(r);
+                }
+            }
+        }
+    });
+    // A thread that panicked leaves gaps: compute those here.
+    slots
+        .into_iter()
+        .zip(items)
+        .map(|(slot, item)| slot.unwrap_or_else(|| f(item)))
+        .collect()
 }
 
 #[cfg(test)]

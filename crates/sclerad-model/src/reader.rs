@@ -135,9 +135,28 @@ impl ReaderChoice {
     }
 }
 
+/// What marks a repeat reading's reader name in a bundle: `rad1#repeat` is
+/// rad1's second, blinded reading of the same patient.
+pub const REPEAT_SUFFIX: &str = "#repeat";
+
+/// The reader whose repeat reading `reader` names (`rad1` for
+/// `rad1#repeat`), if it names one.
+pub fn repeat_of(reader: &str) -> Option<&str> {
+    reader
+        .strip_suffix(REPEAT_SUFFIX)
+        .filter(|base| !base.is_empty())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn repeat_readers_are_named_with_a_suffix() {
+        assert_eq!(repeat_of("rad1#repeat"), Some("rad1"));
+        assert_eq!(repeat_of("rad1"), None);
+        assert_eq!(repeat_of("#repeat"), None);
+    }
 
     fn v(names: &[&str]) -> Vec<String> {
         names.iter().map(|s| s.to_string()).collect()
