@@ -1,4 +1,4 @@
-//! Reading and writing study bundles (format v1, `shared/spec/cohort-format.md`).
+//! Reading and writing study bundles (format v1, `docs/bundle-format.md`).
 //!
 //! A bundle is a folder of CSVs, a single CSV read as `patients`, or an
 //! `.xlsx` workbook. Reading never stops at the first problem: [`read_bundle`]
@@ -139,6 +139,39 @@ pub fn read_csv_bytes(file: &str, bytes: &[u8], options: &ReadOptions) -> Loaded
         None,
         options,
         problems,
+    )
+}
+
+/// Reads a bundle given as tables of text cells — a study store's records,
+/// or a record being edited — with exactly the rules of a file, without
+/// writing it out. The tables are named as in a folder bundle
+/// (`patients.csv`, `hand_readings.csv`, `spine_readings.csv`) and their
+/// rows numbered as that file's would be (header = 1), so problems read as
+/// they would for the exported bundle. Cells are text as in a CSV file
+/// (ISO dates, `.` decimals).
+pub fn read_text_tables(tables: &TextTables, options: &ReadOptions) -> Loaded {
+    fn name(table: &str) -> TableName {
+        TableName::file(format!("{table}.csv"))
+    }
+    fn raw<'t>(table: &str, t: &'t TextTable) -> RawTable<'t> {
+        raw::text_table(name(table), &t.columns, &t.rows)
+    }
+    let patients = raw(PATIENTS, &tables.patients);
+    let hand = tables
+        .hand_readings
+        .as_ref()
+        .map(|t| Some(raw(HAND_READINGS, t)));
+    let spine = tables
+        .spine_readings
+        .as_ref()
+        .map(|t| Some(raw(SPINE_READINGS, t)));
+    assemble(
+        name(PATIENTS),
+        Some(patients),
+        hand,
+        spine,
+        options,
+        Vec::new(),
     )
 }
 
@@ -363,10 +396,7 @@ pub fn read_plain_csv(path: &Path) -> Result<Result<PlainTable, Vec<Problem>>, B
 /// | sha256sum` prints.
 pub fn fingerprint(path: &Path) -> Result<String, BundleError> {
     use sha2::{Digest, Sha256};
-    let hex = |bytes: &[u8]| -> String {
-        let digest = Sha256::digest(bytes);
-        digest.iter().map(|b| format!("{b:02x}")).collect()
-    };
+    let hex = |bytes: &[u8]| -> String { sclerad_model::hex(&Sha256::digest(bytes)) };
     let meta = std::fs::metadata(path).map_err(|e| BundleError::io(path, e))?;
     if !meta.is_dir() {
         let bytes = std::fs::read(path).map_err(|e| BundleError::io(path, e))?;

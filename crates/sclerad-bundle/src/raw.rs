@@ -129,6 +129,30 @@ pub(crate) fn csv_table<'a>(
     })
 }
 
+/// A table of text cells (a study store's records, an edited record) as
+/// an untyped table, with the row numbers a written file would have
+/// (header = 1) and its cells trimmed like a CSV file's.
+pub(crate) fn text_table<'a>(
+    name: TableName,
+    header: &[String],
+    rows: &'a [Vec<String>],
+) -> RawTable<'a> {
+    let rows = rows.iter().enumerate().map(|(i, row)| RawRow {
+        number: u32::try_from(i + 2).unwrap_or(u32::MAX),
+        cells: row
+            .iter()
+            .map(|c| text_cell(Cow::Borrowed(c.as_str())))
+            .collect(),
+    });
+    RawTable {
+        name,
+        header_row: 1,
+        header: header.iter().map(|h| h.trim().to_string()).collect(),
+        rows: vec![Box::new(rows.filter(|r| !is_blank(&r.cells)))],
+        decimal_comma: false,
+    }
+}
+
 /// Files smaller than this are read on one core.
 const PARALLEL_BYTES: usize = 4 << 20;
 

@@ -702,18 +702,6 @@ fn type_patients(
 
 const NO_READINGS: &str = "this readings table has a header but no rows; add the readings (use lesion/segment = none for a reading with no finding) or remove it";
 
-pub(crate) const HAND_COLUMNS: [&str; 6] =
-    ["patient_id", "reader", "side", "site", "lesion", "grade"];
-pub(crate) const SPINE_COLUMNS: [&str; 7] = [
-    "patient_id",
-    "reader",
-    "level",
-    "segment",
-    "foraminal",
-    "side",
-    "morphology",
-];
-
 fn readings_header(
     t: &TableInfo<'_>,
     known: &[&str],
@@ -791,7 +779,7 @@ pub(crate) fn read_hand(
     let required = ["patient_id", "reader", "side", "site", "lesion"];
     read_readings(
         table,
-        &HAND_COLUMNS,
+        sclerad_model::HandColumn::CODES,
         &required,
         dates,
         problems,
@@ -850,7 +838,7 @@ pub(crate) fn read_spine(
     };
     read_readings(
         table,
-        &SPINE_COLUMNS,
+        sclerad_model::SpineColumn::CODES,
         &required,
         dates,
         problems,

@@ -115,9 +115,9 @@ fn patient_row(p: &Patient, columns: &[Col]) -> Vec<String> {
 }
 
 fn hand_header(h: &Readings<HandReading>) -> Vec<String> {
-    crate::tables::HAND_COLUMNS
-        .map(String::from)
-        .into_iter()
+    sclerad_model::HandColumn::CODES
+        .iter()
+        .map(|c| c.to_string())
         .chain(h.extra_columns.iter().cloned())
         .collect()
 }
@@ -140,9 +140,9 @@ fn hand_row(r: &HandReading) -> Vec<String> {
 }
 
 fn spine_header(s: &Readings<SpineReading>) -> Vec<String> {
-    crate::tables::SPINE_COLUMNS
-        .map(String::from)
-        .into_iter()
+    sclerad_model::SpineColumn::CODES
+        .iter()
+        .map(|c| c.to_string())
         .chain(s.extra_columns.iter().cloned())
         .collect()
 }

@@ -957,7 +957,11 @@ mod round_trip {
     }
 
     fn text() -> impl Strategy<Value = String> {
+        // `NA` in any case is the format's missing-value marker, not text.
         "[A-Za-z0-9][A-Za-z0-9 ,;\"_-]{0,8}[A-Za-z0-9]"
+            .prop_filter("not a missing-value marker", |t| {
+                !t.eq_ignore_ascii_case("na")
+            })
     }
 
     fn patient() -> impl Strategy<Value = Patient> {
