@@ -1,14 +1,13 @@
 //! Running the plan.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 
 use sclerad_model::{
-    derive, Cohort, ReaderChoice, ReaderSelection, ReadingIndex, SpineSegment, Subset,
-    VertebralLevel, CONSENSUS,
+    derive, Cohort, ReaderChoice, ReaderSelection, SpineSegment, Subset, VertebralLevel,
 };
 use sclerad_stats::{
-    chisq_test, cohen_kappa, cox_ph, log_rank, p_adjust, quantiles, shapiro_wilk, welch_t_test,
-    wilcoxon_rank_sum, wilson, AdjustMethod, KappaWeights, Ties,
+    chisq_test, cox_ph, log_rank, p_adjust, quantiles, shapiro_wilk, welch_t_test,
+    wilcoxon_rank_sum, wilson, AdjustMethod, Ties,
 };
 
 use crate::results::*;
@@ -150,7 +149,7 @@ pub fn analyze(
         ));
     }
     let survival = survival(&subjects, &columns, settings.conf_level, &mut warnings);
-    let agreement = agreement(cohort, &subjects);
+    let agreement = crate::agreement::agreement(cohort);
 
     Ok(Results {
         format: FORMAT,
@@ -387,7 +386,7 @@ fn comparisons(columns: &Columns, settings: &Settings) -> Vec<Comparison> {
             binary(*job, columns, settings)
         }
     };
-    let mut out = parallel_map(&jobs, one);
+    let mut out = sclerad_model::parallel::map(&jobs, one);
     let mut start = 0;
     for (_, exposures, outcomes) in &families {
         let len = exposures.len() * outcomes.len();
@@ -395,48 +394,6 @@ fn comparisons(columns: &Columns, settings: &Settings) -> Vec<Comparison> {
         start += len;
     }
     out
-}
-
-/// `items.iter().map(f)`, shared between the cores in interleaved order (so
-/// each thread gets large and small jobs); the order of the output is that
-/// of `items`.
-pub(crate) fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .clamp(1, 8);
-    if threads == 1 || items.len() < 2 {
-        return items.iter().map(&f).collect();
-    }
-    let mut slots: Vec<Option<R>> = (0..items.len()).map(|_| None).collect();
-    std::thread::scope(|scope| {
-        let f = &f;
-        let handles: Vec<_> = (0..threads)
-            .map(|t| {
-                scope.spawn(move || {
-                    items
-                        .iter()
-                        .enumerate()
-                        .skip(t)
-                        .step_by(threads)
-                        .map(|(i, item)| (i, f(item)))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        for h in handles {
-            if let Ok(done) = h.join() {
-                for (i, r) in done {
-                    slots[i] = Some(r);
-                }
-            }
-        }
-    });
-    // A thread that panicked leaves gaps: compute those here.
-    slots
-        .into_iter()
-        .zip(items)
-        .map(|(slot, item)| slot.unwrap_or_else(|| f(item)))
-        .collect()
 }
 
 fn adjust(family: &mut [Comparison]) {
@@ -711,7 +668,7 @@ fn survival(
         ));
     }
     let exposures: Vec<&str> = HAND_LESIONS.iter().chain(&SPINE_FLAGS).copied().collect();
-    parallel_map(&exposures, |exposure| {
+    sclerad_model::parallel::map(&exposures, |exposure| {
         let (mut time, mut event, mut group) = (Vec::new(), Vec::new(), Vec::new());
         let column = columns.binary(exposure);
         for (i, (t, e)) in &timed {
@@ -728,7 +685,7 @@ fn survival(
             exposure: exposure.to_string(),
             n: time.len(),
             events,
-            test: "not_computable",
+            test: SurvivalTest::NotComputable,
             p_logrank: None,
             hazard_ratio: None,
             hr_ci_low: None,
@@ -753,7 +710,7 @@ fn survival(
         }
         if let Ok(lr) = log_rank(&time, &event, &group) {
             r.p_logrank = finite(lr.test.p_value);
-            r.test = "log_rank_cox";
+            r.test = SurvivalTest::LogRankCox;
         }
         let events_exposed = (0..time.len()).filter(|i| group[*i] && event[*i]).count();
         if events_exposed > 0 && events_exposed < events {
@@ -770,122 +727,4 @@ fn survival(
         }
         r
     })
-}
-
-/// The readers of a table other than `consensus`.
-fn independent_readers<'a>(names: impl Iterator<Item = &'a str>) -> Vec<String> {
-    let set: BTreeSet<&str> = names
-        .filter(|r| !r.eq_ignore_ascii_case(CONSENSUS))
-        .collect();
-    set.into_iter().map(str::to_string).collect()
-}
-
-fn agreement(cohort: &Cohort, subjects: &[Subject<'_>]) -> Vec<Agreement> {
-    let analysed: BTreeSet<&str> = subjects
-        .iter()
-        .map(|s| s.patient.patient_id.as_str())
-        .collect();
-    let mut out = Vec::new();
-    let hand_readers = cohort
-        .hand_readings
-        .as_ref()
-        .map(|h| independent_readers(h.rows.iter().map(|r| r.reader.as_str())))
-        .unwrap_or_default();
-    let spine_readers = cohort
-        .spine_readings
-        .as_ref()
-        .map(|s| independent_readers(s.rows.iter().map(|r| r.reader.as_str())))
-        .unwrap_or_default();
-    let index_of = |reader: &str| {
-        ReadingIndex::build(
-            cohort,
-            &ReaderSelection {
-                hand: Some(reader.to_string()),
-                spine: Some(reader.to_string()),
-            },
-        )
-    };
-    let mut indices: BTreeMap<String, ReadingIndex> = BTreeMap::new();
-    for r in hand_readers.iter().chain(&spine_readers) {
-        indices.entry(r.clone()).or_insert_with(|| index_of(r));
-    }
-    let pairs = |readers: &[String]| -> Vec<(String, String)> {
-        let mut v = Vec::new();
-        for (i, a) in readers.iter().enumerate() {
-            for b in &readers[i + 1..] {
-                v.push((a.clone(), b.clone()));
-            }
-        }
-        v
-    };
-    for (a, b) in pairs(&hand_readers) {
-        let (ia, ib) = (&indices[&a], &indices[&b]);
-        let both: Vec<&str> = analysed
-            .iter()
-            .copied()
-            .filter(|id| ia.hand.contains_key(*id) && ib.hand.contains_key(*id))
-            .collect();
-        for (k, lesion) in HAND_LESIONS.iter().enumerate() {
-            let pairs: Vec<(bool, bool)> = both
-                .iter()
-                .map(|id| {
-                    (
-                        ia.hand[*id].hand[k].is_some(),
-                        ib.hand[*id].hand[k].is_some(),
-                    )
-                })
-                .collect();
-            out.push(agree(lesion, &a, &b, &pairs));
-        }
-    }
-    for (a, b) in pairs(&spine_readers) {
-        let (ia, ib) = (&indices[&a], &indices[&b]);
-        let both: Vec<&str> = analysed
-            .iter()
-            .copied()
-            .filter(|id| ia.spine.contains_key(*id) && ib.spine.contains_key(*id))
-            .collect();
-        let flag = |e: &sclerad_model::ReadingEvidence, name: &str| -> bool {
-            let s = &e.spine;
-            match name {
-                "spine_any" => s[0].is_some() || s[1].is_some() || s[3].is_some(),
-                "spine_anterior" => s[0].is_some(),
-                "spine_canal" => s[1].is_some(),
-                "spine_foraminal" => s[2].is_some(),
-                _ => s[3].is_some(),
-            }
-        };
-        for name in SPINE_FLAGS {
-            let pairs: Vec<(bool, bool)> = both
-                .iter()
-                .map(|id| (flag(&ia.spine[*id], name), flag(&ib.spine[*id], name)))
-                .collect();
-            out.push(agree(name, &a, &b, &pairs));
-        }
-    }
-    out
-}
-
-fn agree(variable: &str, a: &str, b: &str, pairs: &[(bool, bool)]) -> Agreement {
-    let mut t = [[0u64; 2]; 2];
-    for (x, y) in pairs {
-        t[usize::from(!*x)][usize::from(!*y)] += 1;
-    }
-    let (both_yes, both_no) = (t[0][0] as usize, t[1][1] as usize);
-    let kappa = if pairs.is_empty() {
-        None
-    } else {
-        cohen_kappa(&t, KappaWeights::Unweighted).ok()
-    };
-    Agreement {
-        variable: variable.to_string(),
-        reader_a: a.to_string(),
-        reader_b: b.to_string(),
-        n: pairs.len(),
-        both_yes,
-        both_no,
-        percent_agreement: percent(both_yes + both_no, pairs.len()),
-        kappa: kappa.as_ref().map(|k| k.kappa).and_then(finite),
-        kappa_se: kappa.as_ref().map(|k| k.se).and_then(finite),
-    }
 }

@@ -1,15 +1,17 @@
-//! The sclerad analysis plan (`shared/spec/analysis-plan.md`): from a
+//! The sclerad analysis plan (`docs/analysis-plan.md`): from a
 //! validated cohort to the numbers of the paper's results section.
 //!
 //! [`analyze`] takes a [`Cohort`] that has passed validation and the
 //! [`Settings`], and returns [`Results`] — the `results.json` contract.
 //! Every statistic comes from `sclerad-stats`, which matches R.
 
+pub mod agreement;
 mod analyze;
 pub mod results;
 pub mod settings;
 mod variables;
 
+pub use agreement::agreement;
 pub use analyze::{analyze, AnalysisError, InputInfo};
 pub use results::Results;
 pub use settings::{Settings, SettingsError};

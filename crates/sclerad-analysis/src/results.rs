@@ -1,4 +1,4 @@
-//! The results contract (`shared/spec/analysis-plan.md`, `results.json`):
+//! The results contract (`docs/analysis-plan.md`, `results.json`):
 //! plain data, serialised with fixed field names. `None` is written as
 //! `null`; non-finite numbers never reach these types (see [`finite`]).
 
@@ -174,6 +174,26 @@ pub enum TestName {
     NotComputable,
 }
 
+/// How a survival comparison was made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SurvivalTest {
+    /// Log-rank p and a Cox model's hazard ratio.
+    LogRankCox,
+    /// Not enough data (no deaths, or an empty group).
+    NotComputable,
+}
+
+impl SurvivalTest {
+    /// The name `results.json` writes.
+    pub fn code(self) -> &'static str {
+        match self {
+            SurvivalTest::LogRankCox => "log_rank_cox",
+            SurvivalTest::NotComputable => "not_computable",
+        }
+    }
+}
+
 /// One comparison; binary outcomes fill the 2×2 fields, continuous ones the
 /// two-group fields.
 #[derive(Debug, Clone, Serialize)]
@@ -329,7 +349,7 @@ pub struct SurvivalResult {
     /// Deaths among them.
     pub events: usize,
     /// `log_rank_cox` or `not_computable`.
-    pub test: &'static str,
+    pub test: SurvivalTest,
     /// Log-rank p.
     pub p_logrank: Option<f64>,
     /// Cox hazard ratio (exposed vs not), Efron ties.
@@ -346,14 +366,30 @@ pub struct SurvivalResult {
     pub km: Vec<KmCurve>,
 }
 
-/// Agreement of two readers on one variable.
-#[derive(Debug, Clone, Serialize)]
+/// Which two readings an agreement row compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AgreementKind {
+    /// Two readers.
+    Inter,
+    /// A reader's first and repeat readings (`NAME#repeat`).
+    Intra,
+}
+
+/// Agreement of two readings on one variable.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Agreement {
-    /// Variable.
+    /// `inter` (two readers) or `intra` (a reader's first and repeat
+    /// readings).
+    pub kind: AgreementKind,
+    /// `hand_radiograph` or `ct`.
+    pub modality: String,
+    /// Variable: a hand lesion, or `spine_any`, `spine_anterior`,
+    /// `spine_canal`, `spine_foraminal`, `spine_posterior`.
     pub variable: String,
     /// First reader.
     pub reader_a: String,
-    /// Second reader.
+    /// Second reader (the same reader for `intra`).
     pub reader_b: String,
     /// Patients read by both.
     pub n: usize,
@@ -365,6 +401,13 @@ pub struct Agreement {
     pub percent_agreement: Option<f64>,
     /// Cohen's kappa.
     pub kappa: Option<f64>,
-    /// Its standard error.
+    /// Its standard error (Fleiss–Cohen–Everitt).
     pub kappa_se: Option<f64>,
+    /// Lower bound of the 95 % interval, kappa − 1.96·SE, clipped to [−1, 1].
+    pub kappa_ci_low: Option<f64>,
+    /// Upper bound, clipped to [−1, 1].
+    pub kappa_ci_high: Option<f64>,
+    /// Why kappa is missing, when it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }

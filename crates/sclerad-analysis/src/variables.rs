@@ -129,7 +129,7 @@ impl Columns {
         let names: Vec<&'static str> = names.copied().collect();
         // One column per variable, built on every core.
         let columns: Vec<Vec<Option<bool>>> =
-            crate::analyze::parallel_map(&names, |n| match Binary::named(n) {
+            sclerad_model::parallel::map(&names, |n| match Binary::named(n) {
                 Some(b) => subjects.iter().map(|s| b.of(s)).collect(),
                 None => vec![None; subjects.len()],
             });

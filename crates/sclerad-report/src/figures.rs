@@ -922,7 +922,9 @@ pub(crate) fn km_figure(result: &SurvivalResult, conf_level: f64) -> Option<Stri
     let y = |s: f64| top + plot_h * (1.0 - s.clamp(0.0, 1.0));
 
     let hr = match (result.hazard_ratio, result.test) {
-        (_, "not_computable") => "not computable (one exposure group only)".to_string(),
+        (_, sclerad_analysis::results::SurvivalTest::NotComputable) => {
+            "not computable (one exposure group only)".to_string()
+        }
         (Some(h), _) => format!(
             "HR {} [{ci} {}–{}]",
             ratio(h),

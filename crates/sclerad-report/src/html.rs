@@ -4,8 +4,8 @@
 use std::fmt::Write as _;
 
 use sclerad_analysis::results::{
-    BinaryDetail, Comparison, ComparisonDetail, ContinuousDetail, Population, Results,
-    SurvivalResult, TestName,
+    AgreementKind, BinaryDetail, Comparison, ComparisonDetail, ContinuousDetail, Population,
+    Results, SurvivalResult, SurvivalTest, TestName,
 };
 use sclerad_analysis::{BINARY_CLINICAL, HAND_LESIONS, SPINE_FLAGS};
 
@@ -92,7 +92,7 @@ const SECTIONS: [(&str, &str); 11] = [
     ("spine-levels", "Spinal calcifications by level"),
     ("comparisons", "Comparisons"),
     ("survival", "Survival"),
-    ("agreement", "Inter-reader agreement"),
+    ("agreement", "Reader agreement"),
     ("methods", "Statistical methods"),
     ("settings", "Settings used"),
     ("files", "Tables and figures as files"),
@@ -898,7 +898,7 @@ fn survival(doc: &mut Doc) {
                 .find(|c| c.group == g)
                 .map_or(MISSING.to_string(), |c| format!("{} ({})", c.n, c.events))
         };
-        let hr = if s.test == "not_computable" {
+        let hr = if s.test == SurvivalTest::NotComputable {
             "<td class=\"num nc\">not computable</td>".to_string()
         } else if s.hazard_ratio.is_none() {
             "<td class=\"num nc\">not estimable</td>".to_string()
@@ -966,7 +966,7 @@ fn agreement(doc: &mut Doc) {
     }
     doc.table(
         "table-agreement",
-        "Agreement between readers on each finding (presence or absence).",
+        "Agreement between readers, and of each reader with their own repeat reading, on each finding (presence or absence).",
         keep(r.agreement.len()),
     );
     doc.push(
@@ -976,11 +976,15 @@ fn agreement(doc: &mut Doc) {
     );
     for a in &r.agreement {
         let band = kappa_band(a.kappa);
+        let readers = match a.kind {
+            AgreementKind::Inter => format!("{} vs {}", a.reader_a, a.reader_b),
+            AgreementKind::Intra => format!("{}: first vs repeat reading", a.reader_a),
+        };
         let _ = writeln!(
             doc.out,
             "<tr><th scope=\"row\">{}</th>{}{}{}{}{}{}{}</tr>",
             esc(&variable_label(&a.variable)),
-            td(&format!("{} vs {}", a.reader_a, a.reader_b)),
+            td(&readers),
             num(&a.n.to_string()),
             num(&a.both_yes.to_string()),
             num(&a.both_no.to_string()),
@@ -990,7 +994,7 @@ fn agreement(doc: &mut Doc) {
         );
     }
     doc.end_table(Some(
-        "n: patients read by both readers. κ: Cohen's kappa with its standard error. Agreement: poor below 0.4, \
+        "n: patients read in both readings. κ: Cohen's kappa with its standard error. Agreement: poor below 0.4, \
          moderate from 0.4 to 0.7, good above 0.7.",
     ));
     doc.end_section();

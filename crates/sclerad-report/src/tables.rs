@@ -315,7 +315,7 @@ fn survival(results: &Results) -> Table {
                     Cell::text(&s.exposure),
                     Cell::count(s.n),
                     Cell::count(s.events),
-                    Cell::text(s.test),
+                    Cell::text(s.test.code()),
                     Cell::Num(s.p_logrank),
                     Cell::Num(s.hazard_ratio),
                     Cell::Num(s.hr_ci_low),

@@ -6,9 +6,9 @@ use std::io::Cursor;
 
 use calamine::{Data, Reader, Xlsx};
 use sclerad_analysis::results::{
-    Agreement, BinaryDetail, Comparison, ComparisonDetail, ContinuousDetail, Input, KmCurve,
-    KmPoint, LevelPrevalence, Population, PopulationBySubset, Prevalence, ReadersUsed, Results,
-    Software, SurvivalResult, TestName, FORMAT,
+    Agreement, AgreementKind, BinaryDetail, Comparison, ComparisonDetail, ContinuousDetail, Input,
+    KmCurve, KmPoint, LevelPrevalence, Population, PopulationBySubset, Prevalence, ReadersUsed,
+    Results, Software, SurvivalResult, SurvivalTest, TestName, FORMAT,
 };
 use sclerad_analysis::Settings;
 use sclerad_report::{
@@ -258,7 +258,7 @@ fn survival(
         exposure: exposure.to_string(),
         n: yes.n + no.n,
         events: yes.events + no.events,
-        test: "log_rank_cox",
+        test: SurvivalTest::LogRankCox,
         p_logrank: Some(p_logrank),
         hazard_ratio: cox.map(|c| c.0),
         hr_ci_low: cox.map(|c| c.1),
@@ -278,6 +278,13 @@ fn agreement(
     kappa: Option<(f64, f64)>,
 ) -> Agreement {
     Agreement {
+        kind: AgreementKind::Inter,
+        modality: if variable.starts_with("spine_") {
+            "ct"
+        } else {
+            "hand_radiograph"
+        }
+        .to_string(),
         variable: variable.to_string(),
         reader_a: a.to_string(),
         reader_b: b.to_string(),
@@ -287,6 +294,9 @@ fn agreement(
         percent_agreement: (n > 0).then(|| 100.0 * (both.0 + both.1) as f64 / n as f64),
         kappa: kappa.map(|k| k.0),
         kappa_se: kappa.map(|k| k.1),
+        kappa_ci_low: kappa.map(|k| (k.0 - 1.96 * k.1).max(-1.0)),
+        kappa_ci_high: kappa.map(|k| (k.0 + 1.96 * k.1).min(1.0)),
+        note: None,
     }
 }
 
@@ -681,7 +691,7 @@ fn results() -> Results {
             exposure: "spine_any".to_string(),
             n: 77,
             events: 11,
-            test: "not_computable",
+            test: SurvivalTest::NotComputable,
             p_logrank: None,
             hazard_ratio: None,
             hr_ci_low: None,

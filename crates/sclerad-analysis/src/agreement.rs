@@ -1,0 +1,195 @@
+//! Agreement between readings: Cohen's kappa per hand lesion and spine
+//! flag, between every two readers (`inter`) and between a reader's first
+//! and repeat readings (`intra`; a repeat reading is read under the name
+//! `NAME#repeat`). The one implementation behind `results.json` and the
+//! study server's agreement page; the numbers come from `sclerad-stats`
+//! (`psych::cohen.kappa`).
+//!
+//! A pair of readings is compared on every patient both read, whether or
+//! not the patient is analysed: agreement is a property of the reading,
+//! not of the cohort's eligibility. The consensus reading is never a
+//! reader here.
+
+use std::collections::BTreeSet;
+
+use sclerad_model::{
+    repeat_of, Cohort, ReaderSelection, ReadingEvidence, ReadingIndex, SpineFlag, CONSENSUS,
+};
+use sclerad_stats::{cohen_kappa, KappaWeights};
+
+use crate::results::{Agreement, AgreementKind};
+use crate::variables::{HAND_LESIONS, SPINE_FLAGS};
+
+/// The two modalities, as the rows name them.
+const HAND: &str = "hand_radiograph";
+const CT: &str = "ct";
+
+/// Every agreement row of `cohort`: for the hand readings, then the spine
+/// readings, the inter-reader pairs (readers in name order) and then the
+/// intra-reader pairs, each for every finding in the plan's order.
+pub fn agreement(cohort: &Cohort) -> Vec<Agreement> {
+    let hand_readers = cohort
+        .hand_readings
+        .as_ref()
+        .map(|h| readers(h.rows.iter().map(|r| r.reader.as_str())))
+        .unwrap_or_default();
+    let spine_readers = cohort
+        .spine_readings
+        .as_ref()
+        .map(|s| readers(s.rows.iter().map(|r| r.reader.as_str())))
+        .unwrap_or_default();
+    let index_of = |reader: &str| {
+        ReadingIndex::build(
+            cohort,
+            &ReaderSelection {
+                hand: Some(reader.to_string()),
+                spine: Some(reader.to_string()),
+            },
+        )
+    };
+    let mut out = Vec::new();
+    for (kind, a, b) in pairs(&hand_readers) {
+        let (ia, ib) = (index_of(&a.name), index_of(&b.name));
+        let both: BTreeSet<&str> = ia
+            .hand
+            .keys()
+            .filter(|id| ib.hand.contains_key(*id))
+            .map(String::as_str)
+            .collect();
+        for (k, lesion) in HAND_LESIONS.iter().enumerate() {
+            let ratings: Vec<(bool, bool)> = both
+                .iter()
+                .map(|id| {
+                    (
+                        ia.hand[*id].hand[k].is_some(),
+                        ib.hand[*id].hand[k].is_some(),
+                    )
+                })
+                .collect();
+            out.push(row(kind, HAND, lesion, &a.shown, &b.shown, &ratings));
+        }
+    }
+    for (kind, a, b) in pairs(&spine_readers) {
+        let (ia, ib) = (index_of(&a.name), index_of(&b.name));
+        let both: BTreeSet<&str> = ia
+            .spine
+            .keys()
+            .filter(|id| ib.spine.contains_key(*id))
+            .map(String::as_str)
+            .collect();
+        for name in SPINE_FLAGS {
+            let ratings: Vec<(bool, bool)> = both
+                .iter()
+                .map(|id| {
+                    (
+                        spine_flag(&ia.spine[*id], name),
+                        spine_flag(&ib.spine[*id], name),
+                    )
+                })
+                .collect();
+            out.push(row(kind, CT, name, &a.shown, &b.shown, &ratings));
+        }
+    }
+    out
+}
+
+/// One reader of a table: the name in the `reader` column, and the name a
+/// row shows (a repeat reading shows its reader's name).
+#[derive(Debug, Clone)]
+struct Reader {
+    name: String,
+    shown: String,
+}
+
+/// The readers of a table other than `consensus`, in name order.
+fn readers<'a>(names: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
+    let set: BTreeSet<&str> = names
+        .filter(|r| !r.eq_ignore_ascii_case(CONSENSUS))
+        .collect();
+    set.into_iter().collect()
+}
+
+/// The pairs to compare: every two first readers (inter), then every
+/// reader with repeat readings against them (intra).
+fn pairs(readers: &[&str]) -> Vec<(AgreementKind, Reader, Reader)> {
+    let first: Vec<&str> = readers
+        .iter()
+        .copied()
+        .filter(|r| repeat_of(r).is_none())
+        .collect();
+    let plain = |name: &str| Reader {
+        name: name.to_string(),
+        shown: name.to_string(),
+    };
+    let mut out = Vec::new();
+    for (i, a) in first.iter().enumerate() {
+        for b in &first[i + 1..] {
+            out.push((AgreementKind::Inter, plain(a), plain(b)));
+        }
+    }
+    for again in readers {
+        if let Some(base) = repeat_of(again).filter(|base| first.contains(base)) {
+            let repeat = Reader {
+                name: again.to_string(),
+                shown: base.to_string(),
+            };
+            out.push((AgreementKind::Intra, plain(base), repeat));
+        }
+    }
+    out
+}
+
+fn spine_flag(e: &ReadingEvidence, name: &str) -> bool {
+    let s = &e.spine;
+    let has = |flag: SpineFlag| s[flag.index()].is_some();
+    match SpineFlag::parse(name) {
+        Some(flag) => has(flag),
+        // spine_any: a calcification in any segment.
+        None => has(SpineFlag::Anterior) || has(SpineFlag::Canal) || has(SpineFlag::Posterior),
+    }
+}
+
+fn finite(x: f64) -> Option<f64> {
+    x.is_finite().then_some(x)
+}
+
+fn row(
+    kind: AgreementKind,
+    modality: &str,
+    variable: &str,
+    a: &str,
+    b: &str,
+    ratings: &[(bool, bool)],
+) -> Agreement {
+    let mut t = [[0u64; 2]; 2];
+    for (x, y) in ratings {
+        t[usize::from(!*x)][usize::from(!*y)] += 1;
+    }
+    let (both_yes, both_no) = (t[0][0] as usize, t[1][1] as usize);
+    let n = ratings.len();
+    let (kappa, note) = if n == 0 {
+        (None, Some("no patient was read by both".to_string()))
+    } else {
+        match cohen_kappa(&t, KappaWeights::Unweighted) {
+            Ok(k) => (Some(k), None),
+            Err(e) => (None, Some(e.to_string())),
+        }
+    };
+    let clip = |x: f64| x.clamp(-1.0, 1.0);
+    Agreement {
+        kind,
+        modality: modality.to_string(),
+        variable: variable.to_string(),
+        reader_a: a.to_string(),
+        reader_b: b.to_string(),
+        n,
+        both_yes,
+        both_no,
+        percent_agreement: (n > 0).then(|| 100.0 * (both_yes + both_no) as f64 / n as f64),
+        kappa: kappa.and_then(|k| finite(k.kappa)),
+        kappa_se: kappa.and_then(|k| finite(k.se)),
+        kappa_ci_low: kappa.and_then(|k| finite(k.ci_low)).map(clip),
+        kappa_ci_high: kappa.and_then(|k| finite(k.ci_high)).map(clip),
+        note,
+    }
+}
