@@ -9,16 +9,11 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use async_trait::async_trait;
-use sclerad_store::codec::{from_code, from_json, to_json};
-use sclerad_store::{
-    audit::{AuditEvent, NewEvent},
-    migrate, now, Actor, ApiToken, Backend, Cells, Credentials, Exam, FindingsCheck, ImportSummary,
-    Migration, Modality, NewAssignment, PatientRecord, Reading, ReadingKind, Role, Session, Store,
-    StoreError, StoreResult, Study, StudyColumns, StudyImport, User, WorkItem,
-};
-use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions, PgRow};
-use sqlx::{PgPool, Row};
+use sclerad_store::{Migration, StoreError, StoreResult};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::PgPool;
+
+use sql::{apply_migrations, backend, spawn_saver, SaveJob, WriteTx};
 
 /// The PostgreSQL migrations, in order.
 pub const MIGRATIONS: &[Migration] = &[Migration {
@@ -73,11 +68,6 @@ impl PostgresStore {
         tx.commit().await.map_err(backend)
     }
 
-    /// The underlying pool, for tests that must reach past the interface.
-    pub fn pool(&self) -> &PgPool {
-        &self.pool
-    }
-
     /// Closes every connection.
     pub async fn close(&self) {
         self.pool.close().await;
@@ -103,19 +93,24 @@ pub fn redact(url: &str) -> String {
     }
 }
 
-type Db = sqlx::Postgres;
-type DbRow = PgRow;
-type DbConnection = PgConnection;
-type ThisStore = PostgresStore;
-/// Locks the row read from `alias` until commit, without blocking
-/// foreign-key checks on it.
-fn lock(alias: &str) -> String {
-    format!(" FOR NO KEY UPDATE OF {alias}")
-}
-const SAVER_SETUP: Option<&str> = Some("SET LOCAL lock_timeout = '5s'");
-const BACKEND: Backend = Backend::Postgres;
+/// What the shared SQL (`sclerad-store/sql/shared.rs`) needs of PostgreSQL.
+mod dialect {
+    pub(crate) use super::PostgresStore as ThisStore;
+    pub(crate) use sqlx::postgres::{PgConnection as DbConnection, PgRow as DbRow};
+    pub(crate) type Db = sqlx::Postgres;
 
-include!("../../sclerad-store/sql/store_impl.rs");
+    /// Locks the row read from `alias` until commit, without blocking
+    /// foreign-key checks on it.
+    pub(crate) fn lock(alias: &str) -> String {
+        format!(" FOR NO KEY UPDATE OF {alias}")
+    }
+
+    pub(crate) const SAVER_SETUP: Option<&str> = Some("SET LOCAL lock_timeout = '5s'");
+    pub(crate) const BACKEND: sclerad_store::Backend = sclerad_store::Backend::Postgres;
+}
+
+#[path = "../../sclerad-store/sql/shared.rs"]
+mod sql;
 
 #[cfg(test)]
 mod tests {

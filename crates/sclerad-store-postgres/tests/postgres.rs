@@ -13,7 +13,7 @@ use sclerad_store_postgres::PostgresStore;
 
 /// A fresh database URL, or `None` when PostgreSQL tests are skipped.
 async fn fresh_database() -> Option<String> {
-    sclerad_store::conformance::postgres_test_database("test")
+    sclerad_store_tests::postgres_test_database("test")
 }
 
 /// A store on a fresh database (`None`: skipped on purpose).
@@ -24,7 +24,7 @@ async fn open() -> Option<Arc<dyn Store>> {
     ))
 }
 
-sclerad_store::conformance_tests!(open);
+sclerad_store_tests::conformance_tests!(open);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_opens_migrate_once() {
@@ -32,10 +32,12 @@ async fn concurrent_opens_migrate_once() {
         return;
     };
     let (a, b) = tokio::join!(PostgresStore::open(&url), PostgresStore::open(&url));
-    let a = a.expect("first open");
+    a.expect("first open");
     b.expect("second open");
+    // A connection of its own, past the store's interface.
+    let raw = sqlx::PgPool::connect(&url).await.expect("raw connection");
     let versions: Vec<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations")
-        .fetch_all(a.pool())
+        .fetch_all(&raw)
         .await
         .expect("migrations");
     assert_eq!(versions, vec![1]);
@@ -47,6 +49,8 @@ async fn audit_rows_are_append_only_and_tampering_is_named() {
         return;
     };
     let store = PostgresStore::open(&url).await.expect("open");
+    // A connection of its own, past the store's interface.
+    let raw = sqlx::PgPool::connect(&url).await.expect("raw connection");
     for name in ["a", "b", "c"] {
         store
             .create_user(&Actor::command_line("t"), name, Role::Reader, "h")
@@ -55,7 +59,7 @@ async fn audit_rows_are_append_only_and_tampering_is_named() {
     }
     assert_eq!(verify_audit(&store).await.expect("read"), Ok(3));
     let refused = sqlx::query("UPDATE audit_events SET actor = 'x' WHERE seq = 2")
-        .execute(store.pool())
+        .execute(&raw)
         .await;
     assert!(refused.is_err(), "the trigger refuses edits");
 
@@ -63,7 +67,7 @@ async fn audit_rows_are_append_only_and_tampering_is_named() {
         "DROP TRIGGER audit_events_append_only ON audit_events; \
          UPDATE audit_events SET after = '{}' WHERE seq = 1;",
     )
-    .execute(store.pool())
+    .execute(&raw)
     .await
     .expect("tamper");
     let broken = verify_audit(&store)
@@ -83,8 +87,10 @@ async fn a_row_held_elsewhere_does_not_stall_other_saves() {
         return;
     };
     let store = Arc::new(PostgresStore::open(&url).await.expect("open"));
+    // A connection of its own, past the store's interface.
+    let raw = sqlx::PgPool::connect(&url).await.expect("raw connection");
     let cli = Actor::command_line("t");
-    let import = StudyImport::from_tables(&sclerad_store::conformance::sample_tables());
+    let import = StudyImport::from_tables(&sclerad_store_tests::conformance::sample_tables());
     let study = store
         .import_study(&cli, "s", &import)
         .await
@@ -105,14 +111,15 @@ async fn a_row_held_elsewhere_does_not_stall_other_saves() {
         0.0,
         &Default::default(),
         &mut blinding::Shuffler::new(1),
-    );
+    )
+    .expect("plan");
     store
         .create_assignments(&cli, study.id, &plan)
         .await
         .expect("assign");
 
     // Hold the first reading's row in another session.
-    let mut holder = store.pool().begin().await.expect("begin");
+    let mut holder = raw.begin().await.expect("begin");
     sqlx::query(
         "SELECT r.id FROM readings r JOIN assignments a ON a.id = r.assignment_id \
          WHERE a.code = $1 FOR UPDATE",
@@ -128,10 +135,8 @@ async fn a_row_held_elsewhere_does_not_stall_other_saves() {
         let code = a.code.clone();
         let actor = Actor::user(&reader);
         saves.spawn(async move {
-            let findings = vec![std::collections::BTreeMap::from([(
-                "lesion".to_string(),
-                "none".to_string(),
-            )])];
+            // Nothing found.
+            let findings: Vec<sclerad_model::Finding> = Vec::new();
             (
                 code.clone(),
                 store

@@ -7,19 +7,11 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use async_trait::async_trait;
-use sclerad_store::codec::{from_code, from_json, to_json};
-use sclerad_store::{
-    audit::{AuditEvent, NewEvent},
-    migrate, now, Actor, ApiToken, Backend, Cells, Credentials, Exam, FindingsCheck, ImportSummary,
-    Migration, Modality, NewAssignment, PatientRecord, Reading, ReadingKind, Role, Session, Store,
-    StoreError, StoreResult, Study, StudyColumns, StudyImport, User, WorkItem,
-};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions, SqliteRow,
-    SqliteSynchronous,
-};
-use sqlx::{Row, SqlitePool};
+use sclerad_store::{Migration, StoreError, StoreResult};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::SqlitePool;
+
+use sql::{apply_migrations, backend, spawn_saver, SaveJob, WriteTx};
 
 /// The SQLite migrations, in order.
 pub const MIGRATIONS: &[Migration] = &[Migration {
@@ -84,27 +76,26 @@ impl SqliteStore {
         tx.commit().await.map_err(backend)
     }
 
-    /// The underlying pool, for tests that must reach past the interface
-    /// (tampering with the audit trail, say).
-    pub fn pool(&self) -> &SqlitePool {
-        &self.pool
-    }
-
     /// Closes every connection (checkpointing the WAL).
     pub async fn close(&self) {
         self.pool.close().await;
     }
 }
 
-type Db = sqlx::Sqlite;
-type DbRow = SqliteRow;
-type DbConnection = SqliteConnection;
-type ThisStore = SqliteStore;
-/// SQLite needs no row locks: a write transaction holds the database.
-fn lock(_alias: &str) -> String {
-    String::new()
-}
-const SAVER_SETUP: Option<&str> = None;
-const BACKEND: Backend = Backend::Sqlite;
+/// What the shared SQL (`sclerad-store/sql/shared.rs`) needs of SQLite.
+mod dialect {
+    pub(crate) use super::SqliteStore as ThisStore;
+    pub(crate) use sqlx::sqlite::{SqliteConnection as DbConnection, SqliteRow as DbRow};
+    pub(crate) type Db = sqlx::Sqlite;
 
-include!("../../sclerad-store/sql/store_impl.rs");
+    /// SQLite needs no row locks: a write transaction holds the database.
+    pub(crate) fn lock(_alias: &str) -> String {
+        String::new()
+    }
+
+    pub(crate) const SAVER_SETUP: Option<&str> = None;
+    pub(crate) const BACKEND: sclerad_store::Backend = sclerad_store::Backend::Sqlite;
+}
+
+#[path = "../../sclerad-store/sql/shared.rs"]
+mod sql;

@@ -13,7 +13,7 @@ async fn open() -> Option<Arc<dyn Store>> {
     Some(Arc::new(SqliteStore::open(&url).await.expect("open store")))
 }
 
-sclerad_store::conformance_tests!(open);
+sclerad_store_tests::conformance_tests!(open);
 
 #[tokio::test]
 async fn opening_creates_the_file_and_migrates_once() {
@@ -28,14 +28,18 @@ async fn opening_creates_the_file_and_migrates_once() {
         .expect("user");
     store.close().await;
     let again = SqliteStore::open(&url).await.expect("second open");
+    // A connection of its own, past the store's interface.
+    let raw = sqlx::SqlitePool::connect(&url)
+        .await
+        .expect("raw connection");
     assert_eq!(again.users().await.expect("users").len(), 1);
     let versions: Vec<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations")
-        .fetch_all(again.pool())
+        .fetch_all(&raw)
         .await
         .expect("migrations");
     assert_eq!(versions, vec![1]);
     let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
-        .fetch_one(again.pool())
+        .fetch_one(&raw)
         .await
         .expect("pragma");
     assert_eq!(mode, "wal");
@@ -46,6 +50,10 @@ async fn audit_rows_are_append_only_and_tampering_is_named() {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = format!("sqlite:{}", dir.path().join("a.db").display());
     let store = SqliteStore::open(&url).await.expect("open");
+    // A connection of its own, past the store's interface.
+    let raw = sqlx::SqlitePool::connect(&url)
+        .await
+        .expect("raw connection");
     for name in ["a", "b", "c"] {
         store
             .create_user(&Actor::command_line("t"), name, Role::Reader, "h")
@@ -55,7 +63,7 @@ async fn audit_rows_are_append_only_and_tampering_is_named() {
     assert_eq!(verify_audit(&store).await.expect("read"), Ok(3));
 
     let refused = sqlx::query("UPDATE audit_events SET actor = 'x' WHERE seq = 2")
-        .execute(store.pool())
+        .execute(&raw)
         .await;
     assert!(refused.is_err(), "the trigger refuses edits");
 
@@ -64,7 +72,7 @@ async fn audit_rows_are_append_only_and_tampering_is_named() {
         "DROP TRIGGER audit_events_no_update; DROP TRIGGER audit_events_no_delete; \
          UPDATE audit_events SET actor = 'mallory' WHERE seq = 2;",
     )
-    .execute(store.pool())
+    .execute(&raw)
     .await
     .expect("tamper");
     let broken = verify_audit(&store)
@@ -75,7 +83,7 @@ async fn audit_rows_are_append_only_and_tampering_is_named() {
 
     // Restore it, then remove the newest event instead.
     sqlx::raw_sql("UPDATE audit_events SET actor = 'cli:t' WHERE seq = 2; DELETE FROM audit_events WHERE seq = 3;")
-        .execute(store.pool())
+        .execute(&raw)
         .await
         .expect("tamper");
     let broken = verify_audit(&store)

@@ -9,53 +9,14 @@ use std::sync::Arc;
 
 use sclerad_bundle::{TextTable, TextTables};
 
-use crate::{
+use sclerad_model::Finding;
+use sclerad_store::{
     blinding, to_tables, verify_audit, Actor, Cells, Modality, ReadingKind, Role, Store,
-    StoreError, StudyImport,
+    StoreError, Study, StudyImport,
 };
 
-/// A fresh, empty PostgreSQL database for one test, on the server named by
-/// `SCLERAD_TEST_POSTGRES_URL` (a superuser URL; `scripts/test-postgres.sh
-/// start` prints one), created with `psql`. `None` when the PostgreSQL
-/// tests are skipped on purpose (`SCLERAD_SKIP_POSTGRES=1`); with neither
-/// variable set it panics, so a missing server never passes silently.
-pub fn postgres_test_database(prefix: &str) -> Option<String> {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let Ok(admin) = std::env::var("SCLERAD_TEST_POSTGRES_URL") else {
-        if std::env::var_os("SCLERAD_SKIP_POSTGRES").is_some() {
-            return None;
-        }
-        panic!(
-            "SCLERAD_TEST_POSTGRES_URL is not set: run `eval \"$(scripts/test-postgres.sh start)\"` \
-             first, or set SCLERAD_SKIP_POSTGRES=1 to skip the PostgreSQL tests"
-        );
-    };
-    let name = format!(
-        "sclerad_{prefix}_{}_{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    );
-    for sql in [
-        format!("DROP DATABASE IF EXISTS {name}"),
-        format!("CREATE DATABASE {name}"),
-    ] {
-        let out = std::process::Command::new("psql")
-            .args([admin.as_str(), "-q", "-c", &sql])
-            .output()
-            .expect("run psql");
-        assert!(
-            out.status.success(),
-            "{sql}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
-    Some(format!("{base}/{name}"))
-}
-
 /// A text table from string literals.
-pub(crate) fn table(columns: &[&str], rows: &[&[&str]]) -> TextTable {
+pub fn table(columns: &[&str], rows: &[&[&str]]) -> TextTable {
     TextTable {
         columns: columns.iter().map(|c| c.to_string()).collect(),
         rows: rows
@@ -417,7 +378,7 @@ pub async fn patient_edits_are_versioned(store: &dyn Store) {
 }
 
 /// The sample bundle imported as study `s`.
-async fn sample_study(store: &dyn Store) -> crate::Study {
+async fn sample_study(store: &dyn Store) -> Study {
     let import = StudyImport::from_tables(&sample_tables());
     store
         .import_study(&admin(), "s", &import)
@@ -426,11 +387,31 @@ async fn sample_study(store: &dyn Store) -> crate::Study {
         .study
 }
 
-fn finding(pairs: &[(&str, &str)]) -> Cells {
+fn cells(pairs: &[(&str, &str)]) -> Cells {
     pairs
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect()
+}
+
+/// A hand finding at `site`.
+fn hand(side: &str, site: &str, lesion: &str, grade: Option<u8>) -> Finding {
+    Finding {
+        side: Some(side.into()),
+        site: Some(site.into()),
+        lesion: Some(lesion.into()),
+        grade,
+        ..Finding::default()
+    }
+}
+
+/// A spine finding at `level`.
+fn spine(level: &str, segment: &str) -> Finding {
+    Finding {
+        level: Some(level.into()),
+        segment: Some(segment.into()),
+        ..Finding::default()
+    }
 }
 
 /// Assignments, worklists, blinded saves and consensus.
@@ -460,14 +441,16 @@ pub async fn blinded_reading_workflow(store: &dyn Store) {
         0.34,
         &Default::default(),
         &mut rng,
-    );
+    )
+    .expect("plan");
     let n = store
         .create_assignments(&admin(), study.id, &plan)
         .await
         .expect("assign");
     assert_eq!(n, 8, "3 exams + 1 repeat for each of two readers");
 
-    let bad = blinding::plan(&exams, &[analyst.id], 0.0, &Default::default(), &mut rng);
+    let bad =
+        blinding::plan(&exams, &[analyst.id], 0.0, &Default::default(), &mut rng).expect("plan");
     assert!(
         matches!(
             store.create_assignments(&admin(), study.id, &bad).await,
@@ -475,7 +458,8 @@ pub async fn blinded_reading_workflow(store: &dyn Store) {
         ),
         "only readers get worklists"
     );
-    let again = blinding::plan(&exams, &[ana.id], 0.0, &Default::default(), &mut rng);
+    let again =
+        blinding::plan(&exams, &[ana.id], 0.0, &Default::default(), &mut rng).expect("plan");
     assert!(
         matches!(
             store.create_assignments(&admin(), study.id, &again).await,
@@ -491,17 +475,41 @@ pub async fn blinded_reading_workflow(store: &dyn Store) {
     assert!(list.iter().all(|w| w.modality == Modality::HandRadiograph));
 
     let code = list[0].code.clone();
-    let seen = vec![finding(&[
-        ("side", "left"),
-        ("site", "tuft_d1"),
-        ("lesion", "calcinosis"),
-    ])];
+    let seen = vec![hand("Left", "TUFT_D1", "calcinosis", None)];
     let saved = store
         .save_reading(&Actor::user(&ana), ana.id, &code, &seen, 0)
         .await
         .expect("save");
     assert_eq!(saved.version, 1);
-    assert_eq!(saved.findings.as_ref(), Some(&seen));
+    let canonical = vec![cells(&[
+        ("side", "left"),
+        ("site", "tuft_d1"),
+        ("lesion", "calcinosis"),
+    ])];
+    assert_eq!(
+        saved.findings.as_ref(),
+        Some(&canonical),
+        "stored as the format's canonical cells"
+    );
+    // The format's rules, checked inside the save: nothing is written.
+    let misplaced = vec![hand("left", "wrist", "acro_osteolysis", None)];
+    match store
+        .save_reading(&Actor::user(&ana), ana.id, &code, &misplaced, 1)
+        .await
+    {
+        Err(StoreError::Invalid { field, .. }) => assert_eq!(field, "findings[0].site"),
+        other => panic!("acro-osteolysis at the wrist: {other:?}"),
+    }
+    let ct_finding = vec![spine("l4", "canal")];
+    assert!(
+        matches!(
+            store
+                .save_reading(&Actor::user(&ana), ana.id, &code, &ct_finding, 1)
+                .await,
+            Err(StoreError::Invalid { .. })
+        ),
+        "a CT finding on a hand radiograph"
+    );
     match store
         .save_reading(&Actor::user(&ana), ana.id, &code, &[], 0)
         .await
@@ -523,7 +531,7 @@ pub async fn blinded_reading_workflow(store: &dyn Store) {
     let code2 = list[1].code.clone();
     let mut outcomes = Vec::new();
     for i in 0..8 {
-        let f = vec![finding(&[("lesion", "none"), ("grade", &i.to_string())])];
+        let f = vec![hand("right", "tuft_d2", "calcinosis", Some(i % 4))];
         outcomes.push(
             store
                 .save_reading(&Actor::user(&ana), ana.id, &code2, &f, 0)
@@ -533,13 +541,9 @@ pub async fn blinded_reading_workflow(store: &dyn Store) {
     assert_eq!(outcomes.iter().filter(|o| o.is_ok()).count(), 1);
 
     let exam = patients[0].hand_radiograph.id;
-    let agreed = vec![finding(&[
-        ("side", "left"),
-        ("site", "tuft_d1"),
-        ("lesion", "calcinosis"),
-    ])];
+    let agreed = vec![hand("left", "tuft_d1", "calcinosis", None)];
     let c = store
-        .save_consensus(&admin(), exam, &agreed, 0)
+        .save_consensus(&admin(), study.id, exam, &agreed, 0)
         .await
         .expect("consensus");
     assert_eq!(
@@ -547,18 +551,37 @@ pub async fn blinded_reading_workflow(store: &dyn Store) {
         ("consensus", ReadingKind::Consensus, 1)
     );
     assert!(matches!(
-        store.save_consensus(&admin(), exam, &agreed, 0).await,
+        store
+            .save_consensus(&admin(), study.id, exam, &agreed, 0)
+            .await,
         Err(StoreError::Conflict { .. })
     ));
+    assert!(matches!(
+        store
+            .save_consensus(&admin(), study.id, exam, &[spine("t4", "canal")], 1)
+            .await,
+        Err(StoreError::Invalid { .. })
+    ));
     let c2 = store
-        .save_consensus(&admin(), exam, &[], 1)
+        .save_consensus(&admin(), study.id, exam, &[], 1)
         .await
         .expect("second consensus");
     assert_eq!(c2.version, 2);
     assert!(matches!(
-        store.save_consensus(&admin(), 999_999, &agreed, 0).await,
+        store
+            .save_consensus(&admin(), study.id, 999_999, &agreed, 0)
+            .await,
         Err(StoreError::NotFound { .. })
     ));
+    assert!(
+        matches!(
+            store
+                .save_consensus(&admin(), study.id + 1, exam, &agreed, 0)
+                .await,
+            Err(StoreError::NotFound { .. })
+        ),
+        "an exam of another study"
+    );
 
     let readings = store.readings(study.id).await.expect("readings");
     let repeats = readings
@@ -655,12 +678,12 @@ pub async fn edits_and_consensus_never_deadlock(store: Arc<dyn Store>) {
         tokio::spawn(async move {
             let mut version = 0;
             for i in 0..25 {
-                let f = vec![finding(&[
-                    ("level", "l4"),
-                    ("segment", "canal"),
-                    ("note", &i.to_string()),
-                ])];
-                match store.save_consensus(&admin(), ct, &f, version).await {
+                let segment = ["anterior", "canal", "posterior"][i % 3];
+                let f = vec![spine("l4", segment)];
+                match store
+                    .save_consensus(&admin(), study.id, ct, &f, version)
+                    .await
+                {
                     Ok(r) => version = r.version,
                     Err(StoreError::Conflict { current, .. }) => version = current,
                     Err(e) => panic!("consensus failed: {e}"),
@@ -693,7 +716,8 @@ pub async fn concurrent_saves_land_once(store: Arc<dyn Store>) {
         0.0,
         &Default::default(),
         &mut blinding::Shuffler::new(5),
-    );
+    )
+    .expect("plan");
     store
         .create_assignments(&admin(), study.id, &plan)
         .await
@@ -702,14 +726,13 @@ pub async fn concurrent_saves_land_once(store: Arc<dyn Store>) {
     for (i, a) in plan.iter().enumerate() {
         // Eight saves of the first exam, one of each of the others.
         let copies = if i == 0 { 8 } else { 1 };
-        for k in 0..copies {
+        for _ in 0..copies {
             let store = Arc::clone(&store);
             let code = a.code.clone();
             let actor = Actor::user(&reader);
-            let f = vec![finding(&[
-                ("lesion", "none"),
-                ("note", &format!("{i}-{k}")),
-            ])];
+            // Nothing found; the copies of one save differ only in when
+            // they arrive.
+            let f: Vec<Finding> = Vec::new();
             tasks.spawn(
                 async move { (i, store.save_reading(&actor, reader.id, &code, &f, 0).await) },
             );

@@ -1,37 +1,53 @@
-// The SQL of the study store, written once for both back ends.
-//
-// This file is not a module of `sclerad-store`: `sclerad-store-sqlite` and
-// `sclerad-store-postgres` each compile it with `include!`, against their
-// own driver, after defining:
-//
-// - `ThisStore`: the store type (`Clone`), with a `pool` field, a
-//   `saver: Option<tokio::sync::mpsc::Sender<SaveJob>>` field (set from
-//   `spawn_saver` once the store is open) and
-//   `async fn write(&self) -> StoreResult<WriteTx>` that opens a
-//   transaction ready to write (`WriteTx` is defined below);
-// - `DbRow` and `DbConnection`: the driver's row and connection types;
-// - `lock(alias)`: what a SELECT ends with to lock, until commit, the row
-//   it reads from the table with that alias, and only that row
-//   (`" FOR NO KEY UPDATE OF alias"` on PostgreSQL, which does not block
-//   foreign-key checks; empty on SQLite, whose write transactions hold the
-//   database lock from their first statement). A writer locks one record
-//   row, or (the save batch) readings in id order, and then the audit head,
-//   always in that order, so no two writers wait on each other in a cycle;
-// - `SAVER_SETUP`: a statement the save batch runs first, if any
-//   (PostgreSQL: a lock timeout, so a row held elsewhere cannot stall every
-//   save of the process);
-// - `BACKEND`: which [`Backend`] this is.
-//
-// Both dialects accept the SQL below as written: `$n` parameters,
-// `RETURNING`, `CASE`, partial unique indexes. What differs (types, triggers,
-// migrations, connection set-up) lives in each back end.
+//! The SQL of the study store, written once for both back ends.
+//!
+//! This file is not a module of `sclerad-store`: `sclerad-store-sqlite` and
+//! `sclerad-store-postgres` each compile it as their module `sql`
+//! (`#[path = "../../sclerad-store/sql/shared.rs"] mod sql;`), against their
+//! own driver. Everything it needs of the back end comes through one import,
+//! `super::dialect`, which each back end defines:
+//!
+//! - `ThisStore`: the store type (`Clone`), with a `pool` field (the
+//!   driver's pool), a `saver: Option<tokio::sync::mpsc::Sender<SaveJob>>`
+//!   field (set from [`spawn_saver`] once the store is open) and
+//!   `async fn write(&self) -> StoreResult<WriteTx>` that opens a
+//!   transaction ready to write;
+//! - `Db`, `DbRow` and `DbConnection`: the driver's database, row and
+//!   connection types;
+//! - `lock(alias)`: what a SELECT ends with to lock, until commit, the row
+//!   it reads from the table with that alias, and only that row
+//!   (`" FOR NO KEY UPDATE OF alias"` on PostgreSQL, which does not block
+//!   foreign-key checks; empty on SQLite, whose write transactions hold the
+//!   database lock from their first statement). A writer locks one record
+//!   row, or (the save batch) readings in id order, and then the audit head,
+//!   always in that order, so no two writers wait on each other in a cycle;
+//! - `SAVER_SETUP`: a statement the save batch runs first, if any
+//!   (PostgreSQL: a lock timeout, so a row held elsewhere cannot stall every
+//!   save of the process);
+//! - `BACKEND`: which [`Backend`] this is.
+//!
+//! Both dialects accept the SQL below as written: `$n` parameters,
+//! `RETURNING`, `CASE`, partial unique indexes. What differs (types, triggers,
+//! migrations, connection set-up) lives in each back end.
+
+use async_trait::async_trait;
+use sclerad_model::{check_findings, ct_coverage, Finding};
+use sclerad_store::codec::{from_code, from_json, to_json};
+use sclerad_store::{
+    audit::{AuditEvent, NewEvent},
+    check_user_name, migrate, now, Actor, ApiToken, Backend, Credentials, Exam, ImportSummary,
+    Migration, Modality, NewAssignment, PatientRecord, Reading, ReadingKind, Role, Session, Store,
+    StoreError, StoreResult, Study, StudyColumns, StudyImport, User, WorkItem,
+};
+use sqlx::Row;
+
+use super::dialect::{lock, Db, DbConnection, DbRow, ThisStore, BACKEND, SAVER_SETUP};
 
 /// A write transaction, with the store's writer turn when the back end
 /// takes turns in-process (SQLite: one writer at a time, queued fairly
 /// instead of sleeping in SQLite's busy handler).
-struct WriteTx {
-    tx: sqlx::Transaction<'static, Db>,
-    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+pub(super) struct WriteTx {
+    pub(super) tx: sqlx::Transaction<'static, Db>,
+    pub(super) _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
 
 impl std::ops::Deref for WriteTx {
@@ -49,12 +65,12 @@ impl std::ops::DerefMut for WriteTx {
 }
 
 impl WriteTx {
-    async fn commit(self) -> Result<(), sqlx::Error> {
+    pub(super) async fn commit(self) -> Result<(), sqlx::Error> {
         self.tx.commit().await
     }
 }
 
-fn backend(e: sqlx::Error) -> StoreError {
+pub(super) fn backend(e: sqlx::Error) -> StoreError {
     if let sqlx::Error::Database(db) = &e {
         // PostgreSQL refuses NUL characters in text (SQLite stores them):
         // the caller sent text no study can hold.
@@ -225,7 +241,7 @@ async fn audit_each(tx: &mut DbConnection, events: Vec<(String, NewEvent)>) -> S
 /// Applies the migrations of `all` that `schema_migrations` does not list
 /// yet, inside the caller's transaction. `BIGINT` is a 64-bit integer in
 /// both dialects.
-async fn apply_migrations(tx: &mut DbConnection, all: &[Migration]) -> StoreResult<()> {
+pub(super) async fn apply_migrations(tx: &mut DbConnection, all: &[Migration]) -> StoreResult<()> {
     sqlx::raw_sql(
         "CREATE TABLE IF NOT EXISTS schema_migrations (\
            version BIGINT PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at TEXT NOT NULL)",
@@ -258,11 +274,11 @@ async fn apply_migrations(tx: &mut DbConnection, all: &[Migration]) -> StoreResu
 }
 
 /// A reader's save waiting for the next batch.
-struct SaveJob {
+pub(super) struct SaveJob {
     actor: Actor,
     reader_id: i64,
     code: String,
-    findings: FindingsCheck,
+    findings: Vec<Finding>,
     expected_version: i64,
     reply: tokio::sync::oneshot::Sender<StoreResult<WorkItem>>,
 }
@@ -275,7 +291,7 @@ const MAX_BATCH: usize = 64;
 /// audited as if alone; a save answers only once its transaction
 /// committed. Many readers saving at once then share one commit (one WAL
 /// flush) instead of queueing for one each.
-fn spawn_saver(store: ThisStore) -> tokio::sync::mpsc::Sender<SaveJob> {
+pub(super) fn spawn_saver(store: ThisStore) -> tokio::sync::mpsc::Sender<SaveJob> {
     let (sender, mut queue) = tokio::sync::mpsc::channel::<SaveJob>(4 * MAX_BATCH);
     tokio::spawn(async move {
         while let Some(first) = queue.recv().await {
@@ -397,11 +413,12 @@ impl ThisStore {
                 }));
                 continue;
             }
-            // The caller's rules, applied to the exam as it is now.
-            let findings = match (job.findings)(item) {
+            // The format's rules, applied to the exam as it is now.
+            let coverage = ct_coverage(item.ct_type.as_deref(), item.ct_levels.as_deref());
+            let findings = match check_findings(&job.findings, item.modality, coverage) {
                 Ok(findings) => findings,
                 Err(e) => {
-                    results.push(Err(e));
+                    results.push(Err(e.into()));
                     continue;
                 }
             };
@@ -501,6 +518,7 @@ impl Store for ThisStore {
         role: Role,
         password_hash: &str,
     ) -> StoreResult<User> {
+        check_user_name(name)?;
         let mut tx = self.write().await?;
         let row = sqlx::query(
             "INSERT INTO users (name, role, password_hash, created_at) VALUES ($1, $2, $3, $4) \
@@ -531,15 +549,6 @@ impl Store for ThisStore {
             .await
             .map_err(backend)?;
         rows.iter().map(user_of).collect()
-    }
-
-    async fn user(&self, id: i64) -> StoreResult<Option<User>> {
-        let row = sqlx::query("SELECT id, name, role, created_at FROM users WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(backend)?;
-        row.as_ref().map(user_of).transpose()
     }
 
     async fn credentials(&self, name: &str) -> StoreResult<Option<Credentials>> {
@@ -1016,20 +1025,27 @@ impl Store for ThisStore {
         row.as_ref().map(work_item_of).transpose()
     }
 
-    async fn save_reading_checked(
+    async fn save_reading(
         &self,
         actor: &Actor,
         reader_id: i64,
         code: &str,
-        findings: FindingsCheck,
+        findings: &[Finding],
         expected_version: i64,
     ) -> StoreResult<WorkItem> {
+        if findings.len() > sclerad_model::MAX_FINDINGS {
+            // Refused before it is copied into the queue.
+            return Err(StoreError::invalid(
+                "findings",
+                format!("at most {} findings per exam", sclerad_model::MAX_FINDINGS),
+            ));
+        }
         let (reply, answer) = tokio::sync::oneshot::channel();
         let job = SaveJob {
             actor: actor.clone(),
             reader_id,
             code: code.to_string(),
-            findings,
+            findings: findings.to_vec(),
             expected_version,
             reply,
         };
@@ -1055,22 +1071,35 @@ impl Store for ThisStore {
     async fn save_consensus(
         &self,
         actor: &Actor,
+        study_id: i64,
         exam_id: i64,
-        findings: &[Cells],
+        findings: &[Finding],
         expected_version: i64,
     ) -> StoreResult<Reading> {
         let mut tx = self.write().await?;
-        let exists: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-            "SELECT id FROM exams e WHERE id = $1{}",
+        let exam = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT e.modality, e.ct_type, e.ct_levels FROM exams e \
+             JOIN patients p ON p.id = e.patient_ref \
+             WHERE e.id = $1 AND p.study_id = $2{}",
             lock("e")
         )))
         .bind(exam_id)
+        .bind(study_id)
         .fetch_optional(&mut *tx)
         .await
-        .map_err(backend)?;
-        if exists.is_none() {
-            return Err(StoreError::not_found(format!("exam {exam_id}")));
-        }
+        .map_err(backend)?
+        .ok_or_else(|| StoreError::not_found(format!("exam {exam_id} in this study")))?;
+        let modality: String = exam.try_get("modality").map_err(backend)?;
+        let modality = from_code(&modality, Modality::parse, "modality")?;
+        let ct_type: Option<String> = exam.try_get("ct_type").map_err(backend)?;
+        let ct_levels: Option<String> = exam.try_get("ct_levels").map_err(backend)?;
+        // The format's rules, applied to the exam as it is inside this
+        // transaction.
+        let findings = check_findings(
+            findings,
+            modality,
+            ct_coverage(ct_type.as_deref(), ct_levels.as_deref()),
+        )?;
         let select = format!(
             "{READING_SELECT} WHERE r.exam_id = $1 AND r.kind = 'consensus'{}",
             lock("r")

@@ -112,7 +112,7 @@ impl AuditEvent {
         );
         let text = json(&fields);
         let digest = Sha256::digest(text.as_bytes());
-        digest.iter().map(|b| format!("{b:02x}")).collect()
+        sclerad_model::hex(&digest)
     }
 }
 

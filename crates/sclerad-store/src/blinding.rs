@@ -8,10 +8,12 @@
 
 use std::collections::HashMap;
 
-use crate::types::{NewAssignment, ReadingKind};
+use crate::types::{Actor, NewAssignment, ReadingKind, Role};
+use crate::{Store, StoreError, StoreResult};
 
-/// A small, good-enough generator (SplitMix64) for orders and codes. Seed it
-/// from the operating system in production; tests fix the seed.
+/// A small, good-enough generator (SplitMix64) for worklist orders (codes
+/// come from [`exam_code`]). Seed it from the operating system in
+/// production ([`Shuffler::from_os`]); tests fix the seed.
 #[derive(Debug, Clone)]
 pub struct Shuffler(u64);
 
@@ -19,6 +21,14 @@ impl Shuffler {
     /// A generator from `seed`.
     pub fn new(seed: u64) -> Self {
         Shuffler(seed)
+    }
+
+    /// A generator seeded from the operating system.
+    pub fn from_os() -> StoreResult<Self> {
+        let mut seed = [0u8; 8];
+        getrandom::fill(&mut seed)
+            .map_err(|e| StoreError::Backend(format!("no randomness from the OS: {e}")))?;
+        Ok(Shuffler(u64::from_le_bytes(seed)))
     }
 
     fn next(&mut self) -> u64 {
@@ -42,19 +52,29 @@ impl Shuffler {
             items.swap(i, j);
         }
     }
+}
 
-    /// A fresh code: a letter for the modality, then ten characters of an
-    /// alphabet without look-alikes (50 random bits).
-    pub fn code(&mut self, prefix: char) -> String {
-        const ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTVWXYZ23456789";
-        let mut code = String::with_capacity(12);
-        code.push(prefix);
-        code.push('-');
-        for _ in 0..10 {
-            code.push(ALPHABET[self.below(ALPHABET.len())] as char);
+/// A pseudonymous exam code from the operating system's randomness: a
+/// letter for the modality, a dash, then ten characters of an alphabet
+/// without look-alikes (49 random bits), drawn without modulo bias. No code
+/// can be predicted from another.
+pub fn exam_code(prefix: char) -> StoreResult<String> {
+    const ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTVWXYZ23456789";
+    let mut code = String::with_capacity(12);
+    code.push(prefix);
+    code.push('-');
+    while code.len() < 12 {
+        let mut bytes = [0u8; 16];
+        getrandom::fill(&mut bytes)
+            .map_err(|e| StoreError::Backend(format!("no randomness from the OS: {e}")))?;
+        for b in bytes {
+            // 240 = 8 × 30: bytes above are dropped so every letter is as likely.
+            if b < 240 && code.len() < 12 {
+                code.push(ALPHABET[usize::from(b) % ALPHABET.len()] as char);
+            }
         }
-        code
     }
+    Ok(code)
 }
 
 /// Plans assignments of `exams` (id and code prefix) to `readers`.
@@ -71,7 +91,7 @@ pub fn plan(
     repeat_share: f64,
     next_position: &HashMap<i64, i64>,
     rng: &mut Shuffler,
-) -> Vec<NewAssignment> {
+) -> StoreResult<Vec<NewAssignment>> {
     let share = if repeat_share.is_finite() {
         repeat_share.clamp(0.0, 1.0)
     } else {
@@ -107,13 +127,101 @@ pub fn plan(
             out.push(NewAssignment {
                 exam_id: exam,
                 reader_id: reader,
-                code: rng.code(prefix),
+                code: exam_code(prefix)?,
                 position: start + k as i64,
                 kind,
             });
         }
     }
-    out
+    Ok(out)
+}
+
+/// Which exams of a study a worklist request covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExamChoice {
+    /// Hand radiographs only.
+    HandRadiograph,
+    /// CTs only.
+    Ct,
+    /// Both.
+    Both,
+}
+
+/// The largest share of exams presented a second time.
+pub const MAX_REPEAT_SHARE: f64 = 0.5;
+
+/// Builds blinded worklists in `study_id` for the readers named `readers`
+/// (users with the reader role, each once, none sharing a name with a
+/// reader of the study's imported readings, since readings are told apart
+/// by reader name): every reader gets every chosen exam once, after what
+/// their worklist already holds, in a random order of their own, under
+/// codes from the operating system, with `repeat_share` (0–0.5) presented
+/// again. Returns the number of assignments made; a refused request
+/// (`Invalid` naming `readers[i]` or `repeat_share`) writes nothing.
+pub async fn assign(
+    store: &dyn Store,
+    actor: &Actor,
+    study_id: i64,
+    readers: &[String],
+    exams: ExamChoice,
+    repeat_share: f64,
+) -> StoreResult<usize> {
+    if !(0.0..=MAX_REPEAT_SHARE).contains(&repeat_share) {
+        return Err(StoreError::invalid(
+            "repeat_share",
+            format!("between 0 and {MAX_REPEAT_SHARE}"),
+        ));
+    }
+    if readers.is_empty() || readers.len() > 50 {
+        return Err(StoreError::invalid("readers", "1 to 50 reader names"));
+    }
+    let users = store.users().await?;
+    let imported: std::collections::BTreeSet<String> = store
+        .readings(study_id)
+        .await?
+        .into_iter()
+        .filter(|r| matches!(r.kind, ReadingKind::Imported | ReadingKind::Consensus))
+        .map(|r| r.reader)
+        .collect();
+    let mut reader_ids = Vec::new();
+    for (i, r) in readers.iter().enumerate() {
+        let field = format!("readers[{i}]");
+        let user = users
+            .iter()
+            .find(|u| &u.name == r)
+            .ok_or_else(|| StoreError::invalid(&field, format!("no user named {r:?}")))?;
+        if user.role != Role::Reader {
+            return Err(StoreError::invalid(field, format!("{r:?} is not a reader")));
+        }
+        if reader_ids.contains(&user.id) {
+            return Err(StoreError::invalid(field, format!("{r:?} is listed twice")));
+        }
+        if imported.contains(r) {
+            return Err(StoreError::invalid(
+                field,
+                format!("the imported readings of this study already have a reader named {r:?}"),
+            ));
+        }
+        reader_ids.push(user.id);
+    }
+    let mut chosen = Vec::new();
+    for p in store.patients(study_id).await? {
+        if exams != ExamChoice::Ct {
+            chosen.push((p.hand_radiograph.id, 'H'));
+        }
+        if exams != ExamChoice::HandRadiograph {
+            chosen.push((p.ct.id, 'C'));
+        }
+    }
+    let mut next = HashMap::new();
+    for &id in &reader_ids {
+        let list = store.worklist(id).await?;
+        next.insert(id, list.last().map_or(0, |w| w.position + 1));
+    }
+    let mut rng = Shuffler::from_os()?;
+    let planned = plan(&chosen, &reader_ids, repeat_share, &next, &mut rng)?;
+    store.create_assignments(actor, study_id, &planned).await
 }
 
 #[cfg(test)]
@@ -125,7 +233,7 @@ mod tests {
     fn every_reader_gets_every_exam_once_plus_repeats_later() {
         let exams: Vec<(i64, char)> = (1..=20).map(|i| (i, 'H')).collect();
         let mut rng = Shuffler::new(7);
-        let plan = plan(&exams, &[1, 2], 0.1, &HashMap::from([(2, 5)]), &mut rng);
+        let plan = plan(&exams, &[1, 2], 0.1, &HashMap::from([(2, 5)]), &mut rng).expect("plan");
         assert_eq!(plan.len(), 2 * 22);
         let codes: HashSet<&str> = plan.iter().map(|a| a.code.as_str()).collect();
         assert_eq!(codes.len(), plan.len(), "codes are unique");
@@ -157,7 +265,7 @@ mod tests {
         // Over many plans, repeats are not always at the tail.
         let mut again = Shuffler::new(3);
         let mixed = (0..50).any(|_| {
-            let p = super::plan(&exams, &[1], 0.2, &HashMap::new(), &mut again);
+            let p = super::plan(&exams, &[1], 0.2, &HashMap::new(), &mut again).expect("plan");
             p.iter().take(20).any(|a| a.kind == ReadingKind::Repeat)
         });
         assert!(mixed, "repeats are mixed with first readings");
@@ -177,5 +285,9 @@ mod tests {
         };
         assert_ne!(order(1), order(2));
         assert!(plan[0].code.starts_with("H-") && plan[0].code.len() == 12);
+        let alphabet = "ABCDEFGHJKMNPQRSTVWXYZ23456789";
+        assert!(plan
+            .iter()
+            .all(|a| a.code[2..].chars().all(|c| alphabet.contains(c))));
     }
 }

@@ -54,5 +54,14 @@ impl StoreError {
     }
 }
 
+impl From<sclerad_model::FindingError> for StoreError {
+    fn from(e: sclerad_model::FindingError) -> Self {
+        StoreError::Invalid {
+            field: e.field,
+            message: e.message,
+        }
+    }
+}
+
 /// Result of a store operation.
 pub type StoreResult<T> = Result<T, StoreError>;

@@ -16,27 +16,26 @@
 pub mod audit;
 pub mod blinding;
 pub mod codec;
-pub mod conformance;
+mod edit;
 mod error;
 pub mod migrate;
 pub mod password;
 pub mod records;
+pub mod review;
 mod types;
 
 pub use audit::{Anchor, AuditEvent, BrokenLink, ChainVerifier, NewEvent};
+pub use edit::{edit_patient, MAX_CELL_CHARS};
 pub use error::{StoreError, StoreResult};
 pub use migrate::{now, Migration};
 pub use records::{to_tables, StudyImport};
 pub use types::{
-    Actor, ApiToken, Cells, Credentials, Exam, Modality, NewAssignment, PatientRecord, Reading,
-    ReadingKind, Role, Session, Study, StudyColumns, User, WorkItem,
+    check_user_name, Actor, ApiToken, Cells, Credentials, Exam, Modality, NewAssignment,
+    PatientRecord, Reading, ReadingKind, Role, Session, Study, StudyColumns, User, WorkItem,
 };
 
 use async_trait::async_trait;
-
-/// Turns a save's findings into the cells to store, given the exam as it is
-/// when the save is written (see [`Store::save_reading_checked`]).
-pub type FindingsCheck = Box<dyn Fn(&WorkItem) -> StoreResult<Vec<Cells>> + Send + Sync>;
+use sclerad_model::Finding;
 
 /// Which database a store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,7 +65,8 @@ pub trait Store: Send + Sync + 'static {
 
     // ---- users, sessions, tokens ----
 
-    /// Creates a user. Fails with `AlreadyExists` for a taken name.
+    /// Creates a user. Fails with `Invalid` for a name [`check_user_name`]
+    /// refuses, `AlreadyExists` for a taken name.
     async fn create_user(
         &self,
         actor: &Actor,
@@ -76,8 +76,6 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<User>;
     /// All users, by name.
     async fn users(&self) -> StoreResult<Vec<User>>;
-    /// A user by id.
-    async fn user(&self, id: i64) -> StoreResult<Option<User>>;
     /// A user and what login needs, by name.
     async fn credentials(&self, name: &str) -> StoreResult<Option<Credentials>>;
     /// Records a login attempt: a success clears the failure count, a
@@ -161,40 +159,30 @@ pub trait Store: Send + Sync + 'static {
     /// One item of a reader's worklist, by code (`None` if the code is not
     /// the reader's).
     async fn work_item(&self, reader_id: i64, code: &str) -> StoreResult<Option<WorkItem>>;
-    /// Saves a reader's findings for the exam presented under `code`.
+    /// Saves a reader's findings for the exam presented under `code`,
+    /// checked inside the saving transaction against the exam as it is
+    /// there (modality, CT coverage) with the format's rules
+    /// ([`sclerad_model::check_findings`]): a finding the format refuses
+    /// fails this save only, as [`StoreError::Invalid`] naming the field,
+    /// and writes nothing. An empty list records "read, nothing found".
+    /// Saves waiting at the same moment share one transaction.
     async fn save_reading(
         &self,
         actor: &Actor,
         reader_id: i64,
         code: &str,
-        findings: &[Cells],
-        expected_version: i64,
-    ) -> StoreResult<WorkItem> {
-        let findings = findings.to_vec();
-        let check: FindingsCheck = Box::new(move |_| Ok(findings.clone()));
-        self.save_reading_checked(actor, reader_id, code, check, expected_version)
-            .await
-    }
-    /// Saves a reader's findings for the exam presented under `code`,
-    /// turning them into cells with `findings`, which sees the exam as it is
-    /// inside the saving transaction (modality, CT coverage): the caller's
-    /// rules and the write see the same exam, in one round trip. An error
-    /// from `findings` fails this save only, writing nothing.
-    async fn save_reading_checked(
-        &self,
-        actor: &Actor,
-        reader_id: i64,
-        code: &str,
-        findings: FindingsCheck,
+        findings: &[Finding],
         expected_version: i64,
     ) -> StoreResult<WorkItem>;
-    /// Saves the consensus reading of an exam (`expected_version` 0 when
-    /// there is none yet).
+    /// Saves the consensus reading of exam `exam_id` of study `study_id`
+    /// (`expected_version` 0 when there is none yet), checked like
+    /// [`Store::save_reading`]; `NotFound` if the exam is not in the study.
     async fn save_consensus(
         &self,
         actor: &Actor,
+        study_id: i64,
         exam_id: i64,
-        findings: &[Cells],
+        findings: &[Finding],
         expected_version: i64,
     ) -> StoreResult<Reading>;
 

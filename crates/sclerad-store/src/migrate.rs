@@ -20,10 +20,7 @@ impl Migration {
     /// SHA-256 of the SQL, recorded when applied: a migration edited after
     /// it was applied somewhere is refused rather than silently skipped.
     pub fn checksum(&self) -> String {
-        Sha256::digest(self.sql.as_bytes())
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        sclerad_model::hex(&Sha256::digest(self.sql.as_bytes()))
     }
 }
 

@@ -23,18 +23,6 @@ pub const EXAM_COLUMNS: [&str; 4] = ["hand_xray_date", "ct_date", "ct_type", "ct
 /// The columns of the readings tables that identify the reading.
 const READING_KEYS: [&str; 2] = ["patient_id", "reader"];
 
-/// Default layouts for readings tables a study did not import.
-const HAND_COLUMNS: [&str; 6] = ["patient_id", "reader", "side", "site", "lesion", "grade"];
-const SPINE_COLUMNS: [&str; 7] = [
-    "patient_id",
-    "reader",
-    "level",
-    "segment",
-    "foraminal",
-    "side",
-    "morphology",
-];
-
 /// Everything an import writes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StudyImport {
@@ -107,9 +95,9 @@ impl StudyImport {
                 let patient_id = cell(&t.columns, row, "patient_id").unwrap_or_default();
                 let named = cell(&t.columns, row, "reader").unwrap_or_default();
                 // An exported repeat reading comes back as a repeat reading.
-                let (reader, repeat) = match named.strip_suffix(REPEAT_SUFFIX) {
-                    Some(base) if !base.is_empty() => (base, true),
-                    _ => (named, false),
+                let (reader, repeat) = match sclerad_model::repeat_of(named) {
+                    Some(base) => (base, true),
+                    None => (named, false),
                 };
                 let key = (modality, patient_id.to_string(), named.to_string());
                 let at = *index.entry(key).or_insert_with(|| {
@@ -162,11 +150,7 @@ pub fn import_digest(import: &StudyImport, summary: &ImportSummary) -> serde_jso
         hasher.update(serde_json::to_string(r).unwrap_or_default().as_bytes());
         hasher.update(b"\n");
     }
-    let digest: String = hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let digest = sclerad_model::hex(&hasher.finalize());
     serde_json::json!({
         "name": summary.study.name,
         "columns": import.columns,
@@ -194,15 +178,12 @@ pub fn assignment_digest(assignments: &[NewAssignment]) -> serde_json::Value {
     )
 }
 
-/// What marks a repeat reading's reader name in a bundle.
-pub const REPEAT_SUFFIX: &str = "#repeat";
-
 /// The reader name a reading is exported under: a repeat reading keeps its
 /// reader's name with `#repeat`, so it stays apart from the first reading
 /// (and is read back as a repeat reading on import).
 pub fn export_reader(reading: &Reading) -> String {
     match reading.kind {
-        ReadingKind::Repeat => format!("{}{REPEAT_SUFFIX}", reading.reader),
+        ReadingKind::Repeat => format!("{}{}", reading.reader, sclerad_model::REPEAT_SUFFIX),
         _ => reading.reader.clone(),
     }
 }
@@ -272,16 +253,29 @@ pub fn to_tables(
         hand_readings: readings_table(
             Modality::HandRadiograph,
             &columns.hand_readings,
-            &HAND_COLUMNS,
+            sclerad_model::HandColumn::CODES,
         ),
-        spine_readings: readings_table(Modality::Ct, &columns.spine_readings, &SPINE_COLUMNS),
+        spine_readings: readings_table(
+            Modality::Ct,
+            &columns.spine_readings,
+            sclerad_model::SpineColumn::CODES,
+        ),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::conformance::table;
+
+    fn table(columns: &[&str], rows: &[&[&str]]) -> TextTable {
+        TextTable {
+            columns: columns.iter().map(|c| c.to_string()).collect(),
+            rows: rows
+                .iter()
+                .map(|r| r.iter().map(|c| c.to_string()).collect())
+                .collect(),
+        }
+    }
 
     #[test]
     fn tables_split_and_join_back_unchanged() {

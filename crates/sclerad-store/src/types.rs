@@ -1,46 +1,12 @@
 //! The records a study store holds.
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
 
-/// Cells of one record by column name, in the canonical text of the bundle
-/// format (lower-case codes, ISO dates, `yes`/`no`); a missing value has no
-/// entry. Kept sorted so that its JSON, and so its audit hash, is stable.
-pub type Cells = BTreeMap<String, String>;
+pub use sclerad_model::{Cells, Modality};
 
-macro_rules! text_enum {
-    ($(#[$meta:meta])* pub enum $name:ident { $($(#[$vmeta:meta])* $variant:ident = $code:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        pub enum $name { $($(#[$vmeta])* #[serde(rename = $code)] $variant),+ }
-
-        impl $name {
-            /// Every value.
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            /// The text stored in the database and shown in the API.
-            pub fn code(self) -> &'static str {
-                match self { $($name::$variant => $code),+ }
-            }
-
-            /// The value written as `text`, if any.
-            pub fn parse(text: &str) -> Option<Self> {
-                match text { $($code => Some($name::$variant),)+ _ => None }
-            }
-        }
-
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.code())
-            }
-        }
-    };
-}
-
-text_enum! {
+sclerad_model::codes! {
     /// What a user may do in a study server.
-    pub enum Role {
+    pub enum Role ("a role") {
         /// Manages users and studies; may do everything.
         Admin = "admin",
         /// Enters and corrects clinical data, imports and exports bundles.
@@ -54,14 +20,30 @@ text_enum! {
     }
 }
 
-text_enum! {
-    /// The two imaging exams of a study patient.
-    pub enum Modality {
-        /// The hand radiograph (both hands).
-        HandRadiograph = "hand_radiograph",
-        /// The thoracic, thoraco-abdomino-pelvic or lumbar CT.
-        Ct = "ct",
+/// Checks a login name: 1 to 64 characters, no spaces or control
+/// characters, and not a name the readings give a meaning to (`consensus`,
+/// anything with `#`, as in `rad1#repeat`). Every user is created through
+/// this check ([`Store::create_user`](crate::Store::create_user)).
+pub fn check_user_name(name: &str) -> crate::StoreResult<()> {
+    if name.is_empty()
+        || name.chars().count() > 64
+        || name.chars().any(|c| c.is_control() || c.is_whitespace())
+    {
+        return Err(crate::StoreError::invalid(
+            "name",
+            format!("user name {name:?}: 1 to 64 characters, no spaces or control characters"),
+        ));
     }
+    if name == sclerad_model::CONSENSUS || name.contains('#') {
+        return Err(crate::StoreError::invalid(
+            "name",
+            format!(
+                "user name {name:?} is reserved ('{}' and names with '#' name readings)",
+                sclerad_model::CONSENSUS
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// A user of the server.
@@ -202,9 +184,9 @@ pub struct PatientRecord {
     pub version: i64,
 }
 
-text_enum! {
+sclerad_model::codes! {
     /// Where a reading comes from.
-    pub enum ReadingKind {
+    pub enum ReadingKind ("a reading kind") {
         /// Imported from a bundle.
         Imported = "imported",
         /// A reader's first, blinded reading of an exam.
