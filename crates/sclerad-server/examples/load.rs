@@ -125,7 +125,7 @@ async fn main() -> Result<(), Error> {
         0.0,
         &HashMap::new(),
         &mut blinding::Shuffler::new(7),
-    );
+    )?;
     store.create_assignments(&cli, study.id, &plan).await?;
     let mut codes: HashMap<i64, Vec<String>> = HashMap::new();
     for a in &plan {

@@ -3,7 +3,7 @@
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{header, Method};
+use axum::http::{header, HeaderMap, HeaderValue, Method};
 use sclerad_store::{Actor, Role, User};
 use sha2::{Digest, Sha256};
 
@@ -11,6 +11,19 @@ use crate::{AppError, AppState};
 
 /// The session cookie.
 pub const SESSION_COOKIE: &str = "sclerad_session";
+/// The `Set-Cookie` value that opens a session with secret `token` for
+/// `seconds` (Secure, HttpOnly, SameSite=Strict), or, with `None`, ends it.
+pub fn session_cookie(token: Option<&str>, seconds: i64) -> Result<HeaderValue, AppError> {
+    let (value, max_age) = match token {
+        Some(t) => (t, seconds),
+        None => ("", 0),
+    };
+    HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}={value}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age={max_age}"
+    ))
+    .map_err(|e| AppError::Internal(e.to_string()))
+}
+
 /// The header that state-changing requests of a session must carry, with
 /// the `csrf_token` returned at login.
 pub const CSRF_HEADER: &str = "x-csrf-token";
@@ -22,33 +35,7 @@ pub fn random_token() -> Result<String, AppError> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes)
         .map_err(|e| AppError::Internal(format!("no randomness from the OS: {e}")))?;
-    Ok(hex(&bytes))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// A pseudonymous exam code from the operating system's randomness: a
-/// letter for the modality, then ten characters of an alphabet without
-/// look-alikes (49 random bits), drawn without modulo bias.
-pub fn random_code(prefix: char) -> Result<String, AppError> {
-    const ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTVWXYZ23456789";
-    let mut code = String::with_capacity(12);
-    code.push(prefix);
-    code.push('-');
-    while code.len() < 12 {
-        let mut bytes = [0u8; 16];
-        getrandom::fill(&mut bytes)
-            .map_err(|e| AppError::Internal(format!("no randomness from the OS: {e}")))?;
-        for b in bytes {
-            // 240 = 8 × 30: bytes above are dropped so every letter is as likely.
-            if b < 240 && code.len() < 12 {
-                code.push(ALPHABET[usize::from(b) % ALPHABET.len()] as char);
-            }
-        }
-    }
-    Ok(code)
+    Ok(sclerad_model::hex(&bytes))
 }
 
 /// Whether `text` can be a name, code or identifier sent by a client: not
@@ -169,7 +156,7 @@ impl TokenCache {
 
 /// What the store keeps of a secret: its SHA-256.
 pub fn token_hash(token: &str) -> String {
-    hex(&Sha256::digest(token.as_bytes()))
+    sclerad_model::hex(&Sha256::digest(token.as_bytes()))
 }
 
 /// Equal without leaking where they differ.
@@ -217,9 +204,9 @@ impl Caller {
     }
 }
 
-fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
-    parts
-        .headers
+/// The value of cookie `name` among a request's `Cookie` headers.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
@@ -253,7 +240,7 @@ impl FromRequestParts<AppState> for Caller {
             state.tokens.put(hash, user.clone());
             return Ok(Caller { user });
         }
-        let Some(value) = cookie(parts, SESSION_COOKIE) else {
+        let Some(value) = cookie(&parts.headers, SESSION_COOKIE) else {
             return Err(AppError::Unauthenticated);
         };
         let session = state
@@ -289,8 +276,12 @@ mod tests {
         assert_eq!(token_hash(&a).len(), 64);
         assert_ne!(token_hash(&a), a);
         assert!(same("abc", "abc") && !same("abc", "abd") && !same("abc", "ab"));
-        let code = random_code('H').expect("code");
-        assert!(code.starts_with("H-") && code.len() == 12, "{code}");
+        let cookie = session_cookie(Some("abc"), 60).expect("cookie");
+        assert!(cookie
+            .to_str()
+            .is_ok_and(|c| c.starts_with("sclerad_session=abc;")));
+        let gone = session_cookie(None, 60).expect("cookie");
+        assert!(gone.to_str().is_ok_and(|c| c.contains("Max-Age=0")));
         assert!(plain_text("P01", 10) && !plain_text("a\u{0}b", 10) && !plain_text("", 10));
     }
 

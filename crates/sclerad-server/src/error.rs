@@ -1,6 +1,7 @@
-//! `AppError`: every way a request can fail, as one JSON body shape.
+//! `AppError`: every way a request can fail, as one body shape
+//! ([`ErrorBody`]) with its status. The API renders it as JSON; a page
+//! can render the same status and body as HTML.
 
-use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection, QueryRejection};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use sclerad_store::StoreError;
@@ -101,85 +102,10 @@ impl From<StoreError> for AppError {
     }
 }
 
-impl From<BytesRejection> for AppError {
-    fn from(rejection: BytesRejection) -> Self {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            AppError::PayloadTooLarge
-        } else {
-            AppError::BadRequest(rejection.body_text())
-        }
-    }
-}
-
-/// A request body, read (within the size limit) but not yet parsed:
-/// handlers check the caller's role first, so a caller without the role
-/// gets 403 whatever they sent.
-#[derive(Debug, Clone)]
-pub struct JsonBody(pub axum::body::Bytes);
-
-impl<S: Send + Sync> axum::extract::FromRequest<S> for JsonBody {
-    type Rejection = AppError;
-
-    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, AppError> {
-        let bytes = axum::body::Bytes::from_request(req, state).await?;
-        Ok(JsonBody(bytes))
-    }
-}
-
-impl JsonBody {
-    /// The body as `T`; 400 naming the problem, and the field when there
-    /// is one, if it is not.
-    pub fn parse<T: serde::de::DeserializeOwned>(&self) -> Result<T, AppError> {
-        let mut json = serde_json::Deserializer::from_slice(&self.0);
-        serde_path_to_error::deserialize(&mut json).map_err(|e| {
-            let path = e.path().to_string();
-            let message = format!("the JSON body is not valid: {}", e.inner());
-            if path.is_empty() || path == "." {
-                AppError::BadRequest(message)
-            } else {
-                AppError::BadField {
-                    field: path,
-                    message,
-                }
-            }
-        })
-    }
-}
-
-/// `axum::extract::Path` whose rejections are JSON [`AppError`]s.
-#[derive(Debug, axum::extract::FromRequestParts)]
-#[from_request(via(axum::extract::Path), rejection(AppError))]
-pub struct ApiPath<T>(pub T);
-
-/// `axum::extract::Query` whose rejections are JSON [`AppError`]s.
-#[derive(Debug, axum::extract::FromRequestParts)]
-#[from_request(via(axum::extract::Query), rejection(AppError))]
-pub struct ApiQuery<T>(pub T);
-
-impl From<PathRejection> for AppError {
-    fn from(rejection: PathRejection) -> Self {
-        AppError::BadRequest(rejection.body_text())
-    }
-}
-
-impl From<QueryRejection> for AppError {
-    fn from(rejection: QueryRejection) -> Self {
-        AppError::BadRequest(rejection.body_text())
-    }
-}
-
-impl From<JsonRejection> for AppError {
-    fn from(rejection: JsonRejection) -> Self {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            AppError::PayloadTooLarge
-        } else {
-            AppError::BadRequest(rejection.body_text())
-        }
-    }
-}
-
-impl IntoResponse for AppError {
-    fn into_response(self) -> Response {
+impl AppError {
+    /// The status and body this error is answered with (a 500's detail is
+    /// logged here and never sent).
+    pub fn status_and_body(self) -> (StatusCode, ErrorBody) {
         let (status, error, message, field, current_version) = match self {
             AppError::Unauthenticated => (
                 StatusCode::UNAUTHORIZED,
@@ -236,20 +162,13 @@ impl IntoResponse for AppError {
                 None,
                 None,
             ),
-            AppError::TooManyAttempts(seconds) => {
-                let body = ErrorBody {
-                    error: "too_many_attempts",
-                    message: format!("too many failed logins; try again in {seconds} s"),
-                    field: None,
-                    current_version: None,
-                };
-                let mut response =
-                    (StatusCode::TOO_MANY_REQUESTS, axum::Json(body)).into_response();
-                if let Ok(v) = HeaderValue::from_str(&seconds.to_string()) {
-                    response.headers_mut().insert(header::RETRY_AFTER, v);
-                }
-                return response;
-            }
+            AppError::TooManyAttempts(seconds) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_attempts",
+                format!("too many failed logins; try again in {seconds} s"),
+                None,
+                None,
+            ),
             AppError::Internal(detail) => {
                 tracing::error!(%detail, "internal error");
                 (
@@ -267,18 +186,27 @@ impl IntoResponse for AppError {
             field,
             current_version,
         };
-        (status, axum::Json(body)).into_response()
+        (status, body)
+    }
+
+    /// Seconds to wait before retrying, for a `Retry-After` header.
+    fn retry_after(&self) -> Option<i64> {
+        match self {
+            AppError::TooManyAttempts(seconds) => Some(*seconds),
+            _ => None,
+        }
     }
 }
 
-/// `axum::Json` whose rejections are [`AppError`]s (JSON bodies, 413 for
-/// oversized ones).
-#[derive(Debug, Clone, Copy, Default, axum::extract::FromRequest)]
-#[from_request(via(axum::Json), rejection(AppError))]
-pub struct ApiJson<T>(pub T);
-
-impl<T: Serialize> IntoResponse for ApiJson<T> {
+/// Answered as JSON ([`ErrorBody`]), with `Retry-After` when there is one.
+impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        axum::Json(self.0).into_response()
+        let retry = self.retry_after();
+        let (status, body) = self.status_and_body();
+        let mut response = (status, axum::Json(body)).into_response();
+        if let Some(v) = retry.and_then(|s| HeaderValue::from_str(&s.to_string()).ok()) {
+            response.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        response
     }
 }

@@ -9,9 +9,7 @@
 mod api;
 pub mod auth;
 mod error;
-pub mod findings;
-mod patients;
-pub mod review;
+mod extract;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -22,10 +20,10 @@ use sclerad_store::Store;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 use utoipa_swagger_ui::SwaggerUi;
 
-pub use error::{ApiJson, ApiPath, ApiQuery, AppError, ErrorBody, JsonBody};
+pub use error::{AppError, ErrorBody};
+pub use extract::{ApiJson, ApiPath, ApiQuery, JsonBody};
 
 /// The largest request body accepted (1 MiB): a worklist save is a few
 /// kilobytes; anything larger is refused with 413 before it is parsed.
@@ -119,27 +117,7 @@ impl utoipa::Modify for Security {
 
 /// The API routes and their OpenAPI document.
 fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .routes(routes!(api::health))
-        .routes(routes!(api::login))
-        .routes(routes!(api::logout))
-        .routes(routes!(api::me))
-        .routes(routes!(api::list_tokens, api::create_token))
-        .routes(routes!(api::revoke_token))
-        .routes(routes!(api::list_users, api::create_user))
-        .routes(routes!(api::list_studies))
-        .routes(routes!(api::list_patients))
-        .routes(routes!(api::get_patient, api::edit_patient))
-        .routes(routes!(api::export))
-        .routes(routes!(api::create_assignments))
-        .routes(routes!(api::worklist))
-        .routes(routes!(api::get_work_item, api::save_reading))
-        .routes(routes!(api::disagreements))
-        .routes(routes!(api::save_consensus))
-        .routes(routes!(api::agreement))
-        .routes(routes!(api::audit_events))
-        .routes(routes!(api::audit_verify))
-        .split_for_parts()
+    api::routes(OpenApiRouter::with_openapi(ApiDoc::openapi())).split_for_parts()
 }
 
 /// The OpenAPI document, as served at `/api/openapi.json`.

@@ -12,7 +12,8 @@ use axum::Router;
 use http_body_util::BodyExt;
 use sclerad_server::auth::{random_token, token_hash, CSRF_HEADER};
 use sclerad_server::{router, AppState, Config};
-use sclerad_store::{conformance::sample_tables, Actor, Role, Store, StudyImport};
+use sclerad_store::{Actor, Role, Store, StudyImport};
+use sclerad_store_tests::conformance::sample_tables;
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
@@ -35,7 +36,7 @@ async fn sqlite() -> Option<Arc<dyn Store>> {
 }
 
 async fn postgres() -> Option<Arc<dyn Store>> {
-    let url = sclerad_store::conformance::postgres_test_database("api")?;
+    let url = sclerad_store_tests::postgres_test_database("api")?;
     Some(Arc::new(
         sclerad_store_postgres::PostgresStore::open(&url)
             .await
@@ -970,7 +971,10 @@ async fn double_reading_adjudication_agreement_export(store: Arc<dyn Store>) {
     let row = |kind: &str, a: &str, b: &str, flag: &str| {
         rows.iter()
             .find(|r| {
-                r["kind"] == kind && r["reader_a"] == a && r["reader_b"] == b && r["flag"] == flag
+                r["kind"] == kind
+                    && r["reader_a"] == a
+                    && r["reader_b"] == b
+                    && r["variable"] == flag
             })
             .unwrap_or_else(|| panic!("no {kind} {a}/{b} {flag} row in {agreement}"))
             .clone()
@@ -980,28 +984,32 @@ async fn double_reading_adjudication_agreement_export(store: Arc<dyn Store>) {
     assert_eq!(
         (
             calcinosis["n"].as_u64(),
-            calcinosis["observed_agreement"].as_f64()
+            calcinosis["percent_agreement"].as_f64()
         ),
         (Some(3), Some(0.0))
     );
     assert_eq!(calcinosis["kappa"].as_f64(), Some(0.0));
     // Both agree on every CT (nothing): kappa is undefined, agreement 1.
-    let canal = row("inter", "rita", "rolf", "canal");
+    let canal = row("inter", "rita", "rolf", "spine_canal");
     assert_eq!(
-        (
-            canal["observed_agreement"].as_f64(),
-            canal["kappa"].as_f64()
-        ),
-        (Some(1.0), None)
+        (canal["percent_agreement"].as_f64(), canal["kappa"].as_f64()),
+        (Some(100.0), None)
     );
     assert!(canal["note"].is_string());
+    assert!(
+        rows.iter().all(|r| {
+            let inside = |v: &Value| v.as_f64().is_none_or(|x| (-1.0..=1.0).contains(&x));
+            inside(&r["kappa_ci_low"]) && inside(&r["kappa_ci_high"])
+        }),
+        "every interval inside [-1, 1]"
+    );
     // Repeats were read as the first time: perfect intra-reader agreement.
     let intra: Vec<&Value> = rows.iter().filter(|r| r["kind"] == "intra").collect();
     assert!(!intra.is_empty());
     assert!(
         intra
             .iter()
-            .all(|r| r["observed_agreement"].as_f64() == Some(1.0)),
+            .all(|r| r["percent_agreement"].as_f64() == Some(100.0)),
         "{intra:?}"
     );
     assert_eq!(

@@ -1,0 +1,118 @@
+//! Adjudication (adjudicators): disagreements and the consensus reading.
+
+use axum::extract::State;
+use sclerad_store::{review, Cells, Modality, Role};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::reading::{findings_of, model_findings, Finding, FindingsSave};
+use super::{study, ApiResult};
+use crate::auth::Caller;
+use crate::{ApiJson, ApiPath, AppError, AppState, ErrorBody, JsonBody};
+
+/// An exam whose readers disagree on at least one flag.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Disagreement {
+    /// The exam (adjudicators work on exams, not patients).
+    pub exam_id: i64,
+    /// Hand radiograph or CT.
+    #[schema(value_type = String)]
+    pub modality: Modality,
+    /// The flags the readers disagree on (`calcinosis`, `spine_canal`, …).
+    pub flags: Vec<String>,
+    /// Each reader's findings.
+    pub readings: Vec<ReaderFindings>,
+    /// The consensus reading's version (0: none yet), to send with a save.
+    pub consensus_version: i64,
+}
+
+/// One reader's findings of an exam.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ReaderFindings {
+    /// Reader name.
+    pub reader: String,
+    /// Findings as stored (canonical cells).
+    #[schema(value_type = Vec<Object>)]
+    pub findings: Vec<Cells>,
+}
+
+impl From<review::Disagreement> for Disagreement {
+    fn from(d: review::Disagreement) -> Self {
+        Disagreement {
+            exam_id: d.exam_id,
+            modality: d.modality,
+            flags: d.flags,
+            readings: d
+                .readings
+                .into_iter()
+                .map(|(reader, findings)| ReaderFindings { reader, findings })
+                .collect(),
+            consensus_version: d.consensus_version,
+        }
+    }
+}
+
+/// Exams whose readers disagree (adjudicators).
+#[utoipa::path(get, path = "/api/studies/{study}/disagreements", tag = "adjudication",
+    params(("study" = String, Path, description = "study name")),
+    responses((status = 200, body = Vec<Disagreement>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("session" = []), ("token" = [])))]
+pub async fn disagreements(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(name): ApiPath<String>,
+) -> ApiResult<Vec<Disagreement>> {
+    caller.require(&[Role::Adjudicator])?;
+    let study = study(&state, &name).await?;
+    let readings = state.store.readings(study.id).await?;
+    Ok(ApiJson(
+        review::disagreements(&readings)
+            .into_iter()
+            .map(Disagreement::from)
+            .collect(),
+    ))
+}
+
+/// The consensus reading as saved.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConsensusView {
+    /// The exam.
+    pub exam_id: i64,
+    /// Findings.
+    pub findings: Vec<Finding>,
+    /// Send back with the next save.
+    pub version: i64,
+}
+
+/// Save the consensus reading of an exam (adjudicators); it becomes the
+/// reading `consensus` of the study.
+#[utoipa::path(put, path = "/api/studies/{study}/exams/{exam_id}/consensus", tag = "adjudication",
+    request_body = FindingsSave,
+    params(("study" = String, Path, description = "study name"), ("exam_id" = i64, Path, description = "exam id")),
+    responses((status = 200, body = ConsensusView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("session" = []), ("token" = [])))]
+pub async fn save_consensus(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath((name, exam_id)): ApiPath<(String, String)>,
+    body: JsonBody,
+) -> ApiResult<ConsensusView> {
+    caller.require(&[Role::Adjudicator])?;
+    let exam_id: i64 = exam_id
+        .parse()
+        .map_err(|_| AppError::NotFound(format!("exam {exam_id:?} not found")))?;
+    let save: FindingsSave = body.parse()?;
+    let study = study(&state, &name).await?;
+    // Checked by the store against the exam inside the saving transaction.
+    let findings = model_findings(save.findings);
+    let saved = state
+        .store
+        .save_consensus(&caller.actor(), study.id, exam_id, &findings, save.version)
+        .await?;
+    Ok(ApiJson(ConsensusView {
+        exam_id,
+        findings: findings_of(saved.findings.as_deref()),
+        version: saved.version,
+    }))
+}

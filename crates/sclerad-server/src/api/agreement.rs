@@ -1,0 +1,125 @@
+//! Agreement statistics (analysts, adjudicators): the same rows as
+//! `sclerad analyze` writes for the study's exported bundle, computed by
+//! [`sclerad_analysis::agreement`].
+
+use std::collections::BTreeMap;
+
+use axum::extract::State;
+use sclerad_analysis::results::{Agreement, AgreementKind};
+use sclerad_store::{to_tables, ReadingKind, Role};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::{study, ApiResult};
+use crate::auth::Caller;
+use crate::{ApiJson, ApiPath, AppState, ErrorBody};
+
+/// Agreement on one finding between two readings of the same patients.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AgreementRow {
+    /// `inter` (two readers) or `intra` (a reader's first and repeat reading).
+    pub kind: String,
+    /// `hand_radiograph` or `ct`.
+    pub modality: String,
+    /// Hand lesion code, or `spine_any`, `spine_anterior`, `spine_canal`,
+    /// `spine_foraminal`, `spine_posterior`.
+    pub variable: String,
+    /// First reader.
+    pub reader_a: String,
+    /// Second reader (the same reader for `intra`).
+    pub reader_b: String,
+    /// Patients read in both readings.
+    pub n: usize,
+    /// Both readings positive.
+    pub both_yes: usize,
+    /// Both readings negative.
+    pub both_no: usize,
+    /// Percent of patients with the same rating.
+    pub percent_agreement: Option<f64>,
+    /// Cohen's kappa (null when not defined, see `note`).
+    pub kappa: Option<f64>,
+    /// Its standard error (Fleiss–Cohen–Everitt).
+    pub kappa_se: Option<f64>,
+    /// 95 % interval, kappa ± 1.96·SE, clipped to [−1, 1].
+    pub kappa_ci_low: Option<f64>,
+    /// Upper bound.
+    pub kappa_ci_high: Option<f64>,
+    /// Why kappa is missing, when it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+impl From<Agreement> for AgreementRow {
+    fn from(a: Agreement) -> Self {
+        AgreementRow {
+            kind: match a.kind {
+                AgreementKind::Inter => "inter",
+                AgreementKind::Intra => "intra",
+            }
+            .to_string(),
+            modality: a.modality,
+            variable: a.variable,
+            reader_a: a.reader_a,
+            reader_b: a.reader_b,
+            n: a.n,
+            both_yes: a.both_yes,
+            both_no: a.both_no,
+            percent_agreement: a.percent_agreement,
+            kappa: a.kappa,
+            kappa_se: a.kappa_se,
+            kappa_ci_low: a.kappa_ci_low,
+            kappa_ci_high: a.kappa_ci_high,
+            note: a.note,
+        }
+    }
+}
+
+/// Agreement statistics of a study.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AgreementView {
+    /// One row per pair of readings (two readers, or a reader's first and
+    /// repeat readings) and finding.
+    pub rows: Vec<AgreementRow>,
+    /// Readings counted per kind (`imported`, `primary`, `repeat`,
+    /// `consensus`).
+    pub readings: BTreeMap<String, usize>,
+}
+
+/// Cohen's kappa per lesion and spine segment, between readers and within
+/// a reader (analysts, adjudicators): the rows `sclerad analyze` gives for
+/// the study's export.
+#[utoipa::path(get, path = "/api/studies/{study}/agreement", tag = "analysis",
+    params(("study" = String, Path, description = "study name")),
+    responses((status = 200, body = AgreementView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("session" = []), ("token" = [])))]
+pub async fn agreement(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(name): ApiPath<String>,
+) -> ApiResult<AgreementView> {
+    caller.require(&[Role::Analyst, Role::Adjudicator])?;
+    let study = study(&state, &name).await?;
+    let patients = state.store.patients(study.id).await?;
+    let readings = state.store.readings(study.id).await?;
+    let mut counts = BTreeMap::new();
+    for r in readings.iter().filter(|r| r.findings.is_some()) {
+        let kind = match r.kind {
+            ReadingKind::Imported => "imported",
+            ReadingKind::Primary => "primary",
+            ReadingKind::Repeat => "repeat",
+            ReadingKind::Consensus => "consensus",
+        };
+        *counts.entry(kind.to_string()).or_insert(0) += 1;
+    }
+    // The study as its export, read with the bundle's rules.
+    let tables = to_tables(&study.columns, &patients, &readings);
+    let loaded = sclerad_bundle::read_text_tables(&tables, &sclerad_bundle::ReadOptions::default());
+    let rows = sclerad_analysis::agreement(&loaded.cohort)
+        .into_iter()
+        .map(AgreementRow::from)
+        .collect();
+    Ok(ApiJson(AgreementView {
+        rows,
+        readings: counts,
+    }))
+}

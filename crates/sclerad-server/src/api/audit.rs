@@ -1,0 +1,124 @@
+//! The audit trail (admins).
+
+use axum::extract::State;
+use sclerad_store::Role;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::ApiResult;
+use crate::auth::Caller;
+use crate::{ApiJson, ApiQuery, AppState, ErrorBody};
+
+/// Which audit events.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    /// Events after this sequence number (default 0).
+    #[serde(default)]
+    pub after: i64,
+    /// At most this many (default 100, at most 1000).
+    #[serde(default = "default_limit")]
+    pub limit: i64,
+}
+
+fn default_limit() -> i64 {
+    100
+}
+
+/// One audit event.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditEventView {
+    /// Sequence number.
+    pub seq: i64,
+    /// When.
+    pub at: String,
+    /// Who.
+    pub actor: String,
+    /// What.
+    pub action: String,
+    /// Kind of record.
+    pub entity: String,
+    /// Which record.
+    pub entity_id: String,
+    /// Before (JSON text).
+    pub before: Option<String>,
+    /// After (JSON text).
+    pub after: Option<String>,
+    /// Previous hash.
+    pub prev_hash: String,
+    /// This event's hash.
+    pub hash: String,
+}
+
+/// Audit events in order (admins).
+#[utoipa::path(get, path = "/api/audit", tag = "admin", params(AuditQuery),
+    responses((status = 200, body = Vec<AuditEventView>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("session" = []), ("token" = [])))]
+pub async fn audit_events(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(q): ApiQuery<AuditQuery>,
+) -> ApiResult<Vec<AuditEventView>> {
+    caller.require(&[Role::Admin])?;
+    let events = state
+        .store
+        .audit_events(q.after.max(0), q.limit.clamp(1, 1000))
+        .await?;
+    Ok(ApiJson(
+        events
+            .into_iter()
+            .map(|e| AuditEventView {
+                seq: e.seq,
+                at: e.at,
+                actor: e.actor,
+                action: e.action,
+                entity: e.entity,
+                entity_id: e.entity_id,
+                before: e.before,
+                after: e.after,
+                prev_hash: e.prev_hash,
+                hash: e.hash,
+            })
+            .collect(),
+    ))
+}
+
+/// The result of checking the audit chain.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditVerification {
+    /// Whether every link checks out.
+    pub intact: bool,
+    /// Events checked.
+    pub events: i64,
+    /// The first broken event, if any.
+    pub broken_at: Option<i64>,
+    /// Why it is broken.
+    pub reason: Option<String>,
+}
+
+/// Check the whole audit chain (admins).
+#[utoipa::path(get, path = "/api/audit/verify", tag = "admin",
+    responses((status = 200, body = AuditVerification), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("session" = []), ("token" = [])))]
+pub async fn audit_verify(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<AuditVerification> {
+    caller.require(&[Role::Admin])?;
+    Ok(ApiJson(
+        match sclerad_store::verify_audit(state.store.as_ref()).await? {
+            Ok(events) => AuditVerification {
+                intact: true,
+                events,
+                broken_at: None,
+                reason: None,
+            },
+            Err(broken) => AuditVerification {
+                intact: false,
+                events: broken.seq - 1,
+                broken_at: Some(broken.seq),
+                reason: Some(broken.reason),
+            },
+        },
+    ))
+}

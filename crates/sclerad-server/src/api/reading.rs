@@ -1,0 +1,205 @@
+//! Blinded reading (readers): the worklist and saving findings.
+
+use axum::extract::State;
+use sclerad_store::{Cells, Role, WorkItem};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::{known_text, ApiResult};
+use crate::auth::Caller;
+use crate::{ApiJson, ApiPath, AppError, AppState, ErrorBody, JsonBody};
+
+/// One finding. A hand radiograph finding has `side`, `site`, `lesion` and
+/// optionally `grade`; a CT finding has `level`, `segment`, optionally
+/// `foraminal` (canal only), `side` and `morphology`. An empty list of
+/// findings means "read, nothing found". (The API's schema of
+/// [`sclerad_model::Finding`], which checks it.)
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Finding {
+    /// `left`/`right` (hand); `left`/`right`/`midline`/`bilateral` (CT).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub side: Option<String>,
+    /// Hand site code (`tuft_d1`, `pip_d3`, `wrist`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site: Option<String>,
+    /// Hand lesion code (`calcinosis`, `acro_osteolysis`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lesion: Option<String>,
+    /// Semi-quantitative grade 0–3 (hand).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grade: Option<u8>,
+    /// Vertebral level (`c1`…`s1`), inside the CT's coverage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level: Option<String>,
+    /// `anterior`, `canal` or `posterior`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segment: Option<String>,
+    /// Foraminal extension of a canal calcification.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub foraminal: Option<bool>,
+    /// `punctate`, `nodular`, `linear`, `amorphous` or `mass`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub morphology: Option<String>,
+}
+
+impl From<Finding> for sclerad_model::Finding {
+    fn from(f: Finding) -> Self {
+        sclerad_model::Finding {
+            side: f.side,
+            site: f.site,
+            lesion: f.lesion,
+            grade: f.grade,
+            level: f.level,
+            segment: f.segment,
+            foraminal: f.foraminal,
+            morphology: f.morphology,
+        }
+    }
+}
+
+impl From<sclerad_model::Finding> for Finding {
+    fn from(f: sclerad_model::Finding) -> Self {
+        Finding {
+            side: f.side,
+            site: f.site,
+            lesion: f.lesion,
+            grade: f.grade,
+            level: f.level,
+            segment: f.segment,
+            foraminal: f.foraminal,
+            morphology: f.morphology,
+        }
+    }
+}
+
+/// Submitted findings as the model checks them.
+pub(super) fn model_findings(findings: Vec<Finding>) -> Vec<sclerad_model::Finding> {
+    findings.into_iter().map(Into::into).collect()
+}
+
+/// Stored cells as findings (none for "read, nothing found" or unread).
+pub(super) fn findings_of(cells: Option<&[Cells]>) -> Vec<Finding> {
+    cells
+        .map(sclerad_model::findings_of_cells)
+        .unwrap_or_default()
+        .into_iter()
+        .map(Finding::from)
+        .collect()
+}
+
+/// One exam of a reader's worklist: a pseudonymous code and what the reader
+/// needs to read it. Nothing here identifies the patient.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WorkItemView {
+    /// Pseudonymous code of this presentation.
+    pub code: String,
+    /// Position in the reader's own order.
+    pub position: i64,
+    /// `hand_radiograph` or `ct`.
+    pub modality: String,
+    /// CT type.
+    pub ct_type: Option<String>,
+    /// Levels the CT covers.
+    pub ct_levels: Option<String>,
+    /// Whether a reading was saved.
+    pub read: bool,
+    /// The findings saved so far.
+    pub findings: Vec<Finding>,
+    /// Send back with the next save.
+    pub version: i64,
+}
+
+impl From<WorkItem> for WorkItemView {
+    fn from(w: WorkItem) -> Self {
+        WorkItemView {
+            code: w.code,
+            position: w.position,
+            modality: w.modality.code().into(),
+            ct_type: w.ct_type,
+            ct_levels: w.ct_levels,
+            read: w.findings.is_some(),
+            findings: findings_of(w.findings.as_deref()),
+            version: w.version,
+        }
+    }
+}
+
+/// The caller's worklist (readers).
+#[utoipa::path(get, path = "/api/worklist", tag = "reading",
+    responses((status = 200, body = Vec<WorkItemView>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("session" = []), ("token" = [])))]
+pub async fn worklist(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Vec<WorkItemView>> {
+    caller.require(&[Role::Reader])?;
+    let list = state.store.worklist(caller.user.id).await?;
+    Ok(ApiJson(list.into_iter().map(WorkItemView::from).collect()))
+}
+
+async fn work_item(state: &AppState, caller: &Caller, code: &str) -> Result<WorkItem, AppError> {
+    known_text(code, "exam code")?;
+    state
+        .store
+        .work_item(caller.user.id, code)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("exam code {code:?} is not in your worklist")))
+}
+
+/// One exam of the caller's worklist (readers).
+#[utoipa::path(get, path = "/api/worklist/{code}", tag = "reading",
+    params(("code" = String, Path, description = "pseudonymous exam code")),
+    responses((status = 200, body = WorkItemView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("session" = []), ("token" = [])))]
+pub async fn get_work_item(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(code): ApiPath<String>,
+) -> ApiResult<WorkItemView> {
+    caller.require(&[Role::Reader])?;
+    Ok(ApiJson(WorkItemView::from(
+        work_item(&state, &caller, &code).await?,
+    )))
+}
+
+/// Findings to save.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FindingsSave {
+    /// The version the save is based on (0 for a first reading).
+    pub version: i64,
+    /// Every finding; an empty list records "read, nothing found".
+    pub findings: Vec<Finding>,
+}
+
+/// Save the caller's reading of an exam (readers). 409 if someone saved
+/// since `version`.
+#[utoipa::path(put, path = "/api/worklist/{code}", tag = "reading", request_body = FindingsSave,
+    params(("code" = String, Path, description = "pseudonymous exam code")),
+    responses((status = 200, body = WorkItemView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("session" = []), ("token" = [])))]
+pub async fn save_reading(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(code): ApiPath<String>,
+    body: JsonBody,
+) -> ApiResult<WorkItemView> {
+    caller.require(&[Role::Reader])?;
+    let save: FindingsSave = body.parse()?;
+    known_text(&code, "exam code")?;
+    // Checked by the store against the exam inside the saving transaction.
+    let findings = model_findings(save.findings);
+    let saved = state
+        .store
+        .save_reading(
+            &caller.actor(),
+            caller.user.id,
+            &code,
+            &findings,
+            save.version,
+        )
+        .await?;
+    Ok(ApiJson(WorkItemView::from(saved)))
+}

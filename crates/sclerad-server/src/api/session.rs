@@ -1,0 +1,274 @@
+//! Session: liveness, login, logout, who am I, API tokens.
+
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use sclerad_store::Role;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::{ApiResult, EVERYONE};
+use crate::api::users::UserView;
+use crate::auth::{
+    cookie, lock_seconds, plain_text, random_token, session_cookie, token_hash, Caller,
+    SESSION_COOKIE,
+};
+use crate::{ApiJson, ApiPath, AppError, AppState, ErrorBody, JsonBody};
+
+/// Liveness.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    /// Always `ok`.
+    pub status: &'static str,
+    /// `sqlite` or `postgres`.
+    pub backend: &'static str,
+    /// Server version.
+    pub version: &'static str,
+}
+
+/// Is the server up? (No credentials needed.)
+#[utoipa::path(get, path = "/api/health", tag = "session",
+    responses((status = 200, body = Health)))]
+pub async fn health(State(state): State<AppState>) -> ApiJson<Health> {
+    ApiJson(Health {
+        status: "ok",
+        backend: match state.store.backend() {
+            sclerad_store::Backend::Sqlite => "sqlite",
+            sclerad_store::Backend::Postgres => "postgres",
+        },
+        version: env!("CARGO_PKG_VERSION"),
+    })
+}
+
+/// Login request.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    /// User name.
+    pub name: String,
+    /// Password.
+    pub password: String,
+}
+
+/// A new session.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LoginResponse {
+    /// Who logged in.
+    pub user: UserView,
+    /// Send as the `X-CSRF-Token` header with every POST, PUT, PATCH or
+    /// DELETE of this session.
+    pub csrf_token: String,
+    /// When the session ends.
+    pub expires_at: String,
+}
+
+/// Log in: sets the session cookie (Secure, HttpOnly, SameSite=Strict).
+/// Five failed attempts lock the account for 30 s, doubling up to 15 min.
+#[utoipa::path(post, path = "/api/login", tag = "session", request_body = LoginRequest,
+    responses((status = 200, body = LoginResponse),
+        (status = 401, body = ErrorBody, description = "wrong name or password"),
+        (status = 429, body = ErrorBody, description = "locked after too many failures")))]
+pub async fn login(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<LoginRequest>,
+) -> Result<Response, AppError> {
+    let wrong = || AppError::Unauthenticated;
+    if !plain_text(&req.name, 200) || req.password.len() > 1_000 || req.password.contains('\0') {
+        return Err(wrong());
+    }
+    // One attempt per name at a time: the lock check, the verification and
+    // the failure count happen together.
+    let _turn = state.logins.turn(&req.name).await;
+    let creds = state.store.credentials(&req.name).await?;
+    let now = chrono::Utc::now();
+    let locked_for = match &creds {
+        Some(c) => c
+            .locked_until
+            .as_deref()
+            .and_then(|u| chrono::DateTime::parse_from_rfc3339(u).ok())
+            .map(|u| (u.with_timezone(&chrono::Utc) - now).num_seconds())
+            .filter(|left| *left > 0),
+        None => state.logins.unknown_locked(&req.name, now.timestamp()),
+    };
+    if let Some(left) = locked_for {
+        return Err(AppError::TooManyAttempts(left));
+    }
+    // Verify on a blocking thread (Argon2 takes tens of milliseconds and
+    // 19 MiB), a bounded number at a time; an unknown name is verified
+    // against a dummy hash so it takes as long.
+    let hash = creds
+        .as_ref()
+        .map_or_else(|| state.dummy_hash.to_string(), |c| c.password_hash.clone());
+    let password = req.password.clone();
+    let permit = state.logins.hashing().await?;
+    let ok = tokio::task::spawn_blocking(move || sclerad_store::password::verify(&password, &hash))
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    drop(permit);
+    let Some(creds) = creds else {
+        state.logins.unknown_failed(&req.name, now.timestamp());
+        return Err(wrong());
+    };
+    if !ok {
+        let failures = creds.failed_logins + 1;
+        let until = lock_seconds(failures)
+            .map(|s| sclerad_store::migrate::timestamp(now + chrono::Duration::seconds(s)));
+        state
+            .store
+            .record_login(creds.user.id, false, until.as_deref())
+            .await?;
+        return Err(wrong());
+    }
+    state.store.record_login(creds.user.id, true, None).await?;
+    let token = random_token()?;
+    let csrf = random_token()?;
+    let expires = now + chrono::Duration::seconds(state.config.session_seconds);
+    let expires_at = sclerad_store::migrate::timestamp(expires);
+    state
+        .store
+        .create_session(creds.user.id, &token_hash(&token), &csrf, &expires_at)
+        .await?;
+    let cookie = session_cookie(Some(&token), state.config.session_seconds)?;
+    let mut response = ApiJson(LoginResponse {
+        user: UserView::from(&creds.user),
+        csrf_token: csrf,
+        expires_at,
+    })
+    .into_response();
+    response.headers_mut().insert(header::SET_COOKIE, cookie);
+    Ok(response)
+}
+
+/// Log out: ends this session.
+#[utoipa::path(post, path = "/api/logout", tag = "session",
+    responses((status = 204), (status = 401, body = ErrorBody)),
+    security(("session" = [])))]
+pub async fn logout(
+    State(state): State<AppState>,
+    _caller: Caller,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    if let Some(value) = cookie(&headers, SESSION_COOKIE) {
+        state.store.delete_session(&token_hash(value)).await?;
+    }
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, session_cookie(None, 0)?);
+    Ok(response)
+}
+
+/// Who am I?
+#[utoipa::path(get, path = "/api/me", tag = "session",
+    responses((status = 200, body = UserView), (status = 401, body = ErrorBody)),
+    security(("session" = []), ("token" = [])))]
+pub async fn me(caller: Caller) -> ApiResult<UserView> {
+    caller.require(EVERYONE)?;
+    Ok(ApiJson(UserView::from(&caller.user)))
+}
+
+/// A request for an API token.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenRequest {
+    /// What the token is for.
+    pub label: String,
+}
+
+/// A new API token; the secret is shown only here.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenResponse {
+    /// Token id.
+    pub id: i64,
+    /// Send as `Authorization: Bearer <token>`.
+    pub token: String,
+    /// Label.
+    pub label: String,
+}
+
+/// Create an API token for scripts, acting as the caller.
+#[utoipa::path(post, path = "/api/tokens", tag = "session", request_body = TokenRequest,
+    responses((status = 201, body = TokenResponse), (status = 401, body = ErrorBody)),
+    security(("session" = []), ("token" = [])))]
+pub async fn create_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: JsonBody,
+) -> Result<(StatusCode, ApiJson<TokenResponse>), AppError> {
+    caller.require(EVERYONE)?;
+    let req: TokenRequest = body.parse()?;
+
+    let label = req.label.trim();
+    if !plain_text(label, 200) {
+        return Err(AppError::invalid(
+            "label",
+            "1 to 200 characters, no control characters",
+        ));
+    }
+    let token = random_token()?;
+    let stored = state
+        .store
+        .create_token(&caller.actor(), caller.user.id, label, &token_hash(&token))
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        ApiJson(TokenResponse {
+            id: stored.id,
+            token,
+            label: stored.label,
+        }),
+    ))
+}
+
+/// An API token as listed (never its secret).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenView {
+    /// Token id.
+    pub id: i64,
+    /// Label.
+    pub label: String,
+    /// Creation time.
+    pub created_at: String,
+}
+
+/// The caller's API tokens.
+#[utoipa::path(get, path = "/api/tokens", tag = "session",
+    responses((status = 200, body = Vec<TokenView>), (status = 401, body = ErrorBody)),
+    security(("session" = []), ("token" = [])))]
+pub async fn list_tokens(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Vec<TokenView>> {
+    caller.require(EVERYONE)?;
+    let tokens = state.store.tokens(caller.user.id).await?;
+    Ok(ApiJson(
+        tokens
+            .into_iter()
+            .map(|t| TokenView {
+                id: t.id,
+                label: t.label,
+                created_at: t.created_at,
+            })
+            .collect(),
+    ))
+}
+
+/// Revoke an API token: the caller's own, or anyone's for an admin.
+#[utoipa::path(delete, path = "/api/tokens/{id}", tag = "session",
+    params(("id" = i64, Path, description = "token id")),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("session" = []), ("token" = [])))]
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> Result<StatusCode, AppError> {
+    caller.require(EVERYONE)?;
+    let id: i64 = id
+        .parse()
+        .map_err(|_| AppError::NotFound(format!("API token {id:?} not found")))?;
+    let owner = (caller.user.role != Role::Admin).then_some(caller.user.id);
+    state.store.revoke_token(&caller.actor(), id, owner).await?;
+    state.tokens.clear();
+    Ok(StatusCode::NO_CONTENT)
+}
