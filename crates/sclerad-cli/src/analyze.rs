@@ -174,7 +174,7 @@ fn summary(results: &Results, out: &Path) -> std::io::Result<()> {
         "{} comparisons, {} with p < 0.05 before adjustment; {} survival analyses; {} agreement rows.",
         results.comparisons.len(),
         significant.len(),
-        results.survival.iter().filter(|s| s.test != "not_computable").count(),
+        results.survival.iter().filter(|s| s.test != sclerad_analysis::results::SurvivalTest::NotComputable).count(),
         results.agreement.len()
     )?;
     for w in &results.warnings {

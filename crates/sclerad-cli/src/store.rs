@@ -184,17 +184,11 @@ pub fn user(command: &UserCommand) -> Result<ExitCode> {
 
 fn user_add(args: &UserAddArgs) -> Result<ExitCode> {
     let name = args.name.trim();
-    if name.is_empty()
-        || name.len() > 64
-        || name.chars().any(|c| c.is_control() || c.is_whitespace())
+    // Checked before the password is asked for; the store checks again.
+    if let Err(sclerad_store::StoreError::Invalid { message, .. }) =
+        sclerad_store::check_user_name(name)
     {
-        bail!(
-            "user name {:?}: 1 to 64 characters, no spaces or control characters",
-            args.name
-        );
-    }
-    if name == sclerad_model::CONSENSUS || name.contains('#') {
-        bail!("user name {name:?} is reserved ('consensus' and names with '#' name readings)");
+        bail!("{message}");
     }
     let password = read_password(name)?;
     let hash = sclerad_store::password::hash(&password)?;
