@@ -1,7 +1,7 @@
 //! The analysis plan on the demo cohort, on synthetic cohorts, and against
 //! R (fixtures made by `bench/analysis.R`, committed as data).
 
-use sclerad_analysis::results::{ComparisonDetail, Results, TestName};
+use sclerad_analysis::results::{ComparisonDetail, Results, SurvivalTest, TestName};
 use sclerad_analysis::{analyze, InputInfo, Settings};
 use sclerad_model::Cohort;
 use sclerad_synth::{generate, nancy_demo, ReadingsMode, SynthOptions};
@@ -114,7 +114,7 @@ fn the_demo_reproduces_the_abstract() {
         .find(|s| s.exposure == "spine_foraminal")
         .expect("survival");
     assert_eq!((surv.n, surv.events), (77, 8));
-    assert_eq!(surv.test, "log_rank_cox");
+    assert_eq!(surv.test, SurvivalTest::LogRankCox);
     assert!(surv.p_logrank.expect("log-rank") < 0.05);
     assert!(surv.hazard_ratio.expect("hr") > 1.0);
     assert_eq!(surv.km.len(), 2);
@@ -292,7 +292,7 @@ fn zero_prevalence_and_tiny_cohorts_are_not_computable_not_errors() {
         .iter()
         .find(|s| s.exposure == "subluxation")
         .expect("survival row");
-    assert_eq!(s.test, "not_computable");
+    assert_eq!(s.test, SurvivalTest::NotComputable);
     let prev = r
         .prevalence
         .iter()
@@ -408,5 +408,112 @@ fn matches_r_on_fixture_bundles() {
         "{} differences from R:\n{}",
         failures.len(),
         failures.join("\n")
+    );
+}
+
+/// Agreement: inter-reader pairs, a reader against their repeat reading,
+/// consensus never a reader, every patient read by both counted, kappa as
+/// R's `psych::cohen.kappa`, intervals clipped to [−1, 1].
+#[test]
+fn agreement_pairs_readers_and_repeats() {
+    use sclerad_analysis::results::AgreementKind;
+    use sclerad_bundle::{read_text_tables, ReadOptions, TextTable, TextTables};
+    let table = |columns: &[&str], rows: Vec<Vec<String>>| TextTable {
+        columns: columns.iter().map(|c| c.to_string()).collect(),
+        rows,
+    };
+    let patients: Vec<Vec<String>> = (1..=4)
+        .map(|i| {
+            [
+                format!("P{i}"),
+                "female".into(),
+                "56".into(),
+                "lcssc".into(),
+            ]
+            .to_vec()
+        })
+        .collect();
+    // rad1 and rad2 disagree on P2's calcinosis only; rad1's repeat
+    // agrees with rad1 on every patient it covers (P1, P2).
+    let calcinosis = [
+        ("rad1", [true, true, false, false].as_slice()),
+        ("rad2", &[true, false, false, false]),
+        ("rad1#repeat", &[true, true]),
+        ("consensus", &[true, false, false, false]),
+    ];
+    let mut hand = Vec::new();
+    for (reader, seen) in calcinosis {
+        for (i, yes) in seen.iter().enumerate() {
+            let row: [&str; 6] = if *yes {
+                ["", reader, "left", "tuft_d1", "calcinosis", ""]
+            } else {
+                ["", reader, "", "", "none", ""]
+            };
+            let mut row: Vec<String> = row.iter().map(|c| c.to_string()).collect();
+            row[0] = format!("P{}", i + 1);
+            hand.push(row);
+        }
+    }
+    let tables = TextTables {
+        patients: table(&["patient_id", "sex", "age_years", "subset"], patients),
+        hand_readings: Some(table(
+            &["patient_id", "reader", "side", "site", "lesion", "grade"],
+            hand,
+        )),
+        spine_readings: None,
+    };
+    let loaded = read_text_tables(&tables, &ReadOptions::default());
+    // (The clinical columns are left out: agreement needs only readings.)
+    assert!(
+        loaded
+            .problems
+            .iter()
+            .all(|p| p.location.file != "hand_readings.csv"),
+        "{:?}",
+        loaded.problems
+    );
+    let rows = sclerad_analysis::agreement(&loaded.cohort);
+    assert_eq!(rows.len(), 14, "7 lesions × (rad1/rad2, rad1/rad1#repeat)");
+    assert!(rows
+        .iter()
+        .all(|r| r.reader_a != "consensus" && r.reader_b != "consensus"));
+    let calc = |kind| {
+        rows.iter()
+            .find(|r| r.kind == kind && r.variable == "calcinosis")
+            .expect("calcinosis row")
+    };
+    let inter = calc(AgreementKind::Inter);
+    assert_eq!(
+        (inter.reader_a.as_str(), inter.reader_b.as_str()),
+        ("rad1", "rad2")
+    );
+    assert_eq!((inter.n, inter.both_yes, inter.both_no), (4, 1, 2));
+    assert_eq!(inter.percent_agreement, Some(75.0));
+    // R: psych::cohen.kappa(cbind(c(1,1,0,0), c(1,0,0,0)))$kappa = 0.5
+    assert!((inter.kappa.expect("kappa") - 0.5).abs() < 1e-12);
+    let se = inter.kappa_se.expect("se");
+    let low = inter.kappa_ci_low.expect("low");
+    let high = inter.kappa_ci_high.expect("high");
+    assert!((low - (0.5 - 1.959963984540054 * se).max(-1.0)).abs() < 1e-12);
+    assert!(
+        high <= 1.0 && 0.5 + 1.959963984540054 * se > 1.0,
+        "clipped at 1"
+    );
+    let intra = calc(AgreementKind::Intra);
+    assert_eq!(
+        (intra.reader_a.as_str(), intra.reader_b.as_str(), intra.n),
+        ("rad1", "rad1", 2)
+    );
+    // Both readings say yes twice: chance agreement is 1, kappa undefined.
+    assert_eq!(intra.kappa, None);
+    assert!(intra.note.is_some());
+    // A lesion nobody saw: kappa undefined, with the reason.
+    let erosion = rows
+        .iter()
+        .find(|r| r.kind == AgreementKind::Inter && r.variable == "erosion")
+        .expect("erosion");
+    assert_eq!(
+        (erosion.kappa, erosion.percent_agreement),
+        (None, Some(100.0))
     );
 }

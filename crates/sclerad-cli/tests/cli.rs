@@ -623,7 +623,7 @@ fn import_export_round_trip_on_sqlite() {
 
 /// A fresh PostgreSQL database, or `None` when skipped on purpose.
 fn postgres_database(name: &str) -> Option<String> {
-    sclerad_store::conformance::postgres_test_database(&format!("cli_{name}"))
+    sclerad_store_tests::postgres_test_database(&format!("cli_{name}"))
 }
 
 #[test]
@@ -1045,4 +1045,132 @@ fn an_anchor_catches_a_trail_rewritten_with_new_hashes() {
     );
     let bad = sclerad(&["audit", "verify", "--db", &db, "--anchor", "x"]);
     assert_eq!(bad.status.code(), Some(2));
+}
+
+/// An HTTP/1.1 exchange over loopback with extra request headers: status,
+/// response headers and body.
+fn http_with(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+    let extra: String = headers
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}\r\n"))
+        .collect();
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\n{extra}Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).expect("send");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read");
+    let status = response
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    (status, head.to_string(), body.to_string())
+}
+
+/// One agreement implementation: `sclerad analyze` on a bundle and the
+/// server's agreement of the same bundle imported give the same rows —
+/// inter and intra, same n, kappa and intervals, every interval inside
+/// [−1, 1].
+#[test]
+fn analyze_and_the_server_give_the_same_agreement() {
+    let dir = tempfile::tempdir().expect("temp");
+    let path = |p: &str| dir.path().join(p).display().to_string();
+    let (bundle, results) = (path("bundle"), path("results"));
+    let out = sclerad(&[
+        "synth",
+        "--patients",
+        "80",
+        "--seed",
+        "11",
+        "--readings",
+        "long",
+        "--readers",
+        "rad1,rad2,rad1#repeat,consensus",
+        "--out",
+        &bundle,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = sclerad(&["analyze", &bundle, "--out", &results]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let analysed: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("results/results.json")).expect("results"),
+    )
+    .expect("json");
+    let expected = analysed["agreement"].as_array().expect("agreement").clone();
+
+    let db = format!("sqlite:{}", path("study.db"));
+    let out = sclerad(&["import", &bundle, "--study", "s", "--db", &db]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = sclerad_with_stdin(
+        &["user", "add", "stat", "--role", "analyst", "--db", &db],
+        "a long passphrase\n",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let addr = format!("127.0.0.1:{}", free_port());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sclerad"))
+        .args(["serve", "--bind", &addr, "--db", &db])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("serve");
+    let up = (0..100).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        std::net::TcpStream::connect(&addr).is_ok()
+    });
+    assert!(up, "the server listens");
+    let (status, head, body) = http_with(
+        &addr,
+        "POST",
+        "/api/login",
+        &[],
+        r#"{"name": "stat", "password": "a long passphrase"}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    let cookie = head
+        .lines()
+        .find_map(|l| l.strip_prefix("set-cookie: "))
+        .and_then(|c| c.split(';').next())
+        .expect("session cookie")
+        .to_string();
+    let (status, _, body) = http_with(
+        &addr,
+        "GET",
+        "/api/studies/s/agreement",
+        &[("Cookie", &cookie)],
+        "",
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(status, 200, "{body}");
+    let served: serde_json::Value = serde_json::from_str(&body).expect("json");
+    let rows = served["rows"].as_array().expect("rows");
+
+    let kinds =
+        |rows: &[serde_json::Value], kind: &str| rows.iter().filter(|r| r["kind"] == kind).count();
+    // rad1 × rad2 (inter) and rad1 × rad1#repeat (intra), 7 lesions and 5
+    // spine flags each; consensus is not a reader.
+    assert_eq!(kinds(&expected, "inter"), 12, "{expected:?}");
+    assert_eq!(kinds(&expected, "intra"), 12, "{expected:?}");
+    assert!(expected
+        .iter()
+        .all(|r| r["reader_a"] != "consensus" && r["reader_b"] != "consensus"));
+    assert!(expected.iter().any(|r| r["kappa"].is_f64()));
+    for r in &expected {
+        for bound in ["kappa_ci_low", "kappa_ci_high"] {
+            if let Some(x) = r[bound].as_f64() {
+                assert!((-1.0..=1.0).contains(&x), "{bound} {x} in {r}");
+            }
+        }
+    }
+    assert_eq!(rows, &expected, "the server's rows equal analyze's");
 }
