@@ -2,9 +2,12 @@
 //! pseudonymous code, in which order.
 //!
 //! Each reader gets every exam once, in an order of their own; a share of
-//! the exams is presented a second time, after all first presentations and
-//! under a new code, for intra-reader agreement. Codes carry no
-//! information: they are drawn at random, never derived from an identifier.
+//! the exams is presented a second time under a new code, for intra-reader
+//! agreement, mixed among the first presentations of the second half of
+//! the list and at least a quarter of the list after its own first
+//! presentation. Codes carry no information: they come from the operating
+//! system's randomness ([`exam_code`]), never from an identifier or from
+//! the generator that orders the list.
 
 use std::collections::HashMap;
 
