@@ -1085,3 +1085,55 @@ on_both_backends!(
     hostile_payloads_are_refused_or_stored_inert,
     double_reading_adjudication_agreement_export,
 );
+
+/// The OpenAPI schemas of findings and agreement rows describe exactly the
+/// fields the API sends (the model's `Finding`, the analysis's
+/// `Agreement`), so the document cannot drift from the types.
+#[test]
+fn schemas_name_the_fields_the_api_sends() {
+    let doc = serde_json::to_value(sclerad_server::openapi()).expect("openapi");
+    let properties = |schema: &str| -> BTreeSet<String> {
+        doc["components"]["schemas"][schema]["properties"]
+            .as_object()
+            .unwrap_or_else(|| panic!("no schema {schema}"))
+            .keys()
+            .cloned()
+            .collect()
+    };
+    let keys =
+        |v: Value| -> BTreeSet<String> { v.as_object().expect("object").keys().cloned().collect() };
+    let finding = sclerad_model::Finding {
+        side: Some("left".into()),
+        site: Some("tuft_d1".into()),
+        lesion: Some("calcinosis".into()),
+        grade: Some(1),
+        level: Some("t4".into()),
+        segment: Some("canal".into()),
+        foraminal: Some(true),
+        morphology: Some("nodular".into()),
+    };
+    assert_eq!(
+        properties("Finding"),
+        keys(serde_json::to_value(finding).expect("json"))
+    );
+    let row = sclerad_analysis::results::Agreement {
+        kind: sclerad_analysis::results::AgreementKind::Intra,
+        modality: "ct".into(),
+        variable: "spine_canal".into(),
+        reader_a: "a".into(),
+        reader_b: "a".into(),
+        n: 1,
+        both_yes: 1,
+        both_no: 0,
+        percent_agreement: Some(100.0),
+        kappa: None,
+        kappa_se: None,
+        kappa_ci_low: None,
+        kappa_ci_high: None,
+        note: Some("undefined".into()),
+    };
+    assert_eq!(
+        properties("AgreementRow"),
+        keys(serde_json::to_value(row).expect("json"))
+    );
+}

@@ -5,7 +5,7 @@ use sclerad_store::{review, Cells, Modality, Role};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::reading::{findings_of, model_findings, Finding, FindingsSave};
+use super::reading::{findings_of, Finding, FindingsSave};
 use super::{study, ApiResult};
 use crate::auth::Caller;
 use crate::{ApiJson, ApiPath, AppError, AppState, ErrorBody, JsonBody};
@@ -79,7 +79,8 @@ pub struct ConsensusView {
     /// The exam.
     pub exam_id: i64,
     /// Findings.
-    pub findings: Vec<Finding>,
+    #[schema(value_type = Vec<Finding>)]
+    pub findings: Vec<sclerad_model::Finding>,
     /// Send back with the next save.
     pub version: i64,
 }
@@ -105,10 +106,15 @@ pub async fn save_consensus(
     let save: FindingsSave = body.parse()?;
     let study = study(&state, &name).await?;
     // Checked by the store against the exam inside the saving transaction.
-    let findings = model_findings(save.findings);
     let saved = state
         .store
-        .save_consensus(&caller.actor(), study.id, exam_id, &findings, save.version)
+        .save_consensus(
+            &caller.actor(),
+            study.id,
+            exam_id,
+            &save.findings,
+            save.version,
+        )
         .await?;
     Ok(ApiJson(ConsensusView {
         exam_id,

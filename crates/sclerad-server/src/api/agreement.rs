@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use axum::extract::State;
-use sclerad_analysis::results::{Agreement, AgreementKind};
+use sclerad_analysis::results::Agreement;
 use sclerad_store::{to_tables, ReadingKind, Role};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -14,64 +14,41 @@ use super::{study, ApiResult};
 use crate::auth::Caller;
 use crate::{ApiJson, ApiPath, AppState, ErrorBody};
 
-/// Agreement on one finding between two readings of the same patients.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+/// Agreement on one finding between two readings of the same patients
+/// (the schema of [`sclerad_analysis::results::Agreement`], which the
+/// response carries; a test checks that its fields are the analysis's).
+#[derive(ToSchema)]
+#[allow(dead_code)]
 pub struct AgreementRow {
     /// `inter` (two readers) or `intra` (a reader's first and repeat reading).
-    pub kind: String,
+    kind: String,
     /// `hand_radiograph` or `ct`.
-    pub modality: String,
+    modality: String,
     /// Hand lesion code, or `spine_any`, `spine_anterior`, `spine_canal`,
     /// `spine_foraminal`, `spine_posterior`.
-    pub variable: String,
+    variable: String,
     /// First reader.
-    pub reader_a: String,
+    reader_a: String,
     /// Second reader (the same reader for `intra`).
-    pub reader_b: String,
+    reader_b: String,
     /// Patients read in both readings.
-    pub n: usize,
+    n: usize,
     /// Both readings positive.
-    pub both_yes: usize,
+    both_yes: usize,
     /// Both readings negative.
-    pub both_no: usize,
+    both_no: usize,
     /// Percent of patients with the same rating.
-    pub percent_agreement: Option<f64>,
+    percent_agreement: Option<f64>,
     /// Cohen's kappa (null when not defined, see `note`).
-    pub kappa: Option<f64>,
+    kappa: Option<f64>,
     /// Its standard error (Fleiss–Cohen–Everitt).
-    pub kappa_se: Option<f64>,
+    kappa_se: Option<f64>,
     /// 95 % interval, kappa ± 1.96·SE, clipped to [−1, 1].
-    pub kappa_ci_low: Option<f64>,
+    kappa_ci_low: Option<f64>,
     /// Upper bound.
-    pub kappa_ci_high: Option<f64>,
+    kappa_ci_high: Option<f64>,
     /// Why kappa is missing, when it is.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
-}
-
-impl From<Agreement> for AgreementRow {
-    fn from(a: Agreement) -> Self {
-        AgreementRow {
-            kind: match a.kind {
-                AgreementKind::Inter => "inter",
-                AgreementKind::Intra => "intra",
-            }
-            .to_string(),
-            modality: a.modality,
-            variable: a.variable,
-            reader_a: a.reader_a,
-            reader_b: a.reader_b,
-            n: a.n,
-            both_yes: a.both_yes,
-            both_no: a.both_no,
-            percent_agreement: a.percent_agreement,
-            kappa: a.kappa,
-            kappa_se: a.kappa_se,
-            kappa_ci_low: a.kappa_ci_low,
-            kappa_ci_high: a.kappa_ci_high,
-            note: a.note,
-        }
-    }
+    note: Option<String>,
 }
 
 /// Agreement statistics of a study.
@@ -79,7 +56,8 @@ impl From<Agreement> for AgreementRow {
 pub struct AgreementView {
     /// One row per pair of readings (two readers, or a reader's first and
     /// repeat readings) and finding.
-    pub rows: Vec<AgreementRow>,
+    #[schema(value_type = Vec<AgreementRow>)]
+    pub rows: Vec<Agreement>,
     /// Readings counted per kind (`imported`, `primary`, `repeat`,
     /// `consensus`).
     pub readings: BTreeMap<String, usize>,
@@ -114,10 +92,7 @@ pub async fn agreement(
     // The study as its export, read with the bundle's rules.
     let tables = to_tables(&study.columns, &patients, &readings);
     let loaded = sclerad_bundle::read_text_tables(&tables, &sclerad_bundle::ReadOptions::default());
-    let rows = sclerad_analysis::agreement(&loaded.cohort)
-        .into_iter()
-        .map(AgreementRow::from)
-        .collect();
+    let rows = sclerad_analysis::agreement(&loaded.cohort);
     Ok(ApiJson(AgreementView {
         rows,
         readings: counts,

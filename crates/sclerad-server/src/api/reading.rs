@@ -9,83 +9,38 @@ use super::{known_text, ApiResult};
 use crate::auth::Caller;
 use crate::{ApiJson, ApiPath, AppError, AppState, ErrorBody, JsonBody};
 
-/// One finding. A hand radiograph finding has `side`, `site`, `lesion` and
-/// optionally `grade`; a CT finding has `level`, `segment`, optionally
-/// `foraminal` (canal only), `side` and `morphology`. An empty list of
-/// findings means "read, nothing found". (The API's schema of
-/// [`sclerad_model::Finding`], which checks it.)
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+/// One finding (the schema of [`sclerad_model::Finding`], which requests
+/// and responses carry and the store checks). A hand radiograph finding
+/// has `side`, `site`, `lesion` and optionally `grade`; a CT finding has
+/// `level`, `segment`, optionally `foraminal` (canal only), `side` and
+/// `morphology`. An empty list of findings means "read, nothing found".
+/// A test checks that its fields are the model's.
+#[derive(ToSchema)]
+#[allow(dead_code)]
 pub struct Finding {
     /// `left`/`right` (hand); `left`/`right`/`midline`/`bilateral` (CT).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub side: Option<String>,
+    side: Option<String>,
     /// Hand site code (`tuft_d1`, `pip_d3`, `wrist`, …).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub site: Option<String>,
+    site: Option<String>,
     /// Hand lesion code (`calcinosis`, `acro_osteolysis`, …).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub lesion: Option<String>,
+    lesion: Option<String>,
     /// Semi-quantitative grade 0–3 (hand).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub grade: Option<u8>,
+    grade: Option<u8>,
     /// Vertebral level (`c1`…`s1`), inside the CT's coverage.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub level: Option<String>,
+    level: Option<String>,
     /// `anterior`, `canal` or `posterior`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub segment: Option<String>,
+    segment: Option<String>,
     /// Foraminal extension of a canal calcification.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub foraminal: Option<bool>,
+    foraminal: Option<bool>,
     /// `punctate`, `nodular`, `linear`, `amorphous` or `mass`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub morphology: Option<String>,
-}
-
-impl From<Finding> for sclerad_model::Finding {
-    fn from(f: Finding) -> Self {
-        sclerad_model::Finding {
-            side: f.side,
-            site: f.site,
-            lesion: f.lesion,
-            grade: f.grade,
-            level: f.level,
-            segment: f.segment,
-            foraminal: f.foraminal,
-            morphology: f.morphology,
-        }
-    }
-}
-
-impl From<sclerad_model::Finding> for Finding {
-    fn from(f: sclerad_model::Finding) -> Self {
-        Finding {
-            side: f.side,
-            site: f.site,
-            lesion: f.lesion,
-            grade: f.grade,
-            level: f.level,
-            segment: f.segment,
-            foraminal: f.foraminal,
-            morphology: f.morphology,
-        }
-    }
-}
-
-/// Submitted findings as the model checks them.
-pub(super) fn model_findings(findings: Vec<Finding>) -> Vec<sclerad_model::Finding> {
-    findings.into_iter().map(Into::into).collect()
+    morphology: Option<String>,
 }
 
 /// Stored cells as findings (none for "read, nothing found" or unread).
-pub(super) fn findings_of(cells: Option<&[Cells]>) -> Vec<Finding> {
+pub(super) fn findings_of(cells: Option<&[Cells]>) -> Vec<sclerad_model::Finding> {
     cells
         .map(sclerad_model::findings_of_cells)
         .unwrap_or_default()
-        .into_iter()
-        .map(Finding::from)
-        .collect()
 }
 
 /// One exam of a reader's worklist: a pseudonymous code and what the reader
@@ -105,7 +60,8 @@ pub struct WorkItemView {
     /// Whether a reading was saved.
     pub read: bool,
     /// The findings saved so far.
-    pub findings: Vec<Finding>,
+    #[schema(value_type = Vec<Finding>)]
+    pub findings: Vec<sclerad_model::Finding>,
     /// Send back with the next save.
     pub version: i64,
 }
@@ -170,7 +126,8 @@ pub struct FindingsSave {
     /// The version the save is based on (0 for a first reading).
     pub version: i64,
     /// Every finding; an empty list records "read, nothing found".
-    pub findings: Vec<Finding>,
+    #[schema(value_type = Vec<Finding>)]
+    pub findings: Vec<sclerad_model::Finding>,
 }
 
 /// Save the caller's reading of an exam (readers). 409 if someone saved
@@ -190,14 +147,13 @@ pub async fn save_reading(
     let save: FindingsSave = body.parse()?;
     known_text(&code, "exam code")?;
     // Checked by the store against the exam inside the saving transaction.
-    let findings = model_findings(save.findings);
     let saved = state
         .store
         .save_reading(
             &caller.actor(),
             caller.user.id,
             &code,
-            &findings,
+            &save.findings,
             save.version,
         )
         .await?;
