@@ -1,6 +1,6 @@
 #!/usr/bin/env Rscript
 # Reference implementation of the sclerad analysis plan
-# (shared/spec/analysis-plan.md) in base R + survival.
+# (docs/analysis-plan.md) in base R + survival.
 #
 #   Rscript bench/analysis.R BUNDLE_DIR OUT.json
 #

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Python reference / speed baseline of the sclerad analysis plan
-(shared/spec/analysis-plan.md), with pandas, scipy, statsmodels, lifelines.
+(docs/analysis-plan.md), with pandas, scipy, statsmodels, lifelines.
 
     python3 bench/analysis.py BUNDLE_DIR OUT.json
 

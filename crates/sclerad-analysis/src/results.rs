@@ -312,9 +312,10 @@ pub struct KmPoint {
     pub n_censor: u64,
     /// Survival.
     pub surv: f64,
-    /// Lower 95% bound.
+    /// Lower bound of the pointwise interval at `conf_level` (R's `survfit`,
+    /// `conf.type = "log"`).
     pub lower: Option<f64>,
-    /// Upper 95% bound.
+    /// Upper bound.
     pub upper: Option<f64>,
 }
 

@@ -6,6 +6,8 @@ use sclerad_analysis::{analyze, InputInfo, Settings};
 use sclerad_model::Cohort;
 use sclerad_synth::{generate, nancy_demo, ReadingsMode, SynthOptions};
 
+mod documents;
+
 fn input() -> InputInfo {
     InputInfo {
         path: "test".into(),
