@@ -2,27 +2,24 @@
 //! flag, between every two readers (`inter`) and between a reader's first
 //! and repeat readings (`intra`; a repeat reading is read under the name
 //! `NAME#repeat`). The one implementation behind `results.json` and the
-//! study server's agreement page; the numbers come from `sclerad-stats`
-//! (`psych::cohen.kappa`).
+//! study server's agreement endpoint; the numbers come from
+//! `sclerad-stats` (`psych::cohen.kappa`).
 //!
 //! A pair of readings is compared on every patient both read, whether or
 //! not the patient is analysed: agreement is a property of the reading,
 //! not of the cohort's eligibility. The consensus reading is never a
 //! reader here.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use sclerad_model::{
-    repeat_of, Cohort, ReaderSelection, ReadingEvidence, ReadingIndex, SpineFlag, CONSENSUS,
+    is_consensus, repeat_of, Cohort, Lesion, Modality, ReaderSelection, ReadingEvidence,
+    ReadingIndex, SpineFlag,
 };
 use sclerad_stats::{cohen_kappa, KappaWeights};
 
 use crate::results::{Agreement, AgreementKind};
-use crate::variables::{HAND_LESIONS, SPINE_FLAGS};
-
-/// The two modalities, as the rows name them.
-const HAND: &str = "hand_radiograph";
-const CT: &str = "ct";
+use crate::variables::SPINE_FLAGS;
 
 /// Every agreement row of `cohort`: for the hand readings, then the spine
 /// readings, the inter-reader pairs (readers in name order) and then the
@@ -38,15 +35,19 @@ pub fn agreement(cohort: &Cohort) -> Vec<Agreement> {
         .as_ref()
         .map(|s| readers(s.rows.iter().map(|r| r.reader.as_str())))
         .unwrap_or_default();
-    let index_of = |reader: &str| {
-        ReadingIndex::build(
-            cohort,
-            &ReaderSelection {
+    // One pass over the readings per reader, whatever the number of pairs.
+    let indices: BTreeMap<&str, ReadingIndex> = hand_readers
+        .iter()
+        .chain(&spine_readers)
+        .map(|reader| {
+            let selection = ReaderSelection {
                 hand: Some(reader.to_string()),
                 spine: Some(reader.to_string()),
-            },
-        )
-    };
+            };
+            (*reader, ReadingIndex::build(cohort, &selection))
+        })
+        .collect();
+    let index_of = |reader: &str| &indices[reader];
     let mut out = Vec::new();
     for (kind, a, b) in pairs(&hand_readers) {
         let (ia, ib) = (index_of(&a.name), index_of(&b.name));
@@ -56,7 +57,8 @@ pub fn agreement(cohort: &Cohort) -> Vec<Agreement> {
             .filter(|id| ib.hand.contains_key(*id))
             .map(String::as_str)
             .collect();
-        for (k, lesion) in HAND_LESIONS.iter().enumerate() {
+        for lesion in Lesion::ALL {
+            let k = lesion.index();
             let ratings: Vec<(bool, bool)> = both
                 .iter()
                 .map(|id| {
@@ -66,7 +68,15 @@ pub fn agreement(cohort: &Cohort) -> Vec<Agreement> {
                     )
                 })
                 .collect();
-            out.push(row(kind, HAND, lesion, &a.shown, &b.shown, &ratings));
+            let modality = Modality::HandRadiograph;
+            out.push(row(
+                kind,
+                modality,
+                lesion.code(),
+                &a.shown,
+                &b.shown,
+                &ratings,
+            ));
         }
     }
     for (kind, a, b) in pairs(&spine_readers) {
@@ -87,7 +97,7 @@ pub fn agreement(cohort: &Cohort) -> Vec<Agreement> {
                     )
                 })
                 .collect();
-            out.push(row(kind, CT, name, &a.shown, &b.shown, &ratings));
+            out.push(row(kind, Modality::Ct, name, &a.shown, &b.shown, &ratings));
         }
     }
     out
@@ -103,9 +113,7 @@ struct Reader {
 
 /// The readers of a table other than `consensus`, in name order.
 fn readers<'a>(names: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
-    let set: BTreeSet<&str> = names
-        .filter(|r| !r.eq_ignore_ascii_case(CONSENSUS))
-        .collect();
+    let set: BTreeSet<&str> = names.filter(|r| !is_consensus(r)).collect();
     set.into_iter().collect()
 }
 
@@ -139,14 +147,14 @@ fn pairs(readers: &[&str]) -> Vec<(AgreementKind, Reader, Reader)> {
     out
 }
 
+/// Whether the reading shows spine flag `name` (one of [`SPINE_FLAGS`]).
 fn spine_flag(e: &ReadingEvidence, name: &str) -> bool {
-    let s = &e.spine;
-    let has = |flag: SpineFlag| s[flag.index()].is_some();
-    match SpineFlag::parse(name) {
-        Some(flag) => has(flag),
+    let has = |flag: SpineFlag| e.spine[flag.index()].is_some();
+    if name == SPINE_FLAGS[0] {
         // spine_any: a calcification in any segment.
-        None => has(SpineFlag::Anterior) || has(SpineFlag::Canal) || has(SpineFlag::Posterior),
+        return has(SpineFlag::Anterior) || has(SpineFlag::Canal) || has(SpineFlag::Posterior);
     }
+    SpineFlag::parse(name).is_some_and(has)
 }
 
 fn finite(x: f64) -> Option<f64> {
@@ -155,7 +163,7 @@ fn finite(x: f64) -> Option<f64> {
 
 fn row(
     kind: AgreementKind,
-    modality: &str,
+    modality: Modality,
     variable: &str,
     a: &str,
     b: &str,
@@ -178,7 +186,7 @@ fn row(
     let clip = |x: f64| x.clamp(-1.0, 1.0);
     Agreement {
         kind,
-        modality: modality.to_string(),
+        modality,
         variable: variable.to_string(),
         reader_a: a.to_string(),
         reader_b: b.to_string(),

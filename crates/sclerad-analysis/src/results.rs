@@ -4,6 +4,8 @@
 
 use serde::Serialize;
 
+pub use sclerad_model::Modality;
+
 use crate::settings::Settings;
 
 /// `format` of a results file.
@@ -384,7 +386,7 @@ pub struct Agreement {
     /// readings).
     pub kind: AgreementKind,
     /// `hand_radiograph` or `ct`.
-    pub modality: String,
+    pub modality: Modality,
     /// Variable: a hand lesion, or `spine_any`, `spine_anterior`,
     /// `spine_canal`, `spine_foraminal`, `spine_posterior`.
     pub variable: String,

@@ -2,25 +2,16 @@
 
 use sclerad_model::{DerivedPatient, Lesion, Patient, Sex, SpineFlag, Subset};
 
-/// The 7 hand lesions, in the plan's order.
-pub const HAND_LESIONS: [&str; 7] = [
-    "calcinosis",
-    "acro_osteolysis",
-    "periarticular_calcification",
-    "erosion",
-    "joint_space_narrowing",
-    "subluxation",
-    "flexion_contracture",
-];
+/// The 7 hand lesions, in the plan's order: the model's vocabulary.
+pub const HAND_LESIONS: &[&str] = Lesion::CODES;
 
-/// The 5 spine flags, in the plan's order.
-pub const SPINE_FLAGS: [&str; 5] = [
-    "spine_any",
-    "spine_anterior",
-    "spine_canal",
-    "spine_foraminal",
-    "spine_posterior",
-];
+/// The 5 spine flags, in the plan's order: `spine_any` (a calcification in
+/// any segment), then the model's spine flags.
+pub const SPINE_FLAGS: [&str; 5] = {
+    let f = SpineFlag::CODES;
+    assert!(f.len() == 4, "spine_any and the four spine flags");
+    ["spine_any", f[0], f[1], f[2], f[3]]
+};
 
 /// The clinical binaries.
 pub const BINARY_CLINICAL: [&str; 6] = [

@@ -9,7 +9,7 @@
 /// Declares a coded vocabulary: `Variant = "code" | "alias"…`, with the
 /// noun phrase messages use for one value (`("a cutaneous subset")`).
 ///
-/// The enum gets `ALL`, `WHAT`, `code`, `aliases`, `parse`
+/// The enum gets `ALL`, `WHAT`, `CODES`, `code`, `aliases`, `parse`
 /// (case-insensitive, surrounding spaces ignored, aliases accepted),
 /// `expected`, `index`, `Display` and serde (the code is the serialised
 /// name). Used for the format's vocabularies here and for the store's
@@ -37,7 +37,7 @@ macro_rules! codes {
             pub const CODES: &'static [&'static str] = &[$($code),+];
 
             /// The code written in a cell.
-            pub fn code(self) -> &'static str {
+            pub const fn code(self) -> &'static str {
                 match self { $($name::$variant => $code),+ }
             }
 

@@ -305,10 +305,9 @@ pub fn findings_of_cells(cells: &[Cells]) -> Vec<Finding> {
         .collect()
 }
 
-/// The patient-level flags one reading of an exam gives, by name: each hand
-/// lesion (by its code), or each spine flag (`spine_anterior`,
-/// `spine_canal`, `spine_foraminal`, `spine_posterior`) — the names of the
-/// `patients` summary columns. Foraminal counts only within the canal.
+/// The flags one reading of an exam gives, by name: each hand lesion (by
+/// its code), or each CT segment (`anterior`, `canal`, `posterior`) and
+/// `foraminal`, which counts only within the canal.
 pub fn reading_flags(modality: Modality, findings: &[Cells]) -> BTreeMap<&'static str, bool> {
     let has = |key: &str, value: &str| {
         findings
@@ -328,16 +327,16 @@ pub fn reading_flags(modality: Modality, findings: &[Cells]) -> BTreeMap<&'stati
             });
             BTreeMap::from([
                 (
-                    crate::SpineFlag::Anterior.code(),
+                    SpineSegment::Anterior.code(),
                     has(segment, SpineSegment::Anterior.code()),
                 ),
                 (
-                    crate::SpineFlag::Canal.code(),
+                    SpineSegment::Canal.code(),
                     has(segment, SpineSegment::Canal.code()),
                 ),
-                (crate::SpineFlag::Foraminal.code(), foraminal),
+                (SpineColumn::Foraminal.code(), foraminal),
                 (
-                    crate::SpineFlag::Posterior.code(),
+                    SpineSegment::Posterior.code(),
                     has(segment, SpineSegment::Posterior.code()),
                 ),
             ])
@@ -471,9 +470,9 @@ mod tests {
                 row(&[("level", "t6"), ("segment", "anterior")]),
             ],
         );
-        assert!(flags["spine_foraminal"]);
-        assert!(flags["spine_anterior"]);
-        assert!(!flags["spine_posterior"]);
+        assert!(flags["foraminal"] && flags["canal"]);
+        assert!(flags["anterior"]);
+        assert!(!flags["posterior"]);
         let hand = reading_flags(Modality::HandRadiograph, &[row(&[("lesion", "none")])]);
         assert!(hand.values().all(|v| !v));
         assert_eq!(hand.len(), 7);

@@ -39,7 +39,7 @@ pub use hex::hex;
 pub use level::{LevelListError, LevelSet, VertebralLevel};
 pub use problem::{Location, Problem, ProblemCounts, Severity, TableName};
 pub use reader::{
-    choose_reader, readers_of, repeat_of, ReaderChoice, ReaderChoiceError, ReaderSelection,
-    REPEAT_SUFFIX,
+    choose_reader, is_consensus, readers_of, repeat_of, ReaderChoice, ReaderChoiceError,
+    ReaderSelection, REPEAT_SUFFIX,
 };
 pub use validate::{validate, ValidateOptions, Validation};

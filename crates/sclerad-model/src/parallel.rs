@@ -1,6 +1,6 @@
-//! Splitting per-patient (or per-job) work between the cores, the one
-//! home of the threads of the pipeline: [`chunked`] for many small items,
-//! [`map`] for fewer, unequal jobs.
+//! Splitting work between the cores: [`chunked`] for many small items (the
+//! per-patient passes of derive and validate), [`map`] for fewer, unequal
+//! jobs (the analysis's comparisons and survival models).
 
 /// Below this many items the work stays on one core.
 const PARALLEL_ITEMS: usize = 50_000;

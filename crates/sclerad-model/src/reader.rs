@@ -72,7 +72,7 @@ pub fn choose_reader(
             }),
         };
     }
-    if let Some(consensus) = available.iter().find(|r| r.eq_ignore_ascii_case(CONSENSUS)) {
+    if let Some(consensus) = available.iter().find(|r| is_consensus(r)) {
         return Ok(Some(consensus.clone()));
     }
     match available {
@@ -133,6 +133,12 @@ impl ReaderChoice {
             spine: self.spine.clone().ok().flatten(),
         }
     }
+}
+
+/// Whether `reader` names the adjudicated reading: `consensus` in any case,
+/// as the reader rule matches it.
+pub fn is_consensus(reader: &str) -> bool {
+    reader.eq_ignore_ascii_case(CONSENSUS)
 }
 
 /// What marks a repeat reading's reader name in a bundle: `rad1#repeat` is

@@ -474,7 +474,7 @@ fn population(doc: &mut Doc) {
 }
 
 const GROUPS: [(&str, &[&str]); 3] = [
-    ("Hand radiograph", &HAND_LESIONS),
+    ("Hand radiograph", HAND_LESIONS),
     ("Spinal CT", &SPINE_FLAGS),
     ("Clinical", &BINARY_CLINICAL),
 ];

@@ -280,11 +280,10 @@ fn agreement(
     Agreement {
         kind: AgreementKind::Inter,
         modality: if variable.starts_with("spine_") {
-            "ct"
+            sclerad_analysis::results::Modality::Ct
         } else {
-            "hand_radiograph"
-        }
-        .to_string(),
+            sclerad_analysis::results::Modality::HandRadiograph
+        },
         variable: variable.to_string(),
         reader_a: a.to_string(),
         reader_b: b.to_string(),

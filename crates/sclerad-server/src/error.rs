@@ -190,7 +190,7 @@ impl AppError {
     }
 
     /// Seconds to wait before retrying, for a `Retry-After` header.
-    fn retry_after(&self) -> Option<i64> {
+    pub fn retry_after(&self) -> Option<i64> {
         match self {
             AppError::TooManyAttempts(seconds) => Some(*seconds),
             _ => None,

@@ -1118,7 +1118,7 @@ fn schemas_name_the_fields_the_api_sends() {
     );
     let row = sclerad_analysis::results::Agreement {
         kind: sclerad_analysis::results::AgreementKind::Intra,
-        modality: "ct".into(),
+        modality: sclerad_model::Modality::Ct,
         variable: "spine_canal".into(),
         reader_a: "a".into(),
         reader_b: "a".into(),

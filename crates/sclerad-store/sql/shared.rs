@@ -352,9 +352,11 @@ impl ThisStore {
 impl ThisStore {
     /// Writes `jobs` in one transaction, in their order: one statement
     /// reads and locks every reading concerned, each save is checked
-    /// against the version the previous ones left, one statement writes the
-    /// readings and one the audit events. A save that is not found or is
-    /// stale gets its own error and writes nothing; a database failure
+    /// against the version the previous ones left and its findings against
+    /// its exam, one statement writes the readings, and the audit events
+    /// are appended (one insert per 64 events, after locking the chain's
+    /// head). A save that is not found, stale or refused by the format's
+    /// rules gets its own error and writes nothing; a database failure
     /// rolls back the whole batch.
     async fn save_batch(&self, jobs: &[SaveJob]) -> StoreResult<Vec<StoreResult<WorkItem>>> {
         let mut tx = self.write().await?;

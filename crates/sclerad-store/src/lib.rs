@@ -28,7 +28,7 @@ pub use audit::{Anchor, AuditEvent, BrokenLink, ChainVerifier, NewEvent};
 pub use edit::{edit_patient, MAX_CELL_CHARS};
 pub use error::{StoreError, StoreResult};
 pub use migrate::{now, Migration};
-pub use records::{to_tables, StudyImport};
+pub use records::{read_study, to_tables, StudyImport};
 pub use types::{
     check_user_name, Actor, ApiToken, Cells, Credentials, Exam, Modality, NewAssignment,
     PatientRecord, Reading, ReadingKind, Role, Session, Study, StudyColumns, User, WorkItem,
@@ -132,7 +132,9 @@ pub trait Store: Send + Sync + 'static {
     /// One patient.
     async fn patient(&self, study_id: i64, patient_id: &str) -> StoreResult<Option<PatientRecord>>;
     /// Replaces a patient's cells and exams if `expected_version` is
-    /// current; returns the stored record with its new version.
+    /// current; returns the stored record with its new version. The record
+    /// is stored as given: an edit from a person is first checked with the
+    /// format's rules by [`edit_patient`], which gives the record to store.
     async fn update_patient(
         &self,
         actor: &Actor,

@@ -109,7 +109,7 @@ impl StudyImport {
                         reader: reader.into(),
                         kind: if repeat {
                             ReadingKind::Repeat
-                        } else if reader == sclerad_model::CONSENSUS {
+                        } else if sclerad_model::is_consensus(reader) {
                             ReadingKind::Consensus
                         } else {
                             ReadingKind::Imported
@@ -186,6 +186,18 @@ pub fn export_reader(reading: &Reading) -> String {
         ReadingKind::Repeat => format!("{}{}", reading.reader, sclerad_model::REPEAT_SUFFIX),
         _ => reading.reader.clone(),
     }
+}
+
+/// A study's records typed as its export would be read
+/// ([`to_tables`], then [`sclerad_bundle::read_text_tables`]): the cohort,
+/// with the problems a validation of the export would start from.
+pub fn read_study(
+    columns: &StudyColumns,
+    patients: &[PatientRecord],
+    readings: &[Reading],
+) -> sclerad_bundle::Loaded {
+    let tables = to_tables(columns, patients, readings);
+    sclerad_bundle::read_text_tables(&tables, &sclerad_bundle::ReadOptions::default())
 }
 
 /// Joins stored records back into a bundle's tables. Unread assignments

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use sclerad_model::{reading_flags, CONSENSUS};
+use sclerad_model::{is_consensus, reading_flags};
 
 use crate::types::{Cells, Modality, Reading, ReadingKind};
 
@@ -15,7 +15,8 @@ pub struct Disagreement {
     pub exam_id: i64,
     /// Hand radiograph or CT.
     pub modality: Modality,
-    /// The flags the readers disagree on (`calcinosis`, `spine_canal`, …).
+    /// The flags the readers disagree on (`calcinosis`, `canal`,
+    /// `foraminal`, …).
     pub flags: Vec<String>,
     /// Each reader's findings, by reader name.
     pub readings: Vec<(String, Vec<Cells>)>,
@@ -26,7 +27,7 @@ pub struct Disagreement {
 /// A first reading by one reader (imported or made on the server), not a
 /// repeat and not the consensus.
 fn is_first_reading(r: &Reading) -> bool {
-    matches!(r.kind, ReadingKind::Imported | ReadingKind::Primary) && r.reader != CONSENSUS
+    matches!(r.kind, ReadingKind::Imported | ReadingKind::Primary) && !is_consensus(&r.reader)
 }
 
 /// The disagreements among `readings` (of one study), by exam.
@@ -115,7 +116,7 @@ mod tests {
         rs.push(reading(3, "ana", ReadingKind::Repeat, &["calcinosis"]));
         rs.push(reading(
             2,
-            CONSENSUS,
+            sclerad_model::CONSENSUS,
             ReadingKind::Consensus,
             &["calcinosis"],
         ));

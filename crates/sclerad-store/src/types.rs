@@ -34,7 +34,7 @@ pub fn check_user_name(name: &str) -> crate::StoreResult<()> {
             format!("user name {name:?}: 1 to 64 characters, no spaces or control characters"),
         ));
     }
-    if name == sclerad_model::CONSENSUS || name.contains('#') {
+    if sclerad_model::is_consensus(name) || name.contains('#') {
         return Err(crate::StoreError::invalid(
             "name",
             format!(
@@ -252,4 +252,31 @@ pub struct NewAssignment {
     pub position: i64,
     /// Primary or repeat presentation.
     pub kind: ReadingKind,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reserved_and_malformed_user_names_are_refused() {
+        for ok in ["ana", "rad-2", "Dr.Ben"] {
+            assert!(check_user_name(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "consensus",
+            "Consensus",
+            "CONSENSUS",
+            "rad1#repeat",
+            "a b",
+            "tab\there",
+            &"x".repeat(65),
+        ] {
+            assert!(
+                matches!(check_user_name(bad), Err(crate::StoreError::Invalid { ref field, .. }) if field == "name"),
+                "{bad:?}"
+            );
+        }
+    }
 }

@@ -4,11 +4,20 @@ use axum::extract::State;
 use sclerad_store::{review, Cells, Modality, Role};
 use serde::Serialize;
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::reading::{findings_of, Finding, FindingsSave};
 use super::{study, ApiResult};
 use crate::auth::Caller;
 use crate::{ApiJson, ApiPath, AppError, AppState, ErrorBody, JsonBody};
+
+/// This area's routes, with their OpenAPI operations.
+pub(super) fn routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
+    router
+        .routes(routes!(disagreements))
+        .routes(routes!(save_consensus))
+}
 
 /// An exam whose readers disagree on at least one flag.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -18,7 +27,8 @@ pub struct Disagreement {
     /// Hand radiograph or CT.
     #[schema(value_type = String)]
     pub modality: Modality,
-    /// The flags the readers disagree on (`calcinosis`, `spine_canal`, …).
+    /// The flags the readers disagree on: hand lesions (`calcinosis`, …), CT
+    /// segments (`anterior`, `canal`, `posterior`) and `foraminal`.
     pub flags: Vec<String>,
     /// Each reader's findings.
     pub readings: Vec<ReaderFindings>,

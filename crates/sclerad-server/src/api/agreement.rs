@@ -6,13 +6,20 @@ use std::collections::BTreeMap;
 
 use axum::extract::State;
 use sclerad_analysis::results::Agreement;
-use sclerad_store::{to_tables, ReadingKind, Role};
+use sclerad_store::{read_study, Role};
 use serde::Serialize;
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::{study, ApiResult};
 use crate::auth::Caller;
 use crate::{ApiJson, ApiPath, AppState, ErrorBody};
+
+/// This area's routes, with their OpenAPI operations.
+pub(super) fn routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
+    router.routes(routes!(agreement))
+}
 
 /// Agreement on one finding between two readings of the same patients
 /// (the schema of [`sclerad_analysis::results::Agreement`], which the
@@ -81,17 +88,12 @@ pub async fn agreement(
     let readings = state.store.readings(study.id).await?;
     let mut counts = BTreeMap::new();
     for r in readings.iter().filter(|r| r.findings.is_some()) {
-        let kind = match r.kind {
-            ReadingKind::Imported => "imported",
-            ReadingKind::Primary => "primary",
-            ReadingKind::Repeat => "repeat",
-            ReadingKind::Consensus => "consensus",
-        };
-        *counts.entry(kind.to_string()).or_insert(0) += 1;
+        *counts.entry(r.kind.code().to_string()).or_insert(0) += 1;
     }
-    // The study as its export, read with the bundle's rules.
-    let tables = to_tables(&study.columns, &patients, &readings);
-    let loaded = sclerad_bundle::read_text_tables(&tables, &sclerad_bundle::ReadOptions::default());
+    // The study as its export would be read. Agreement needs only the
+    // readings, so it is given even while the clinical record has problems
+    // that would stop `sclerad analyze` (a CT coverage edited since, say).
+    let loaded = read_study(&study.columns, &patients, &readings);
     let rows = sclerad_analysis::agreement(&loaded.cohort);
     Ok(ApiJson(AgreementView {
         rows,

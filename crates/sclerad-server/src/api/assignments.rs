@@ -5,10 +5,17 @@ use axum::http::StatusCode;
 use sclerad_store::{blinding, Role};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::study;
 use crate::auth::Caller;
 use crate::{ApiJson, ApiPath, AppError, AppState, ErrorBody, JsonBody};
+
+/// This area's routes, with their OpenAPI operations.
+pub(super) fn routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
+    router.routes(routes!(create_assignments))
+}
 
 /// Which exams to assign.
 #[derive(Debug, Clone, Copy, Deserialize, ToSchema, PartialEq, Eq)]

@@ -4,10 +4,19 @@ use axum::extract::State;
 use sclerad_store::Role;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::ApiResult;
 use crate::auth::Caller;
 use crate::{ApiJson, ApiQuery, AppState, ErrorBody};
+
+/// This area's routes, with their OpenAPI operations.
+pub(super) fn routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
+    router
+        .routes(routes!(audit_events))
+        .routes(routes!(audit_verify))
+}
 
 /// Which audit events.
 #[derive(Debug, Deserialize, IntoParams)]

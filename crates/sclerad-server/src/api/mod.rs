@@ -1,10 +1,10 @@
 //! The JSON API under `/api/`, one module per area. Each module owns its
 //! request and response types and its handlers; [`routes`] puts them
 //! together with the OpenAPI document generated from their
-//! `#[utoipa::path]` attributes. Every handler names the roles it allows
-//! (admins may do everything) before it reads its body, takes the body as
-//! a [`JsonBody`](crate::JsonBody) and answers errors as
-//! [`AppError`](crate::AppError) JSON. No handler decides a rule of the
+//! `#[utoipa::path]` attributes. Every handler but health, login and
+//! logout names the roles it allows (admins may do everything) before it
+//! reads its body, taken as a [`JsonBody`](crate::JsonBody); errors are
+//! answered as [`AppError`](crate::AppError) JSON. No handler decides a rule of the
 //! study: findings, record edits, worklists, disagreements and agreement
 //! are checked and computed below (store, bundle, model, analysis).
 
@@ -19,7 +19,6 @@ mod users;
 
 use sclerad_store::{Role, Study};
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use crate::auth::plain_text;
 use crate::{ApiJson, AppError, AppState};
@@ -36,28 +35,20 @@ const EVERYONE: &[Role] = &[
     Role::Analyst,
 ];
 
-/// Every API route, with its OpenAPI operation.
+/// Every API route, with its OpenAPI operation: each area adds its own.
 pub(crate) fn routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
-    router
-        .routes(routes!(session::health))
-        .routes(routes!(session::login))
-        .routes(routes!(session::logout))
-        .routes(routes!(session::me))
-        .routes(routes!(session::list_tokens, session::create_token))
-        .routes(routes!(session::revoke_token))
-        .routes(routes!(users::list_users, users::create_user))
-        .routes(routes!(studies::list_studies))
-        .routes(routes!(studies::list_patients))
-        .routes(routes!(studies::get_patient, studies::edit_patient))
-        .routes(routes!(studies::export))
-        .routes(routes!(assignments::create_assignments))
-        .routes(routes!(reading::worklist))
-        .routes(routes!(reading::get_work_item, reading::save_reading))
-        .routes(routes!(adjudication::disagreements))
-        .routes(routes!(adjudication::save_consensus))
-        .routes(routes!(agreement::agreement))
-        .routes(routes!(audit::audit_events))
-        .routes(routes!(audit::audit_verify))
+    [
+        session::routes,
+        users::routes,
+        studies::routes,
+        assignments::routes,
+        reading::routes,
+        adjudication::routes,
+        agreement::routes,
+        audit::routes,
+    ]
+    .into_iter()
+    .fold(router, |router, area| area(router))
 }
 
 /// A path segment no record can have is simply not found.

@@ -4,10 +4,19 @@ use axum::extract::State;
 use sclerad_store::{Cells, Role, WorkItem};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::{known_text, ApiResult};
 use crate::auth::Caller;
 use crate::{ApiJson, ApiPath, AppError, AppState, ErrorBody, JsonBody};
+
+/// This area's routes, with their OpenAPI operations.
+pub(super) fn routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
+    router
+        .routes(routes!(worklist))
+        .routes(routes!(get_work_item, save_reading))
+}
 
 /// One finding (the schema of [`sclerad_model::Finding`], which requests
 /// and responses carry and the store checks). A hand radiograph finding

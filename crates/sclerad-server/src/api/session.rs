@@ -6,6 +6,8 @@ use axum::response::{IntoResponse, Response};
 use sclerad_store::Role;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::{ApiResult, EVERYONE};
 use crate::api::users::UserView;
@@ -14,6 +16,17 @@ use crate::auth::{
     SESSION_COOKIE,
 };
 use crate::{ApiJson, ApiPath, AppError, AppState, ErrorBody, JsonBody};
+
+/// This area's routes, with their OpenAPI operations.
+pub(super) fn routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
+    router
+        .routes(routes!(health))
+        .routes(routes!(login))
+        .routes(routes!(logout))
+        .routes(routes!(me))
+        .routes(routes!(list_tokens, create_token))
+        .routes(routes!(revoke_token))
+}
 
 /// Liveness.
 #[derive(Debug, Serialize, ToSchema)]

@@ -6,10 +6,21 @@ use axum::extract::State;
 use sclerad_store::{to_tables, Exam, PatientRecord, Role, Study};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::{known_text, study, ApiResult};
 use crate::auth::Caller;
 use crate::{ApiJson, ApiPath, AppError, AppState, ErrorBody, JsonBody};
+
+/// This area's routes, with their OpenAPI operations.
+pub(super) fn routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
+    router
+        .routes(routes!(list_studies))
+        .routes(routes!(list_patients))
+        .routes(routes!(get_patient, edit_patient))
+        .routes(routes!(export))
+}
 
 /// A study.
 #[derive(Debug, Serialize, ToSchema)]

@@ -5,10 +5,17 @@ use axum::http::StatusCode;
 use sclerad_store::Role;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::ApiResult;
 use crate::auth::Caller;
 use crate::{ApiJson, AppError, AppState, ErrorBody, JsonBody};
+
+/// This area's routes, with their OpenAPI operations.
+pub(super) fn routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
+    router.routes(routes!(list_users, create_user))
+}
 
 /// A user as the API shows them.
 #[derive(Debug, Serialize, ToSchema)]
