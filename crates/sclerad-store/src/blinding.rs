@@ -154,6 +154,21 @@ pub enum ExamChoice {
 /// The largest share of exams presented a second time.
 pub const MAX_REPEAT_SHARE: f64 = 0.5;
 
+/// Checks what a worklist request says before anything is looked up: the
+/// repeat share (0–0.5) and the number of readers (1–50).
+pub fn check_request(readers: &[String], repeat_share: f64) -> StoreResult<()> {
+    if !(0.0..=MAX_REPEAT_SHARE).contains(&repeat_share) {
+        return Err(StoreError::invalid(
+            "repeat_share",
+            format!("between 0 and {MAX_REPEAT_SHARE}"),
+        ));
+    }
+    if readers.is_empty() || readers.len() > 50 {
+        return Err(StoreError::invalid("readers", "1 to 50 reader names"));
+    }
+    Ok(())
+}
+
 /// Builds blinded worklists in `study_id` for the readers named `readers`
 /// (users with the reader role, each once, none sharing a name with a
 /// reader of the study's imported readings, since readings are told apart
@@ -170,15 +185,7 @@ pub async fn assign(
     exams: ExamChoice,
     repeat_share: f64,
 ) -> StoreResult<usize> {
-    if !(0.0..=MAX_REPEAT_SHARE).contains(&repeat_share) {
-        return Err(StoreError::invalid(
-            "repeat_share",
-            format!("between 0 and {MAX_REPEAT_SHARE}"),
-        ));
-    }
-    if readers.is_empty() || readers.len() > 50 {
-        return Err(StoreError::invalid("readers", "1 to 50 reader names"));
-    }
+    check_request(readers, repeat_share)?;
     let users = store.users().await?;
     let imported: std::collections::BTreeSet<String> = store
         .readings(study_id)

@@ -25,7 +25,7 @@ pub fn edit_patient(
     record: &PatientRecord,
     changes: &BTreeMap<String, Option<String>>,
 ) -> StoreResult<PatientRecord> {
-    for (column, value) in changes {
+    for column in changes.keys() {
         if column == sclerad_model::PatientColumn::PatientId.code() {
             return Err(StoreError::invalid(
                 column,
@@ -38,6 +38,8 @@ pub fn edit_patient(
                 "not a column of this study's patients table",
             ));
         }
+    }
+    for (column, value) in changes {
         if let Some(v) = value {
             if v.chars().count() > MAX_CELL_CHARS || v.chars().any(|c| c.is_control() && c != '\t')
             {

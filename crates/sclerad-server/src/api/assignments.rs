@@ -75,6 +75,7 @@ pub async fn create_assignments(
 ) -> Result<(StatusCode, ApiJson<AssignmentResponse>), AppError> {
     caller.require(&[Role::DataManager])?;
     let req: AssignmentRequest = body.parse()?;
+    blinding::check_request(&req.readers, req.repeat_share)?;
     let study = study(&state, &name).await?;
     let created = blinding::assign(
         state.store.as_ref(),
