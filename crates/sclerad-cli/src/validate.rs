@@ -164,9 +164,10 @@ pub fn print_problems(out: &mut impl Write, problems: &[Problem]) -> std::io::Re
         let rows: Vec<[String; 6]> = problems
             .iter()
             .map(|p| {
+                // Long names are shortened in the table (JSON has them whole).
                 let file = match &p.location.sheet {
-                    Some(sheet) => format!("{} [{}]", p.location.file, sheet),
-                    None => p.location.file.clone(),
+                    Some(sheet) => format!("{} [{}]", p.location.file, shorten(sheet, 40)),
+                    None => shorten(&p.location.file, 60),
                 };
                 [
                     p.severity.to_string(),
@@ -175,7 +176,11 @@ pub fn print_problems(out: &mut impl Write, problems: &[Problem]) -> std::io::Re
                         .row
                         .map(|r| r.to_string())
                         .unwrap_or_else(|| "-".into()),
-                    p.location.column.clone().unwrap_or_else(|| "-".into()),
+                    p.location
+                        .column
+                        .as_deref()
+                        .map(|c| shorten(c, 40))
+                        .unwrap_or_else(|| "-".into()),
                     p.value
                         .as_deref()
                         .map(|v| format!("{:?}", shorten(v, 24)))
@@ -196,7 +201,10 @@ pub fn print_problems(out: &mut impl Write, problems: &[Problem]) -> std::io::Re
             let mut line = String::new();
             for (i, cell) in row.iter().enumerate() {
                 if i < 5 {
-                    line.push_str(&format!("{:<width$}  ", cell, width = widths[i]));
+                    // Padded by hand: a format width is limited to 65,535.
+                    line.push_str(cell);
+                    let pad = widths[i].saturating_sub(cell.chars().count()) + 2;
+                    line.extend(std::iter::repeat_n(' ', pad));
                 } else {
                     line.push_str(cell);
                 }

@@ -1157,3 +1157,37 @@ fn analyze_and_the_server_give_the_same_agreement() {
     }
     assert_eq!(rows, &expected, "the server's rows equal analyze's");
 }
+
+/// A valid bundle with a 70,000-character column name validates, in the
+/// table and in JSON (a format width cannot hold it: no panic).
+#[test]
+fn a_huge_column_name_is_a_note_not_a_crash() {
+    let dir = tempfile::tempdir().expect("temp");
+    let original =
+        std::fs::read_to_string(examples().join("summary-flags/patients.csv")).expect("example");
+    let name = "n".repeat(70_000);
+    let mut lines = original.lines();
+    let mut out = format!("{},{name}\n", lines.next().expect("header"));
+    for line in lines.filter(|l| !l.is_empty()) {
+        out.push_str(line);
+        out.push_str(",x\n");
+    }
+    let bundle = dir.path().join("patients.csv");
+    std::fs::write(&bundle, out).expect("write");
+    let b = bundle.display().to_string();
+    let table = sclerad(&["validate", &b]);
+    assert_eq!(table.status.code(), Some(0), "{}", text_of(&table));
+    assert!(
+        text(&table.stdout).contains("1 note"),
+        "{}",
+        text_of(&table)
+    );
+    let json = sclerad(&["validate", &b, "--format", "json"]);
+    assert_eq!(json.status.code(), Some(0), "{}", text_of(&json));
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).expect("json");
+    assert!(v.to_string().contains(&name), "JSON keeps the whole name");
+}
+
+fn text_of(out: &Output) -> String {
+    format!("{}{}", text(&out.stdout), text(&out.stderr))
+}
