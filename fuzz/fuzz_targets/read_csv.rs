@@ -8,7 +8,10 @@ use sclerad_model::{derive, validate, ValidateOptions};
 
 fuzz_target!(|data: &[u8]| {
     for date_format in [DateFormat::Iso, DateFormat::Dmy] {
-        let loaded = read_csv_bytes("fuzz.csv", data, &ReadOptions { date_format });
+        let loaded = read_csv_bytes("fuzz.csv", data, &ReadOptions {
+            date_format,
+            ..ReadOptions::default()
+        });
         let v = validate(&loaded.cohort, &ValidateOptions::default());
         let _ = derive(&loaded.cohort, &v.readers.selection(), 365);
     }

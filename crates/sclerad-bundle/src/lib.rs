@@ -42,6 +42,20 @@ pub enum BundleError {
         "{0}: not a bundle; give a folder holding patients.csv, a .csv file or an .xlsx workbook"
     )]
     UnsupportedKind(PathBuf),
+    /// The path is a FIFO, a device, a socket: only regular files are read
+    /// (a pipe can block for ever, `/dev/zero` never ends).
+    #[error("{0}: not a regular file (a pipe, device or socket); give a file or a folder")]
+    NotARegularFile(PathBuf),
+    /// The file is larger than the limit.
+    #[error("{path}: {size} bytes is more than the limit of {limit} bytes; raise it with --max-file-size if this file is really a bundle")]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// Its size (at least), in bytes.
+        size: u64,
+        /// The limit, in bytes.
+        limit: u64,
+    },
     /// Reading or writing failed.
     #[error("{path}: {source}")]
     Io {
@@ -66,11 +80,66 @@ impl BundleError {
     }
 }
 
-/// How to read cells the format leaves to the user.
-#[derive(Debug, Clone, Copy, Default)]
+/// The largest file read by default (1 GiB: a million patients take about
+/// 190 MB).
+pub const DEFAULT_MAX_FILE_BYTES: u64 = 1 << 30;
+
+/// How to read cells the format leaves to the user, and how large a file
+/// may be.
+#[derive(Debug, Clone, Copy)]
 pub struct ReadOptions {
     /// How text dates are written.
     pub date_format: DateFormat,
+    /// The largest file read, in bytes.
+    pub max_file_bytes: u64,
+}
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        ReadOptions {
+            date_format: DateFormat::default(),
+            max_file_bytes: DEFAULT_MAX_FILE_BYTES,
+        }
+    }
+}
+
+/// Reads the whole of a regular file of at most `max` bytes. Anything else
+/// is refused before it is read: a pipe or a device (which could block for
+/// ever or never end), a file larger than `max` (also one that grows past
+/// it while it is read).
+pub fn read_file(path: &Path, max: u64) -> Result<Vec<u8>, BundleError> {
+    use std::io::Read;
+    let meta = std::fs::metadata(path).map_err(|e| BundleError::io(path, e))?;
+    if !meta.is_file() {
+        return Err(BundleError::NotARegularFile(path.to_path_buf()));
+    }
+    let too_large = |size: u64| BundleError::TooLarge {
+        path: path.to_path_buf(),
+        size,
+        limit: max,
+    };
+    if meta.len() > max {
+        return Err(too_large(meta.len()));
+    }
+    let mut open = std::fs::OpenOptions::new();
+    open.read(true);
+    // Should the path have become a pipe since it was looked at, opening it
+    // must not wait for a writer.
+    #[cfg(target_os = "linux")]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut open, 0o4000);
+    let file = open.open(path).map_err(|e| BundleError::io(path, e))?;
+    let opened = file.metadata().map_err(|e| BundleError::io(path, e))?;
+    if !opened.is_file() {
+        return Err(BundleError::NotARegularFile(path.to_path_buf()));
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(opened.len().min(max)).unwrap_or(0));
+    file.take(max.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|e| BundleError::io(path, e))?;
+    if bytes.len() as u64 > max {
+        return Err(too_large(bytes.len() as u64));
+    }
+    Ok(bytes)
 }
 
 /// A bundle as read: the typed records and the cell-level problems.
@@ -100,7 +169,7 @@ pub fn read_bundle(path: &Path, options: &ReadOptions) -> Result<Loaded, BundleE
         .extension()
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase);
-    let read = |p: &Path| std::fs::read(p).map_err(|e| BundleError::io(p, e));
+    let read = |p: &Path| read_file(p, options.max_file_bytes);
     match ext.as_deref() {
         Some("csv") | Some("txt") => Ok(read_csv_bytes(&file, &read(path)?, options)),
         Some("xlsx") | Some("xlsm") => Ok(read_xlsx_bytes(&file, read(path)?, options)),
@@ -243,10 +312,7 @@ fn read_folder(dir: &Path, options: &ReadOptions) -> Result<Loaded, BundleError>
     let mut files: Vec<Option<(String, Vec<u8>)>> = Vec::new();
     for p in &found {
         files.push(match p {
-            Some(p) => Some((
-                display_name(p),
-                std::fs::read(p).map_err(|e| BundleError::io(p, e))?,
-            )),
+            Some(p) => Some((display_name(p), read_file(p, options.max_file_bytes)?)),
             None => None,
         });
     }
@@ -355,8 +421,11 @@ impl PlainTable {
 
 /// Reads a CSV file with the bundle rules for encoding, delimiter and rows.
 /// Unreadable text, an empty file and ragged rows are problems.
-pub fn read_plain_csv(path: &Path) -> Result<Result<PlainTable, Vec<Problem>>, BundleError> {
-    let bytes = std::fs::read(path).map_err(|e| BundleError::io(path, e))?;
+pub fn read_plain_csv(
+    path: &Path,
+    max_file_bytes: u64,
+) -> Result<Result<PlainTable, Vec<Problem>>, BundleError> {
+    let bytes = read_file(path, max_file_bytes)?;
     let mut problems = Vec::new();
     let Some(t) = raw::csv_table(TableName::file(display_name(path)), &bytes, &mut problems) else {
         return Ok(Err(problems));
@@ -394,12 +463,14 @@ pub fn read_plain_csv(path: &Path) -> Result<Result<PlainTable, Vec<Problem>>, B
 /// bundle files (patients, hand_readings, spine_readings, as found), in that
 /// order: what `sha256sum patients.csv hand_readings.csv spine_readings.csv
 /// | sha256sum` prints.
-pub fn fingerprint(path: &Path) -> Result<String, BundleError> {
+///
+/// Files are read as the bundle is, at most `max_file_bytes` each.
+pub fn fingerprint(path: &Path, max_file_bytes: u64) -> Result<String, BundleError> {
     use sha2::{Digest, Sha256};
     let hex = |bytes: &[u8]| -> String { sclerad_model::hex(&Sha256::digest(bytes)) };
     let meta = std::fs::metadata(path).map_err(|e| BundleError::io(path, e))?;
     if !meta.is_dir() {
-        let bytes = std::fs::read(path).map_err(|e| BundleError::io(path, e))?;
+        let bytes = read_file(path, max_file_bytes)?;
         return Ok(hex(&bytes));
     }
     let mut listing = String::new();
@@ -414,7 +485,7 @@ pub fn fingerprint(path: &Path) -> Result<String, BundleError> {
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(&wanted))
         {
-            let bytes = std::fs::read(p).map_err(|e| BundleError::io(p, e))?;
+            let bytes = read_file(p, max_file_bytes)?;
             listing.push_str(&format!("{}  {name}\n", hex(&bytes)));
         }
     }

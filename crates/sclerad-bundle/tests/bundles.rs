@@ -127,6 +127,7 @@ fn day_first_dates_need_the_option() {
         &path,
         &ReadOptions {
             date_format: DateFormat::Dmy,
+            ..ReadOptions::default()
         },
         None,
     );
@@ -923,7 +924,7 @@ proptest! {
     fn csv_like_text_never_panics(text in "[a-z0-9_,;\"\n\r .:/-]{0,600}") {
         let with_header = format!("{HEADER}\n{text}");
         for t in [&text, &with_header] {
-            let loaded = read_csv_bytes("fuzz.csv", t.as_bytes(), &ReadOptions { date_format: DateFormat::Dmy });
+            let loaded = read_csv_bytes("fuzz.csv", t.as_bytes(), &ReadOptions { date_format: DateFormat::Dmy, ..ReadOptions::default() });
             let _ = sclerad_model::validate(&loaded.cohort, &ValidateOptions::default());
         }
     }

@@ -17,8 +17,12 @@ use crate::validate::{print_problems, read_options, sort_problems};
 fn settings(args: &AnalyzeArgs) -> Result<Settings> {
     let mut settings = match &args.settings {
         Some(path) => {
-            let text = std::fs::read_to_string(path)
+            // A settings file is a few hundred bytes: 1 MiB is plenty.
+            let bytes = sclerad_bundle::read_file(path, 1 << 20)
                 .with_context(|| format!("cannot read the settings file {}", path.display()))?;
+            let text = String::from_utf8(bytes).map_err(|_| {
+                anyhow::anyhow!("the settings file {} is not UTF-8 text", path.display())
+            })?;
             Settings::from_toml(&text, &path.display().to_string())?
         }
         None => Settings::default(),
@@ -62,7 +66,7 @@ pub fn run_with(
     // The SHA-256 of the input is computed on another core while the
     // bundle is read.
     let (fingerprint, loaded) = std::thread::scope(|scope| {
-        let fingerprint = scope.spawn(|| sclerad_bundle::fingerprint(bundle));
+        let fingerprint = scope.spawn(|| sclerad_bundle::fingerprint(bundle, read.max_file_bytes));
         let loaded = sclerad_bundle::load(bundle, read, &check);
         (fingerprint.join(), loaded)
     });

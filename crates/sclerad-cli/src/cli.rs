@@ -479,6 +479,35 @@ pub struct InputArgs {
     /// also accepts DD/MM/YYYY. Dates are never guessed.
     #[arg(long, value_enum, default_value_t = DateFormatArg::Iso, value_name = "FORMAT")]
     pub date_format: DateFormatArg,
+
+    /// The largest file read, in bytes, or with a unit: 500M, 2G (KiB, MiB,
+    /// GiB). Only regular files are read: a pipe or a device is refused.
+    #[arg(long, value_name = "SIZE", default_value = "1G", value_parser = parse_size)]
+    pub max_file_size: u64,
+}
+
+/// A size in bytes: a whole number, optionally followed by K, M or G
+/// (powers of 1024, an optional `B` or `iB` after them).
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let upper = t.to_ascii_uppercase();
+    let number = upper
+        .trim_end_matches("IB")
+        .trim_end_matches('B')
+        .trim_end();
+    let (digits, shift) = match number.chars().last() {
+        Some('K') => (&number[..number.len() - 1], 10),
+        Some('M') => (&number[..number.len() - 1], 20),
+        Some('G') => (&number[..number.len() - 1], 30),
+        _ => (number, 0),
+    };
+    let n: u64 = digits
+        .trim()
+        .parse()
+        .map_err(|_| format!("{t:?} is not a size (a whole number of bytes, or 500M, 2G)"))?;
+    n.checked_mul(1u64 << shift)
+        .filter(|b| *b > 0)
+        .ok_or_else(|| format!("{t:?} is not a size between 1 byte and 16 EiB"))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -500,6 +529,19 @@ pub enum OutputFormat {
 #[cfg(test)]
 mod tests {
     use clap::CommandFactory;
+
+    #[test]
+    fn sizes_take_binary_units() {
+        use super::parse_size;
+        assert_eq!(parse_size("1024"), Ok(1024));
+        assert_eq!(parse_size("1K"), Ok(1024));
+        assert_eq!(parse_size("500M"), Ok(500 << 20));
+        assert_eq!(parse_size("2GiB"), Ok(2 << 30));
+        assert_eq!(parse_size(" 3 mb "), Ok(3 << 20));
+        for bad in ["", "0", "G", "1.5G", "-1", "lots", "99999999999G"] {
+            assert!(parse_size(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn the_command_line_is_consistent() {

@@ -85,15 +85,16 @@ fn groups(args: &GroupsArgs) -> Result<ExitCode> {
 }
 
 fn survival(args: &SurvivalArgs) -> Result<ExitCode> {
-    let table = match sclerad_bundle::read_plain_csv(&args.file)? {
-        Ok(t) => t,
-        Err(problems) => {
-            for p in problems {
-                eprintln!("{p}");
+    let table =
+        match sclerad_bundle::read_plain_csv(&args.file, sclerad_bundle::DEFAULT_MAX_FILE_BYTES)? {
+            Ok(t) => t,
+            Err(problems) => {
+                for p in problems {
+                    eprintln!("{p}");
+                }
+                return Ok(ExitCode::from(1));
             }
-            return Ok(ExitCode::from(1));
-        }
-    };
+        };
     let mut missing = Vec::new();
     let mut col = |name: &str| {
         let i = table.column(name);

@@ -16,6 +16,7 @@ pub fn read_options(input: &InputArgs) -> ReadOptions {
             DateFormatArg::Iso => DateFormat::Iso,
             DateFormatArg::Dmy => DateFormat::Dmy,
         },
+        max_file_bytes: input.max_file_size,
     }
 }
 

@@ -1191,3 +1191,75 @@ fn a_huge_column_name_is_a_note_not_a_crash() {
 fn text_of(out: &Output) -> String {
     format!("{}{}", text(&out.stdout), text(&out.stderr))
 }
+
+/// `sclerad ARGS`, ended (and the test failed) if it runs past `seconds`.
+fn sclerad_within(args: &[&str], seconds: u64) -> Output {
+    let child = Command::new(env!("CARGO_BIN_EXE_sclerad"))
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run sclerad");
+    let pid = child.id();
+    let (done, wait) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(child.wait_with_output());
+    });
+    match wait.recv_timeout(std::time::Duration::from_secs(seconds)) {
+        Ok(out) => out.expect("wait"),
+        Err(_) => {
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+            panic!("sclerad {args:?} still running after {seconds} s");
+        }
+    }
+}
+
+/// Only regular files are read, within a size limit a flag can raise: a
+/// pipe, a device or an oversized file is refused at once (exit 2, naming
+/// it), never read until memory runs out or waited on for ever.
+#[test]
+fn pipes_devices_and_oversized_files_are_refused() {
+    let dir = tempfile::tempdir().expect("temp");
+    // A pipe as patients.csv, alone and inside a folder bundle.
+    let folder = dir.path().join("bundle");
+    std::fs::create_dir(&folder).expect("dir");
+    let fifo = folder.join("patients.csv");
+    let made = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+    assert!(made.success());
+    let f = fifo.display().to_string();
+    let b = folder.display().to_string();
+    for args in [
+        vec!["validate", f.as_str()],
+        vec!["validate", b.as_str()],
+        vec!["analyze", b.as_str(), "--out", "/nonexistent/never"],
+    ] {
+        let out = sclerad_within(&args, 30);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text_of(&out));
+        assert!(
+            text(&out.stderr).contains("not a regular file"),
+            "{args:?}: {}",
+            text_of(&out)
+        );
+    }
+    // /dev/zero behind a bundle name.
+    let zero = dir.path().join("zero.csv");
+    std::os::unix::fs::symlink("/dev/zero", &zero).expect("symlink");
+    let out = sclerad_within(&["validate", &zero.display().to_string()], 30);
+    assert_eq!(out.status.code(), Some(2), "{}", text_of(&out));
+    assert!(text(&out.stderr).contains("not a regular file"));
+    // A file over the limit; the flag raises it.
+    let example = examples().join("summary-flags");
+    let e = example.display().to_string();
+    let out = sclerad_within(&["validate", &e, "--max-file-size", "1K"], 30);
+    assert_eq!(out.status.code(), Some(2), "{}", text_of(&out));
+    assert!(
+        text(&out.stderr).contains("limit of 1024 bytes")
+            && text(&out.stderr).contains("--max-file-size"),
+        "{}",
+        text_of(&out)
+    );
+    let out = sclerad_within(&["validate", &e, "--max-file-size", "2MiB"], 30);
+    assert_eq!(out.status.code(), Some(0), "{}", text_of(&out));
+    let out = sclerad_within(&["validate", &e, "--max-file-size", "lots"], 30);
+    assert_eq!(out.status.code(), Some(2), "{}", text_of(&out));
+}
