@@ -57,6 +57,12 @@ fn actor() -> Actor {
 }
 
 pub fn import(args: &ImportArgs) -> Result<ExitCode> {
+    // Before the bundle is read; the store checks again.
+    if let Err(sclerad_store::StoreError::Invalid { message, .. }) =
+        sclerad_store::check_study_name(&args.study)
+    {
+        bail!("{message}");
+    }
     let check = ValidateOptions {
         reader: args.input.reader.clone(),
         ..ValidateOptions::default()

@@ -685,6 +685,17 @@ fn import_refuses_a_bundle_with_problems_and_leaves_the_store_untouched() {
     let again = sclerad(&["import", &good, "--study", "ok", "--db", &db]);
     assert_eq!(again.status.code(), Some(2));
     assert!(text(&again.stderr).contains("already in the store"));
+    // Study names are checked as the API checks them.
+    let long = "s".repeat(201);
+    for bad in ["", " ok2", "a\tb", long.as_str()] {
+        let out = sclerad(&["import", &good, "--study", bad, "--db", &db]);
+        assert_eq!(out.status.code(), Some(2), "{bad:?}");
+        assert!(
+            text(&out.stderr).contains("study name"),
+            "{}",
+            text(&out.stderr)
+        );
+    }
 }
 
 #[test]

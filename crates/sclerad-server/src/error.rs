@@ -13,7 +13,8 @@ use utoipa::ToSchema;
 pub struct ErrorBody {
     /// Machine-readable kind: `unauthenticated`, `forbidden`, `not_found`,
     /// `method_not_allowed`, `conflict`, `invalid`, `bad_request`,
-    /// `payload_too_large`, `too_many_attempts`, `busy`, `internal`.
+    /// `payload_too_large`, `unsupported_media_type`, `too_many_attempts`,
+    /// `busy`, `internal`.
     pub error: &'static str,
     /// What went wrong, for people.
     pub message: String,
@@ -63,6 +64,8 @@ pub enum AppError {
     Busy,
     /// 413: the body is larger than the server accepts.
     PayloadTooLarge,
+    /// 415: a body that is not sent as `application/json`.
+    UnsupportedMediaType,
     /// 429: too many failed logins; retry after this many seconds.
     TooManyAttempts(i64),
     /// 500: logged in full, answered with a generic message.
@@ -159,6 +162,14 @@ impl AppError {
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "payload_too_large",
                 format!("the body is larger than {} bytes", crate::MAX_BODY_BYTES),
+                None,
+                None,
+            ),
+            AppError::UnsupportedMediaType => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send the body as JSON, with the header 'Content-Type: application/json'"
+                    .to_string(),
                 None,
                 None,
             ),

@@ -22,23 +22,45 @@ impl From<BytesRejection> for AppError {
 /// handlers check the caller's role first, so a caller without the role
 /// gets 403 whatever they sent.
 #[derive(Debug, Clone)]
-pub struct JsonBody(pub axum::body::Bytes);
+pub struct JsonBody {
+    bytes: axum::body::Bytes,
+    /// Whether the request said `Content-Type: application/json`.
+    json: bool,
+}
+
+/// Whether a `Content-Type` value is JSON (`application/json`, any case,
+/// parameters such as `charset=utf-8` allowed).
+fn is_json(content_type: &str) -> bool {
+    content_type
+        .split(';')
+        .next()
+        .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"))
+}
 
 impl<S: Send + Sync> axum::extract::FromRequest<S> for JsonBody {
     type Rejection = AppError;
 
     async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, AppError> {
+        let json = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(is_json);
         let bytes = axum::body::Bytes::from_request(req, state).await?;
-        Ok(JsonBody(bytes))
+        Ok(JsonBody { bytes, json })
     }
 }
 
 impl JsonBody {
-    /// The body as `T`; 400 naming the problem, and the field when there
-    /// is one, if it is not.
+    /// The body as `T`: 415 unless it was sent as `application/json`; 400
+    /// naming the problem, and the field when there is one, if it is not
+    /// one JSON value of that shape with nothing after it.
     pub fn parse<T: serde::de::DeserializeOwned>(&self) -> Result<T, AppError> {
-        let mut json = serde_json::Deserializer::from_slice(&self.0);
-        serde_path_to_error::deserialize(&mut json).map_err(|e| {
+        if !self.json {
+            return Err(AppError::UnsupportedMediaType);
+        }
+        let mut json = serde_json::Deserializer::from_slice(&self.bytes);
+        let value = serde_path_to_error::deserialize(&mut json).map_err(|e| {
             let path = e.path().to_string();
             let message = format!("the JSON body is not valid: {}", e.inner());
             if path.is_empty() || path == "." {
@@ -49,7 +71,11 @@ impl JsonBody {
                     message,
                 }
             }
-        })
+        })?;
+        json.end().map_err(|e| {
+            AppError::BadRequest(format!("the JSON body is not valid: {e} after the value"))
+        })?;
+        Ok(value)
     }
 }
 

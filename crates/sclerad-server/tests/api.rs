@@ -678,6 +678,56 @@ async fn hostile_payloads_are_refused_or_stored_inert(store: Arc<dyn Store>) {
     let reply = send(&f.app, bad).await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     assert_eq!(reply.json()["error"], "bad_request");
+    // A body only as JSON, and nothing after the value.
+    let raw = |content_type: Option<&str>, body: &'static str| {
+        let mut r = Request::builder()
+            .method(Method::PATCH)
+            .uri(uri)
+            .header(header::AUTHORIZATION, format!("Bearer {}", f.tokens["dm"]));
+        if let Some(t) = content_type {
+            r = r.header(header::CONTENT_TYPE, t);
+        }
+        r.body(Body::from(body)).expect("request")
+    };
+    let edit = r#"{"version": 1, "cells": {"centre_note": "n"}}"#;
+    for content_type in [
+        None,
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+    ] {
+        let reply = send(&f.app, raw(content_type, edit)).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "{content_type:?}"
+        );
+        assert_eq!(reply.json()["error"], "unsupported_media_type");
+    }
+    let trailing = r#"{"version": 1, "cells": {"centre_note": "n"}} {"version": 9}"#;
+    let reply = send(&f.app, raw(Some("application/json"), trailing)).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.text);
+    assert!(reply.text.contains("after the value"), "{}", reply.text);
+    // A role is checked before the body: 403, not 415, for a reader.
+    let mut as_reader = raw(None, edit);
+    as_reader.headers_mut().insert(
+        header::AUTHORIZATION,
+        format!("Bearer {}", f.tokens["rita"])
+            .parse()
+            .expect("header"),
+    );
+    assert_eq!(send(&f.app, as_reader).await.status, StatusCode::FORBIDDEN);
+    // A password login would refuse cannot be set.
+    let long = json!({"name": "longpw", "role": "reader", "password": "p".repeat(1_001)});
+    let reply = f
+        .call(Method::POST, "/api/users", Some("root"), Some(&long))
+        .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        reply.text
+    );
+    assert_eq!(reply.json()["field"], "password");
     for body in [
         json!({"version": "one", "cells": {}}),
         json!({"version": 1, "cells": {}, "admin": true}),

@@ -34,9 +34,9 @@ use sclerad_model::{check_findings, ct_coverage, Finding};
 use sclerad_store::codec::{from_code, from_json, to_json};
 use sclerad_store::{
     audit::{AuditEvent, NewEvent},
-    check_user_name, migrate, now, Actor, ApiToken, Backend, Credentials, Exam, ImportSummary,
-    Migration, Modality, NewAssignment, PatientRecord, Reading, ReadingKind, Role, Session, Store,
-    StoreError, StoreResult, Study, StudyColumns, StudyImport, User, WorkItem,
+    check_study_name, check_user_name, migrate, now, Actor, ApiToken, Backend, Credentials, Exam,
+    ImportSummary, Migration, Modality, NewAssignment, PatientRecord, Reading, ReadingKind, Role,
+    Session, Store, StoreError, StoreResult, Study, StudyColumns, StudyImport, User, WorkItem,
 };
 use sqlx::Row;
 
@@ -716,6 +716,7 @@ impl Store for ThisStore {
         name: &str,
         import: &StudyImport,
     ) -> StoreResult<ImportSummary> {
+        check_study_name(name)?;
         let mut tx = self.write().await?;
         let created_at = now();
         let study_id: i64 = sqlx::query_scalar(

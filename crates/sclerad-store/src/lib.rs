@@ -30,8 +30,9 @@ pub use error::{StoreError, StoreResult};
 pub use migrate::{now, Migration};
 pub use records::{read_study, to_tables, StudyImport};
 pub use types::{
-    check_user_name, Actor, ApiToken, Cells, Credentials, Exam, Modality, NewAssignment,
-    PatientRecord, Reading, ReadingKind, Role, Session, Study, StudyColumns, User, WorkItem,
+    check_study_name, check_user_name, Actor, ApiToken, Cells, Credentials, Exam, Modality,
+    NewAssignment, PatientRecord, Reading, ReadingKind, Role, Session, Study, StudyColumns, User,
+    WorkItem,
 };
 
 use async_trait::async_trait;
@@ -116,7 +117,8 @@ pub trait Store: Send + Sync + 'static {
 
     // ---- studies, patients, exams ----
 
-    /// Imports a validated bundle as a new study, all or nothing.
+    /// Imports a validated bundle as a new study, all or nothing. Fails with
+    /// `Invalid` for a name [`check_study_name`] refuses.
     async fn import_study(
         &self,
         actor: &Actor,

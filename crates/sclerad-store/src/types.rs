@@ -46,6 +46,29 @@ pub fn check_user_name(name: &str) -> crate::StoreResult<()> {
     Ok(())
 }
 
+/// The longest study name, in characters.
+pub const MAX_STUDY_NAME_CHARS: usize = 200;
+
+/// Checks a study name: 1 to 200 characters, no control characters, no
+/// surrounding spaces (a name is matched exactly, in URLs too). Every study
+/// is created through this check
+/// ([`Store::import_study`](crate::Store::import_study)).
+pub fn check_study_name(name: &str) -> crate::StoreResult<()> {
+    if name.is_empty()
+        || name.chars().count() > MAX_STUDY_NAME_CHARS
+        || name.trim() != name
+        || name.chars().any(char::is_control)
+    {
+        return Err(crate::StoreError::invalid(
+            "study",
+            format!(
+                "study name {name:?}: 1 to {MAX_STUDY_NAME_CHARS} characters, no control characters, no spaces around it"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// A user of the server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct User {
@@ -257,6 +280,16 @@ pub struct NewAssignment {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn study_names_are_printable_and_bounded() {
+        for ok in ["nancy", "Nancy 2016 (SSc)", "étude-α"] {
+            assert!(check_study_name(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", " nancy", "nancy ", "a\nb", "a\u{0}b", &"s".repeat(201)] {
+            assert!(check_study_name(bad).is_err(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn reserved_and_malformed_user_names_are_refused() {

@@ -86,7 +86,7 @@ pub async fn login(
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<Response, AppError> {
     let wrong = || AppError::Unauthenticated;
-    if !plain_text(&req.name, 200) || req.password.len() > 1_000 || req.password.contains('\0') {
+    if !plain_text(&req.name, 200) || !sclerad_store::password::acceptable(&req.password) {
         return Err(wrong());
     }
     // One attempt per name at a time: the lock check, the verification and
