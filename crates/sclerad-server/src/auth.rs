@@ -90,15 +90,15 @@ impl LoginGuard {
         }
     }
 
-    /// Seconds an unknown name stays locked at `now` (unix seconds).
+    /// Seconds an unknown name stays locked at `now` (unix milliseconds).
     pub fn unknown_locked(&self, name: &str, now: i64) -> Option<i64> {
         let map = self.unknown.lock().ok()?;
         map.get(name)
-            .map(|(_, until)| until - now)
-            .filter(|left| *left > 0)
+            .and_then(|(_, until)| seconds_left(*until, now))
     }
 
-    /// Records a failed login of an unknown name at `now`.
+    /// Records a failed login of an unknown name at `now` (unix
+    /// milliseconds).
     pub fn unknown_failed(&self, name: &str, now: i64) {
         if let Ok(mut map) = self.unknown.lock() {
             if map.len() > 10_000 {
@@ -107,7 +107,7 @@ impl LoginGuard {
             let entry = map.entry(name.to_string()).or_insert((0, 0));
             entry.0 += 1;
             if let Some(seconds) = lock_seconds(entry.0) {
-                entry.1 = now + seconds;
+                entry.1 = now + seconds * 1000;
             }
         }
     }
@@ -166,6 +166,13 @@ fn same(a: &str, b: &str) -> bool {
             .zip(b.bytes())
             .fold(0u8, |acc, (x, y)| acc | (x ^ y))
             == 0
+}
+
+/// Whole seconds, rounded up, from `now` to `until` (unix milliseconds),
+/// if `until` is still ahead.
+pub fn seconds_left(until: i64, now: i64) -> Option<i64> {
+    let left = until - now;
+    (left > 0).then(|| (left + 999) / 1000)
 }
 
 /// The seconds an account stays locked after `failures` failed logins.
@@ -283,6 +290,19 @@ mod tests {
         let gone = session_cookie(None, 60).expect("cookie");
         assert!(gone.to_str().is_ok_and(|c| c.contains("Max-Age=0")));
         assert!(plain_text("P01", 10) && !plain_text("a\u{0}b", 10) && !plain_text("", 10));
+    }
+
+    #[test]
+    fn locks_count_down_in_whole_seconds() {
+        assert_eq!(seconds_left(30_000, 0), Some(30));
+        assert_eq!(seconds_left(30_000, 1), Some(30));
+        assert_eq!(seconds_left(30_000, 29_001), Some(1));
+        assert_eq!(seconds_left(30_000, 30_000), None);
+        let guard = LoginGuard::default();
+        for _ in 0..FREE_ATTEMPTS {
+            guard.unknown_failed("nobody", 1_000);
+        }
+        assert_eq!(guard.unknown_locked("nobody", 1_250), Some(30));
     }
 
     #[test]

@@ -548,10 +548,12 @@ async fn sessions_need_csrf_and_logins_are_throttled(store: Arc<dyn Store>) {
     for _ in 0..4 {
         send(&f.app, login("nobody", PASSWORD)).await;
     }
-    assert_eq!(
-        send(&f.app, login("nobody", PASSWORD)).await.status,
-        StatusCode::TOO_MANY_REQUESTS
-    );
+    let unknown_locked = send(&f.app, login("nobody", PASSWORD)).await;
+    assert_eq!(unknown_locked.status, StatusCode::TOO_MANY_REQUESTS);
+    // The same wait for both, to the second.
+    assert_eq!(locked.headers[header::RETRY_AFTER], "30");
+    assert_eq!(unknown_locked.headers[header::RETRY_AFTER], "30");
+    assert_eq!(locked.json()["message"], unknown_locked.json()["message"]);
 
     // A burst of parallel guesses: at most five are checked, the rest wait
     // for the lock.

@@ -12,7 +12,7 @@ use utoipa_axum::routes;
 use super::{ApiResult, EVERYONE};
 use crate::api::users::UserView;
 use crate::auth::{
-    cookie, lock_seconds, plain_text, random_token, session_cookie, token_hash, Caller,
+    cookie, lock_seconds, plain_text, random_token, seconds_left, session_cookie, token_hash, Caller,
     SESSION_COOKIE,
 };
 use crate::{ApiJson, ApiPath, AppError, AppState, ErrorBody, JsonBody};
@@ -94,14 +94,15 @@ pub async fn login(
     let _turn = state.logins.turn(&req.name).await;
     let creds = state.store.credentials(&req.name).await?;
     let now = chrono::Utc::now();
+    // Known and unknown names count down alike (whole seconds, rounded up),
+    // so Retry-After cannot tell them apart.
     let locked_for = match &creds {
         Some(c) => c
             .locked_until
             .as_deref()
             .and_then(|u| chrono::DateTime::parse_from_rfc3339(u).ok())
-            .map(|u| (u.with_timezone(&chrono::Utc) - now).num_seconds())
-            .filter(|left| *left > 0),
-        None => state.logins.unknown_locked(&req.name, now.timestamp()),
+            .and_then(|u| seconds_left(u.timestamp_millis(), now.timestamp_millis())),
+        None => state.logins.unknown_locked(&req.name, now.timestamp_millis()),
     };
     if let Some(left) = locked_for {
         return Err(AppError::TooManyAttempts(left));
@@ -119,7 +120,7 @@ pub async fn login(
         .map_err(|e| AppError::Internal(e.to_string()))?;
     drop(permit);
     let Some(creds) = creds else {
-        state.logins.unknown_failed(&req.name, now.timestamp());
+        state.logins.unknown_failed(&req.name, now.timestamp_millis());
         return Err(wrong());
     };
     if !ok {
