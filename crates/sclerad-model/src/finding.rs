@@ -25,8 +25,10 @@ crate::codes! {
 /// entry. Kept sorted so that its JSON, and so its audit hash, is stable.
 pub type Cells = BTreeMap<String, String>;
 
-/// The most findings one exam's reading may hold.
-pub const MAX_FINDINGS: usize = 2_000;
+/// The most findings one exam's reading can hold: one per side, site and
+/// lesion on a hand radiograph (2 × 27 × 7 = 378), which is also more than
+/// a CT's one per level, segment and side (25 × 3 × 5 = 375).
+pub const MAX_FINDINGS: usize = HandSide::ALL.len() * HandSite::ALL.len() * Lesion::ALL.len();
 
 /// One finding as submitted. A hand radiograph finding has `side`, `site`,
 /// `lesion` and optionally `grade`; a CT finding has `level`, `segment`,
@@ -265,14 +267,31 @@ pub fn check_findings(
         )])]);
     }
     let mut out: Vec<Cells> = Vec::with_capacity(findings.len());
+    // What makes a finding one: a hand lesion at one side and site, a CT
+    // calcification at one level, segment and side. Grade, foraminal
+    // extension and morphology describe it.
+    let key_columns: &[&str] = match modality {
+        Modality::HandRadiograph => &["side", "site", "lesion"],
+        Modality::Ct => &["level", "segment", "side"],
+    };
+    let key = |cells: &Cells| -> Vec<Option<String>> {
+        key_columns.iter().map(|k| cells.get(*k).cloned()).collect()
+    };
     for (i, f) in findings.iter().enumerate() {
         let at = format!("findings[{i}]");
         let cells = match modality {
             Modality::HandRadiograph => hand(f, &at)?,
             Modality::Ct => spine(f, &at, coverage)?,
         };
-        if out.contains(&cells) {
-            return Err(FindingError::new(at, "the same finding twice"));
+        if let Some(j) = out.iter().position(|c| key(c) == key(&cells)) {
+            let what = match modality {
+                Modality::HandRadiograph => "this lesion at this side and site",
+                Modality::Ct => "a calcification at this level, segment and side",
+            };
+            return Err(FindingError::new(
+                at,
+                format!("{what} is already recorded in findings[{j}]; record it once"),
+            ));
         }
         out.push(cells);
     }
@@ -405,8 +424,34 @@ mod tests {
             ("lesion", "calcinosis"),
         ]);
         assert_eq!(
-            field_of(check_findings(&[twice.clone(), twice], hand, None)),
+            field_of(check_findings(&[twice.clone(), twice.clone()], hand, None)),
             "findings[1]"
+        );
+        // A second grade of the same lesion is still the same finding.
+        let mut graded = twice.clone();
+        graded.grade = Some(2);
+        assert_eq!(
+            field_of(check_findings(&[twice, graded], hand, None)),
+            "findings[1]"
+        );
+        // Every distinct finding a radiograph can hold fits.
+        let mut all = Vec::new();
+        for side in HandSide::ALL {
+            for site in HandSite::ALL {
+                for lesion in Lesion::ALL.iter().filter(|l| l.allowed_at(*site)) {
+                    all.push(Finding {
+                        side: Some(side.code().into()),
+                        site: Some(site.code().into()),
+                        lesion: Some(lesion.code().into()),
+                        ..Finding::default()
+                    });
+                }
+            }
+        }
+        assert!(all.len() <= MAX_FINDINGS);
+        assert_eq!(
+            check_findings(&all, hand, None).map(|c| c.len()),
+            Ok(all.len())
         );
         let none = check_findings(&[], hand, None).expect("none");
         assert_eq!(none[0].get("lesion").map(String::as_str), Some("none"));

@@ -12,8 +12,8 @@ use utoipa_axum::routes;
 use super::{ApiResult, EVERYONE};
 use crate::api::users::UserView;
 use crate::auth::{
-    cookie, lock_seconds, plain_text, random_token, seconds_left, session_cookie, token_hash, Caller,
-    SESSION_COOKIE,
+    cookie, lock_seconds, plain_text, random_token, seconds_left, session_cookie, token_hash,
+    Caller, SESSION_COOKIE,
 };
 use crate::{ApiJson, ApiPath, AppError, AppState, ErrorBody, JsonBody};
 
@@ -102,7 +102,9 @@ pub async fn login(
             .as_deref()
             .and_then(|u| chrono::DateTime::parse_from_rfc3339(u).ok())
             .and_then(|u| seconds_left(u.timestamp_millis(), now.timestamp_millis())),
-        None => state.logins.unknown_locked(&req.name, now.timestamp_millis()),
+        None => state
+            .logins
+            .unknown_locked(&req.name, now.timestamp_millis()),
     };
     if let Some(left) = locked_for {
         return Err(AppError::TooManyAttempts(left));
@@ -120,7 +122,9 @@ pub async fn login(
         .map_err(|e| AppError::Internal(e.to_string()))?;
     drop(permit);
     let Some(creds) = creds else {
-        state.logins.unknown_failed(&req.name, now.timestamp_millis());
+        state
+            .logins
+            .unknown_failed(&req.name, now.timestamp_millis());
         return Err(wrong());
     };
     if !ok {
