@@ -350,7 +350,8 @@ pub fn derived_csv(derived: &[sclerad_model::DerivedPatient]) -> String {
     for d in derived {
         let acr = d.acr_eular_2013;
         let mut cells = vec![
-            d.patient_id.clone(),
+            // A file for people: an id that starts like a formula is defused.
+            sclerad_model::spreadsheet_safe(&d.patient_id).into_owned(),
             opt(&d.age_years),
             opt(&d.disease_duration_years),
             opt(&d.imaging_gap_days),

@@ -1274,3 +1274,57 @@ fn pipes_devices_and_oversized_files_are_refused() {
     let out = sclerad_within(&["validate", &e, "--max-file-size", "lots"], 30);
     assert_eq!(out.status.code(), Some(2), "{}", text_of(&out));
 }
+
+/// A patient id a spreadsheet would run (`=HYPERLINK(…)`): a warning at
+/// validation, defused in the derived-variables CSV, byte-exact in an
+/// export (for round trips).
+#[test]
+fn formula_like_ids_are_defused_for_people_and_kept_for_round_trips() {
+    let dir = tempfile::tempdir().expect("temp");
+    let original =
+        std::fs::read_to_string(examples().join("summary-flags/patients.csv")).expect("example");
+    let mut lines: Vec<String> = original.lines().map(str::to_string).collect();
+    let first_id = lines[1].split(',').next().expect("id").to_string();
+    let formula = r#"=HYPERLINK("http://example.invalid","click")"#;
+    let quoted = format!("\"{}\"", formula.replace('"', "\"\""));
+    lines[1] = lines[1].replacen(&first_id, &quoted, 1);
+    let bundle = dir.path().join("bundle");
+    std::fs::create_dir(&bundle).expect("dir");
+    std::fs::write(bundle.join("patients.csv"), lines.join("\n") + "\n").expect("write");
+    let b = bundle.display().to_string();
+    let derived = dir.path().join("derived.csv");
+    let out = sclerad(&["validate", &b, "--derived", &derived.display().to_string()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text_of(&out));
+    assert!(
+        text(&out.stdout).contains("formula-like-value") || text(&out.stdout).contains("formula"),
+        "{}",
+        text_of(&out)
+    );
+    let json = sclerad(&["validate", &b, "--format", "json"]);
+    assert!(
+        text(&json.stdout).contains("formula-like-value"),
+        "{}",
+        text_of(&json)
+    );
+    let written = std::fs::read_to_string(&derived).expect("derived");
+    assert!(written.contains("\"'=HYPERLINK("), "{written}");
+    assert!(!written.contains(",=HYPERLINK") && !written.starts_with("=HYPERLINK"));
+    // The store and its export keep the id exactly.
+    let db = format!("sqlite:{}", dir.path().join("s.db").display());
+    let out = sclerad(&["import", &b, "--study", "s", "--db", &db]);
+    assert_eq!(out.status.code(), Some(0), "{}", text_of(&out));
+    let exported = dir.path().join("export");
+    let out = sclerad(&[
+        "export",
+        "--study",
+        "s",
+        "--out",
+        &exported.display().to_string(),
+        "--db",
+        &db,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text_of(&out));
+    let export = std::fs::read_to_string(exported.join("patients.csv")).expect("export");
+    assert!(export.contains(&quoted), "{export}");
+    assert!(!export.contains("'=HYPERLINK"));
+}

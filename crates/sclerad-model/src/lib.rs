@@ -16,6 +16,7 @@ mod level;
 pub mod parallel;
 mod problem;
 mod reader;
+mod spreadsheet;
 mod validate;
 
 pub use codes::{
@@ -42,4 +43,5 @@ pub use reader::{
     choose_reader, is_consensus, readers_of, repeat_of, ReaderChoice, ReaderChoiceError,
     ReaderSelection, REPEAT_SUFFIX,
 };
+pub use spreadsheet::{formula_like, spreadsheet_safe};
 pub use validate::{validate, ValidateOptions, Validation};

@@ -57,6 +57,7 @@ pub fn validate(cohort: &Cohort, options: &ValidateOptions) -> Validation {
     let readers = ReaderChoice::resolve(cohort, options.reader.as_deref());
 
     check_unique_ids(cohort, &mut out);
+    check_formula_like_identifiers(cohort, &mut out);
     out.extend(crate::parallel::chunked(&cohort.patients, |patients| {
         let mut problems = Vec::new();
         for p in patients {
@@ -128,6 +129,69 @@ fn check_unique_ids(cohort: &Cohort, out: &mut Vec<Problem>) {
             ),
             None => {
                 first.insert(&p.patient_id, p.row);
+            }
+        }
+    }
+}
+
+/// Identifiers that a spreadsheet would run as a formula: harmless here
+/// (they are written defused in every file meant for people), but likely a
+/// pasting accident or an attack, worth a look before the study goes on.
+fn check_formula_like_identifiers(cohort: &Cohort, out: &mut Vec<Problem>) {
+    let message = |what: &str| {
+        format!(
+            "this {what} starts like a spreadsheet formula (=, +, -, @, tab); \
+             check it is the intended value (sclerad writes it defused, with a leading ')"
+        )
+    };
+    for p in cohort
+        .patients
+        .iter()
+        .filter(|p| crate::formula_like(&p.patient_id))
+    {
+        out.push(
+            Problem::warning(
+                "formula-like-value",
+                at(cohort, p, Col::PatientId),
+                message("patient_id"),
+            )
+            .with_value(&p.patient_id),
+        );
+    }
+    let tables = [
+        cohort.hand_readings.as_ref().map(|r| {
+            (
+                &r.table,
+                r.rows
+                    .iter()
+                    .map(|h| (h.row, h.reader.as_str()))
+                    .collect::<Vec<_>>(),
+            )
+        }),
+        cohort.spine_readings.as_ref().map(|r| {
+            (
+                &r.table,
+                r.rows
+                    .iter()
+                    .map(|s| (s.row, s.reader.as_str()))
+                    .collect::<Vec<_>>(),
+            )
+        }),
+    ];
+    for (table, rows) in tables.into_iter().flatten() {
+        // Each reader once, at their first row.
+        let mut seen: Vec<&str> = Vec::new();
+        for (row, reader) in rows {
+            if crate::formula_like(reader) && !seen.contains(&reader) {
+                seen.push(reader);
+                out.push(
+                    Problem::warning(
+                        "formula-like-value",
+                        Location::cell(table, row, "reader"),
+                        message("reader name"),
+                    )
+                    .with_value(reader),
+                );
             }
         }
     }

@@ -6,17 +6,12 @@ use sclerad_analysis::results::Results;
 use crate::format::full_precision;
 use crate::tables::{tables, Cell};
 
-/// Quotes a field when RFC 4180 requires it. A text starting with `=`, `+`,
-/// `-` or `@` (which a spreadsheet would run as a formula) is prefixed with
-/// an apostrophe: tables hold names from the data, never formulas.
+/// Quotes a field when RFC 4180 requires it. A text that a spreadsheet
+/// would run as a formula is prefixed with an apostrophe
+/// ([`sclerad_model::spreadsheet_safe`]): tables hold names from the data,
+/// never formulas.
 fn field(text: &str) -> String {
-    let guarded;
-    let text = if text.starts_with(['=', '+', '-', '@']) {
-        guarded = format!("'{text}");
-        guarded.as_str()
-    } else {
-        text
-    };
+    let text = sclerad_model::spreadsheet_safe(text);
     if text.contains([',', '"', '\r', '\n']) {
         format!("\"{}\"", text.replace('"', "\"\""))
     } else {
