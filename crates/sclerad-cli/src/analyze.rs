@@ -112,9 +112,21 @@ pub fn run_with(
     Ok(ExitCode::SUCCESS)
 }
 
-/// Writes every output into a fresh temporary folder beside `out`, then
-/// moves each file into place, so an interrupted run leaves no half-written
-/// file.
+/// What `analyze` writes into its output folder; a folder holding anything
+/// else is not replaced.
+const OUTPUTS: [&str; 4] = ["results.json", "report.html", "tables", "figures"];
+
+/// The prefix of the staging folders of runs into `out` (hidden, beside it).
+fn staging_prefix(name: &str) -> String {
+    format!(".{name}.sclerad-run-")
+}
+
+/// Writes every output into a fresh staging folder beside `out`, then puts
+/// it in place as a whole: `out` holds one complete run or the other,
+/// never a mixture, whenever the process is stopped. On Linux the two
+/// folders are exchanged in one step (`renameat2(RENAME_EXCHANGE)`); the
+/// previous run, then in the staging folder, is removed. Staging folders
+/// left by interrupted runs are removed first.
 fn write_outputs(results: &Results, out: &Path) -> Result<()> {
     let parent = out
         .parent()
@@ -123,10 +135,33 @@ fn write_outputs(results: &Results, out: &Path) -> Result<()> {
     let name = out
         .file_name()
         .map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
-    let staging = parent.join(format!(".{name}.sclerad-{}.tmp", std::process::id()));
-    let result = (|| -> Result<Vec<PathBuf>> {
-        let mut files = Vec::new();
-        std::fs::create_dir_all(&staging)
+    match std::fs::symlink_metadata(out) {
+        Ok(meta) if !meta.is_dir() => {
+            anyhow::bail!("{} exists and is not a folder", out.display())
+        }
+        Ok(_) => {
+            let foreign: Vec<String> = std::fs::read_dir(out)
+                .with_context(|| format!("cannot read {}", out.display()))?
+                .filter_map(Result::ok)
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| !OUTPUTS.contains(&n.as_str()))
+                .collect();
+            if !foreign.is_empty() {
+                anyhow::bail!(
+                    "{} holds files sclerad analyze did not write ({}); it is replaced as a whole by each run, so give an empty or new folder",
+                    out.display(),
+                    foreign.join(", ")
+                );
+            }
+        }
+        Err(_) => std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?,
+    }
+    remove_leftovers(parent, &name);
+    let staging = parent.join(format!("{}{}", staging_prefix(&name), std::process::id()));
+    let _ = std::fs::remove_dir_all(&staging);
+    let written = (|| -> Result<()> {
+        std::fs::create_dir(&staging)
             .with_context(|| format!("cannot create {}", staging.display()))?;
         let mut put = |rel: &str, bytes: &[u8]| -> Result<()> {
             let path = staging.join(rel);
@@ -135,28 +170,83 @@ fn write_outputs(results: &Results, out: &Path) -> Result<()> {
             }
             std::fs::write(&path, bytes)
                 .with_context(|| format!("cannot write {}", path.display()))?;
-            files.push(PathBuf::from(rel));
             Ok(())
         };
         let json = serde_json::to_string_pretty(results)?;
         put("results.json", json.as_bytes())?;
         crate::report::write(results, &mut put)?;
-        Ok(files)
-    })();
-    let outcome = result.and_then(|files| {
-        for rel in &files {
-            let target = out.join(rel);
-            if let Some(dir) = target.parent() {
-                std::fs::create_dir_all(dir)
-                    .with_context(|| format!("cannot create {}", dir.display()))?;
-            }
-            std::fs::rename(staging.join(rel), &target)
-                .with_context(|| format!("cannot move {} into place", target.display()))?;
-        }
         Ok(())
+    })();
+    let outcome = written.and_then(|()| {
+        replace_folder(&staging, out)
+            .with_context(|| format!("cannot put the results in place at {}", out.display()))
     });
+    // The staging folder now holds the previous run, or the failed one.
     let _ = std::fs::remove_dir_all(&staging);
     outcome
+}
+
+/// Puts folder `new` at `old`'s place in one step when the system can: the
+/// two are exchanged, so `new` then holds what `old` held. Where `old` does
+/// not exist, `new` is simply renamed.
+fn replace_folder(new: &Path, old: &Path) -> std::io::Result<()> {
+    if std::fs::symlink_metadata(old).is_err() {
+        return std::fs::rename(new, old);
+    }
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let c = |p: &Path| {
+            std::ffi::CString::new(p.as_os_str().as_bytes())
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))
+        };
+        let (a, b) = (c(new)?, c(old)?);
+        // SAFETY: both are valid NUL-terminated paths for the whole call.
+        let done = unsafe {
+            libc::renameat2(
+                libc::AT_FDCWD,
+                a.as_ptr(),
+                libc::AT_FDCWD,
+                b.as_ptr(),
+                libc::RENAME_EXCHANGE,
+            )
+        };
+        if done == 0 {
+            return Ok(());
+        }
+        let e = std::io::Error::last_os_error();
+        // Only where the file system cannot exchange: fall back below.
+        if !matches!(e.raw_os_error(), Some(libc::EINVAL) | Some(libc::ENOSYS)) {
+            return Err(e);
+        }
+    }
+    // Two renames: `old` is briefly absent, never mixed.
+    let mut aside = new.as_os_str().to_owned();
+    aside.push(".previous");
+    let aside = PathBuf::from(aside);
+    std::fs::rename(old, &aside)?;
+    std::fs::rename(new, old)?;
+    std::fs::rename(&aside, new)
+}
+
+/// Removes the staging folders of earlier runs into `name` whose process
+/// is gone (a run stopped before it could clean up).
+fn remove_leftovers(parent: &Path, name: &str) {
+    let prefix = staging_prefix(name);
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
+    for entry in entries.filter_map(Result::ok) {
+        let file = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = file.strip_prefix(&prefix) else {
+            continue;
+        };
+        let pid = pid.trim_end_matches(".previous");
+        let alive = pid != std::process::id().to_string() && Path::new("/proc").join(pid).exists();
+        if !alive {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 fn summary(results: &Results, out: &Path) -> std::io::Result<()> {

@@ -278,7 +278,8 @@ pub struct AnalyzeArgs {
     /// The bundle: a folder, a .csv file or an .xlsx workbook.
     pub bundle: PathBuf,
 
-    /// Folder for the results (created if needed; files in it are replaced).
+    /// Folder for the results, created if needed and replaced as a whole by
+    /// each run (it must hold nothing but an earlier run's results).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
 

@@ -1,6 +1,7 @@
 //! End-to-end tests of the `sclerad` binary: exit status, table and JSON
 //! output, help texts, on the example bundles of the repository.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
@@ -1327,4 +1328,114 @@ fn formula_like_ids_are_defused_for_people_and_kept_for_round_trips() {
     let export = std::fs::read_to_string(exported.join("patients.csv")).expect("export");
     assert!(export.contains(&quoted), "{export}");
     assert!(!export.contains("'=HYPERLINK"));
+}
+
+/// Every file of an analysis folder by relative path, with its bytes (the
+/// workbook, which records when it was written, by its presence only).
+fn snapshot(dir: &std::path::Path) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.filter_map(Result::ok) {
+            let path = e.path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let rel = path
+                .strip_prefix(dir)
+                .expect("inside")
+                .display()
+                .to_string();
+            let bytes = if rel.ends_with(".xlsx") {
+                Vec::new()
+            } else {
+                std::fs::read(&path).unwrap_or_default()
+            };
+            out.insert(rel, bytes);
+        }
+    }
+    out
+}
+
+/// `analyze --out DIR` killed at any moment leaves DIR holding one
+/// complete run or the other, never a mixture; the next run removes what
+/// the killed one left beside it.
+#[test]
+fn a_killed_analysis_leaves_one_complete_run() {
+    let dir = tempfile::tempdir().expect("temp");
+    let path = |p: &str| dir.path().join(p).display().to_string();
+    for (bundle, seed) in [("a", "3"), ("b", "4")] {
+        let out = sclerad(&[
+            "synth",
+            "--patients",
+            "3000",
+            "--seed",
+            seed,
+            "--out",
+            &path(bundle),
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", text_of(&out));
+    }
+    let out_dir = dir.path().join("results");
+    let o = out_dir.display().to_string();
+    let run = |bundle: &str| sclerad(&["analyze", &path(bundle), "--out", &o]);
+    assert_eq!(run("b").status.code(), Some(0));
+    let run_b = snapshot(&out_dir);
+    assert_eq!(run("a").status.code(), Some(0));
+    let run_a = snapshot(&out_dir);
+    assert!(run_a.len() > 10 && run_a != run_b);
+    // Kill runs of b over a at moments spread over a whole run.
+    let mut outcomes = BTreeSet::new();
+    for k in 0..24u64 {
+        let bundle = if k % 2 == 0 { "b" } else { "a" };
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sclerad"))
+            .args(["analyze", &path(bundle), "--out", &o])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("analyze");
+        std::thread::sleep(std::time::Duration::from_millis(40 * k));
+        let _ = child.kill();
+        let _ = child.wait();
+        let now = snapshot(&out_dir);
+        let which = if now == run_a {
+            "a"
+        } else if now == run_b {
+            "b"
+        } else {
+            panic!(
+                "after a kill at {} ms the folder is neither run: {:?}",
+                40 * k,
+                now.keys().collect::<Vec<_>>()
+            )
+        };
+        outcomes.insert(which);
+    }
+    assert_eq!(
+        outcomes.len(),
+        2,
+        "both runs were seen complete: {outcomes:?}"
+    );
+    assert_eq!(run("a").status.code(), Some(0));
+    assert_eq!(snapshot(&out_dir), run_a);
+    let leftovers: Vec<String> = std::fs::read_dir(dir.path())
+        .expect("list")
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("sclerad-run"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    // A folder holding other files is not replaced.
+    std::fs::write(out_dir.join("notes.txt"), "mine").expect("write");
+    let refused = run("b");
+    assert_eq!(refused.status.code(), Some(2), "{}", text_of(&refused));
+    assert!(text(&refused.stderr).contains("notes.txt"));
+    assert_eq!(
+        std::fs::read_to_string(out_dir.join("notes.txt")).expect("kept"),
+        "mine"
+    );
 }
