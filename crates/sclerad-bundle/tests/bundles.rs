@@ -10,8 +10,8 @@ use sclerad_bundle::{
     load, read_bundle, read_csv_bytes, read_xlsx_bytes, write_folder, DateFormat, ReadOptions,
 };
 use sclerad_model::{
-    derive, Cohort, FlagSource, Lesion, Problem, ProblemCounts, ReaderChoice, Severity, SpineFlag,
-    ValidateOptions,
+    derive, validate, Cohort, FlagSource, Lesion, Problem, ProblemCounts, ReaderChoice, Severity,
+    SpineFlag, ValidateOptions,
 };
 
 const HEADER: &str = "patient_id,sex,age_years,subset,onset_date,hand_xray_date,ct_date,ct_type,digital_ulcers,ild_ct,pah,death,death_date,calcinosis,acro_osteolysis,periarticular_calcification,erosion,joint_space_narrowing,subluxation,flexion_contracture,spine_anterior,spine_canal,spine_foraminal,spine_posterior";
@@ -1248,4 +1248,46 @@ fn a_large_file_without_quotes_keeps_exact_row_numbers() {
         let i: usize = p.patient_id[1..].parse().expect("id");
         assert_eq!(p.row, expected_row[i], "{}", p.patient_id);
     }
+}
+
+/// A reader spelled `Consensus` is taken as the consensus reading: said,
+/// not silent; a reader or id that starts like a formula is flagged.
+#[test]
+fn consensus_spellings_and_formula_like_names_are_warned_about() {
+    use sclerad_bundle::{read_text_tables, TextTable, TextTables};
+    let table = |columns: &[&str], rows: &[&[&str]]| TextTable {
+        columns: columns.iter().map(|c| c.to_string()).collect(),
+        rows: rows
+            .iter()
+            .map(|r| r.iter().map(|c| c.to_string()).collect())
+            .collect(),
+    };
+    let tables = TextTables {
+        patients: table(
+            &["patient_id", "sex", "age_years", "subset"],
+            &[
+                &["P1", "female", "50", "lcssc"],
+                &["+P2", "male", "60", "dcssc"],
+            ],
+        ),
+        hand_readings: Some(table(
+            &["patient_id", "reader", "side", "site", "lesion", "grade"],
+            &[
+                &["P1", "Consensus", "", "", "none", ""],
+                &["+P2", "Consensus", "", "", "none", ""],
+                &["P1", "@rad", "", "", "none", ""],
+            ],
+        )),
+        spine_readings: None,
+    };
+    let loaded = read_text_tables(&tables, &ReadOptions::default());
+    let v = validate(&loaded.cohort, &ValidateOptions::default());
+    let with =
+        |code: &str| -> Vec<&Problem> { v.problems.iter().filter(|p| p.code == code).collect() };
+    let spelling = with("consensus-spelling");
+    assert_eq!(spelling.len(), 1, "once per reader: {spelling:?}");
+    assert_eq!(spelling[0].location.row, Some(2));
+    let formula = with("formula-like-value");
+    assert_eq!(formula.len(), 2, "{formula:?}");
+    assert!(formula.iter().all(|p| p.severity == Severity::Warning));
 }

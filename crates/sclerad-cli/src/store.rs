@@ -205,7 +205,7 @@ fn user_add(args: &UserAddArgs) -> Result<ExitCode> {
             .create_user(&actor(), name, role(args.role), &hash)
             .await
         {
-            Err(StoreError::AlreadyExists { .. }) => bail!("a user named {name:?} exists already"),
+            Err(StoreError::AlreadyExists { what }) => bail!("{what} exists already"),
             other => other.map_err(anyhow::Error::from),
         }
     })?;

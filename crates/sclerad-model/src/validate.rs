@@ -182,13 +182,29 @@ fn check_formula_like_identifiers(cohort: &Cohort, out: &mut Vec<Problem>) {
         // Each reader once, at their first row.
         let mut seen: Vec<&str> = Vec::new();
         for (row, reader) in rows {
-            if crate::formula_like(reader) && !seen.contains(&reader) {
-                seen.push(reader);
+            if seen.contains(&reader) {
+                continue;
+            }
+            seen.push(reader);
+            let at = Location::cell(table, row, "reader");
+            if crate::formula_like(reader) {
+                out.push(
+                    Problem::warning("formula-like-value", at.clone(), message("reader name"))
+                        .with_value(reader),
+                );
+            }
+            if crate::is_consensus(reader) && reader != crate::CONSENSUS {
                 out.push(
                     Problem::warning(
-                        "formula-like-value",
-                        Location::cell(table, row, "reader"),
-                        message("reader name"),
+                        "consensus-spelling",
+                        at,
+                        format!(
+                            "reader '{reader}' is taken as the consensus (adjudicated) reading, \
+                             as '{}' in any case is; write it '{}' if that is meant, \
+                             or rename the reader",
+                            crate::CONSENSUS,
+                            crate::CONSENSUS
+                        ),
                     )
                     .with_value(reader),
                 );

@@ -161,6 +161,25 @@ pub async fn users_sessions_tokens(store: &dyn Store) {
         Err(StoreError::AlreadyExists { what }) => assert!(what.contains("alice"), "{what}"),
         other => panic!("duplicate user: {other:?}"),
     }
+    // One name in every spelling a person would take for it.
+    for look_alike in ["Alice", "ALICE", "ａｌｉｃｅ", " alice "] {
+        match store
+            .create_user(&admin(), look_alike, Role::Admin, "x")
+            .await
+        {
+            Err(StoreError::AlreadyExists { what }) => assert!(what.contains("alice"), "{what}"),
+            other => panic!("{look_alike:?} beside alice: {other:?}"),
+        }
+    }
+    for posing in ["\u{430}lice", "\u{202e}alice", "Consensus"] {
+        assert!(
+            matches!(
+                store.create_user(&admin(), posing, Role::Admin, "x").await,
+                Err(StoreError::Invalid { .. })
+            ),
+            "{posing:?}"
+        );
+    }
     let creds = store
         .credentials("alice")
         .await

@@ -34,9 +34,10 @@ use sclerad_model::{check_findings, ct_coverage, Finding};
 use sclerad_store::codec::{from_code, from_json, to_json};
 use sclerad_store::{
     audit::{AuditEvent, NewEvent},
-    check_study_name, check_user_name, migrate, now, Actor, ApiToken, Backend, Credentials, Exam,
-    ImportSummary, Migration, Modality, NewAssignment, PatientRecord, Reading, ReadingKind, Role,
-    Session, Store, StoreError, StoreResult, Study, StudyColumns, StudyImport, User, WorkItem,
+    check_study_name, check_user_name, looks_like, migrate, now, Actor, ApiToken, Backend,
+    Credentials, Exam, ImportSummary, Migration, Modality, NewAssignment, PatientRecord, Reading,
+    ReadingKind, Role, Session, Store, StoreError, StoreResult, Study, StudyColumns, StudyImport,
+    User, WorkItem,
 };
 use sqlx::Row;
 
@@ -520,13 +521,27 @@ impl Store for ThisStore {
         role: Role,
         password_hash: &str,
     ) -> StoreResult<User> {
-        check_user_name(name)?;
+        let name = check_user_name(name)?;
         let mut tx = self.write().await?;
+        // A name that would pass for an existing one is taken too.
+        let names: Vec<String> = sqlx::query_scalar("SELECT name FROM users")
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(backend)?;
+        if let Some(other) = names.iter().find(|n| looks_like(n, &name)) {
+            return Err(StoreError::AlreadyExists {
+                what: if *other == name {
+                    format!("user {name:?}")
+                } else {
+                    format!("user {other:?}, which {name:?} looks like,")
+                },
+            });
+        }
         let row = sqlx::query(
             "INSERT INTO users (name, role, password_hash, created_at) VALUES ($1, $2, $3, $4) \
              RETURNING id, name, role, created_at",
         )
-        .bind(name)
+        .bind(&name)
         .bind(role.code())
         .bind(password_hash)
         .bind(now())

@@ -30,9 +30,9 @@ pub use error::{StoreError, StoreResult};
 pub use migrate::{now, Migration};
 pub use records::{read_study, to_tables, StudyImport};
 pub use types::{
-    check_study_name, check_user_name, Actor, ApiToken, Cells, Credentials, Exam, Modality,
-    NewAssignment, PatientRecord, Reading, ReadingKind, Role, Session, Study, StudyColumns, User,
-    WorkItem,
+    check_study_name, check_user_name, login_name, looks_like, Actor, ApiToken, Cells, Credentials,
+    Exam, Modality, NewAssignment, PatientRecord, Reading, ReadingKind, Role, Session, Study,
+    StudyColumns, User, WorkItem,
 };
 
 use async_trait::async_trait;

@@ -20,30 +20,73 @@ sclerad_model::codes! {
     }
 }
 
-/// Checks a login name: 1 to 64 characters, no spaces or control
-/// characters, and not a name the readings give a meaning to (`consensus`,
-/// anything with `#`, as in `rad1#repeat`). Every user is created through
-/// this check ([`Store::create_user`](crate::Store::create_user)).
-pub fn check_user_name(name: &str) -> crate::StoreResult<()> {
-    if name.is_empty()
-        || name.chars().count() > 64
-        || name.chars().any(|c| c.is_control() || c.is_whitespace())
-    {
-        return Err(crate::StoreError::invalid(
+/// Checks a login name and returns it in the one form it is stored and
+/// matched in: Unicode NFKC (so compatibility forms such as full-width
+/// letters are the same name). The name must then be 1 to 64 characters
+/// with no spaces, no control or invisible formatting characters (no
+/// bidirectional overrides), in one script (`аdmin` with a Cyrillic `а`
+/// is refused), printable ASCII or letters and digits allowed in
+/// identifiers, and not a name the readings give a meaning to: `consensus`
+/// in any case, or anything with `#` (as in `rad1#repeat`). Every user is
+/// created through this check ([`Store::create_user`](crate::Store::create_user)),
+/// which also refuses a name that looks like an existing one
+/// ([`looks_like`]).
+pub fn check_user_name(name: &str) -> crate::StoreResult<String> {
+    use unicode_normalization::UnicodeNormalization;
+    use unicode_security::{GeneralSecurityProfile, MixedScript};
+    let normal: String = name.trim().nfkc().collect();
+    let refuse = |why: &str| {
+        Err(crate::StoreError::invalid(
             "name",
-            format!("user name {name:?}: 1 to 64 characters, no spaces or control characters"),
+            format!("user name {name:?}: {why}"),
+        ))
+    };
+    if normal.is_empty() || normal.chars().count() > 64 {
+        return refuse("1 to 64 characters");
+    }
+    let allowed = |c: char| {
+        if c.is_ascii() {
+            c.is_ascii_graphic()
+        } else {
+            c.identifier_allowed() && !c.is_whitespace()
+        }
+    };
+    if let Some(c) = normal.chars().find(|c| !allowed(*c)) {
+        return refuse(&format!(
+            "U+{:04X} is not allowed (no spaces, control, invisible or formatting characters)",
+            u32::from(c)
         ));
     }
-    if sclerad_model::is_consensus(name) || name.contains('#') {
-        return Err(crate::StoreError::invalid(
-            "name",
-            format!(
-                "user name {name:?} is reserved ('{}' and names with '#' name readings)",
-                sclerad_model::CONSENSUS
-            ),
+    if !normal.as_str().is_single_script() {
+        return refuse("mixes scripts (such as Latin and Cyrillic letters); use one");
+    }
+    if sclerad_model::is_consensus(&normal) || normal.contains('#') {
+        return refuse(&format!(
+            "reserved ('{}' in any case, and names with '#', name readings)",
+            sclerad_model::CONSENSUS
         ));
     }
-    Ok(())
+    Ok(normal)
+}
+
+/// A login name as typed, in the form names are stored in (NFKC, trimmed),
+/// for looking the user up.
+pub fn login_name(typed: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    typed.trim().nfkc().collect()
+}
+
+/// Whether two user names would look the same to a person: equal after
+/// lower-casing and mapping confusable characters to their prototype
+/// (Unicode TS #39 skeletons), so `rita` and `rіta` (Ukrainian `і`), or
+/// `Ana` and `ana`, are one name.
+pub fn looks_like(a: &str, b: &str) -> bool {
+    let skeleton = |s: &str| -> String {
+        unicode_security::skeleton(&s.to_lowercase())
+            .collect::<String>()
+            .to_lowercase()
+    };
+    skeleton(a) == skeleton(b)
 }
 
 /// The longest study name, in characters.
@@ -293,17 +336,31 @@ mod tests {
 
     #[test]
     fn reserved_and_malformed_user_names_are_refused() {
-        for ok in ["ana", "rad-2", "Dr.Ben"] {
-            assert!(check_user_name(ok).is_ok(), "{ok}");
+        for ok in [
+            "ana",
+            "rad-2",
+            "Dr.Ben",
+            "ana@chru-nancy.fr",
+            "José",
+            "Ηλίας",
+        ] {
+            assert_eq!(check_user_name(ok).as_deref(), Ok(ok), "{ok}");
         }
+        // Compatibility forms are the same name.
+        assert_eq!(check_user_name("ａｎａ").as_deref(), Ok("ana"));
         for bad in [
             "",
             "consensus",
             "Consensus",
             "CONSENSUS",
+            "ｃｏｎｓｅｎｓｕｓ",
             "rad1#repeat",
             "a b",
             "tab\there",
+            "\u{202e}admin",
+            "ad\u{200b}min",
+            "ad\u{2066}min",
+            "\u{430}dmin",
             &"x".repeat(65),
         ] {
             assert!(
@@ -311,5 +368,14 @@ mod tests {
                 "{bad:?}"
             );
         }
+    }
+
+    #[test]
+    fn look_alike_names_are_one_name() {
+        assert!(looks_like("rita", "r\u{456}ta"));
+        assert!(looks_like("Ana", "ana"));
+        assert!(looks_like("admin", "\u{430}dmin"));
+        assert!(looks_like("rn", "m"));
+        assert!(!looks_like("rita", "rolf"));
     }
 }

@@ -91,8 +91,11 @@ pub async fn login(
     }
     // One attempt per name at a time: the lock check, the verification and
     // the failure count happen together.
-    let _turn = state.logins.turn(&req.name).await;
-    let creds = state.store.credentials(&req.name).await?;
+    // Names are stored in one form (NFKC): a compatibility form typed at
+    // login is the same name.
+    let name = sclerad_store::login_name(&req.name);
+    let _turn = state.logins.turn(&name).await;
+    let creds = state.store.credentials(&name).await?;
     let now = chrono::Utc::now();
     // Known and unknown names count down alike (whole seconds, rounded up),
     // so Retry-After cannot tell them apart.
@@ -102,9 +105,7 @@ pub async fn login(
             .as_deref()
             .and_then(|u| chrono::DateTime::parse_from_rfc3339(u).ok())
             .and_then(|u| seconds_left(u.timestamp_millis(), now.timestamp_millis())),
-        None => state
-            .logins
-            .unknown_locked(&req.name, now.timestamp_millis()),
+        None => state.logins.unknown_locked(&name, now.timestamp_millis()),
     };
     if let Some(left) = locked_for {
         return Err(AppError::TooManyAttempts(left));
@@ -122,9 +123,7 @@ pub async fn login(
         .map_err(|e| AppError::Internal(e.to_string()))?;
     drop(permit);
     let Some(creds) = creds else {
-        state
-            .logins
-            .unknown_failed(&req.name, now.timestamp_millis());
+        state.logins.unknown_failed(&name, now.timestamp_millis());
         return Err(wrong());
     };
     if !ok {
