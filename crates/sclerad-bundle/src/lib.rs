@@ -187,6 +187,7 @@ pub fn load(
     let mut loaded = read_bundle(path, read)?;
     let validation = validate(&loaded.cohort, check);
     loaded.problems.extend(validation.problems.iter().cloned());
+    sclerad_model::cap_problems(&mut loaded.problems, sclerad_model::PROBLEMS_PER_RULE);
     Ok((loaded, validation))
 }
 
@@ -392,6 +393,7 @@ fn assemble(
     cohort.spine_readings = spine
         .flatten()
         .map(|t| tables::read_spine(t, dates, &mut problems));
+    sclerad_model::cap_problems(&mut problems, sclerad_model::PROBLEMS_PER_RULE);
     Loaded { cohort, problems }
 }
 

@@ -593,7 +593,10 @@ fn type_patients(
         problems: Vec::new(),
     };
     let mut problems = std::mem::take(&mut chunk.problems);
+    let mut cap_at = sclerad_model::CAP_PROBLEMS_AT;
     for raw in rows {
+        // Memory follows the kinds of problems, not their number.
+        sclerad_model::cap_problems_as_they_grow(&mut problems, &mut cap_at);
         chunk.rows_read += 1;
         cols.note_unnamed(t, &raw, &mut problems);
         let raw = &raw;
@@ -745,7 +748,9 @@ fn read_readings<T>(
     check_header(t, &cols, problems);
     out.extra_columns = cols.extra_names();
     let mut rows_read = 0usize;
+    let mut cap_at = problems.len() + sclerad_model::CAP_PROBLEMS_AT;
     for raw in rows.into_iter().flatten() {
+        sclerad_model::cap_problems_as_they_grow(problems, &mut cap_at);
         rows_read += 1;
         cols.note_unnamed(t, &raw, problems);
         let mut r = Row {

@@ -224,6 +224,8 @@ pub fn sort_problems(problems: &mut [Problem]) {
             (
                 p.location.file.clone(),
                 p.location.sheet.clone(),
+                // "… and N more" lines after the rows of their table.
+                p.omitted > 0,
                 p.location.row.unwrap_or(0),
             )
         };

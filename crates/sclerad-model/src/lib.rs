@@ -38,7 +38,10 @@ pub use finding::{
 pub use fnv::Fnv;
 pub use hex::hex;
 pub use level::{LevelListError, LevelSet, VertebralLevel};
-pub use problem::{Location, Problem, ProblemCounts, Severity, TableName};
+pub use problem::{
+    cap_problems, cap_problems_as_they_grow, Location, Problem, ProblemCounts, Severity, TableName,
+    CAP_PROBLEMS_AT, PROBLEMS_PER_RULE,
+};
 pub use reader::{
     choose_reader, is_consensus, readers_of, repeat_of, ReaderChoice, ReaderChoiceError,
     ReaderSelection, REPEAT_SUFFIX,

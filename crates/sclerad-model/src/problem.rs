@@ -142,6 +142,112 @@ pub struct Problem {
     pub value: Option<String>,
     /// What is wrong, in plain language, and what to do about it.
     pub message: String,
+    /// For a line that stands for problems left out (see [`cap_problems`]):
+    /// how many. Such a line is not a problem itself; 0 for every other.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub omitted: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// How many problems of one kind (severity, code, table, column) are kept;
+/// the rest are counted in one line ("… and 1,204,331 more").
+pub const PROBLEMS_PER_RULE: usize = 100;
+
+/// Keeps the first `per_rule` problems of each kind (same severity, code,
+/// table and column), in their order, and replaces the others by one line
+/// per kind that counts them (`omitted`), at the end. Lines from an
+/// earlier call are merged, so a long read can call it as it goes and stay
+/// bounded by the kinds of problems, not their number.
+pub fn cap_problems(problems: &mut Vec<Problem>, per_rule: usize) {
+    type Key = (Severity, &'static str, TableName, Option<String>);
+    let key = |p: &Problem| -> Key {
+        (
+            p.severity,
+            p.code,
+            TableName {
+                file: p.location.file.clone(),
+                sheet: p.location.sheet.clone(),
+            },
+            p.location.column.clone(),
+        )
+    };
+    let mut kept: std::collections::HashMap<Key, usize> = std::collections::HashMap::new();
+    let mut omitted: std::collections::HashMap<Key, u64> = std::collections::HashMap::new();
+    let mut order: Vec<Key> = Vec::new();
+    let mut out = Vec::with_capacity(problems.len().min(per_rule * 64));
+    for p in problems.drain(..) {
+        let k = key(&p);
+        if p.omitted > 0 {
+            if !omitted.contains_key(&k) {
+                order.push(k.clone());
+            }
+            *omitted.entry(k).or_insert(0) += p.omitted;
+            continue;
+        }
+        let n = kept.entry(k.clone()).or_insert(0);
+        if *n < per_rule {
+            *n += 1;
+            out.push(p);
+        } else {
+            if !omitted.contains_key(&k) {
+                order.push(k.clone());
+            }
+            *omitted.entry(k).or_insert(0) += 1;
+        }
+    }
+    for k in order {
+        let n = omitted.get(&k).copied().unwrap_or(0);
+        let (severity, code, table, column) = k;
+        let what = match &column {
+            Some(c) => format!("{code} problems in column {c}"),
+            None => format!("{code} problems"),
+        };
+        out.push(Problem {
+            severity,
+            code,
+            location: Location {
+                file: table.file,
+                sheet: table.sheet,
+                row: None,
+                column,
+            },
+            value: None,
+            message: format!(
+                "… and {} more {what} (the first {per_rule} are listed)",
+                thousands(n)
+            ),
+            omitted: n,
+        });
+    }
+    *problems = out;
+}
+
+/// Caps `problems` once they reach `*at`, then moves `*at` past what is
+/// left, so a long loop compacts now and then, not at every row.
+pub fn cap_problems_as_they_grow(problems: &mut Vec<Problem>, at: &mut usize) {
+    if problems.len() >= *at {
+        cap_problems(problems, PROBLEMS_PER_RULE);
+        *at = (*at).max(2 * problems.len());
+    }
+}
+
+/// Where a long loop first compacts its problems.
+pub const CAP_PROBLEMS_AT: usize = 20_000;
+
+/// `n` with a comma every three digits.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(d);
+    }
+    out
 }
 
 impl Problem {
@@ -153,6 +259,7 @@ impl Problem {
             location,
             value: None,
             message: message.into(),
+            omitted: 0,
         }
     }
 
@@ -164,6 +271,7 @@ impl Problem {
             location,
             value: None,
             message: message.into(),
+            omitted: 0,
         }
     }
 
@@ -175,6 +283,7 @@ impl Problem {
             location,
             value: None,
             message: message.into(),
+            omitted: 0,
         }
     }
 
@@ -207,16 +316,68 @@ pub struct ProblemCounts {
 }
 
 impl ProblemCounts {
-    /// Counts `problems`.
+    /// Counts `problems`, the left-out ones of [`cap_problems`] included.
     pub fn of(problems: &[Problem]) -> Self {
         let mut c = ProblemCounts::default();
         for p in problems {
-            match p.severity {
-                Severity::Error => c.errors += 1,
-                Severity::Warning => c.warnings += 1,
-                Severity::Note => c.notes += 1,
-            }
+            let n = if p.omitted > 0 {
+                usize::try_from(p.omitted).unwrap_or(usize::MAX)
+            } else {
+                1
+            };
+            let count = match p.severity {
+                Severity::Error => &mut c.errors,
+                Severity::Warning => &mut c.warnings,
+                Severity::Note => &mut c.notes,
+            };
+            *count = count.saturating_add(n);
         }
         c
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bad_age(row: u32) -> Problem {
+        Problem::error(
+            "bad-number",
+            Location::cell(&TableName::file("patients.csv"), row, "age_years"),
+            "not a number",
+        )
+    }
+
+    #[test]
+    fn problems_are_capped_per_kind_and_counted() {
+        let mut problems: Vec<Problem> = (2..1_002).map(bad_age).collect();
+        problems.push(Problem::warning(
+            "imaging-gap",
+            Location::cell(&TableName::file("patients.csv"), 5, "ct_date"),
+            "far apart",
+        ));
+        cap_problems(&mut problems, 100);
+        assert_eq!(problems.len(), 102);
+        assert_eq!(
+            problems[99].location.row,
+            Some(101),
+            "the first ones, in order"
+        );
+        let more = problems.last().expect("summary");
+        assert_eq!(more.omitted, 900);
+        assert_eq!(
+            more.message,
+            "… and 900 more bad-number problems in column age_years (the first 100 are listed)"
+        );
+        let counts = ProblemCounts::of(&problems);
+        assert_eq!((counts.errors, counts.warnings), (1_000, 1));
+        // Capping again, with more of the same, merges the counts.
+        problems.extend((2_000..3_500).map(bad_age));
+        cap_problems(&mut problems, 100);
+        assert_eq!(problems.len(), 102);
+        assert_eq!(problems.last().map(|p| p.omitted), Some(2_400));
+        assert_eq!(ProblemCounts::of(&problems).errors, 2_500);
+        assert_eq!(thousands(1_204_331), "1,204,331");
+        assert_eq!(thousands(999), "999");
     }
 }

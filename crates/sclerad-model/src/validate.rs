@@ -60,11 +60,14 @@ pub fn validate(cohort: &Cohort, options: &ValidateOptions) -> Validation {
     check_formula_like_identifiers(cohort, &mut out);
     out.extend(crate::parallel::chunked(&cohort.patients, |patients| {
         let mut problems = Vec::new();
+        let mut cap_at = crate::CAP_PROBLEMS_AT;
         for p in patients {
+            crate::cap_problems_as_they_grow(&mut problems, &mut cap_at);
             check_patient(cohort, p, options, &mut problems);
         }
         problems
     }));
+    crate::cap_problems(&mut out, crate::PROBLEMS_PER_RULE);
     check_hand_readings(cohort, &mut out);
     check_spine_readings(cohort, &mut out);
 
@@ -101,6 +104,7 @@ pub fn validate(cohort: &Cohort, options: &ValidateOptions) -> Validation {
     }
     let index = ReadingIndex::build(cohort, &readers.selection());
     check_summary_against_readings(cohort, &readers, &index, &mut out);
+    crate::cap_problems(&mut out, crate::PROBLEMS_PER_RULE);
     Validation {
         problems: out,
         readers,
