@@ -63,10 +63,25 @@ impl Workbook {
     ) -> Option<RawTable<'static>> {
         let name = TableName::sheet(&self.file, sheet);
         let book = &mut self.book;
-        let range = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            book.worksheet_range(sheet)
-        })) {
-            Ok(Ok(range)) => range,
+        // Cell by cell, keeping only the cells present: memory follows the
+        // data, never the extent a cell's address or the sheet's dimension
+        // claims (a lone cell at XFD1048576 must not build a dense range).
+        let read =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sparse_cells(book, sheet)));
+        let cells = match read {
+            Ok(Ok(Ok(cells))) => cells,
+            Ok(Ok(Err((row, column)))) => {
+                problems.push(Problem::error(
+                    "sheet-too-large",
+                    Location::table(&name),
+                    format!(
+                        "this sheet has a cell at row {}, column {}, beyond what a spreadsheet can hold ({MAX_ROWS} rows, {MAX_COLUMNS} columns); the sheet was not read",
+                        u64::from(row) + 1,
+                        crate::tables::column_letter(usize::try_from(column).unwrap_or(usize::MAX))
+                    ),
+                ));
+                return None;
+            }
             Ok(Err(e)) => {
                 problems.push(Problem::error(
                     "bad-workbook",
@@ -84,15 +99,8 @@ impl Workbook {
                 return None;
             }
         };
-        let first_row = range.start().map_or(0, |(r, _)| r);
-        let mut rows = range.rows().enumerate().map(|(i, cells)| {
-            let number = first_row
-                .saturating_add(u32::try_from(i).unwrap_or(u32::MAX))
-                .saturating_add(1);
-            (number, cells.iter().map(cell).collect::<Vec<_>>())
-        });
-        let blank = |cells: &[Cell<'_>]| cells.iter().all(|c| *c == Cell::Empty);
-        let Some((header_row, header)) = rows.find(|(_, c)| !blank(c)) else {
+        let mut rows = cells.into_iter();
+        let Some((header_index, header_cells)) = rows.next() else {
             problems.push(Problem::error(
                 "empty-file",
                 Location::table(&name),
@@ -100,21 +108,86 @@ impl Workbook {
             ));
             return None;
         };
+        let width = header_cells
+            .iter()
+            .map(|(c, _)| usize::try_from(*c).unwrap_or(usize::MAX).saturating_add(1))
+            .max()
+            .unwrap_or(0);
+        if width > MAX_TABLE_COLUMNS {
+            problems.push(Problem::error(
+                "sheet-too-large",
+                Location::row(&name, header_index.saturating_add(1)),
+                format!(
+                    "the header row reaches column {} ({width} columns); a bundle table has at most {MAX_TABLE_COLUMNS} columns, so the sheet was not read",
+                    crate::tables::column_letter(width - 1)
+                ),
+            ));
+            return None;
+        }
+        let mut header = vec![String::new(); width];
+        for (c, v) in header_cells {
+            if let Some(slot) = usize::try_from(c).ok().and_then(|c| header.get_mut(c)) {
+                *slot = v.display().trim().to_string();
+            }
+        }
+        // Each row as wide as the header; a cell past it is kept as one
+        // extra cell, so the row is reported as ragged.
         let rows: Vec<RawRow<'static>> = rows
-            .filter(|(_, c)| !blank(c))
-            .map(|(number, cells)| RawRow { number, cells })
+            .map(|(index, present)| {
+                let mut cells = vec![Cell::Empty; width];
+                let mut extra = None;
+                for (c, v) in present {
+                    match usize::try_from(c).ok().filter(|c| *c < width) {
+                        Some(c) => cells[c] = v,
+                        None => extra = extra.or(Some(v)),
+                    }
+                }
+                cells.extend(extra);
+                RawRow {
+                    number: index.saturating_add(1),
+                    cells,
+                }
+            })
             .collect();
         Some(RawTable {
             name,
-            header_row,
-            header: header
-                .iter()
-                .map(|c| c.display().trim().to_string())
-                .collect(),
+            header_row: header_index.saturating_add(1),
+            header,
             rows: vec![Box::new(rows.into_iter())],
             decimal_comma: false,
         })
     }
+}
+
+/// The most rows and columns a worksheet can have (Excel's limits).
+const MAX_ROWS: u32 = 1 << 20;
+const MAX_COLUMNS: u32 = 1 << 14;
+/// The widest header a bundle table may have (the format defines about 50
+/// columns; unknown ones are kept, within reason).
+const MAX_TABLE_COLUMNS: usize = 1_024;
+
+/// The rows of a sheet that hold at least one non-empty cell, in order, each
+/// with its non-empty cells (column index, cell); or the position of a cell
+/// beyond a worksheet's limits.
+#[allow(clippy::type_complexity)]
+fn sparse_cells(
+    book: &mut Xlsx<Cursor<Vec<u8>>>,
+    sheet: &str,
+) -> Result<Result<Vec<(u32, Vec<(u32, Cell<'static>)>)>, (u32, u32)>, calamine::XlsxError> {
+    let mut reader = book.worksheet_cells_reader(sheet)?;
+    let mut rows: std::collections::BTreeMap<u32, Vec<(u32, Cell<'static>)>> =
+        std::collections::BTreeMap::new();
+    while let Some(c) = reader.next_cell()? {
+        let (row, column) = c.get_position();
+        if row >= MAX_ROWS || column >= MAX_COLUMNS {
+            return Ok(Err((row, column)));
+        }
+        let value = cell(&Data::from(c.get_value().clone()));
+        if value != Cell::Empty {
+            rows.entry(row).or_default().push((column, value));
+        }
+    }
+    Ok(Ok(rows.into_iter().collect()))
 }
 
 fn cell(data: &Data) -> Cell<'static> {

@@ -1291,3 +1291,57 @@ fn consensus_spellings_and_formula_like_names_are_warned_about() {
     assert_eq!(formula.len(), 2, "{formula:?}");
     assert!(formula.iter().all(|p| p.severity == Severity::Warning));
 }
+
+/// A workbook's memory follows the cells it holds, never the extent a
+/// cell's address claims: a lone cell at XFD1048576 (Excel's last) once
+/// built a dense range of 17 billion cells.
+#[test]
+fn far_away_cells_do_not_inflate_a_workbook() {
+    use rust_xlsxwriter::Workbook;
+    // Alone: the header row would reach column XFD.
+    let mut book = Workbook::new();
+    let sheet = book.add_worksheet();
+    sheet.set_name("patients").expect("name");
+    sheet.write_string(1_048_575, 16_383, "x").expect("write");
+    let bytes = book.save_to_buffer().expect("xlsx");
+    assert!(bytes.len() < 10_000, "{} bytes", bytes.len());
+    let loaded = read_xlsx_bytes("far.xlsx", bytes, &ReadOptions::default());
+    let too_large: Vec<&Problem> = loaded
+        .problems
+        .iter()
+        .filter(|p| p.code == "sheet-too-large")
+        .collect();
+    assert_eq!(too_large.len(), 1, "{:?}", loaded.problems);
+    assert!(
+        too_large[0].message.contains("XFD"),
+        "{}",
+        too_large[0].message
+    );
+    // Beside a real table: one more row, too long, named as such.
+    let mut book = Workbook::new();
+    let sheet = book.add_worksheet();
+    sheet.set_name("patients").expect("name");
+    for (c, h) in ["patient_id", "sex", "age_years", "subset"]
+        .iter()
+        .enumerate()
+    {
+        sheet.write_string(0, c as u16, *h).expect("header");
+    }
+    for (c, v) in ["P1", "female", "50", "lcssc"].iter().enumerate() {
+        sheet.write_string(1, c as u16, *v).expect("row");
+    }
+    sheet.write_string(1_048_575, 16_383, "x").expect("far");
+    let loaded = read_xlsx_bytes(
+        "far.xlsx",
+        book.save_to_buffer().expect("xlsx"),
+        &ReadOptions::default(),
+    );
+    assert_eq!(loaded.cohort.patients.len(), 1);
+    let ragged: Vec<&Problem> = loaded
+        .problems
+        .iter()
+        .filter(|p| p.code == "ragged-row")
+        .collect();
+    assert_eq!(ragged.len(), 1, "{:?}", loaded.problems);
+    assert_eq!(ragged[0].location.row, Some(1_048_576));
+}
