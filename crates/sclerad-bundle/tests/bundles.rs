@@ -1345,3 +1345,49 @@ fn far_away_cells_do_not_inflate_a_workbook() {
     assert_eq!(ragged.len(), 1, "{:?}", loaded.problems);
     assert_eq!(ragged[0].location.row, Some(1_048_576));
 }
+
+mod workbook_cells {
+    use super::*;
+
+    /// Any cell value anywhere a worksheet allows.
+    fn cell() -> impl Strategy<Value = (u32, u16, String)> {
+        (
+            prop_oneof![0u32..40, 1_048_000u32..1_048_576],
+            prop_oneof![0u16..12, 16_000u16..16_384],
+            prop_oneof![
+                "[a-z_]{1,12}".prop_map(String::from),
+                any::<String>(),
+                Just("=1+1".to_string()),
+                Just(String::new()),
+            ],
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+
+        /// Workbooks made of arbitrary cells at arbitrary places, as text,
+        /// numbers or booleans, read without a panic and within the cells
+        /// they hold.
+        #[test]
+        fn arbitrary_cells_never_panic(cells in proptest::collection::vec((cell(), 0u8..3), 0..40)) {
+            use rust_xlsxwriter::Workbook;
+            let mut book = Workbook::new();
+            for name in ["patients", "hand_readings"] {
+                let sheet = book.add_worksheet();
+                sheet.set_name(name).expect("name");
+                for ((row, col, text), kind) in &cells {
+                    let _ = match kind {
+                        0 => sheet.write_string(*row, *col, text).map(|_| ()),
+                        1 => sheet.write_number(*row, *col, text.len() as f64 - 3.5).map(|_| ()),
+                        _ => sheet.write_boolean(*row, *col, text.is_empty()).map(|_| ()),
+                    };
+                }
+            }
+            let bytes = book.save_to_buffer().expect("xlsx");
+            let loaded = read_xlsx_bytes("cells.xlsx", bytes, &ReadOptions::default());
+            let _ = sclerad_model::validate(&loaded.cohort, &ValidateOptions::default());
+            prop_assert!(loaded.cohort.patients.len() <= cells.len());
+        }
+    }
+}
