@@ -298,8 +298,12 @@ pub fn serve(args: &ServeArgs) -> Result<ExitCode> {
     rt.block_on(async {
         let store = open(&args.db).await?;
         tracing::info!(db = %redacted(&args.db.db), "store open");
-        let state = sclerad_server::AppState::new(store, sclerad_server::Config::default())
-            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        let config = sclerad_server::Config {
+            token_days_max: args.max_token_days,
+            ..sclerad_server::Config::default()
+        };
+        let state =
+            sclerad_server::AppState::new(store, config).map_err(|e| anyhow::anyhow!("{e:?}"))?;
         sclerad_server::serve(state, args.bind, shutdown_signal())
             .await
             .with_context(|| format!("cannot serve on {}", args.bind))

@@ -109,7 +109,13 @@ async fn main() -> Result<(), Error> {
             .await?;
         let token = random_token().map_err(|e| format!("{e:?}"))?;
         store
-            .create_token(&cli, user.id, "load", &token_hash(&token))
+            .create_token(
+                &cli,
+                user.id,
+                "load",
+                &token_hash(&token),
+                "9999-12-31T00:00:00Z",
+            )
             .await?;
         users.push((user.id, token));
     }

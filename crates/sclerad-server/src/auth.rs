@@ -242,7 +242,7 @@ impl FromRequestParts<AppState> for Caller {
             if let Some(user) = state.tokens.get(&hash) {
                 return Ok(Caller { user });
             }
-            let user = state.store.token_user(&hash).await?;
+            let user = state.store.token_user(&hash, &sclerad_store::now()).await?;
             let user = user.ok_or(AppError::Unauthenticated)?;
             state.tokens.put(hash, user.clone());
             return Ok(Caller { user });

@@ -34,12 +34,19 @@ pub const MAX_BODY_BYTES: usize = 1 << 20;
 pub struct Config {
     /// How long a session lasts.
     pub session_seconds: i64,
+    /// How long an API token lasts when its request does not say.
+    pub token_days_default: u32,
+    /// The longest an API token may last (set by the admin who runs the
+    /// server: `sclerad serve --max-token-days`).
+    pub token_days_max: u32,
 }
 
 impl Default for Config {
     fn default() -> Self {
         Config {
             session_seconds: 12 * 3600,
+            token_days_default: 90,
+            token_days_max: 365,
         }
     }
 }

@@ -75,7 +75,13 @@ async fn fixture(store: Arc<dyn Store>) -> Fixture {
             .expect("user");
         let token = random_token().expect("token");
         store
-            .create_token(&cli, user.id, "tests", &token_hash(&token))
+            .create_token(
+                &cli,
+                user.id,
+                "tests",
+                &token_hash(&token),
+                "9999-12-31T00:00:00Z",
+            )
             .await
             .expect("token");
         tokens.insert(name, token);
@@ -585,6 +591,37 @@ async fn sessions_need_csrf_and_logins_are_throttled(store: Arc<dyn Store>) {
     let token = created["token"].as_str().expect("token").to_string();
     let me = send(&f.app, request(Method::GET, "/api/me", Some(&token), None)).await;
     assert_eq!(me.status, StatusCode::OK);
+    // Tokens expire: 90 days unless asked, never past the server's maximum.
+    let expires = created["expires_at"].as_str().expect("expiry");
+    let in_90 = chrono::Utc::now() + chrono::Duration::days(90);
+    let expires_at = chrono::DateTime::parse_from_rfc3339(expires).expect("rfc 3339");
+    assert!(
+        (expires_at.with_timezone(&chrono::Utc) - in_90)
+            .num_seconds()
+            .abs()
+            < 60
+    );
+    for days in [0, 366] {
+        let refused = f
+            .call(
+                Method::POST,
+                "/api/tokens",
+                Some("dm"),
+                Some(&json!({"label": "long", "days": days})),
+            )
+            .await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{days}");
+        assert_eq!(refused.json()["field"], "days");
+    }
+    let short = f
+        .ok(
+            Method::POST,
+            "/api/tokens",
+            "dm",
+            Some(&json!({"label": "a day", "days": 1})),
+        )
+        .await;
+    assert!(short["expires_at"].as_str().is_some_and(|e| e < expires));
     let listed = f.ok(Method::GET, "/api/tokens", "dm", None).await;
     assert!(listed.to_string().contains("script") && !listed.to_string().contains(&token));
     let id = created["id"].as_i64().expect("id");

@@ -16,11 +16,18 @@ use sqlx::PgPool;
 use sql::{apply_migrations, backend, spawn_saver, SaveJob, WriteTx};
 
 /// The PostgreSQL migrations, in order.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "0001_init.sql",
-    sql: include_str!("../migrations/0001_init.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "0001_init.sql",
+        sql: include_str!("../migrations/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "0002_token_expiry.sql",
+        sql: include_str!("../migrations/0002_token_expiry.sql"),
+    },
+];
 
 /// Serialises concurrent migrations of one database (any constant works;
 /// this one spells "sclerad" in ASCII).

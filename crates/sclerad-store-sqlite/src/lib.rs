@@ -14,11 +14,18 @@ use sqlx::SqlitePool;
 use sql::{apply_migrations, backend, spawn_saver, SaveJob, WriteTx};
 
 /// The SQLite migrations, in order.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "0001_init.sql",
-    sql: include_str!("../migrations/0001_init.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "0001_init.sql",
+        sql: include_str!("../migrations/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "0002_token_expiry.sql",
+        sql: include_str!("../migrations/0002_token_expiry.sql"),
+    },
+];
 
 /// A study store in one SQLite file.
 #[derive(Debug, Clone)]

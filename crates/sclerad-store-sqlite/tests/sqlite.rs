@@ -37,7 +37,7 @@ async fn opening_creates_the_file_and_migrates_once() {
         .fetch_all(&raw)
         .await
         .expect("migrations");
-    assert_eq!(versions, vec![1]);
+    assert_eq!(versions, vec![1, 2]);
     let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
         .fetch_one(&raw)
         .await

@@ -246,13 +246,34 @@ pub async fn users_sessions_tokens(store: &dyn Store) {
         .is_none());
 
     let token = store
-        .create_token(&admin(), alice.id, "scripts", "tokenhash")
+        .create_token(
+            &admin(),
+            alice.id,
+            "scripts",
+            "tokenhash",
+            "2026-12-31T00:00:00.000000Z",
+        )
         .await
         .expect("token");
     assert_eq!(token.label, "scripts");
-    let owner = store.token_user("tokenhash").await.expect("read");
+    assert_eq!(token.expires_at, "2026-12-31T00:00:00.000000Z");
+    let before = "2026-12-30T23:59:59.999999Z";
+    let after = "2026-12-31T00:00:00.000001Z";
+    let owner = store.token_user("tokenhash", before).await.expect("read");
     assert_eq!(owner.map(|u| u.name), Some("alice".into()));
-    assert!(store.token_user("other").await.expect("read").is_none());
+    assert!(
+        store
+            .token_user("tokenhash", after)
+            .await
+            .expect("read")
+            .is_none(),
+        "an expired token is no token"
+    );
+    assert!(store
+        .token_user("other", before)
+        .await
+        .expect("read")
+        .is_none());
     assert_eq!(store.tokens(alice.id).await.expect("list").len(), 1);
     assert!(
         matches!(
@@ -267,7 +288,11 @@ pub async fn users_sessions_tokens(store: &dyn Store) {
         .revoke_token(&admin(), token.id, Some(alice.id))
         .await
         .expect("revoke");
-    assert!(store.token_user("tokenhash").await.expect("read").is_none());
+    assert!(store
+        .token_user("tokenhash", before)
+        .await
+        .expect("read")
+        .is_none());
     assert!(store.tokens(alice.id).await.expect("list").is_empty());
     assert_eq!(store.users().await.expect("list").len(), 1);
     assert_eq!(

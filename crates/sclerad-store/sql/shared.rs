@@ -93,6 +93,10 @@ fn token_of(row: &DbRow) -> StoreResult<ApiToken> {
         user_id: row.try_get("user_id").map_err(backend)?,
         label: row.try_get("label").map_err(backend)?,
         created_at: row.try_get("created_at").map_err(backend)?,
+        expires_at: row
+            .try_get::<Option<String>, _>("expires_at")
+            .map_err(backend)?
+            .unwrap_or_default(),
     })
 }
 
@@ -664,16 +668,18 @@ impl Store for ThisStore {
         user_id: i64,
         label: &str,
         token_hash: &str,
+        expires_at: &str,
     ) -> StoreResult<ApiToken> {
         let mut tx = self.write().await?;
         let row = sqlx::query(
-            "INSERT INTO api_tokens (user_id, label, token_hash, created_at) VALUES ($1, $2, $3, $4) \
-             RETURNING id, user_id, label, created_at",
+            "INSERT INTO api_tokens (user_id, label, token_hash, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING id, user_id, label, created_at, expires_at",
         )
         .bind(user_id)
         .bind(label)
         .bind(token_hash)
         .bind(now())
+        .bind(expires_at)
         .fetch_one(&mut *tx)
         .await
         .map_err(backend)?;
@@ -684,12 +690,13 @@ impl Store for ThisStore {
         Ok(token)
     }
 
-    async fn token_user(&self, token_hash: &str) -> StoreResult<Option<User>> {
+    async fn token_user(&self, token_hash: &str, now: &str) -> StoreResult<Option<User>> {
         let row = sqlx::query(
             "SELECT u.id, u.name, u.role, u.created_at FROM api_tokens t \
-             JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1",
+             JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1 AND t.expires_at > $2",
         )
         .bind(token_hash)
+        .bind(now)
         .fetch_optional(&self.pool)
         .await
         .map_err(backend)?;
@@ -698,7 +705,7 @@ impl Store for ThisStore {
 
     async fn tokens(&self, user_id: i64) -> StoreResult<Vec<ApiToken>> {
         let rows = sqlx::query(
-            "SELECT id, user_id, label, created_at FROM api_tokens WHERE user_id = $1 ORDER BY id",
+            "SELECT id, user_id, label, created_at, expires_at FROM api_tokens WHERE user_id = $1 ORDER BY id",
         )
         .bind(user_id)
         .fetch_all(&self.pool)
@@ -711,7 +718,7 @@ impl Store for ThisStore {
         let mut tx = self.write().await?;
         let row = sqlx::query(
             "DELETE FROM api_tokens WHERE id = $1 AND ($2 IS NULL OR user_id = $2) \
-             RETURNING id, user_id, label, created_at",
+             RETURNING id, user_id, label, created_at, expires_at",
         )
         .bind(id)
         .bind(owner)

@@ -100,16 +100,18 @@ pub trait Store: Send + Sync + 'static {
     async fn session(&self, token_hash: &str, now: &str) -> StoreResult<Option<Session>>;
     /// Closes a session (no error if it is gone).
     async fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
-    /// Creates an API token for `user_id`; only its hash is stored.
+    /// Creates an API token for `user_id`, valid until `expires_at`
+    /// (RFC 3339); only its hash is stored.
     async fn create_token(
         &self,
         actor: &Actor,
         user_id: i64,
         label: &str,
         token_hash: &str,
+        expires_at: &str,
     ) -> StoreResult<ApiToken>;
-    /// The owner of a live token.
-    async fn token_user(&self, token_hash: &str) -> StoreResult<Option<User>>;
+    /// The owner of a token that has not expired at `now` (RFC 3339).
+    async fn token_user(&self, token_hash: &str, now: &str) -> StoreResult<Option<User>>;
     /// The tokens of a user, oldest first.
     async fn tokens(&self, user_id: i64) -> StoreResult<Vec<ApiToken>>;
     /// Revokes (deletes) token `id`; with `owner`, only if it is theirs.

@@ -189,6 +189,8 @@ pub struct ApiToken {
     pub label: String,
     /// Creation time (RFC 3339).
     pub created_at: String,
+    /// When it stops working (RFC 3339).
+    pub expires_at: String,
 }
 
 /// The column layout of a study's bundle, so that an export writes the

@@ -190,6 +190,10 @@ pub async fn me(caller: Caller) -> ApiResult<UserView> {
 pub struct TokenRequest {
     /// What the token is for.
     pub label: String,
+    /// How many days it lasts (default 90; at most what the server allows,
+    /// 365 unless its admin set otherwise).
+    #[serde(default)]
+    pub days: Option<u32>,
 }
 
 /// A new API token; the secret is shown only here.
@@ -201,6 +205,8 @@ pub struct TokenResponse {
     pub token: String,
     /// Label.
     pub label: String,
+    /// When it stops working.
+    pub expires_at: String,
 }
 
 /// Create an API token for scripts, acting as the caller.
@@ -222,10 +228,27 @@ pub async fn create_token(
             "1 to 200 characters, no control characters",
         ));
     }
+    let (default, max) = (state.config.token_days_default, state.config.token_days_max);
+    let days = req.days.unwrap_or(default.min(max));
+    if days == 0 || days > max {
+        return Err(AppError::invalid(
+            "days",
+            format!("1 to {max} days (the most this server allows)"),
+        ));
+    }
+    let expires_at = sclerad_store::migrate::timestamp(
+        chrono::Utc::now() + chrono::Duration::days(i64::from(days)),
+    );
     let token = random_token()?;
     let stored = state
         .store
-        .create_token(&caller.actor(), caller.user.id, label, &token_hash(&token))
+        .create_token(
+            &caller.actor(),
+            caller.user.id,
+            label,
+            &token_hash(&token),
+            &expires_at,
+        )
         .await?;
     Ok((
         StatusCode::CREATED,
@@ -233,6 +256,7 @@ pub async fn create_token(
             id: stored.id,
             token,
             label: stored.label,
+            expires_at: stored.expires_at,
         }),
     ))
 }
@@ -246,6 +270,8 @@ pub struct TokenView {
     pub label: String,
     /// Creation time.
     pub created_at: String,
+    /// When it stops working.
+    pub expires_at: String,
 }
 
 /// The caller's API tokens.
@@ -265,6 +291,7 @@ pub async fn list_tokens(
                 id: t.id,
                 label: t.label,
                 created_at: t.created_at,
+                expires_at: t.expires_at,
             })
             .collect(),
     ))
