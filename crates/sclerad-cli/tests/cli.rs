@@ -1418,12 +1418,20 @@ fn a_killed_analysis_leaves_one_complete_run() {
     assert_eq!(run("a").status.code(), Some(0));
     let run_a = snapshot(&out_dir);
     assert!(run_a.len() > 10 && run_a != run_b);
-    // Two runs of the same bundle write the same files.
+    // Two runs of the same bundle write the same files; how long one takes
+    // here sets the kill moments (the machine may be busy).
+    let started = std::time::Instant::now();
     assert_eq!(run("a").status.code(), Some(0));
+    let whole = started.elapsed().as_millis() as u64;
     assert!(snapshot(&out_dir) == run_a, "analyze is deterministic");
-    // Kill runs of b over a at moments spread over a whole run.
+    // Kill runs of b over a at moments spread over a whole run and past it,
+    // until both outcomes were seen (48 kills at most).
     let mut outcomes = BTreeSet::new();
-    for k in 0..24u64 {
+    for k in 0..48u64 {
+        if k >= 24 && outcomes.len() == 2 {
+            break;
+        }
+        let at = (k % 24) * whole * 3 / 2 / 24 + k / 24 * whole / 48;
         let bundle = if k % 2 == 0 { "b" } else { "a" };
         let mut child = Command::new(env!("CARGO_BIN_EXE_sclerad"))
             .args(["analyze", &path(bundle), "--out", &o])
@@ -1431,7 +1439,7 @@ fn a_killed_analysis_leaves_one_complete_run() {
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("analyze");
-        std::thread::sleep(std::time::Duration::from_millis(40 * k));
+        std::thread::sleep(std::time::Duration::from_millis(at));
         let _ = child.kill();
         let _ = child.wait();
         let now = snapshot(&out_dir);
@@ -1449,7 +1457,7 @@ fn a_killed_analysis_leaves_one_complete_run() {
             };
             panic!(
                 "after a kill at {} ms the folder is neither run: differs from a in {:?}, from b in {:?}",
-                40 * k,
+                at,
                 differ(&run_a),
                 differ(&run_b)
             )

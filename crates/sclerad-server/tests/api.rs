@@ -187,6 +187,7 @@ fn allowed() -> BTreeMap<(&'static str, &'static str), &'static [&'static str]> 
     const ALL: &[&str] = &["root", "dm", "rita", "adj", "stat"];
     BTreeMap::from([
         (("GET", "/api/me"), ALL),
+        (("POST", "/api/me/password"), ALL),
         (("POST", "/api/logout"), ALL),
         (("GET", "/api/tokens"), ALL),
         (("POST", "/api/tokens"), ALL),
@@ -654,6 +655,105 @@ async fn sessions_need_csrf_and_logins_are_throttled(store: Arc<dyn Store>) {
     // NUL and control characters are a failed login, not a server error.
     let odd = send(&f.app, login("a\u{0}b", "x\u{0}")).await;
     assert_eq!(odd.status, StatusCode::UNAUTHORIZED);
+
+    // Logging out everywhere ends every session of the user; a password
+    // change ends them too, and the tokens on request.
+    let session_of = |reply: &Reply| -> (String, String) {
+        let cookie = reply.headers[header::SET_COOKIE]
+            .to_str()
+            .expect("cookie")
+            .split(';')
+            .next()
+            .expect("pair")
+            .to_string();
+        let csrf = reply.json()["csrf_token"]
+            .as_str()
+            .expect("csrf")
+            .to_string();
+        (cookie, csrf)
+    };
+    let as_session = |method: Method, uri: &str, s: &(String, String), body: Option<Value>| {
+        let mut r = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(header::COOKIE, &s.0)
+            .header(CSRF_HEADER, &s.1);
+        if body.is_some() {
+            r = r.header(header::CONTENT_TYPE, "application/json");
+        }
+        r.body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
+            .expect("request")
+    };
+    let one = session_of(&send(&f.app, login("rolf", PASSWORD)).await);
+    let two = session_of(&send(&f.app, login("rolf", PASSWORD)).await);
+    let me = |s: &(String, String)| as_session(Method::GET, "/api/me", s, None);
+    assert_eq!(send(&f.app, me(&two)).await.status, StatusCode::OK);
+    let out = send(
+        &f.app,
+        as_session(Method::POST, "/api/logout?everywhere=true", &one, None),
+    )
+    .await;
+    assert_eq!(out.status, StatusCode::NO_CONTENT, "{}", out.text);
+    assert_eq!(
+        send(&f.app, me(&two)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let rolf_token = f.tokens["rolf"].clone();
+    let by_token = |t: &str| request(Method::GET, "/api/me", Some(t), None);
+    assert_eq!(
+        send(&f.app, by_token(&rolf_token)).await.status,
+        StatusCode::OK
+    );
+
+    let three = session_of(&send(&f.app, login("rolf", PASSWORD)).await);
+    let change = |current: &str| json!({"current_password": current, "new_password": "a brand new passphrase", "end_tokens": true});
+    let wrong = send(
+        &f.app,
+        as_session(
+            Method::POST,
+            "/api/me/password",
+            &three,
+            Some(change("not it at all")),
+        ),
+    )
+    .await;
+    assert_eq!(
+        wrong.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        wrong.text
+    );
+    assert_eq!(wrong.json()["field"], "current_password");
+    let changed = send(
+        &f.app,
+        as_session(
+            Method::POST,
+            "/api/me/password",
+            &three,
+            Some(change(PASSWORD)),
+        ),
+    )
+    .await;
+    assert_eq!(changed.status, StatusCode::NO_CONTENT, "{}", changed.text);
+    assert_eq!(
+        send(&f.app, me(&three)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        send(&f.app, by_token(&rolf_token)).await.status,
+        StatusCode::UNAUTHORIZED,
+        "tokens revoked on request"
+    );
+    assert_eq!(
+        send(&f.app, login("rolf", PASSWORD)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        send(&f.app, login("rolf", "a brand new passphrase"))
+            .await
+            .status,
+        StatusCode::OK
+    );
 }
 
 async fn concurrent_edits_lose_nothing(store: Arc<dyn Store>) {

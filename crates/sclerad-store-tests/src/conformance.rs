@@ -300,6 +300,54 @@ pub async fn users_sessions_tokens(store: &dyn Store) {
         3,
         "user creation, token creation and revocation are audited"
     );
+
+    // Ending every session of a user, tokens on request; a new password
+    // ends them all at once.
+    let live = "2026-12-30T00:00:00.000000Z";
+    let later = "2027-01-01T00:00:00.000000Z";
+    for h in ["s1", "s2"] {
+        store
+            .create_session(alice.id, h, "c", later)
+            .await
+            .expect("session");
+    }
+    store
+        .create_token(&admin(), alice.id, "t", "t1", later)
+        .await
+        .expect("token");
+    assert_eq!(
+        store
+            .end_sessions(&admin(), alice.id, false)
+            .await
+            .expect("end"),
+        0
+    );
+    for h in ["s1", "s2"] {
+        assert!(store.session(h, live).await.expect("read").is_none(), "{h}");
+    }
+    assert!(store.token_user("t1", live).await.expect("read").is_some());
+    store
+        .create_session(alice.id, "s3", "c", later)
+        .await
+        .expect("session");
+    store
+        .set_password(&admin(), alice.id, "$argon2id$new", true)
+        .await
+        .expect("password");
+    assert!(store.session("s3", live).await.expect("read").is_none());
+    assert!(store.token_user("t1", live).await.expect("read").is_none());
+    let creds = store
+        .credentials("alice")
+        .await
+        .expect("read")
+        .expect("alice");
+    assert_eq!(creds.password_hash, "$argon2id$new");
+    assert!(matches!(
+        store.set_password(&admin(), 999_999, "x", false).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    // token, revocation of all, the password change
+    assert_eq!(verified(store).await, 6);
 }
 
 /// Import keeps every cell and reading; export gives the same tables.

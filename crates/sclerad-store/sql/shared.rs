@@ -494,6 +494,36 @@ impl ThisStore {
     }
 }
 
+/// Ends every session of `user_id` inside the caller's transaction and,
+/// with `end_tokens`, revokes the user's API tokens (one audit event for
+/// them). Returns the number of tokens revoked.
+async fn end_all(
+    tx: &mut DbConnection,
+    actor: &Actor,
+    user_id: i64,
+    end_tokens: bool,
+) -> StoreResult<usize> {
+    sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+    if !end_tokens {
+        return Ok(0);
+    }
+    let ids: Vec<i64> =
+        sqlx::query_scalar("DELETE FROM api_tokens WHERE user_id = $1 RETURNING id")
+            .bind(user_id)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(backend)?;
+    if !ids.is_empty() {
+        let event = NewEvent::new("revoke_all", "api_token", user_id, Some(&ids), None::<&()>);
+        audit(tx, actor, vec![event]).await?;
+    }
+    Ok(ids.len())
+}
+
 async fn reader_name(tx: &mut DbConnection, reader_id: i64) -> StoreResult<String> {
     let row = sqlx::query("SELECT name, role FROM users WHERE id = $1")
         .bind(reader_id)
@@ -660,6 +690,42 @@ impl Store for ThisStore {
             .await
             .map_err(backend)?;
         Ok(())
+    }
+
+    async fn end_sessions(
+        &self,
+        actor: &Actor,
+        user_id: i64,
+        end_tokens: bool,
+    ) -> StoreResult<usize> {
+        let mut tx = self.write().await?;
+        let revoked = end_all(&mut tx, actor, user_id, end_tokens).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(revoked)
+    }
+
+    async fn set_password(
+        &self,
+        actor: &Actor,
+        user_id: i64,
+        password_hash: &str,
+        end_tokens: bool,
+    ) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        let changed = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+            .bind(password_hash)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?
+            .rows_affected();
+        if changed == 0 {
+            return Err(StoreError::not_found(format!("user {user_id}")));
+        }
+        end_all(&mut tx, actor, user_id, end_tokens).await?;
+        let event = NewEvent::new("password", "user", user_id, None::<&()>, None::<&()>);
+        audit(&mut tx, actor, vec![event]).await?;
+        tx.commit().await.map_err(backend)
     }
 
     async fn create_token(

@@ -100,6 +100,26 @@ pub trait Store: Send + Sync + 'static {
     async fn session(&self, token_hash: &str, now: &str) -> StoreResult<Option<Session>>;
     /// Closes a session (no error if it is gone).
     async fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
+    /// Ends every session of `user_id` and, with `end_tokens`, revokes
+    /// every API token of the user, in one transaction (audited when tokens
+    /// are revoked). Returns the number of tokens revoked.
+    async fn end_sessions(
+        &self,
+        actor: &Actor,
+        user_id: i64,
+        end_tokens: bool,
+    ) -> StoreResult<usize>;
+    /// Sets a user's password hash and ends every session of the user (and,
+    /// with `end_tokens`, revokes the user's API tokens) in the same
+    /// transaction, so a changed password locks out whoever knew the old
+    /// one. The event records the change, never the hash.
+    async fn set_password(
+        &self,
+        actor: &Actor,
+        user_id: i64,
+        password_hash: &str,
+        end_tokens: bool,
+    ) -> StoreResult<()>;
     /// Creates an API token for `user_id`, valid until `expires_at`
     /// (RFC 3339); only its hash is stored.
     async fn create_token(

@@ -5,7 +5,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use sclerad_store::Role;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -15,7 +15,7 @@ use crate::auth::{
     cookie, lock_seconds, plain_text, random_token, seconds_left, session_cookie, token_hash,
     Caller, SESSION_COOKIE,
 };
-use crate::{ApiJson, ApiPath, AppError, AppState, ErrorBody, JsonBody};
+use crate::{ApiJson, ApiPath, ApiQuery, AppError, AppState, ErrorBody, JsonBody};
 
 /// This area's routes, with their OpenAPI operations.
 pub(super) fn routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
@@ -24,6 +24,7 @@ pub(super) fn routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState>
         .routes(routes!(login))
         .routes(routes!(logout))
         .routes(routes!(me))
+        .routes(routes!(change_password))
         .routes(routes!(list_tokens, create_token))
         .routes(routes!(revoke_token))
 }
@@ -156,17 +157,102 @@ pub async fn login(
     Ok(response)
 }
 
-/// Log out: ends this session.
-#[utoipa::path(post, path = "/api/logout", tag = "session",
+/// Which sessions a logout ends.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LogoutQuery {
+    /// Every session of the user, on every device (default: this one).
+    #[serde(default)]
+    pub everywhere: bool,
+    /// Also revoke every API token of the user.
+    #[serde(default)]
+    pub tokens: bool,
+}
+
+/// Log out: ends this session; with `everywhere`, every session of the
+/// user; with `tokens`, the user's API tokens too.
+#[utoipa::path(post, path = "/api/logout", tag = "session", params(LogoutQuery),
     responses((status = 204), (status = 401, body = ErrorBody)),
-    security(("session" = [])))]
+    security(("session" = []), ("token" = [])))]
 pub async fn logout(
     State(state): State<AppState>,
-    _caller: Caller,
+    caller: Caller,
     headers: HeaderMap,
+    ApiQuery(q): ApiQuery<LogoutQuery>,
 ) -> Result<Response, AppError> {
     if let Some(value) = cookie(&headers, SESSION_COOKIE) {
         state.store.delete_session(&token_hash(value)).await?;
+    }
+    if q.everywhere || q.tokens {
+        state
+            .store
+            .end_sessions(&caller.actor(), caller.user.id, q.tokens)
+            .await?;
+        if q.tokens {
+            state.tokens.clear();
+        }
+    }
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, session_cookie(None, 0)?);
+    Ok(response)
+}
+
+/// A password change.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    /// The password now.
+    pub current_password: String,
+    /// The new one: 10 characters to 1,000 bytes.
+    pub new_password: String,
+    /// Also revoke every API token of the user.
+    #[serde(default)]
+    pub end_tokens: bool,
+}
+
+/// Change the caller's password. Every session of the user ends (log in
+/// again with the new password); with `end_tokens`, the API tokens too.
+#[utoipa::path(post, path = "/api/me/password", tag = "session", request_body = PasswordChange,
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("session" = []), ("token" = [])))]
+pub async fn change_password(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: JsonBody,
+) -> Result<Response, AppError> {
+    caller.require(EVERYONE)?;
+    let req: PasswordChange = body.parse()?;
+    let creds = state
+        .store
+        .credentials(&caller.user.name)
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
+    let permit = state.logins.hashing().await?;
+    let (current, stored) = (req.current_password.clone(), creds.password_hash.clone());
+    let right = sclerad_store::password::acceptable(&current)
+        && tokio::task::spawn_blocking(move || sclerad_store::password::verify(&current, &stored))
+            .await
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+    if !right {
+        return Err(AppError::invalid(
+            "current_password",
+            "this is not the current password",
+        ));
+    }
+    let new = req.new_password;
+    let hash = tokio::task::spawn_blocking(move || sclerad_store::password::hash(&new))
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?
+        .map_err(|e| AppError::invalid("new_password", e.to_string()))?;
+    drop(permit);
+    state
+        .store
+        .set_password(&caller.actor(), caller.user.id, &hash, req.end_tokens)
+        .await?;
+    if req.end_tokens {
+        state.tokens.clear();
     }
     let mut response = StatusCode::NO_CONTENT.into_response();
     response
