@@ -245,7 +245,14 @@ pub fn audit(command: &AuditCommand) -> Result<ExitCode> {
     match outcome {
         Ok(n) => {
             println!("Audit trail intact: {n} events, every link checked.");
-            if !args.anchor.is_empty() {
+            if args.anchor.is_empty() {
+                println!(
+                    "Not checked without --anchor: that the trail was not wiped, or rewritten \
+                     with every hash recomputed, by someone with write access to the database. \
+                     Give a chain head recorded earlier (sclerad serve logs one at start and every \
+                     10 minutes) as --anchor SEQ:HASH to prove it."
+                );
+            } else {
                 println!("Every anchor matches ({}).", args.anchor.len());
             }
             if let Some((seq, hash)) = head.filter(|(seq, _)| *seq > 0) {
@@ -298,6 +305,27 @@ pub fn serve(args: &ServeArgs) -> Result<ExitCode> {
     rt.block_on(async {
         let store = open(&args.db).await?;
         tracing::info!(db = %redacted(&args.db.db), "store open");
+        // The chain head in the log, at start and every 10 minutes: an anchor
+        // outside the database for `sclerad audit verify --anchor`.
+        let heads = std::sync::Arc::clone(&store);
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
+            let mut last: Option<Option<(i64, String)>> = None;
+            loop {
+                every.tick().await;
+                match heads.audit_head().await {
+                    Ok(head) if last.as_ref() != Some(&head) => {
+                        let anchor = head
+                            .as_ref()
+                            .map_or_else(|| "0:empty".to_string(), |(s, h)| format!("{s}:{h}"));
+                        tracing::info!(%anchor, "audit chain head");
+                        last = Some(head);
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "audit chain head unreadable"),
+                }
+            }
+        });
         let config = sclerad_server::Config {
             token_days_max: args.max_token_days,
             ..sclerad_server::Config::default()

@@ -613,6 +613,11 @@ fn round_trip_through(db: &str, dir: &std::path::Path) {
         "{}",
         text(&out.stdout)
     );
+    assert!(
+        text(&out.stdout).contains("Not checked without --anchor"),
+        "verify says what it cannot prove: {}",
+        text(&out.stdout)
+    );
 }
 
 #[test]
@@ -887,6 +892,11 @@ fn serve_in_an_empty_folder_creates_the_store_and_refuses_every_operation_withou
     assert!(
         text(&out.stderr).contains("shutting down"),
         "{}",
+        text(&out.stderr)
+    );
+    assert!(
+        text(&out.stderr).contains("audit chain head anchor=0:"),
+        "the chain head is logged at start: {}",
         text(&out.stderr)
     );
 }
