@@ -125,8 +125,8 @@ pub fn read_file(path: &Path, max: u64) -> Result<Vec<u8>, BundleError> {
     open.read(true);
     // Should the path have become a pipe since it was looked at, opening it
     // must not wait for a writer.
-    #[cfg(target_os = "linux")]
-    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut open, 0o4000);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut open, libc::O_NONBLOCK);
     let file = open.open(path).map_err(|e| BundleError::io(path, e))?;
     let opened = file.metadata().map_err(|e| BundleError::io(path, e))?;
     if !opened.is_file() {

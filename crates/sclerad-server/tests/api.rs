@@ -748,11 +748,42 @@ async fn sessions_need_csrf_and_logins_are_throttled(store: Arc<dyn Store>) {
         send(&f.app, login("rolf", PASSWORD)).await.status,
         StatusCode::UNAUTHORIZED
     );
+    let four = session_of(&send(&f.app, login("rolf", "a brand new passphrase")).await);
+    // Guessing the current password through a session is throttled like
+    // logging in: five wrong guesses, then a wait.
+    for _ in 0..5 {
+        let guess = send(
+            &f.app,
+            as_session(
+                Method::POST,
+                "/api/me/password",
+                &four,
+                Some(change("a wrong guess!!")),
+            ),
+        )
+        .await;
+        assert_eq!(
+            guess.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            guess.text
+        );
+    }
+    let locked = send(
+        &f.app,
+        as_session(
+            Method::POST,
+            "/api/me/password",
+            &four,
+            Some(change("a brand new passphrase")),
+        ),
+    )
+    .await;
     assert_eq!(
-        send(&f.app, login("rolf", "a brand new passphrase"))
-            .await
-            .status,
-        StatusCode::OK
+        locked.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        locked.text
     );
 }
 

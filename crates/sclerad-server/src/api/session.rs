@@ -229,6 +229,18 @@ pub async fn change_password(
         .credentials(&caller.user.name)
         .await?
         .ok_or(AppError::Unauthenticated)?;
+    // Wrong current passwords count as failed logins: a stolen session
+    // cannot be used to guess the password faster than the login page.
+    let _turn = state.logins.turn(&creds.user.name).await;
+    let now = chrono::Utc::now();
+    let locked_for = creds
+        .locked_until
+        .as_deref()
+        .and_then(|u| chrono::DateTime::parse_from_rfc3339(u).ok())
+        .and_then(|u| seconds_left(u.timestamp_millis(), now.timestamp_millis()));
+    if let Some(left) = locked_for {
+        return Err(AppError::TooManyAttempts(left));
+    }
     let permit = state.logins.hashing().await?;
     let (current, stored) = (req.current_password.clone(), creds.password_hash.clone());
     let right = sclerad_store::password::acceptable(&current)
@@ -236,6 +248,12 @@ pub async fn change_password(
             .await
             .map_err(|e| AppError::Internal(e.to_string()))?;
     if !right {
+        let until = lock_seconds(creds.failed_logins + 1)
+            .map(|s| sclerad_store::migrate::timestamp(now + chrono::Duration::seconds(s)));
+        state
+            .store
+            .record_login(creds.user.id, false, until.as_deref())
+            .await?;
         return Err(AppError::invalid(
             "current_password",
             "this is not the current password",
