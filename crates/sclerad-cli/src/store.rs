@@ -238,13 +238,18 @@ pub fn audit(command: &AuditCommand) -> Result<ExitCode> {
     let rt = runtime()?;
     let (outcome, head) = rt.block_on(async {
         let store = open(&args.db).await?;
-        let outcome = sclerad_store::verify_audit_anchored(store.as_ref(), &args.anchor).await?;
+        let outcome = store.verify_trail(&args.anchor).await?;
         let head = store.audit_head().await?;
         anyhow::Ok((outcome, head))
     })?;
     match outcome {
-        Ok(n) => {
-            println!("Audit trail intact: {n} events, every link checked.");
+        Ok(proved) => {
+            println!(
+                "Audit trail intact: {} events, every link checked; every current row of \
+                 users, API tokens, studies, patients, exams, assignments and readings \
+                 ({} rows) is what the trail records.",
+                proved.events, proved.rows
+            );
             if args.anchor.is_empty() {
                 println!(
                     "Not checked without --anchor: that the trail was not wiped, or rewritten \
@@ -260,8 +265,8 @@ pub fn audit(command: &AuditCommand) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Err(broken) => {
-            eprintln!("sclerad: {broken}");
+        Err(failure) => {
+            eprintln!("sclerad: {failure}");
             Ok(ExitCode::from(1))
         }
     }

@@ -608,8 +608,10 @@ fn round_trip_through(db: &str, dir: &std::path::Path) {
         );
     }
     let out = run(&["audit", "verify", "--db", db]);
+    // The import and the digests of its rows (study, patients, exams,
+    // readings).
     assert!(
-        text(&out.stdout).contains("1 events"),
+        text(&out.stdout).contains("Audit trail intact: 5 events"),
         "{}",
         text(&out.stdout)
     );
@@ -999,7 +1001,8 @@ fn an_anchor_catches_a_trail_rewritten_with_new_hashes() {
         .find_map(|l| l.strip_prefix("Chain head (record it outside the database): "))
         .expect("head line")
         .to_string();
-    assert!(anchor.starts_with("3:"), "{anchor}");
+    // Three users, each created and its row digested: six events.
+    assert!(anchor.starts_with("6:"), "{anchor}");
 
     // Someone with the file rewrites event 2 and recomputes every hash
     // after it, and the head: the chain alone is consistent again.
@@ -1031,7 +1034,7 @@ fn an_anchor_catches_a_trail_rewritten_with_new_hashes() {
             .expect("rewrite");
         }
         sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
-            .bind(&events[2].hash)
+            .bind(&events[events.len() - 1].hash)
             .execute(&pool)
             .await
             .expect("head");
@@ -1044,12 +1047,46 @@ fn an_anchor_catches_a_trail_rewritten_with_new_hashes() {
     let out = sclerad(&["audit", "verify", "--db", &db, "--anchor", &anchor]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        text(&out.stderr).contains("event 3") && text(&out.stderr).contains("anchor"),
+        text(&out.stderr).contains("event 6") && text(&out.stderr).contains("anchor"),
         "{}",
         text(&out.stderr)
     );
     let bad = sclerad(&["audit", "verify", "--db", &db, "--anchor", "x"]);
     assert_eq!(bad.status.code(), Some(2));
+}
+
+#[test]
+fn audit_verify_names_a_row_edited_in_the_database() {
+    let dir = tempfile::tempdir().expect("temp");
+    let db = format!("sqlite:{}", dir.path().join("study.db").display());
+    let out = sclerad_with_stdin(
+        &["user", "add", "rita", "--role", "reader", "--db", &db],
+        "a long passphrase\n",
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let out = sclerad(&["audit", "verify", "--db", &db]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("(1 rows)"),
+        "{}",
+        text(&out.stdout)
+    );
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let pool = sqlx::SqlitePool::connect(&db).await.expect("open");
+        sqlx::query("UPDATE users SET role = 'admin' WHERE name = 'rita'")
+            .execute(&pool)
+            .await
+            .expect("edit");
+        pool.close().await;
+    });
+    let out = sclerad(&["audit", "verify", "--db", &db]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("users row 1 (name \"rita\")") && err.contains("changed outside sclerad"),
+        "{err}"
+    );
 }
 
 /// An HTTP/1.1 exchange over loopback with extra request headers: status,

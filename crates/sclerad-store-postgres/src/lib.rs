@@ -27,6 +27,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0002_token_expiry.sql",
         sql: include_str!("../migrations/0002_token_expiry.sql"),
     },
+    Migration {
+        version: 3,
+        name: "0003_row_digests.sql",
+        sql: include_str!("../migrations/0003_row_digests.sql"),
+    },
 ];
 
 /// Serialises concurrent migrations of one database (any constant works;
@@ -113,6 +118,8 @@ mod dialect {
     }
 
     pub(crate) const SAVER_SETUP: Option<&str> = Some("SET LOCAL lock_timeout = '5s'");
+    pub(crate) const SNAPSHOT: Option<&str> =
+        Some("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
     pub(crate) const BACKEND: sclerad_store::Backend = sclerad_store::Backend::Postgres;
 }
 

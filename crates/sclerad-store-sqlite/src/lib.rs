@@ -25,6 +25,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0002_token_expiry.sql",
         sql: include_str!("../migrations/0002_token_expiry.sql"),
     },
+    Migration {
+        version: 3,
+        name: "0003_row_digests.sql",
+        sql: include_str!("../migrations/0003_row_digests.sql"),
+    },
 ];
 
 /// A study store in one SQLite file.
@@ -101,6 +106,7 @@ mod dialect {
     }
 
     pub(crate) const SAVER_SETUP: Option<&str> = None;
+    pub(crate) const SNAPSHOT: Option<&str> = None;
     pub(crate) const BACKEND: sclerad_store::Backend = sclerad_store::Backend::Sqlite;
 }
 

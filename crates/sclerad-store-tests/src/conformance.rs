@@ -142,12 +142,28 @@ fn admin() -> Actor {
     Actor::command_line("test")
 }
 
-async fn verified(store: &dyn Store) -> i64 {
-    match verify_audit(store).await {
-        Ok(Ok(n)) => n,
-        Ok(Err(broken)) => panic!("audit chain broken: {broken}"),
-        Err(e) => panic!("audit chain unreadable: {e}"),
+/// Verifies the trail and the data against it (panics if they do not
+/// check out); returns the number of change events (row digest events not
+/// counted).
+pub async fn verified(store: &dyn Store) -> i64 {
+    let proved = match verify_audit(store).await {
+        Ok(Ok(proved)) => proved,
+        Ok(Err(failure)) => panic!("audit trail does not prove the data: {failure}"),
+        Err(e) => panic!("audit trail unreadable: {e}"),
+    };
+    let mut changes = 0;
+    let mut after = 0;
+    loop {
+        let page = store.audit_events(after, 10_000).await.expect("events");
+        let Some(last) = page.last() else { break };
+        after = last.seq;
+        changes += page
+            .iter()
+            .filter(|e| e.action != sclerad_store::proof::DIGEST_ACTION)
+            .count() as i64;
     }
+    assert_eq!(after, proved.events, "every event checked");
+    changes
 }
 
 /// Users, login bookkeeping, sessions and API tokens.
@@ -854,13 +870,109 @@ pub async fn concurrent_saves_land_once(store: Arc<dyn Store>) {
     assert_eq!(verified(store.as_ref()).await, 3 + plan.len() as i64);
 }
 
+/// Runs SQL on the store's database past its interface (a connection of
+/// the test's own), as someone with the file or a database login would.
+pub type RawSql = dyn Fn(&'static str) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>
+    + Send
+    + Sync;
+
+async fn row_failure(store: &dyn Store) -> (sclerad_store::RowMismatch, u64) {
+    match verify_audit(store).await.expect("read") {
+        Err(sclerad_store::AuditFailure::Rows { first, count }) => (first, count),
+        other => panic!("expected a row mismatch, got {other:?}"),
+    }
+}
+
+/// Direct edits of the data tables (a user's role, a patient's cells, a
+/// consensus reading, an added row, a deleted row) fail verification, which
+/// names the first row that differs; undoing the edit makes it pass again.
+pub async fn direct_edits_are_named(store: &dyn Store, raw: &RawSql) {
+    let rita = store
+        .create_user(&admin(), "rita", Role::Reader, "$argon2id$hash")
+        .await
+        .expect("user");
+    let import = StudyImport::from_tables(&sample_tables());
+    let summary = store
+        .import_study(&admin(), "s", &import)
+        .await
+        .expect("import");
+    let exams = store.patients(summary.study.id).await.expect("patients");
+    let exam_id = exams[0].hand_radiograph.id;
+    let consensus = store
+        .readings(summary.study.id)
+        .await
+        .expect("readings")
+        .into_iter()
+        .find(|r| r.kind == ReadingKind::Consensus && r.exam_id == exam_id)
+        .map_or(0, |r| r.version);
+    store
+        .save_consensus(
+            &Actor::user(&rita),
+            summary.study.id,
+            exam_id,
+            &[],
+            consensus,
+        )
+        .await
+        .expect("consensus");
+    let proved = verify_audit(store).await.expect("read").expect("intact");
+    assert!(proved.rows >= 1 + 1 + 3 + 6, "{proved:?}");
+
+    // A reader made admin in the database.
+    raw("UPDATE users SET role = 'admin' WHERE name = 'rita'").await;
+    let (first, count) = row_failure(store).await;
+    assert_eq!((first.table, first.id, count), ("users", rita.id, 1));
+    assert!(
+        first.to_string().contains("(name \"rita\")")
+            && first.reason.contains("changed outside sclerad"),
+        "{first}"
+    );
+    raw("UPDATE users SET role = 'reader' WHERE name = 'rita'").await;
+    assert_eq!(verify_audit(store).await.expect("read"), Ok(proved));
+
+    // A patient's sex and the consensus reading, changed and put back.
+    raw("CREATE TABLE saved_patients AS SELECT id, cells FROM patients").await;
+    raw("CREATE TABLE saved_readings AS SELECT id, findings FROM readings").await;
+    raw("UPDATE patients SET cells = replace(cells, 'female', 'male') WHERE patient_id = 'P03'")
+        .await;
+    raw("UPDATE readings SET findings = NULL WHERE kind = 'consensus'").await;
+    let (first, count) = row_failure(store).await;
+    // One patient, and the consensus readings of both exams that have one.
+    assert_eq!((first.table, count), ("patients", 3), "{first}");
+    assert!(first.named.contains("\"P03\""), "{first}");
+    raw(
+        "UPDATE patients SET cells = (SELECT cells FROM saved_patients s WHERE s.id = patients.id)",
+    )
+    .await;
+    let (first, count) = row_failure(store).await;
+    assert_eq!((first.table, count), ("readings", 2), "{first}");
+    assert!(first.named.contains("consensus"), "{first}");
+    raw("UPDATE readings SET findings = (SELECT findings FROM saved_readings s WHERE s.id = readings.id)")
+        .await;
+    assert_eq!(verify_audit(store).await.expect("read"), Ok(proved));
+
+    // A user added behind the store's back, then a reading deleted.
+    raw("INSERT INTO users (name, role, password_hash, created_at) VALUES ('mallory', 'admin', 'x', 't')")
+        .await;
+    let (first, _) = row_failure(store).await;
+    assert!(first.reason.contains("not in the audit trail"), "{first}");
+    raw("DELETE FROM users WHERE name = 'mallory'").await;
+    assert_eq!(verify_audit(store).await.expect("read"), Ok(proved));
+    raw("DELETE FROM readings WHERE kind = 'imported' AND id = (SELECT MAX(id) FROM readings WHERE kind = 'imported')")
+        .await;
+    let (first, count) = row_failure(store).await;
+    assert_eq!((first.table, count), ("readings", 1), "{first}");
+    assert!(first.reason.contains("deleted outside sclerad"), "{first}");
+}
+
 /// Runs every check of the suite as its own test, for a back end whose
 /// tests provide `async fn $open() -> Option<Arc<dyn Store>>` returning a
 /// fresh, empty store (`None` only when the back end's tests were skipped
-/// on purpose).
+/// on purpose), and `async fn $raw() -> Option<(Arc<dyn Store>,
+/// Box<RawSql>)>`, a fresh store with a raw connection to its database.
 #[macro_export]
 macro_rules! conformance_tests {
-    ($open:path) => {
+    ($open:path, $raw:path) => {
         mod conformance {
             use super::*;
 
@@ -904,6 +1016,14 @@ macro_rules! conformance_tests {
             async fn concurrent_saves_land_once() {
                 let Some(store) = $open().await else { return };
                 $crate::conformance::concurrent_saves_land_once(store).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn direct_edits_are_named() {
+                let Some((store, raw)) = $raw().await else {
+                    return;
+                };
+                $crate::conformance::direct_edits_are_named(store.as_ref(), raw.as_ref()).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

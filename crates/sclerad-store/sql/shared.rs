@@ -23,6 +23,9 @@
 //! - `SAVER_SETUP`: a statement the save batch runs first, if any
 //!   (PostgreSQL: a lock timeout, so a row held elsewhere cannot stall every
 //!   save of the process);
+//! - `SNAPSHOT`: a statement that makes the transaction it opens read one
+//!   snapshot of the database, if the back end needs one (PostgreSQL:
+//!   repeatable read; SQLite's WAL readers see one snapshot anyway);
 //! - `BACKEND`: which [`Backend`] this is.
 //!
 //! Both dialects accept the SQL below as written: `$n` parameters,
@@ -32,16 +35,17 @@
 use async_trait::async_trait;
 use sclerad_model::{check_findings, ct_coverage, Finding};
 use sclerad_store::codec::{from_code, from_json, to_json};
+use sclerad_store::proof::{digest_events, row_hash, DataRow, DataTable, Replay};
 use sclerad_store::{
     audit::{AuditEvent, NewEvent},
-    check_study_name, check_user_name, looks_like, migrate, now, Actor, ApiToken, Backend,
-    Credentials, Exam, ImportSummary, Migration, Modality, NewAssignment, PatientRecord, Reading,
-    ReadingKind, Role, Session, Store, StoreError, StoreResult, Study, StudyColumns, StudyImport,
-    User, WorkItem,
+    check_study_name, check_user_name, looks_like, migrate, now, Actor, Anchor, ApiToken,
+    AuditFailure, Backend, BrokenLink, ChainVerifier, Credentials, Exam, ImportSummary, Migration,
+    Modality, NewAssignment, PatientRecord, Reading, ReadingKind, Role, Session, Store, StoreError,
+    StoreResult, Study, StudyColumns, StudyImport, User, Verified, WorkItem,
 };
 use sqlx::Row;
 
-use super::dialect::{lock, Db, DbConnection, DbRow, ThisStore, BACKEND, SAVER_SETUP};
+use super::dialect::{lock, Db, DbConnection, DbRow, ThisStore, BACKEND, SAVER_SETUP, SNAPSHOT};
 
 /// A write transaction, with the store's writer turn when the back end
 /// takes turns in-process (SQLite: one writer at a time, queued fairly
@@ -243,6 +247,98 @@ async fn audit_each(tx: &mut DbConnection, events: Vec<(String, NewEvent)>) -> S
     Ok(())
 }
 
+/// Reads a row as [`DataTable::select`] selects it.
+fn data_row(table: DataTable, row: &DbRow) -> StoreResult<DataRow> {
+    Ok(DataRow {
+        id: row.try_get("id").map_err(backend)?,
+        values: table
+            .columns()
+            .iter()
+            .map(|c| row.try_get::<Option<String>, _>(*c).map_err(backend))
+            .collect::<StoreResult<_>>()?,
+    })
+}
+
+/// Row digest events ([`sclerad_store::proof`]) of the rows of `table`
+/// with ids `ids`, as they stand in the caller's transaction; an id with no
+/// row is recorded as deleted.
+async fn digests(
+    tx: &mut DbConnection,
+    table: DataTable,
+    ids: &[i64],
+) -> StoreResult<Vec<NewEvent>> {
+    let mut ids = ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut rows = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(1000) {
+        let mut select = sqlx::QueryBuilder::<Db>::new(table.select());
+        select.push(" WHERE id IN (");
+        let mut keys = select.separated(", ");
+        for id in chunk {
+            keys.push_bind(*id);
+        }
+        select.push(")");
+        let found = select
+            .build()
+            .persistent(false)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(backend)?;
+        let mut hashes = std::collections::HashMap::with_capacity(found.len());
+        for row in &found {
+            let row = data_row(table, row)?;
+            hashes.insert(row.id, row_hash(table, &row));
+        }
+        rows.extend(chunk.iter().map(|id| (*id, hashes.remove(id))));
+    }
+    Ok(digest_events(table, &rows))
+}
+
+/// Row digest events of every row of `table` that `filter` (an SQL
+/// condition on `$2`, bound to `key`) selects, or of every row without one,
+/// read in pages.
+async fn digests_where(
+    tx: &mut DbConnection,
+    table: DataTable,
+    filter: Option<(&str, i64)>,
+) -> StoreResult<Vec<NewEvent>> {
+    let condition = filter.map_or(String::new(), |(f, _)| format!(" AND ({f})"));
+    let sql = format!(
+        "{} WHERE id > $1{condition} ORDER BY id LIMIT 10000",
+        table.select()
+    );
+    let mut rows = Vec::new();
+    let mut after = 0;
+    loop {
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.clone())).bind(after);
+        if let Some((_, key)) = filter {
+            query = query.bind(key);
+        }
+        let page = query.fetch_all(&mut *tx).await.map_err(backend)?;
+        for row in &page {
+            let row = data_row(table, row)?;
+            after = row.id;
+            rows.push((row.id, Some(row_hash(table, &row))));
+        }
+        if page.len() < 10_000 {
+            break;
+        }
+    }
+    Ok(digest_events(table, &rows))
+}
+
+/// Row digest events of every row of every proven table: what migration 3
+/// (row digests) records of a database that held data before it, so the
+/// trail vouches for those rows from then on.
+async fn digest_everything(tx: &mut DbConnection) -> StoreResult<Vec<NewEvent>> {
+    let mut events = Vec::new();
+    for table in DataTable::ALL {
+        events.extend(digests_where(tx, *table, None).await?);
+    }
+    Ok(events)
+}
+
 /// Applies the migrations of `all` that `schema_migrations` does not list
 /// yet, inside the caller's transaction. `BIGINT` is a 64-bit integer in
 /// both dialects.
@@ -274,9 +370,23 @@ pub(super) async fn apply_migrations(tx: &mut DbConnection, all: &[Migration]) -
         .execute(&mut *tx)
         .await
         .map_err(backend)?;
+        if m.version == ROW_DIGESTS_MIGRATION {
+            let events = digest_everything(tx).await?;
+            if !events.is_empty() {
+                let actor = "sclerad:migration".to_string();
+                audit_each(tx, events.into_iter().map(|e| (actor.clone(), e)).collect()).await?;
+            }
+        }
     }
     Ok(())
 }
+
+/// The most rows one import statement inserts (6 parameters each: within
+/// SQLite's 32,766 and PostgreSQL's 65,535).
+const IMPORT_ROWS: usize = 500;
+
+/// The migration from which the trail holds row digests.
+const ROW_DIGESTS_MIGRATION: i64 = 3;
 
 /// A reader's save waiting for the next batch.
 pub(super) struct SaveJob {
@@ -403,6 +513,8 @@ impl ThisStore {
         let mut results = Vec::with_capacity(jobs.len());
         let mut events = Vec::with_capacity(jobs.len());
         let mut changed: Vec<i64> = Vec::new();
+        // Reading id → the reader who saved it last in this batch.
+        let mut saved_by: std::collections::HashMap<i64, String> = std::collections::HashMap::new();
         for job in jobs {
             let Some((reading_id, item)) = current.get_mut(&(job.reader_id, job.code.clone()))
             else {
@@ -445,6 +557,7 @@ impl ThisStore {
             if !changed.contains(reading_id) {
                 changed.push(*reading_id);
             }
+            saved_by.insert(*reading_id, job.actor.name.clone());
             results.push(Ok(item.clone()));
         }
         if !changed.is_empty() {
@@ -486,6 +599,23 @@ impl ThisStore {
                 .await
                 .map_err(backend)?;
         }
+        // The row digests come last, each reading as the batch leaves it,
+        // under the reader who saved it last.
+        let mut by_reader: Vec<(String, Vec<i64>)> = Vec::new();
+        for id in &changed {
+            let Some(who) = saved_by.get(id) else {
+                continue;
+            };
+            match by_reader.iter_mut().find(|(name, _)| name == who) {
+                Some((_, ids)) => ids.push(*id),
+                None => by_reader.push((who.clone(), vec![*id])),
+            }
+        }
+        for (who, ids) in by_reader {
+            for event in digests(&mut tx, DataTable::Readings, &ids).await? {
+                events.push((who.clone(), event));
+            }
+        }
         if !events.is_empty() {
             audit_each(&mut tx, events).await?;
         }
@@ -518,8 +648,15 @@ async fn end_all(
             .await
             .map_err(backend)?;
     if !ids.is_empty() {
-        let event = NewEvent::new("revoke_all", "api_token", user_id, Some(&ids), None::<&()>);
-        audit(tx, actor, vec![event]).await?;
+        let mut events = vec![NewEvent::new(
+            "revoke_all",
+            "api_token",
+            user_id,
+            Some(&ids),
+            None::<&()>,
+        )];
+        events.extend(digests(tx, DataTable::ApiTokens, &ids).await?);
+        audit(tx, actor, events).await?;
     }
     Ok(ids.len())
 }
@@ -588,8 +725,15 @@ impl Store for ThisStore {
             other => other,
         })?;
         let user = user_of(&row)?;
-        let event = NewEvent::new("create", "user", user.id, None::<&()>, Some(&user));
-        audit(&mut tx, actor, vec![event]).await?;
+        let mut events = vec![NewEvent::new(
+            "create",
+            "user",
+            user.id,
+            None::<&()>,
+            Some(&user),
+        )];
+        events.extend(digests(&mut tx, DataTable::Users, &[user.id]).await?);
+        audit(&mut tx, actor, events).await?;
         tx.commit().await.map_err(backend)?;
         Ok(user)
     }
@@ -723,8 +867,15 @@ impl Store for ThisStore {
             return Err(StoreError::not_found(format!("user {user_id}")));
         }
         end_all(&mut tx, actor, user_id, end_tokens).await?;
-        let event = NewEvent::new("password", "user", user_id, None::<&()>, None::<&()>);
-        audit(&mut tx, actor, vec![event]).await?;
+        let mut events = vec![NewEvent::new(
+            "password",
+            "user",
+            user_id,
+            None::<&()>,
+            None::<&()>,
+        )];
+        events.extend(digests(&mut tx, DataTable::Users, &[user_id]).await?);
+        audit(&mut tx, actor, events).await?;
         tx.commit().await.map_err(backend)
     }
 
@@ -750,8 +901,15 @@ impl Store for ThisStore {
         .await
         .map_err(backend)?;
         let token = token_of(&row)?;
-        let event = NewEvent::new("create", "api_token", token.id, None::<&()>, Some(&token));
-        audit(&mut tx, actor, vec![event]).await?;
+        let mut events = vec![NewEvent::new(
+            "create",
+            "api_token",
+            token.id,
+            None::<&()>,
+            Some(&token),
+        )];
+        events.extend(digests(&mut tx, DataTable::ApiTokens, &[token.id]).await?);
+        audit(&mut tx, actor, events).await?;
         tx.commit().await.map_err(backend)?;
         Ok(token)
     }
@@ -793,8 +951,15 @@ impl Store for ThisStore {
         .map_err(backend)?
         .ok_or_else(|| StoreError::not_found(format!("API token {id}")))?;
         let token = token_of(&row)?;
-        let event = NewEvent::new("revoke", "api_token", id, Some(&token), None::<&()>);
-        audit(&mut tx, actor, vec![event]).await?;
+        let mut events = vec![NewEvent::new(
+            "revoke",
+            "api_token",
+            id,
+            Some(&token),
+            None::<&()>,
+        )];
+        events.extend(digests(&mut tx, DataTable::ApiTokens, &[id]).await?);
+        audit(&mut tx, actor, events).await?;
         tx.commit().await.map_err(backend)
     }
 
@@ -822,57 +987,114 @@ impl Store for ThisStore {
             other => other,
         })?;
 
-        let mut exams: std::collections::HashMap<(&str, Modality), i64> =
-            std::collections::HashMap::with_capacity(import.patients.len() * 2);
-        for (ordinal, p) in import.patients.iter().enumerate() {
-            let id: i64 = sqlx::query_scalar(
-                "INSERT INTO patients (study_id, ordinal, patient_id, cells, version) \
-                 VALUES ($1, $2, $3, $4, 1) RETURNING id",
-            )
-            .bind(study_id)
-            .bind(ordinal as i64)
-            .bind(&p.patient_id)
-            .bind(to_json(&p.cells)?)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(backend)?;
-            for exam in [&p.hand_radiograph, &p.ct] {
-                let exam_id: i64 = sqlx::query_scalar(
-                    "INSERT INTO exams (patient_ref, modality, exam_date, ct_type, ct_levels) \
-                     VALUES ($1, $2, $3, $4, $5) RETURNING id",
-                )
-                .bind(id)
-                .bind(exam.modality.code())
-                .bind(&exam.date)
-                .bind(&exam.ct_type)
-                .bind(&exam.ct_levels)
-                .fetch_one(&mut *tx)
+        // Many rows a statement (within both databases' parameter limits),
+        // the ids coming back with the keys that place them.
+        let mut patient_refs: std::collections::HashMap<String, i64> =
+            std::collections::HashMap::with_capacity(import.patients.len());
+        for (n, chunk) in import.patients.chunks(IMPORT_ROWS).enumerate() {
+            let cells: Vec<String> = chunk
+                .iter()
+                .map(|p| to_json(&p.cells))
+                .collect::<StoreResult<_>>()?;
+            let mut insert = sqlx::QueryBuilder::<Db>::new(
+                "INSERT INTO patients (study_id, ordinal, patient_id, cells, version) ",
+            );
+            insert.push_values(
+                chunk.iter().zip(&cells).enumerate(),
+                |mut row, (i, (p, c))| {
+                    row.push_bind(study_id)
+                        .push_bind((n * IMPORT_ROWS + i) as i64)
+                        .push_bind(p.patient_id.as_str())
+                        .push_bind(c.as_str())
+                        .push_bind(1_i64);
+                },
+            );
+            insert.push(" RETURNING id, patient_id");
+            for row in insert
+                .build()
+                .persistent(false)
+                .fetch_all(&mut *tx)
                 .await
-                .map_err(backend)?;
-                exams.insert((p.patient_id.as_str(), exam.modality), exam_id);
+                .map_err(backend)?
+            {
+                patient_refs.insert(
+                    row.try_get("patient_id").map_err(backend)?,
+                    row.try_get("id").map_err(backend)?,
+                );
             }
         }
-        for r in &import.readings {
-            let exam_id = *exams
-                .get(&(r.patient_id.as_str(), r.modality))
-                .ok_or_else(|| {
-                    StoreError::invalid(
-                        "patient_id",
-                        format!("reading of unknown patient {:?}", r.patient_id),
-                    )
-                })?;
-            sqlx::query(
-                "INSERT INTO readings (exam_id, reader, kind, findings, version, updated_at) \
-                 VALUES ($1, $2, $3, $4, 1, $5)",
-            )
-            .bind(exam_id)
-            .bind(&r.reader)
-            .bind(r.kind.code())
-            .bind(r.findings.as_ref().map(to_json).transpose()?)
-            .bind(&created_at)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
+        let exam_rows: Vec<(i64, &Exam)> = import
+            .patients
+            .iter()
+            .flat_map(|p| {
+                let id = patient_refs.get(&p.patient_id).copied().unwrap_or_default();
+                [(id, &p.hand_radiograph), (id, &p.ct)]
+            })
+            .collect();
+        let mut exams: std::collections::HashMap<(i64, String), i64> =
+            std::collections::HashMap::with_capacity(exam_rows.len());
+        for chunk in exam_rows.chunks(IMPORT_ROWS) {
+            let mut insert = sqlx::QueryBuilder::<Db>::new(
+                "INSERT INTO exams (patient_ref, modality, exam_date, ct_type, ct_levels) ",
+            );
+            insert.push_values(chunk, |mut row, (patient_ref, exam)| {
+                row.push_bind(*patient_ref)
+                    .push_bind(exam.modality.code())
+                    .push_bind(exam.date.as_deref())
+                    .push_bind(exam.ct_type.as_deref())
+                    .push_bind(exam.ct_levels.as_deref());
+            });
+            insert.push(" RETURNING id, patient_ref, modality");
+            for row in insert
+                .build()
+                .persistent(false)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(backend)?
+            {
+                exams.insert(
+                    (
+                        row.try_get("patient_ref").map_err(backend)?,
+                        row.try_get("modality").map_err(backend)?,
+                    ),
+                    row.try_get("id").map_err(backend)?,
+                );
+            }
+        }
+        drop(exam_rows);
+        let mut reading_rows = Vec::with_capacity(IMPORT_ROWS);
+        for chunk in import.readings.chunks(IMPORT_ROWS) {
+            reading_rows.clear();
+            for r in chunk {
+                let exam_id = patient_refs
+                    .get(&r.patient_id)
+                    .and_then(|p| exams.get(&(*p, r.modality.code().to_string())))
+                    .ok_or_else(|| {
+                        StoreError::invalid(
+                            "patient_id",
+                            format!("reading of unknown patient {:?}", r.patient_id),
+                        )
+                    })?;
+                let findings = r.findings.as_ref().map(to_json).transpose()?;
+                reading_rows.push((*exam_id, r, findings));
+            }
+            let mut insert = sqlx::QueryBuilder::<Db>::new(
+                "INSERT INTO readings (exam_id, reader, kind, findings, version, updated_at) ",
+            );
+            insert.push_values(&reading_rows, |mut row, (exam_id, r, findings)| {
+                row.push_bind(*exam_id)
+                    .push_bind(r.reader.as_str())
+                    .push_bind(r.kind.code())
+                    .push_bind(findings.as_deref())
+                    .push_bind(1_i64)
+                    .push_bind(created_at.as_str());
+            });
+            insert
+                .build()
+                .persistent(false)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
         }
         let study = Study {
             id: study_id,
@@ -885,14 +1107,30 @@ impl Store for ThisStore {
             patients: import.patients.len(),
             readings: import.readings.len(),
         };
-        let event = NewEvent::new(
+        let mut events = vec![NewEvent::new(
             "import",
             "study",
             study_id,
             None::<&()>,
             Some(&sclerad_store::records::import_digest(import, &summary)),
-        );
-        audit(&mut tx, actor, vec![event]).await?;
+        )];
+        events.extend(digests(&mut tx, DataTable::Studies, &[study_id]).await?);
+        let in_study = [
+            (DataTable::Patients, "study_id = $2"),
+            (
+                DataTable::Exams,
+                "patient_ref IN (SELECT id FROM patients WHERE study_id = $2)",
+            ),
+            (
+                DataTable::Readings,
+                "exam_id IN (SELECT e.id FROM exams e JOIN patients p ON p.id = e.patient_ref \
+                 WHERE p.study_id = $2)",
+            ),
+        ];
+        for (table, filter) in in_study {
+            events.extend(digests_where(&mut tx, table, Some((filter, study_id))).await?);
+        }
+        audit(&mut tx, actor, events).await?;
         tx.commit().await.map_err(backend)?;
         Ok(summary)
     }
@@ -1002,8 +1240,17 @@ impl Store for ThisStore {
             .await
             .map_err(backend)
             .and_then(|row| patient_of(&row))?;
-        let event = NewEvent::new("update", "patient", after.id, Some(&before), Some(&after));
-        audit(&mut tx, actor, vec![event]).await?;
+        let mut events = vec![NewEvent::new(
+            "update",
+            "patient",
+            after.id,
+            Some(&before),
+            Some(&after),
+        )];
+        events.extend(digests(&mut tx, DataTable::Patients, &[after.id]).await?);
+        let exams = [after.hand_radiograph.id, after.ct.id];
+        events.extend(digests(&mut tx, DataTable::Exams, &exams).await?);
+        audit(&mut tx, actor, events).await?;
         tx.commit().await.map_err(backend)?;
         Ok(after)
     }
@@ -1027,6 +1274,8 @@ impl Store for ThisStore {
         let mut tx = self.write().await?;
         let created_at = now();
         let mut names = std::collections::HashMap::new();
+        let mut assignment_ids = Vec::with_capacity(assignments.len());
+        let mut reading_ids = Vec::with_capacity(assignments.len());
         for a in assignments {
             if let std::collections::hash_map::Entry::Vacant(slot) = names.entry(a.reader_id) {
                 slot.insert(reader_name(&mut tx, a.reader_id).await?);
@@ -1070,27 +1319,31 @@ impl Store for ThisStore {
                 },
                 other => other,
             })?;
-            sqlx::query(
+            let reading_id: i64 = sqlx::query_scalar(
                 "INSERT INTO readings (exam_id, reader, kind, assignment_id, findings, version, updated_at) \
-                 VALUES ($1, $2, $3, $4, NULL, 0, $5)",
+                 VALUES ($1, $2, $3, $4, NULL, 0, $5) RETURNING id",
             )
             .bind(a.exam_id)
             .bind(&names[&a.reader_id])
             .bind(a.kind.code())
             .bind(assignment_id)
             .bind(&created_at)
-            .execute(&mut *tx)
+            .fetch_one(&mut *tx)
             .await
             .map_err(backend)?;
+            assignment_ids.push(assignment_id);
+            reading_ids.push(reading_id);
         }
-        let event = NewEvent::new(
+        let mut events = vec![NewEvent::new(
             "assign",
             "study",
             study_id,
             None::<&()>,
             Some(&sclerad_store::records::assignment_digest(assignments)),
-        );
-        audit(&mut tx, actor, vec![event]).await?;
+        )];
+        events.extend(digests(&mut tx, DataTable::Assignments, &assignment_ids).await?);
+        events.extend(digests(&mut tx, DataTable::Readings, &reading_ids).await?);
+        audit(&mut tx, actor, events).await?;
         tx.commit().await.map_err(backend)?;
         Ok(assignments.len())
     }
@@ -1246,48 +1499,132 @@ impl Store for ThisStore {
             .await
             .map_err(backend)
             .and_then(|row| reading_of(&row))?;
-        let event = NewEvent::new("save", "consensus", after.id, before.as_ref(), Some(&after));
-        audit(&mut tx, actor, vec![event]).await?;
+        let mut events = vec![NewEvent::new(
+            "save",
+            "consensus",
+            after.id,
+            before.as_ref(),
+            Some(&after),
+        )];
+        events.extend(digests(&mut tx, DataTable::Readings, &[after.id]).await?);
+        audit(&mut tx, actor, events).await?;
         tx.commit().await.map_err(backend)?;
         Ok(after)
     }
 
     async fn audit_events(&self, after: i64, limit: i64) -> StoreResult<Vec<AuditEvent>> {
-        let rows = sqlx::query(
-            "SELECT seq, at, actor, action, entity, entity_id, before, after, prev_hash, hash \
-             FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2",
-        )
-        .bind(after)
-        .bind(limit.clamp(1, 10_000))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(backend)?;
-        rows.iter()
-            .map(|row| {
-                Ok(AuditEvent {
-                    seq: row.try_get("seq").map_err(backend)?,
-                    at: row.try_get("at").map_err(backend)?,
-                    actor: row.try_get("actor").map_err(backend)?,
-                    action: row.try_get("action").map_err(backend)?,
-                    entity: row.try_get("entity").map_err(backend)?,
-                    entity_id: row.try_get("entity_id").map_err(backend)?,
-                    before: row.try_get("before").map_err(backend)?,
-                    after: row.try_get("after").map_err(backend)?,
-                    prev_hash: row.try_get("prev_hash").map_err(backend)?,
-                    hash: row.try_get("hash").map_err(backend)?,
-                })
-            })
-            .collect()
+        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        events_page(&mut conn, after, limit).await
     }
 
     async fn audit_head(&self) -> StoreResult<Option<(i64, String)>> {
-        let row: Option<(i64, String)> =
-            sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1")
-                .fetch_optional(&self.pool)
+        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        head_of(&mut conn).await
+    }
+
+    async fn verify_trail(
+        &self,
+        anchors: &[Anchor],
+    ) -> StoreResult<Result<Verified, AuditFailure>> {
+        // One snapshot for the trail and the rows: writers may go on, and
+        // what they add is neither checked nor mistaken for tampering.
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        if let Some(snapshot) = SNAPSHOT {
+            sqlx::query(snapshot)
+                .execute(&mut *tx)
                 .await
                 .map_err(backend)?;
-        Ok(row)
+        }
+        let head = head_of(&mut tx).await?;
+        let last = head.as_ref().map_or(0, |(seq, _)| *seq);
+        let mut chain = ChainVerifier::with_anchors(anchors);
+        let mut replay = Replay::default();
+        let mut after = 0;
+        while after < last {
+            let page = events_page(&mut tx, after, 10_000).await?;
+            let Some(end) = page.last() else { break };
+            after = end.seq;
+            for event in page.iter().take_while(|e| e.seq <= last) {
+                if let Err(broken) = chain.check(event) {
+                    return Ok(Err(broken.into()));
+                }
+                if let Err(reason) = replay.event(event) {
+                    return Ok(Err(BrokenLink {
+                        seq: event.seq,
+                        reason,
+                    }
+                    .into()));
+                }
+            }
+        }
+        let events = match chain.finish(head) {
+            Ok(events) => events,
+            Err(broken) => return Ok(Err(broken.into())),
+        };
+        for table in DataTable::ALL {
+            let sql = format!("{} WHERE id > $1 ORDER BY id LIMIT 10000", table.select());
+            let mut after = 0;
+            loop {
+                let page = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+                    .bind(after)
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(backend)?;
+                for row in &page {
+                    let row = data_row(*table, row)?;
+                    after = row.id;
+                    replay.row(*table, &row);
+                }
+                if page.len() < 10_000 {
+                    break;
+                }
+            }
+        }
+        tx.rollback().await.map_err(backend)?;
+        Ok(match replay.finish() {
+            Ok(rows) => Ok(Verified { events, rows }),
+            Err((first, count)) => Err(AuditFailure::Rows { first, count }),
+        })
     }
+}
+
+async fn events_page(
+    conn: &mut DbConnection,
+    after: i64,
+    limit: i64,
+) -> StoreResult<Vec<AuditEvent>> {
+    let rows = sqlx::query(
+        "SELECT seq, at, actor, action, entity, entity_id, before, after, prev_hash, hash \
+         FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2",
+    )
+    .bind(after)
+    .bind(limit.clamp(1, 10_000))
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(backend)?;
+    rows.iter()
+        .map(|row| {
+            Ok(AuditEvent {
+                seq: row.try_get("seq").map_err(backend)?,
+                at: row.try_get("at").map_err(backend)?,
+                actor: row.try_get("actor").map_err(backend)?,
+                action: row.try_get("action").map_err(backend)?,
+                entity: row.try_get("entity").map_err(backend)?,
+                entity_id: row.try_get("entity_id").map_err(backend)?,
+                before: row.try_get("before").map_err(backend)?,
+                after: row.try_get("after").map_err(backend)?,
+                prev_hash: row.try_get("prev_hash").map_err(backend)?,
+                hash: row.try_get("hash").map_err(backend)?,
+            })
+        })
+        .collect()
+}
+
+async fn head_of(conn: &mut DbConnection) -> StoreResult<Option<(i64, String)>> {
+    sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1")
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(backend)
 }
 
 fn study_of(row: &DbRow) -> StoreResult<Study> {

@@ -20,6 +20,7 @@ mod edit;
 mod error;
 pub mod migrate;
 pub mod password;
+pub mod proof;
 pub mod records;
 pub mod review;
 mod types;
@@ -28,6 +29,7 @@ pub use audit::{Anchor, AuditEvent, BrokenLink, ChainVerifier, NewEvent};
 pub use edit::{edit_patient, MAX_CELL_CHARS};
 pub use error::{StoreError, StoreResult};
 pub use migrate::{now, Migration};
+pub use proof::{AuditFailure, RowMismatch, Verified};
 pub use records::{read_study, to_tables, StudyImport};
 pub use types::{
     check_study_name, check_user_name, login_name, looks_like, Actor, ApiToken, Cells, Credentials,
@@ -218,39 +220,18 @@ pub trait Store: Send + Sync + 'static {
     async fn audit_events(&self, after: i64, limit: i64) -> StoreResult<Vec<AuditEvent>>;
     /// The chain head: the last event's sequence number and hash.
     async fn audit_head(&self) -> StoreResult<Option<(i64, String)>>;
+    /// Verifies, in one snapshot of the database, the audit chain event by
+    /// event (with `anchors`, hashes recorded outside the database) and
+    /// then every current row of the proven tables against the digest the
+    /// trail last recorded of it ([`proof`]). Returns what was checked, or
+    /// the first broken link, or the first row that differs (and how many
+    /// do). Memory: one entry per proven row.
+    async fn verify_trail(&self, anchors: &[Anchor])
+        -> StoreResult<Result<Verified, AuditFailure>>;
 }
 
-/// Verifies the whole audit chain of `store`, page by page. Returns the
-/// number of events checked, or the first broken link.
-///
-/// The head is read first and events are checked up to it, so events that
-/// writers append while the check runs are neither checked nor mistaken for
-/// a broken tail.
-pub async fn verify_audit(store: &dyn Store) -> StoreResult<Result<i64, BrokenLink>> {
-    verify_audit_anchored(store, &[]).await
-}
-
-/// [`verify_audit`], also checking hashes recorded outside the database.
-pub async fn verify_audit_anchored(
-    store: &dyn Store,
-    anchors: &[Anchor],
-) -> StoreResult<Result<i64, BrokenLink>> {
-    let head = store.audit_head().await?;
-    let last = head.as_ref().map_or(0, |(seq, _)| *seq);
-    let mut verifier = ChainVerifier::with_anchors(anchors);
-    let mut after = 0;
-    'pages: while after < last {
-        let page = store.audit_events(after, 10_000).await?;
-        let Some(end) = page.last() else { break };
-        after = end.seq;
-        for event in page.iter().take_while(|e| e.seq <= last) {
-            if let Err(broken) = verifier.check(event) {
-                return Ok(Err(broken));
-            }
-        }
-        if page.iter().any(|e| e.seq > last) {
-            break 'pages;
-        }
-    }
-    Ok(verifier.finish(head))
+/// Verifies the audit trail of `store` and its data against it
+/// ([`Store::verify_trail`]) without anchors.
+pub async fn verify_audit(store: &dyn Store) -> StoreResult<Result<Verified, AuditFailure>> {
+    store.verify_trail(&[]).await
 }

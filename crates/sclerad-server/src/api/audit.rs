@@ -1,7 +1,7 @@
 //! The audit trail (admins).
 
 use axum::extract::State;
-use sclerad_store::Role;
+use sclerad_store::{AuditFailure, Role};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -92,20 +92,35 @@ pub async fn audit_events(
     ))
 }
 
-/// The result of checking the audit chain.
+/// The result of checking the audit trail and the data against it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AuditVerification {
-    /// Whether every link checks out.
+    /// Whether every link checks out and every current row is what the
+    /// trail records.
     pub intact: bool,
-    /// Events checked.
+    /// Events checked (when the chain is broken: before the break).
     pub events: i64,
-    /// The first broken event, if any.
+    /// Current rows checked against the trail (0 unless intact).
+    pub rows: u64,
+    /// The first broken event, if the chain is broken.
     pub broken_at: Option<i64>,
-    /// Why it is broken.
+    /// The first row that differs from the trail, if the chain is intact
+    /// but the data is not.
+    pub row: Option<DifferingRow>,
+    /// What is wrong.
     pub reason: Option<String>,
 }
 
-/// Check the whole audit chain (admins).
+/// A row that is not what the audit trail records.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DifferingRow {
+    /// Its table.
+    pub table: String,
+    /// Its id.
+    pub id: i64,
+}
+
+/// Check the whole audit chain, and every current row against it (admins).
 #[utoipa::path(get, path = "/api/audit/verify", tag = "admin",
     responses((status = 200, body = AuditVerification), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("session" = []), ("token" = [])))]
@@ -114,20 +129,35 @@ pub async fn audit_verify(
     caller: Caller,
 ) -> ApiResult<AuditVerification> {
     caller.require(&[Role::Admin])?;
-    Ok(ApiJson(
-        match sclerad_store::verify_audit(state.store.as_ref()).await? {
-            Ok(events) => AuditVerification {
-                intact: true,
-                events,
-                broken_at: None,
-                reason: None,
-            },
-            Err(broken) => AuditVerification {
+    Ok(ApiJson(match state.store.verify_trail(&[]).await? {
+        Ok(proved) => AuditVerification {
+            intact: true,
+            events: proved.events,
+            rows: proved.rows,
+            broken_at: None,
+            row: None,
+            reason: None,
+        },
+        Err(failure) => match &failure {
+            AuditFailure::Chain(broken) => AuditVerification {
                 intact: false,
                 events: broken.seq - 1,
+                rows: 0,
                 broken_at: Some(broken.seq),
-                reason: Some(broken.reason),
+                row: None,
+                reason: Some(broken.reason.clone()),
+            },
+            AuditFailure::Rows { first, .. } => AuditVerification {
+                intact: false,
+                events: 0,
+                rows: 0,
+                broken_at: None,
+                row: Some(DifferingRow {
+                    table: first.table.into(),
+                    id: first.id,
+                }),
+                reason: Some(failure.to_string()),
             },
         },
-    ))
+    }))
 }
