@@ -1287,6 +1287,7 @@ fn consensus_spellings_and_formula_like_names_are_warned_about() {
     let spelling = with("consensus-spelling");
     assert_eq!(spelling.len(), 1, "once per reader: {spelling:?}");
     assert_eq!(spelling[0].location.row, Some(2));
+    assert_eq!(spelling[0].severity, Severity::Error, "refused, not warned");
     let formula = with("formula-like-value");
     assert_eq!(formula.len(), 2, "{formula:?}");
     assert!(formula.iter().all(|p| p.severity == Severity::Warning));

@@ -198,15 +198,17 @@ fn check_formula_like_identifiers(cohort: &Cohort, out: &mut Vec<Problem>) {
                 );
             }
             if crate::is_consensus(reader) && reader != crate::CONSENSUS {
+                // The reader rule would take it as the consensus reading,
+                // and a reader so named would silently become the study's
+                // primary reading: refused, whichever was meant.
                 out.push(
-                    Problem::warning(
+                    Problem::error(
                         "consensus-spelling",
                         at,
                         format!(
-                            "reader '{reader}' is taken as the consensus (adjudicated) reading, \
-                             as '{}' in any case is; write it '{}' if that is meant, \
-                             or rename the reader",
-                            crate::CONSENSUS,
+                            "reader '{reader}' is spelled like the consensus (adjudicated) \
+                             reading, which must be written '{}' exactly; write it so if that \
+                             is meant, or rename the reader",
                             crate::CONSENSUS
                         ),
                     )

@@ -1274,6 +1274,125 @@ async fn double_reading_adjudication_agreement_export(store: Arc<dyn Store>) {
     }
 }
 
+/// Lists come a page at a time: `limit` and `offset`, the whole length in
+/// `X-Total-Count`, a `Link` to the next page; walking the links gives the
+/// whole list once, in order.
+async fn lists_are_paged(store: Arc<dyn Store>) {
+    let f = fixture(store).await;
+    f.assign(0.5).await;
+    let whole = f.worklist("rita").await;
+    assert!(whole.len() >= 4, "{}", whole.len());
+    let mut walked = Vec::new();
+    let mut uri = "/api/worklist?limit=2".to_string();
+    loop {
+        let reply = f.call(Method::GET, &uri, Some("rita"), None).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+        assert_eq!(
+            reply.headers["x-total-count"],
+            whole.len().to_string().as_str()
+        );
+        let page = reply.json();
+        let page = page.as_array().expect("array");
+        assert!(page.len() <= 2);
+        walked.extend(page.iter().cloned());
+        let Some(link) = reply.headers.get(header::LINK) else {
+            break;
+        };
+        let link = link.to_str().expect("ascii");
+        let next = link
+            .strip_prefix("<?")
+            .and_then(|l| l.split_once(">; rel=\"next\""))
+            .map(|(q, _)| q)
+            .unwrap_or_else(|| panic!("{link}"));
+        uri = format!("/api/worklist?{next}");
+    }
+    assert_eq!(walked, whole);
+
+    for (uri, who, total) in [
+        ("/api/studies/s/patients?limit=1&offset=1", "dm", 3),
+        ("/api/users?limit=1", "root", 6),
+        ("/api/studies?limit=1", "dm", 1),
+    ] {
+        let reply = f.call(Method::GET, uri, Some(who), None).await;
+        assert_eq!(reply.status, StatusCode::OK, "{uri}: {}", reply.text);
+        assert_eq!(reply.json().as_array().map(Vec::len), Some(1), "{uri}");
+        assert_eq!(reply.headers["x-total-count"], total.to_string().as_str());
+    }
+    let second = f
+        .ok(
+            Method::GET,
+            "/api/studies/s/patients?limit=1&offset=1",
+            "dm",
+            None,
+        )
+        .await;
+    assert_eq!(second[0]["patient_id"], "P02");
+    // Past the end: an empty page; limits above 1000 are brought down.
+    let past = f
+        .ok(Method::GET, "/api/studies/s/patients?offset=99", "dm", None)
+        .await;
+    assert_eq!(past, json!([]));
+    let bad = f
+        .call(Method::GET, "/api/worklist?limit=-1", Some("rita"), None)
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+}
+
+/// The export is streamed a page at a time; across several pages of
+/// patients and readings it is exactly the study's tables joined whole.
+async fn exports_stream_the_whole_study(store: Arc<dyn Store>) {
+    let f = fixture(store).await;
+    let cohort = sclerad_synth::generate(&sclerad_synth::SynthOptions {
+        patients: 1234,
+        seed: 7,
+        readings: sclerad_synth::ReadingsMode::Long(vec!["rad1".into(), "rad2".into()]),
+        ..Default::default()
+    });
+    let tables = sclerad_bundle::TextTables::of(&cohort);
+    let import = StudyImport::from_tables(&tables);
+    let study = f
+        .store
+        .import_study(&Actor::command_line("t"), "big", &import)
+        .await
+        .expect("import")
+        .study;
+    let patients = f.store.patients(study.id).await.expect("patients");
+    let readings = f.store.readings(study.id).await.expect("readings");
+    assert!(
+        readings.len() > 250,
+        "more than two pages: {}",
+        readings.len()
+    );
+    let whole = sclerad_store::to_tables(&study.columns, &patients, &readings);
+    let view = |t: Option<sclerad_bundle::TextTable>| match t {
+        Some(t) => json!({"columns": t.columns, "rows": t.rows}),
+        None => Value::Null,
+    };
+    let expected = json!({
+        "patients": view(Some(whole.patients)),
+        "hand_readings": view(whole.hand_readings),
+        "spine_readings": view(whole.spine_readings),
+    });
+    let reply = f
+        .call(Method::GET, "/api/studies/big/export", Some("stat"), None)
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.headers[header::CONTENT_TYPE], "application/json");
+    assert_eq!(reply.json(), expected);
+    // The small study, whose readings tables hold only some readers.
+    let small = f
+        .ok(Method::GET, "/api/studies/s/export", "stat", None)
+        .await;
+    let s = f.store.study("s").await.expect("read").expect("s");
+    let whole = sclerad_store::to_tables(
+        &s.columns,
+        &f.store.patients(s.id).await.expect("patients"),
+        &f.store.readings(s.id).await.expect("readings"),
+    );
+    assert_eq!(small["patients"]["rows"], json!(whole.patients.rows));
+    assert_eq!(small["hand_readings"], view(whole.hand_readings), "{small}");
+}
+
 macro_rules! on_both_backends {
     ($($check:ident),+ $(,)?) => {
         mod sqlite_backend {
@@ -1304,6 +1423,8 @@ on_both_backends!(
     concurrent_edits_lose_nothing,
     hostile_payloads_are_refused_or_stored_inert,
     double_reading_adjudication_agreement_export,
+    lists_are_paged,
+    exports_stream_the_whole_study,
 );
 
 /// The OpenAPI schemas of findings and agreement rows describe exactly the

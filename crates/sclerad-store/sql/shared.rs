@@ -40,8 +40,8 @@ use sclerad_store::{
     audit::{AuditEvent, NewEvent},
     check_study_name, check_user_name, looks_like, migrate, now, Actor, Anchor, ApiToken,
     AuditFailure, Backend, BrokenLink, ChainVerifier, Credentials, Exam, ImportSummary, Migration,
-    Modality, NewAssignment, PatientRecord, Reading, ReadingKind, Role, Session, Store, StoreError,
-    StoreResult, Study, StudyColumns, StudyImport, User, Verified, WorkItem,
+    Modality, NewAssignment, Page, Paged, PatientRecord, Reading, ReadingKind, Role, Session,
+    Store, StoreError, StoreResult, Study, StudyColumns, StudyImport, User, Verified, WorkItem,
 };
 use sqlx::Row;
 
@@ -1162,6 +1162,27 @@ impl Store for ThisStore {
         rows.iter().map(patient_of).collect()
     }
 
+    async fn patients_page(&self, study_id: i64, page: Page) -> StoreResult<Paged<PatientRecord>> {
+        let (offset, limit) = page.sql();
+        let sql = format!("{PATIENT_SELECT} ORDER BY p.ordinal LIMIT $2 OFFSET $3");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(study_id)
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM patients WHERE study_id = $1")
+            .bind(study_id)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(Paged {
+            items: rows.iter().map(patient_of).collect::<StoreResult<_>>()?,
+            total: u64::try_from(total).unwrap_or_default(),
+        })
+    }
+
     async fn patient(&self, study_id: i64, patient_id: &str) -> StoreResult<Option<PatientRecord>> {
         let sql = format!("{PATIENT_SELECT} AND p.patient_id = $2");
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -1265,6 +1286,24 @@ impl Store for ThisStore {
         rows.iter().map(reading_of).collect()
     }
 
+    async fn readings_after(
+        &self,
+        study_id: i64,
+        after: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<Reading>> {
+        let sql =
+            format!("{READING_SELECT} WHERE p.study_id = $1 AND r.id > $2 ORDER BY r.id LIMIT $3");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(study_id)
+            .bind(after)
+            .bind(limit.clamp(1, 10_000))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        rows.iter().map(reading_of).collect()
+    }
+
     async fn create_assignments(
         &self,
         actor: &Actor,
@@ -1356,6 +1395,28 @@ impl Store for ThisStore {
             .await
             .map_err(backend)?;
         rows.iter().map(work_item_of).collect()
+    }
+
+    async fn worklist_page(&self, reader_id: i64, page: Page) -> StoreResult<Paged<WorkItem>> {
+        let (offset, limit) = page.sql();
+        let sql = format!("{WORK_SELECT} ORDER BY a.position LIMIT $2 OFFSET $3");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(reader_id)
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        let total: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM assignments WHERE reader_id = $1")
+                .bind(reader_id)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(backend)?;
+        Ok(Paged {
+            items: rows.iter().map(work_item_of).collect::<StoreResult<_>>()?,
+            total: u64::try_from(total).unwrap_or_default(),
+        })
     }
 
     async fn work_item(&self, reader_id: i64, code: &str) -> StoreResult<Option<WorkItem>> {

@@ -33,8 +33,8 @@ pub use proof::{AuditFailure, RowMismatch, Verified};
 pub use records::{read_study, to_tables, StudyImport};
 pub use types::{
     check_study_name, check_user_name, login_name, looks_like, Actor, ApiToken, Cells, Credentials,
-    Exam, Modality, NewAssignment, PatientRecord, Reading, ReadingKind, Role, Session, Study,
-    StudyColumns, User, WorkItem,
+    Exam, Modality, NewAssignment, Page, Paged, PatientRecord, Reading, ReadingKind, Role, Session,
+    Study, StudyColumns, User, WorkItem,
 };
 
 use async_trait::async_trait;
@@ -155,6 +155,8 @@ pub trait Store: Send + Sync + 'static {
     async fn study(&self, name: &str) -> StoreResult<Option<Study>>;
     /// Patients of a study, in import order, with their exams.
     async fn patients(&self, study_id: i64) -> StoreResult<Vec<PatientRecord>>;
+    /// One page of a study's patients, in import order, and their number.
+    async fn patients_page(&self, study_id: i64, page: Page) -> StoreResult<Paged<PatientRecord>>;
     /// One patient.
     async fn patient(&self, study_id: i64, patient_id: &str) -> StoreResult<Option<PatientRecord>>;
     /// Replaces a patient's cells and exams if `expected_version` is
@@ -174,6 +176,14 @@ pub trait Store: Send + Sync + 'static {
     /// Every reading of a study (imported, primary, repeat, consensus), in
     /// creation order.
     async fn readings(&self, study_id: i64) -> StoreResult<Vec<Reading>>;
+    /// Up to `limit` readings of a study with ids above `after`, in
+    /// creation (id) order: [`Store::readings`] a page at a time.
+    async fn readings_after(
+        &self,
+        study_id: i64,
+        after: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<Reading>>;
     /// Creates assignments and their empty readings. Fails, writing
     /// nothing, if a reader already has that exam in the same kind.
     async fn create_assignments(
@@ -184,6 +194,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<usize>;
     /// A reader's worklist, in their own order.
     async fn worklist(&self, reader_id: i64) -> StoreResult<Vec<WorkItem>>;
+    /// One page of a reader's worklist, in their own order, and its length.
+    async fn worklist_page(&self, reader_id: i64, page: Page) -> StoreResult<Paged<WorkItem>>;
     /// One item of a reader's worklist, by code (`None` if the code is not
     /// the reader's).
     async fn work_item(&self, reader_id: i64, code: &str) -> StoreResult<Option<WorkItem>>;

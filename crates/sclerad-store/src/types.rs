@@ -288,6 +288,46 @@ pub struct Reading {
     pub version: i64,
 }
 
+/// Which part of a list to return: `limit` items after the first
+/// `offset`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    /// Items skipped.
+    pub offset: u64,
+    /// Items returned at most, 1 to [`Page::MAX_LIMIT`].
+    pub limit: u64,
+}
+
+impl Page {
+    /// The most items one page holds.
+    pub const MAX_LIMIT: u64 = 1000;
+
+    /// A page, its limit brought within 1 to [`Page::MAX_LIMIT`].
+    pub fn new(offset: u64, limit: u64) -> Self {
+        Page {
+            offset,
+            limit: limit.clamp(1, Page::MAX_LIMIT),
+        }
+    }
+
+    /// Offset and limit as SQL integers.
+    pub fn sql(self) -> (i64, i64) {
+        (
+            i64::try_from(self.offset).unwrap_or(i64::MAX),
+            i64::try_from(self.limit).unwrap_or(1),
+        )
+    }
+}
+
+/// One page of a list, and the whole list's length.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Paged<T> {
+    /// The page's items, in the list's order.
+    pub items: Vec<T>,
+    /// How many items the whole list holds.
+    pub total: u64,
+}
+
 /// One entry of a reader's worklist: what a blinded reader may see.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct WorkItem {

@@ -7,10 +7,11 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::page::{Listed, PageQuery};
 use super::reading::{findings_of, Finding, FindingsSave};
 use super::{study, ApiResult};
 use crate::auth::Caller;
-use crate::{ApiJson, ApiPath, AppError, AppState, ErrorBody, JsonBody};
+use crate::{ApiJson, ApiPath, ApiQuery, AppError, AppState, ErrorBody, JsonBody};
 
 /// This area's routes, with their OpenAPI operations.
 pub(super) fn routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
@@ -64,23 +65,21 @@ impl From<review::Disagreement> for Disagreement {
 
 /// Exams whose readers disagree (adjudicators).
 #[utoipa::path(get, path = "/api/studies/{study}/disagreements", tag = "adjudication",
-    params(("study" = String, Path, description = "study name")),
+    params(("study" = String, Path, description = "study name"), PageQuery),
     responses((status = 200, body = Vec<Disagreement>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("session" = []), ("token" = [])))]
 pub async fn disagreements(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(name): ApiPath<String>,
-) -> ApiResult<Vec<Disagreement>> {
+    ApiQuery(page): ApiQuery<PageQuery>,
+) -> Result<Listed<Disagreement>, AppError> {
     caller.require(&[Role::Adjudicator])?;
     let study = study(&state, &name).await?;
     let readings = state.store.readings(study.id).await?;
-    Ok(ApiJson(
-        review::disagreements(&readings)
-            .into_iter()
-            .map(Disagreement::from)
-            .collect(),
-    ))
+    let all = review::disagreements(&readings);
+    drop(readings);
+    Ok(Listed::new(page.of(all), page).map(Disagreement::from))
 }
 
 /// The consensus reading as saved.

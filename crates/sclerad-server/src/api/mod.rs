@@ -12,6 +12,7 @@ mod adjudication;
 mod agreement;
 mod assignments;
 mod audit;
+mod page;
 mod reading;
 mod session;
 mod studies;

@@ -7,9 +7,10 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::page::{Listed, PageQuery};
 use super::{known_text, ApiResult};
 use crate::auth::Caller;
-use crate::{ApiJson, ApiPath, AppError, AppState, ErrorBody, JsonBody};
+use crate::{ApiJson, ApiPath, ApiQuery, AppError, AppState, ErrorBody, JsonBody};
 
 /// This area's routes, with their OpenAPI operations.
 pub(super) fn routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
@@ -91,16 +92,20 @@ impl From<WorkItem> for WorkItemView {
 }
 
 /// The caller's worklist (readers).
-#[utoipa::path(get, path = "/api/worklist", tag = "reading",
+#[utoipa::path(get, path = "/api/worklist", tag = "reading", params(PageQuery),
     responses((status = 200, body = Vec<WorkItemView>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("session" = []), ("token" = [])))]
 pub async fn worklist(
     State(state): State<AppState>,
     caller: Caller,
-) -> ApiResult<Vec<WorkItemView>> {
+    ApiQuery(page): ApiQuery<PageQuery>,
+) -> Result<Listed<WorkItemView>, AppError> {
     caller.require(&[Role::Reader])?;
-    let list = state.store.worklist(caller.user.id).await?;
-    Ok(ApiJson(list.into_iter().map(WorkItemView::from).collect()))
+    let list = state
+        .store
+        .worklist_page(caller.user.id, page.page())
+        .await?;
+    Ok(Listed::new(list, page).map(WorkItemView::from))
 }
 
 async fn work_item(state: &AppState, caller: &Caller, code: &str) -> Result<WorkItem, AppError> {

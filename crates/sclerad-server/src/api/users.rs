@@ -8,9 +8,9 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::ApiResult;
+use super::page::{Listed, PageQuery};
 use crate::auth::Caller;
-use crate::{ApiJson, AppError, AppState, ErrorBody, JsonBody};
+use crate::{ApiJson, ApiQuery, AppError, AppState, ErrorBody, JsonBody};
 
 /// This area's routes, with their OpenAPI operations.
 pub(super) fn routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
@@ -42,13 +42,17 @@ impl From<&sclerad_store::User> for UserView {
 }
 
 /// List users (admin).
-#[utoipa::path(get, path = "/api/users", tag = "admin",
+#[utoipa::path(get, path = "/api/users", tag = "admin", params(PageQuery),
     responses((status = 200, body = Vec<UserView>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("session" = []), ("token" = [])))]
-pub async fn list_users(State(state): State<AppState>, caller: Caller) -> ApiResult<Vec<UserView>> {
+pub async fn list_users(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(page): ApiQuery<PageQuery>,
+) -> Result<Listed<UserView>, AppError> {
     caller.require(&[Role::Admin])?;
     let users = state.store.users().await?;
-    Ok(ApiJson(users.iter().map(UserView::from).collect()))
+    Ok(Listed::new(page.of(users), page).map(|u| UserView::from(&u)))
 }
 
 /// A new user.
