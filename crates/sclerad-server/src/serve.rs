@@ -21,8 +21,10 @@
 //!   connections are served at once: `max_connections` (1024), and never more
 //!   than the soft `RLIMIT_NOFILE` less [`FD_RESERVE`] descriptors kept for
 //!   the database, the log and files (at least [`MIN_CONNECTIONS`]). A failing
-//!   `accept` (`EMFILE` and the like) is retried after
-//!   [`ACCEPT_RETRY`] and never ends the server.
+//!   `accept` never ends the server: out of descriptors (`EMFILE`,
+//!   `ENFILE`), it closes a connection waiting on its client as below and
+//!   retries at once; otherwise, or with none to close, it retries after
+//!   [`ACCEPT_RETRY`].
 //!
 //! **Who waits at the cap.** Each connection is, at any moment, either
 //! *waiting on its client* (for request headers, or for more of a request
@@ -85,8 +87,8 @@ pub const FD_RESERVE: u64 = 64;
 /// The fewest connections the descriptor limit brings the cap down to.
 pub const MIN_CONNECTIONS: usize = 16;
 
-/// How long to wait before accepting again after `accept` failed for want
-/// of descriptors or memory.
+/// How long to wait before accepting again after `accept` failed (when no
+/// descriptor could be freed at once).
 pub const ACCEPT_RETRY: Duration = Duration::from_millis(100);
 
 /// How connections are bounded (see the [module documentation](self)).
@@ -214,13 +216,18 @@ pub async fn serve_on(
                     tracing::warn!(error = %e, "accept failed; retrying");
                     last_warning = Some(Instant::now());
                 }
-                if is_out_of_descriptors(&e) {
-                    table.close_longest_waiting();
-                }
+                // Out of descriptors: one held by a connection waiting on its
+                // client is freed in a moment; otherwise wait.
+                let freed = is_out_of_descriptors(&e) && table.close_longest_waiting();
+                let pause = if freed {
+                    Duration::from_millis(1)
+                } else {
+                    ACCEPT_RETRY
+                };
                 tokio::select! {
                     biased;
                     () = shutdown.as_mut() => break,
-                    () = tokio::time::sleep(ACCEPT_RETRY) => continue,
+                    () = tokio::time::sleep(pause) => continue,
                 }
             }
         };
