@@ -80,7 +80,9 @@ with 'sclerad user add NAME --role admin'. The API is under /api/, its
 OpenAPI document at /api/openapi.json and Swagger UI at /api/docs/.
 Logs go to stderr (RUST_LOG=debug for more, --log-format json for
 machines). Ctrl-C or SIGTERM stops taking requests and lets those in
-flight finish. Sessions use Secure cookies: put the server behind HTTPS
+flight finish. Slow clients are bounded: request headers within
+--header-timeout, bodies within --body-timeout, at most --max-connections
+connections (fewer under a low ulimit -n). Sessions use Secure cookies: put the server behind HTTPS
 (browsers accept Secure cookies on http://localhost only).
 
 Examples:
@@ -106,6 +108,33 @@ pub struct ServeArgs {
     #[arg(long, value_name = "DAYS", default_value_t = 365,
           value_parser = clap::value_parser!(u32).range(1..=3650))]
     pub max_token_days: u32,
+
+    /// Close a connection that has not sent complete request headers
+    /// within this many seconds of connecting or of its previous response
+    /// (stalled clients, idle keep-alive connections).
+    #[arg(long, value_name = "SECS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub header_timeout: u64,
+
+    /// Answer 408 and close the connection when a request body has not
+    /// arrived completely within this many seconds of its headers.
+    #[arg(long, value_name = "SECS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub body_timeout: u64,
+
+    /// Close a connection whose client has read nothing of its response
+    /// for this many seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub write_timeout: u64,
+
+    /// The most connections served at once; never more than the open-file
+    /// limit (ulimit -n) less 64, nor brought below 16 by it. At the cap,
+    /// the connection that has waited longest on its client is closed for
+    /// a new one; if none waits, new connections wait to be accepted.
+    #[arg(long, value_name = "N", default_value_t = 1024,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_connections: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -337,7 +337,13 @@ pub fn serve(args: &ServeArgs) -> Result<ExitCode> {
         };
         let state =
             sclerad_server::AppState::new(store, config).map_err(|e| anyhow::anyhow!("{e:?}"))?;
-        sclerad_server::serve(state, args.bind, shutdown_signal())
+        let limits = sclerad_server::ServeLimits {
+            header_timeout: std::time::Duration::from_secs(args.header_timeout),
+            body_timeout: std::time::Duration::from_secs(args.body_timeout),
+            write_timeout: std::time::Duration::from_secs(args.write_timeout),
+            max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
+        };
+        sclerad_server::serve(state, args.bind, limits, shutdown_signal())
             .await
             .with_context(|| format!("cannot serve on {}", args.bind))
     })?;

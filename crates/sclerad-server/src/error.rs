@@ -14,7 +14,7 @@ pub struct ErrorBody {
     /// Machine-readable kind: `unauthenticated`, `forbidden`, `not_found`,
     /// `method_not_allowed`, `conflict`, `invalid`, `bad_request`,
     /// `payload_too_large`, `unsupported_media_type`, `too_many_attempts`,
-    /// `busy`, `internal`.
+    /// `request_timeout`, `busy`, `internal`.
     pub error: &'static str,
     /// What went wrong, for people.
     pub message: String,
@@ -62,6 +62,11 @@ pub enum AppError {
     MethodNotAllowed,
     /// 503: too many logins are being checked at once.
     Busy,
+    /// 503: the connection was closed to make room just as its request
+    /// arrived (the server is at its connection cap).
+    Overloaded,
+    /// 408: the request body did not arrive within the body timeout.
+    RequestTimeout,
     /// 413: the body is larger than the server accepts.
     PayloadTooLarge,
     /// 415: a body that is not sent as `application/json`.
@@ -155,6 +160,20 @@ impl AppError {
                 StatusCode::SERVICE_UNAVAILABLE,
                 "busy",
                 "too many logins at once; try again".to_string(),
+                None,
+                None,
+            ),
+            AppError::Overloaded => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "the server is at its connection limit; try again".to_string(),
+                None,
+                None,
+            ),
+            AppError::RequestTimeout => (
+                StatusCode::REQUEST_TIMEOUT,
+                "request_timeout",
+                "the request body did not arrive in time".to_string(),
                 None,
                 None,
             ),

@@ -4,14 +4,16 @@
 //!
 //! [`router`] builds the whole application (tests drive it in-process with
 //! `tower::ServiceExt::oneshot`); [`serve`] runs it on a socket with
-//! graceful shutdown. This is the only crate that knows HTTP.
+//! graceful shutdown, header, body and write timeouts and a connection cap
+//! ([`ServeLimits`]; the design is in the `serve` module's source). This is
+//! the only crate that knows HTTP.
 
 mod api;
 pub mod auth;
 mod error;
 mod extract;
+mod serve;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
@@ -24,6 +26,10 @@ use utoipa_swagger_ui::SwaggerUi;
 
 pub use error::{AppError, ErrorBody};
 pub use extract::{ApiJson, ApiPath, ApiQuery, JsonBody};
+pub use serve::{
+    connection_cap, fd_soft_limit, serve, serve_on, ServeLimits, ACCEPT_RETRY, FD_RESERVE,
+    MIN_CONNECTIONS,
+};
 
 /// The largest request body accepted (1 MiB): a worklist save is a few
 /// kilobytes; anything larger is refused with 413 before it is parsed.
@@ -142,18 +148,4 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
-}
-
-/// Serves `router(state)` on `addr` until `shutdown` completes, then lets
-/// requests in flight finish.
-pub async fn serve(
-    state: AppState,
-    addr: SocketAddr,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let listener = tokio::net::TcpListener::bind(addr).await?;
-    tracing::info!(%addr, "sclerad server listening");
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
 }

@@ -2,6 +2,7 @@
 //! SQLite file, and PostgreSQL when `SCLERAD_TEST_POSTGRES_URL` is set (see
 //! `crates/sclerad-store-postgres/tests/postgres.rs`; without it, and
 //! without `SCLERAD_SKIP_POSTGRES=1`, the PostgreSQL variants fail).
+//! `connections` serves the application on a socket instead.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, OnceLock};
@@ -16,6 +17,10 @@ use sclerad_store::{Actor, Role, Store, StudyImport};
 use sclerad_store_tests::conformance::sample_tables;
 use serde_json::{json, Value};
 use tower::ServiceExt;
+
+/// The server on a socket: timeouts, the connection cap, shutdown.
+#[path = "api/connections.rs"]
+mod connections;
 
 const PASSWORD: &str = "correct horse battery";
 
