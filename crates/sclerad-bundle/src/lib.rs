@@ -24,7 +24,8 @@ use sclerad_model::{
 
 pub use cell::DateFormat;
 pub use write::{
-    derived_csv, write_file_atomically, write_folder, TextTable, TextTables, DERIVED_COLUMNS,
+    derived_csv, write_file_atomically, write_folder, TableRows, TextSource, TextTable, TextTables,
+    DERIVED_COLUMNS,
 };
 
 use raw::RawTable;

@@ -205,27 +205,117 @@ pub struct TextTables {
     pub spine_readings: Option<TextTable>,
 }
 
+/// One table as text cells, a row at a time: held whole (a
+/// [`TextTable`]) or rendered from a cohort row by row on demand, so a
+/// caller that goes through it in batches never holds all its text.
+pub struct TableRows<'a> {
+    columns: Vec<String>,
+    rows: Rows<'a>,
+}
+
+enum Rows<'a> {
+    Held(&'a [Vec<String>]),
+    Patients(&'a [sclerad_model::Patient], Vec<Col>),
+    Hands(&'a [HandReading]),
+    Spines(&'a [SpineReading]),
+}
+
+impl TableRows<'_> {
+    /// Column names, in file order.
+    pub fn columns(&self) -> &[String] {
+        &self.columns
+    }
+
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        match &self.rows {
+            Rows::Held(rows) => rows.len(),
+            Rows::Patients(rows, _) => rows.len(),
+            Rows::Hands(rows) => rows.len(),
+            Rows::Spines(rows) => rows.len(),
+        }
+    }
+
+    /// Whether the table has no rows.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Row `i` (`0..len()`), one cell per column; an empty row past the end.
+    pub fn row(&self, i: usize) -> std::borrow::Cow<'_, [String]> {
+        use std::borrow::Cow;
+        match &self.rows {
+            Rows::Held(rows) => rows
+                .get(i)
+                .map_or(Cow::Owned(Vec::new()), |r| Cow::Borrowed(r)),
+            Rows::Patients(rows, columns) => Cow::Owned(
+                rows.get(i)
+                    .map_or_else(Vec::new, |p| patient_row(p, columns)),
+            ),
+            Rows::Hands(rows) => Cow::Owned(rows.get(i).map_or_else(Vec::new, hand_row)),
+            Rows::Spines(rows) => Cow::Owned(rows.get(i).map_or_else(Vec::new, spine_row)),
+        }
+    }
+}
+
+/// A bundle's tables as [`TableRows`]: [`TextTables`] without holding
+/// their text.
+pub struct TextSource<'a> {
+    /// `patients`.
+    pub patients: TableRows<'a>,
+    /// `hand_readings`, when the bundle has it.
+    pub hand_readings: Option<TableRows<'a>>,
+    /// `spine_readings`, when the bundle has it.
+    pub spine_readings: Option<TableRows<'a>>,
+}
+
+impl<'a> TextSource<'a> {
+    /// The tables of `cohort`, rendered a row at a time exactly as
+    /// [`TextTables::of`] renders them.
+    pub fn of(cohort: &'a Cohort) -> Self {
+        let columns: Vec<Col> = cohort.patient_columns.iter().collect();
+        TextSource {
+            patients: TableRows {
+                columns: patient_header(cohort),
+                rows: Rows::Patients(&cohort.patients, columns),
+            },
+            hand_readings: cohort.hand_readings.as_ref().map(|h| TableRows {
+                columns: hand_header(h),
+                rows: Rows::Hands(&h.rows),
+            }),
+            spine_readings: cohort.spine_readings.as_ref().map(|s| TableRows {
+                columns: spine_header(s),
+                rows: Rows::Spines(&s.rows),
+            }),
+        }
+    }
+
+    /// Tables held whole.
+    pub fn held(tables: &'a TextTables) -> Self {
+        let held = |t: &'a TextTable| TableRows {
+            columns: t.columns.clone(),
+            rows: Rows::Held(&t.rows),
+        };
+        TextSource {
+            patients: held(&tables.patients),
+            hand_readings: tables.hand_readings.as_ref().map(held),
+            spine_readings: tables.spine_readings.as_ref().map(held),
+        }
+    }
+}
+
 impl TextTables {
     /// The tables of `cohort`, cell for cell as [`write_folder`] writes them.
     pub fn of(cohort: &Cohort) -> Self {
-        let columns: Vec<Col> = cohort.patient_columns.iter().collect();
+        let text = TextSource::of(cohort);
+        let whole = |t: &TableRows<'_>| TextTable {
+            columns: t.columns().to_vec(),
+            rows: (0..t.len()).map(|i| t.row(i).into_owned()).collect(),
+        };
         TextTables {
-            patients: TextTable {
-                columns: patient_header(cohort),
-                rows: cohort
-                    .patients
-                    .iter()
-                    .map(|p| patient_row(p, &columns))
-                    .collect(),
-            },
-            hand_readings: cohort.hand_readings.as_ref().map(|h| TextTable {
-                columns: hand_header(h),
-                rows: h.rows.iter().map(hand_row).collect(),
-            }),
-            spine_readings: cohort.spine_readings.as_ref().map(|s| TextTable {
-                columns: spine_header(s),
-                rows: s.rows.iter().map(spine_row).collect(),
-            }),
+            patients: whole(&text.patients),
+            hand_readings: text.hand_readings.as_ref().map(whole),
+            spine_readings: text.spine_readings.as_ref().map(whole),
         }
     }
 

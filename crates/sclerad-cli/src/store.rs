@@ -91,7 +91,9 @@ pub fn import(args: &ImportArgs) -> Result<ExitCode> {
     if !warnings.is_empty() {
         print_problems(&mut std::io::stderr().lock(), &warnings)?;
     }
-    let import = StudyImport::from_tables(&sclerad_bundle::TextTables::of(&loaded.cohort));
+    // Records are made from the cohort a batch at a time as they are
+    // written: the import holds the cohort, not a second copy of it.
+    let import = StudyImport::from_cohort(&loaded.cohort);
     let rt = runtime()?;
     let summary = rt.block_on(async {
         let store = open(&args.db).await?;

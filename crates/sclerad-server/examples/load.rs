@@ -99,7 +99,7 @@ async fn main() -> Result<(), Error> {
         seed: 1,
         ..Default::default()
     });
-    let import = StudyImport::from_tables(&sclerad_bundle::TextTables::of(&cohort));
+    let import = StudyImport::from_cohort(&cohort);
     let study = store.import_study(&cli, "load", &import).await?.study;
     let hash = sclerad_store::password::hash("load-test password")?;
     let mut users = Vec::new();

@@ -110,7 +110,8 @@ async fn a_row_held_elsewhere_does_not_stall_other_saves() {
     // A connection of its own, past the store's interface.
     let raw = sqlx::PgPool::connect(&url).await.expect("raw connection");
     let cli = Actor::command_line("t");
-    let import = StudyImport::from_tables(&sclerad_store_tests::conformance::sample_tables());
+    let tables = sclerad_store_tests::conformance::sample_tables();
+    let import = StudyImport::from_tables(&tables);
     let study = store
         .import_study(&cli, "s", &import)
         .await

@@ -388,7 +388,7 @@ pub async fn import_export_round_trip(store: &dyn Store) {
         1
     );
     let back = to_tables(&study.columns, &patients, &readings);
-    assert_eq!(sorted(back), sorted(tables));
+    assert_eq!(sorted(back), sorted(tables.clone()));
 
     let p2 = store
         .patient(study.id, "P02")
@@ -411,12 +411,14 @@ pub async fn import_export_round_trip(store: &dyn Store) {
 
 /// A failing import leaves nothing behind.
 pub async fn failed_import_writes_nothing(store: &dyn Store) {
-    let mut import = StudyImport::from_tables(&sample_tables());
     // A reading of a patient the study does not have: refused at the end,
     // after the study, its patients and exams were inserted.
-    let mut stray = import.readings[0].clone();
-    stray.patient_id = "P99".into();
-    import.readings.push(stray);
+    let mut tables = sample_tables();
+    let hand = tables.hand_readings.as_mut().expect("hand readings");
+    let mut stray = hand.rows[0].clone();
+    stray[0] = "P99".into();
+    hand.rows.push(stray);
+    let import = StudyImport::from_tables(&tables);
     let result = store.import_study(&admin(), "broken", &import).await;
     assert!(
         matches!(result, Err(StoreError::Invalid { .. })),
@@ -487,7 +489,8 @@ pub async fn patient_edits_are_versioned(store: &dyn Store) {
 
 /// The sample bundle imported as study `s`.
 async fn sample_study(store: &dyn Store) -> Study {
-    let import = StudyImport::from_tables(&sample_tables());
+    let tables = sample_tables();
+    let import = StudyImport::from_tables(&tables);
     store
         .import_study(&admin(), "s", &import)
         .await
@@ -891,7 +894,8 @@ pub async fn direct_edits_are_named(store: &dyn Store, raw: &RawSql) {
         .create_user(&admin(), "rita", Role::Reader, "$argon2id$hash")
         .await
         .expect("user");
-    let import = StudyImport::from_tables(&sample_tables());
+    let tables = sample_tables();
+    let import = StudyImport::from_tables(&tables);
     let summary = store
         .import_study(&admin(), "s", &import)
         .await

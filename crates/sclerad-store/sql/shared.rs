@@ -967,7 +967,7 @@ impl Store for ThisStore {
         &self,
         actor: &Actor,
         name: &str,
-        import: &StudyImport,
+        import: &StudyImport<'_>,
     ) -> StoreResult<ImportSummary> {
         check_study_name(name)?;
         let mut tx = self.write().await?;
@@ -987,12 +987,22 @@ impl Store for ThisStore {
             other => other,
         })?;
 
-        // Many rows a statement (within both databases' parameter limits),
-        // the ids coming back with the keys that place them.
+        // A batch of records at a time, made from the bundle's text as they
+        // are written; many rows a statement (within both databases'
+        // parameter limits), the ids coming back with the keys that place
+        // them.
+        let mut digest = sclerad_store::records::ImportDigest::default();
         let mut patient_refs: std::collections::HashMap<String, i64> =
-            std::collections::HashMap::with_capacity(import.patients.len());
-        for (n, chunk) in import.patients.chunks(IMPORT_ROWS).enumerate() {
-            let cells: Vec<String> = chunk
+            std::collections::HashMap::with_capacity(import.patient_count());
+        let mut exams: std::collections::HashMap<(i64, &'static str), i64> =
+            std::collections::HashMap::with_capacity(2 * import.patient_count());
+        let mut patient_ids = Vec::with_capacity(import.patient_count());
+        let mut exam_ids = Vec::with_capacity(2 * import.patient_count());
+        let mut reading_ids = Vec::with_capacity(import.reading_count());
+        for start in (0..import.patient_count()).step_by(IMPORT_ROWS) {
+            let batch = import.patients(start..start + IMPORT_ROWS);
+            digest.patients(&batch);
+            let cells: Vec<String> = batch
                 .iter()
                 .map(|p| to_json(&p.cells))
                 .collect::<StoreResult<_>>()?;
@@ -1000,16 +1010,17 @@ impl Store for ThisStore {
                 "INSERT INTO patients (study_id, ordinal, patient_id, cells, version) ",
             );
             insert.push_values(
-                chunk.iter().zip(&cells).enumerate(),
+                batch.iter().zip(&cells).enumerate(),
                 |mut row, (i, (p, c))| {
                     row.push_bind(study_id)
-                        .push_bind((n * IMPORT_ROWS + i) as i64)
+                        .push_bind((start + i) as i64)
                         .push_bind(p.patient_id.as_str())
                         .push_bind(c.as_str())
                         .push_bind(1_i64);
                 },
             );
             insert.push(" RETURNING id, patient_id");
+            let mut refs = std::collections::HashMap::with_capacity(batch.len());
             for row in insert
                 .build()
                 .persistent(false)
@@ -1017,58 +1028,60 @@ impl Store for ThisStore {
                 .await
                 .map_err(backend)?
             {
-                patient_refs.insert(
-                    row.try_get("patient_id").map_err(backend)?,
-                    row.try_get("id").map_err(backend)?,
-                );
+                let id: i64 = row.try_get("id").map_err(backend)?;
+                let patient_id: String = row.try_get("patient_id").map_err(backend)?;
+                patient_ids.push(id);
+                refs.insert(patient_id, id);
             }
-        }
-        let exam_rows: Vec<(i64, &Exam)> = import
-            .patients
-            .iter()
-            .flat_map(|p| {
-                let id = patient_refs.get(&p.patient_id).copied().unwrap_or_default();
-                [(id, &p.hand_radiograph), (id, &p.ct)]
-            })
-            .collect();
-        let mut exams: std::collections::HashMap<(i64, String), i64> =
-            std::collections::HashMap::with_capacity(exam_rows.len());
-        for chunk in exam_rows.chunks(IMPORT_ROWS) {
-            let mut insert = sqlx::QueryBuilder::<Db>::new(
-                "INSERT INTO exams (patient_ref, modality, exam_date, ct_type, ct_levels) ",
-            );
-            insert.push_values(chunk, |mut row, (patient_ref, exam)| {
-                row.push_bind(*patient_ref)
-                    .push_bind(exam.modality.code())
-                    .push_bind(exam.date.as_deref())
-                    .push_bind(exam.ct_type.as_deref())
-                    .push_bind(exam.ct_levels.as_deref());
-            });
-            insert.push(" RETURNING id, patient_ref, modality");
-            for row in insert
-                .build()
-                .persistent(false)
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(backend)?
-            {
-                exams.insert(
-                    (
-                        row.try_get("patient_ref").map_err(backend)?,
-                        row.try_get("modality").map_err(backend)?,
-                    ),
-                    row.try_get("id").map_err(backend)?,
+            let exam_rows: Vec<(i64, &Exam)> = batch
+                .iter()
+                .flat_map(|p| {
+                    let id = refs.get(&p.patient_id).copied().unwrap_or_default();
+                    [(id, &p.hand_radiograph), (id, &p.ct)]
+                })
+                .collect();
+            for chunk in exam_rows.chunks(IMPORT_ROWS) {
+                let mut insert = sqlx::QueryBuilder::<Db>::new(
+                    "INSERT INTO exams (patient_ref, modality, exam_date, ct_type, ct_levels) ",
                 );
+                insert.push_values(chunk, |mut row, (patient_ref, exam)| {
+                    row.push_bind(*patient_ref)
+                        .push_bind(exam.modality.code())
+                        .push_bind(exam.date.as_deref())
+                        .push_bind(exam.ct_type.as_deref())
+                        .push_bind(exam.ct_levels.as_deref());
+                });
+                insert.push(" RETURNING id, patient_ref, modality");
+                for row in insert
+                    .build()
+                    .persistent(false)
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(backend)?
+                {
+                    let id: i64 = row.try_get("id").map_err(backend)?;
+                    let modality: String = row.try_get("modality").map_err(backend)?;
+                    let modality = from_code(&modality, Modality::parse, "modality")?;
+                    exam_ids.push(id);
+                    exams.insert(
+                        (
+                            row.try_get("patient_ref").map_err(backend)?,
+                            modality.code(),
+                        ),
+                        id,
+                    );
+                }
             }
+            patient_refs.extend(refs);
         }
-        drop(exam_rows);
-        let mut reading_rows = Vec::with_capacity(IMPORT_ROWS);
-        for chunk in import.readings.chunks(IMPORT_ROWS) {
-            reading_rows.clear();
-            for r in chunk {
+        for start in (0..import.reading_count()).step_by(IMPORT_ROWS) {
+            let batch = import.readings(start..start + IMPORT_ROWS);
+            digest.readings(&batch);
+            let mut rows = Vec::with_capacity(batch.len());
+            for r in &batch {
                 let exam_id = patient_refs
                     .get(&r.patient_id)
-                    .and_then(|p| exams.get(&(*p, r.modality.code().to_string())))
+                    .and_then(|p| exams.get(&(*p, r.modality.code())))
                     .ok_or_else(|| {
                         StoreError::invalid(
                             "patient_id",
@@ -1076,12 +1089,12 @@ impl Store for ThisStore {
                         )
                     })?;
                 let findings = r.findings.as_ref().map(to_json).transpose()?;
-                reading_rows.push((*exam_id, r, findings));
+                rows.push((*exam_id, r, findings));
             }
             let mut insert = sqlx::QueryBuilder::<Db>::new(
                 "INSERT INTO readings (exam_id, reader, kind, findings, version, updated_at) ",
             );
-            insert.push_values(&reading_rows, |mut row, (exam_id, r, findings)| {
+            insert.push_values(&rows, |mut row, (exam_id, r, findings)| {
                 row.push_bind(*exam_id)
                     .push_bind(r.reader.as_str())
                     .push_bind(r.kind.code())
@@ -1089,13 +1102,16 @@ impl Store for ThisStore {
                     .push_bind(1_i64)
                     .push_bind(created_at.as_str());
             });
-            insert
-                .build()
+            insert.push(" RETURNING id");
+            let ids: Vec<i64> = insert
+                .build_query_scalar()
                 .persistent(false)
-                .execute(&mut *tx)
+                .fetch_all(&mut *tx)
                 .await
                 .map_err(backend)?;
+            reading_ids.extend(ids);
         }
+        drop((patient_refs, exams));
         let study = Study {
             id: study_id,
             name: name.into(),
@@ -1104,32 +1120,20 @@ impl Store for ThisStore {
         };
         let summary = ImportSummary {
             study,
-            patients: import.patients.len(),
-            readings: import.readings.len(),
+            patients: import.patient_count(),
+            readings: import.reading_count(),
         };
         let mut events = vec![NewEvent::new(
             "import",
             "study",
             study_id,
             None::<&()>,
-            Some(&sclerad_store::records::import_digest(import, &summary)),
+            Some(&digest.finish(&import.columns, &summary)),
         )];
         events.extend(digests(&mut tx, DataTable::Studies, &[study_id]).await?);
-        let in_study = [
-            (DataTable::Patients, "study_id = $2"),
-            (
-                DataTable::Exams,
-                "patient_ref IN (SELECT id FROM patients WHERE study_id = $2)",
-            ),
-            (
-                DataTable::Readings,
-                "exam_id IN (SELECT e.id FROM exams e JOIN patients p ON p.id = e.patient_ref \
-                 WHERE p.study_id = $2)",
-            ),
-        ];
-        for (table, filter) in in_study {
-            events.extend(digests_where(&mut tx, table, Some((filter, study_id))).await?);
-        }
+        events.extend(digests(&mut tx, DataTable::Patients, &patient_ids).await?);
+        events.extend(digests(&mut tx, DataTable::Exams, &exam_ids).await?);
+        events.extend(digests(&mut tx, DataTable::Readings, &reading_ids).await?);
         audit(&mut tx, actor, events).await?;
         tx.commit().await.map_err(backend)?;
         Ok(summary)

@@ -90,9 +90,9 @@ pub fn edit_patient(
         let field = p.location.column.clone().unwrap_or_else(|| "cells".into());
         return Err(StoreError::invalid(field, p.message.clone()));
     }
-    let canonical = StudyImport::from_tables(&TextTables::of(&loaded.cohort));
+    let canonical = StudyImport::from_cohort(&loaded.cohort);
     let mut out = canonical
-        .patients
+        .patients(0..1)
         .into_iter()
         .next()
         .ok_or_else(|| StoreError::Backend("the edited record did not read back".into()))?;

@@ -147,7 +147,7 @@ pub trait Store: Send + Sync + 'static {
         &self,
         actor: &Actor,
         name: &str,
-        import: &StudyImport,
+        import: &StudyImport<'_>,
     ) -> StoreResult<ImportSummary>;
     /// All studies, by name.
     async fn studies(&self) -> StoreResult<Vec<Study>>;

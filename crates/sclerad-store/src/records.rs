@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use sclerad_bundle::{TextTable, TextTables};
+use sclerad_bundle::{TextSource, TextTable, TextTables};
 
 use sha2::{Digest, Sha256};
 
@@ -23,15 +23,22 @@ pub const EXAM_COLUMNS: [&str; 4] = ["hand_xray_date", "ct_date", "ct_type", "ct
 /// The columns of the readings tables that identify the reading.
 const READING_KEYS: [&str; 2] = ["patient_id", "reader"];
 
-/// Everything an import writes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StudyImport {
+/// Everything an import writes, handed out in batches: the records are
+/// made from the bundle's text a batch at a time, so an import never holds
+/// all of them (a 100,000-patient bundle has 600,000 readings).
+pub struct StudyImport<'a> {
     /// Column layout.
     pub columns: StudyColumns,
-    /// Patients in file order (ids and versions 0).
-    pub patients: Vec<PatientRecord>,
-    /// Readings in order of first appearance (ids 0).
-    pub readings: Vec<Reading>,
+    source: TextSource<'a>,
+    /// Readings in order of first appearance.
+    readings: Vec<ReadingRows>,
+}
+
+/// One reading of the import: which table, its kind, and its rows there.
+struct ReadingRows {
+    modality: Modality,
+    kind: ReadingKind,
+    rows: Vec<u32>,
 }
 
 fn cells_of(columns: &[String], row: &[String], skip: &[&str]) -> Cells {
@@ -48,22 +55,81 @@ fn cell<'a>(columns: &[String], row: &'a [String], name: &str) -> Option<&'a str
     row.get(i).map(String::as_str).filter(|v| !v.is_empty())
 }
 
-impl StudyImport {
-    /// Splits the tables of a valid bundle (every readings row names a
-    /// patient of the patients table) into records.
-    pub fn from_tables(tables: &TextTables) -> Self {
-        let p = &tables.patients;
+impl<'a> StudyImport<'a> {
+    /// The records of the tables of a valid bundle (every readings row
+    /// names a patient of the patients table; a stray one fails the
+    /// import).
+    pub fn from_tables(tables: &'a TextTables) -> Self {
+        StudyImport::new(TextSource::held(tables))
+    }
+
+    /// The records of a valid cohort, its text rendered a row at a time as
+    /// [`TextTables::of`] would.
+    pub fn from_cohort(cohort: &'a sclerad_model::Cohort) -> Self {
+        StudyImport::new(TextSource::of(cohort))
+    }
+
+    fn new(source: TextSource<'a>) -> Self {
+        let mut readings: Vec<ReadingRows> = Vec::new();
+        let mut index: HashMap<(Modality, String, String), usize> = HashMap::new();
+        let tables_of = [
+            (Modality::HandRadiograph, &source.hand_readings),
+            (Modality::Ct, &source.spine_readings),
+        ];
+        for (modality, table) in tables_of {
+            let Some(t) = table else { continue };
+            for i in 0..t.len() {
+                let row = t.row(i);
+                let patient_id = cell(t.columns(), &row, "patient_id").unwrap_or_default();
+                let named = cell(t.columns(), &row, "reader").unwrap_or_default();
+                let key = (modality, patient_id.to_string(), named.to_string());
+                let at = *index.entry(key).or_insert_with(|| {
+                    // An exported repeat reading comes back as a repeat reading.
+                    let kind = match sclerad_model::repeat_of(named) {
+                        Some(_) => ReadingKind::Repeat,
+                        None if sclerad_model::is_consensus(named) => ReadingKind::Consensus,
+                        None => ReadingKind::Imported,
+                    };
+                    readings.push(ReadingRows {
+                        modality,
+                        kind,
+                        rows: Vec::new(),
+                    });
+                    readings.len() - 1
+                });
+                readings[at].rows.push(u32::try_from(i).unwrap_or(u32::MAX));
+            }
+        }
+        StudyImport {
+            columns: StudyColumns {
+                patients: source.patients.columns().to_vec(),
+                hand_readings: source.hand_readings.as_ref().map(|t| t.columns().to_vec()),
+                spine_readings: source.spine_readings.as_ref().map(|t| t.columns().to_vec()),
+            },
+            source,
+            readings,
+        }
+    }
+
+    /// How many patients.
+    pub fn patient_count(&self) -> usize {
+        self.source.patients.len()
+    }
+
+    /// Patients `range` in file order (ids and versions 0).
+    pub fn patients(&self, range: std::ops::Range<usize>) -> Vec<PatientRecord> {
+        let p = &self.source.patients;
         let mut skip: Vec<&str> = vec!["patient_id"];
         skip.extend(EXAM_COLUMNS);
-        let patients = p
-            .rows
-            .iter()
-            .map(|row| {
-                let get = |name| cell(&p.columns, row, name).map(String::from);
+        range
+            .filter(|i| *i < p.len())
+            .map(|i| {
+                let row = p.row(i);
+                let get = |name| cell(p.columns(), &row, name).map(String::from);
                 PatientRecord {
                     id: 0,
                     patient_id: get("patient_id").unwrap_or_default(),
-                    cells: cells_of(&p.columns, row, &skip),
+                    cells: cells_of(p.columns(), &row, &skip),
                     hand_radiograph: Exam {
                         id: 0,
                         modality: Modality::HandRadiograph,
@@ -81,83 +147,91 @@ impl StudyImport {
                     version: 0,
                 }
             })
-            .collect();
+            .collect()
+    }
 
-        let mut readings: Vec<Reading> = Vec::new();
-        let mut index: HashMap<(Modality, String, String), usize> = HashMap::new();
-        let tables_of = [
-            (Modality::HandRadiograph, &tables.hand_readings),
-            (Modality::Ct, &tables.spine_readings),
-        ];
-        for (modality, table) in tables_of {
-            let Some(t) = table else { continue };
-            for row in &t.rows {
-                let patient_id = cell(&t.columns, row, "patient_id").unwrap_or_default();
-                let named = cell(&t.columns, row, "reader").unwrap_or_default();
-                // An exported repeat reading comes back as a repeat reading.
-                let (reader, repeat) = match sclerad_model::repeat_of(named) {
-                    Some(base) => (base, true),
-                    None => (named, false),
-                };
-                let key = (modality, patient_id.to_string(), named.to_string());
-                let at = *index.entry(key).or_insert_with(|| {
-                    readings.push(Reading {
-                        id: 0,
-                        exam_id: 0,
-                        patient_id: patient_id.into(),
-                        modality,
-                        reader: reader.into(),
-                        kind: if repeat {
-                            ReadingKind::Repeat
-                        } else if sclerad_model::is_consensus(reader) {
-                            ReadingKind::Consensus
-                        } else {
-                            ReadingKind::Imported
-                        },
-                        findings: Some(Vec::new()),
-                        version: 0,
-                    });
-                    readings.len() - 1
-                });
-                if let Some(f) = readings[at].findings.as_mut() {
-                    f.push(cells_of(&t.columns, row, &READING_KEYS));
-                }
-            }
-        }
+    /// How many readings.
+    pub fn reading_count(&self) -> usize {
+        self.readings.len()
+    }
 
-        StudyImport {
-            columns: StudyColumns {
-                patients: p.columns.clone(),
-                hand_readings: tables.hand_readings.as_ref().map(|t| t.columns.clone()),
-                spine_readings: tables.spine_readings.as_ref().map(|t| t.columns.clone()),
-            },
-            patients,
-            readings,
-        }
+    /// Readings `range`, in order of first appearance (ids 0): each row of a
+    /// readings table is a finding of the reading of its patient, exam and
+    /// reader.
+    pub fn readings(&self, range: std::ops::Range<usize>) -> Vec<Reading> {
+        range
+            .filter_map(|i| self.readings.get(i))
+            .filter_map(|r| {
+                let table = match r.modality {
+                    Modality::HandRadiograph => self.source.hand_readings.as_ref(),
+                    Modality::Ct => self.source.spine_readings.as_ref(),
+                }?;
+                let mut patient_id = String::new();
+                let mut reader = String::new();
+                let findings = r
+                    .rows
+                    .iter()
+                    .map(|at| {
+                        let row = table.row(*at as usize);
+                        if patient_id.is_empty() {
+                            patient_id = cell(table.columns(), &row, "patient_id")
+                                .unwrap_or_default()
+                                .into();
+                            let named = cell(table.columns(), &row, "reader").unwrap_or_default();
+                            reader = sclerad_model::repeat_of(named).unwrap_or(named).into();
+                        }
+                        cells_of(table.columns(), &row, &READING_KEYS)
+                    })
+                    .collect();
+                Some(Reading {
+                    id: 0,
+                    exam_id: 0,
+                    patient_id,
+                    modality: r.modality,
+                    reader,
+                    kind: r.kind,
+                    findings: Some(findings),
+                    version: 0,
+                })
+            })
+            .collect()
     }
 }
 
 /// What the audit trail records of an import: the study, the counts and a
-/// SHA-256 of every imported record, so the imported content can be proven
-/// later from an export without storing it twice.
-pub fn import_digest(import: &StudyImport, summary: &ImportSummary) -> serde_json::Value {
-    let mut hasher = Sha256::new();
-    for p in &import.patients {
-        hasher.update(serde_json::to_string(p).unwrap_or_default().as_bytes());
-        hasher.update(b"\n");
+/// SHA-256 of every record imported, fed a batch at a time.
+#[derive(Default)]
+pub struct ImportDigest(Sha256);
+
+impl ImportDigest {
+    /// Takes in a batch of patients (before any reading).
+    pub fn patients(&mut self, patients: &[PatientRecord]) {
+        for p in patients {
+            self.0
+                .update(serde_json::to_string(p).unwrap_or_default().as_bytes());
+            self.0.update(b"\n");
+        }
     }
-    for r in &import.readings {
-        hasher.update(serde_json::to_string(r).unwrap_or_default().as_bytes());
-        hasher.update(b"\n");
+
+    /// Takes in a batch of readings.
+    pub fn readings(&mut self, readings: &[Reading]) {
+        for r in readings {
+            self.0
+                .update(serde_json::to_string(r).unwrap_or_default().as_bytes());
+            self.0.update(b"\n");
+        }
     }
-    let digest = sclerad_model::hex(&hasher.finalize());
-    serde_json::json!({
-        "name": summary.study.name,
-        "columns": import.columns,
-        "patients": summary.patients,
-        "readings": summary.readings,
-        "records_sha256": digest,
-    })
+
+    /// The event's record.
+    pub fn finish(self, columns: &StudyColumns, summary: &ImportSummary) -> serde_json::Value {
+        serde_json::json!({
+            "name": summary.study.name,
+            "columns": columns,
+            "patients": summary.patients,
+            "readings": summary.readings,
+            "records_sha256": sclerad_model::hex(&self.0.finalize()),
+        })
+    }
 }
 
 /// What the audit trail records of a batch of assignments.
@@ -324,13 +398,16 @@ mod tests {
             spine_readings: None,
         };
         let import = StudyImport::from_tables(&tables);
-        assert_eq!(import.patients.len(), 2);
-        assert_eq!(import.readings.len(), 2);
-        assert_eq!(import.readings[0].findings.as_ref().map(Vec::len), Some(2));
-        assert_eq!(import.patients[0].ct.ct_type.as_deref(), Some("thoracic"));
-        assert!(!import.patients[0].cells.contains_key("ct_type"));
+        let (patients, readings) = (import.patients(0..9), import.readings(0..9));
+        assert_eq!(patients.len(), 2);
+        assert_eq!(readings.len(), 2);
+        assert_eq!(readings[0].findings.as_ref().map(Vec::len), Some(2));
+        assert_eq!(patients[0].ct.ct_type.as_deref(), Some("thoracic"));
+        assert!(!patients[0].cells.contains_key("ct_type"));
+        // Batches are the whole, cut.
+        assert_eq!(import.readings(1..2), readings[1..2]);
 
-        let back = to_tables(&import.columns, &import.patients, &import.readings);
+        let back = to_tables(&import.columns, &patients, &readings);
         assert_eq!(back.patients, tables.patients);
         // Rows of one reading come back together, in their order.
         let hand = back.hand_readings.expect("hand table");
@@ -355,8 +432,8 @@ mod tests {
             spine_readings: None,
         };
         let import = StudyImport::from_tables(&tables);
-        let kinds: Vec<(&str, ReadingKind)> = import
-            .readings
+        let readings = import.readings(0..import.reading_count());
+        let kinds: Vec<(&str, ReadingKind)> = readings
             .iter()
             .map(|r| (r.reader.as_str(), r.kind))
             .collect();
@@ -364,7 +441,7 @@ mod tests {
             kinds,
             [("ana", ReadingKind::Imported), ("ana", ReadingKind::Repeat)]
         );
-        let back = to_tables(&import.columns, &import.patients, &import.readings);
+        let back = to_tables(&import.columns, &import.patients(0..1), &readings);
         assert_eq!(back.hand_readings, tables.hand_readings);
     }
 }
