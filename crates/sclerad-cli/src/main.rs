@@ -56,9 +56,3 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
                 == Some(BrokenPipe)
     })
 }
-
-/// mimalloc instead of the system allocator: importing and validating
-/// make and free millions of small strings, where glibc's allocator spent
-/// half the time of an import (BENCHMARKS.md, "Import").
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

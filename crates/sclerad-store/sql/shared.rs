@@ -35,7 +35,7 @@
 use async_trait::async_trait;
 use sclerad_model::{check_findings, ct_coverage, Finding};
 use sclerad_store::codec::{from_code, from_json, to_json};
-use sclerad_store::proof::{digest_events, row_hash, DataRow, DataTable, Replay};
+use sclerad_store::proof::{digest_events, row_hash, values_hash, DataRow, DataTable, Replay};
 use sclerad_store::{
     audit::{AuditEvent, NewEvent},
     check_study_name, check_user_name, looks_like, migrate, now, Actor, Anchor, ApiToken,
@@ -379,6 +379,61 @@ pub(super) async fn apply_migrations(tx: &mut DbConnection, all: &[Migration]) -
         }
     }
     Ok(())
+}
+
+/// Patients of an import from `start` (their cells left empty), with their
+/// cells as JSON, made straight from the bundle's text.
+fn patient_batch(
+    import: &StudyImport<'_>,
+    start: usize,
+) -> StoreResult<(Vec<PatientRecord>, Vec<String>)> {
+    let exam = |modality, date, ct_type, ct_levels| Exam {
+        id: 0,
+        modality,
+        date,
+        ct_type,
+        ct_levels,
+    };
+    Ok(import
+        .patients_as_written(start..start + IMPORT_ROWS)
+        .into_iter()
+        .map(|p| {
+            let record = PatientRecord {
+                id: 0,
+                patient_id: p.patient_id,
+                cells: Default::default(),
+                hand_radiograph: exam(Modality::HandRadiograph, p.hand_date, None, None),
+                ct: exam(Modality::Ct, p.ct_date, p.ct_type, p.ct_levels),
+                version: 0,
+            };
+            (record, p.cells)
+        })
+        .unzip())
+}
+
+/// Readings of an import from `start` (their findings left out), with
+/// their findings as JSON, made straight from the bundle's text.
+fn reading_batch(
+    import: &StudyImport<'_>,
+    start: usize,
+) -> StoreResult<(Vec<Reading>, Vec<Option<String>>)> {
+    Ok(import
+        .readings_as_written(start..start + IMPORT_ROWS)
+        .into_iter()
+        .map(|r| {
+            let reading = Reading {
+                id: 0,
+                exam_id: 0,
+                patient_id: r.patient_id,
+                modality: r.modality,
+                reader: r.reader,
+                kind: r.kind,
+                findings: None,
+                version: 0,
+            };
+            (reading, Some(r.findings))
+        })
+        .unzip())
 }
 
 /// The most rows one import statement inserts (6 parameters each: within
@@ -987,25 +1042,39 @@ impl Store for ThisStore {
             other => other,
         })?;
 
-        // A batch of records at a time, made from the bundle's text as they
-        // are written; many rows a statement (within both databases'
-        // parameter limits), the ids coming back with the keys that place
-        // them.
+        // A batch of records at a time, made from the bundle's text while
+        // the database writes the batch before (the driver works on its own
+        // thread); many rows a statement, within both databases' parameter
+        // limits. The ids come back with the keys that place them, and each
+        // row's digest is hashed from the very text it was given.
+        let study_text = study_id.to_string();
         let mut digest = sclerad_store::records::ImportDigest::default();
+        let mut row_digests: Vec<(DataTable, Vec<(i64, Option<String>)>)> = vec![
+            (
+                DataTable::Patients,
+                Vec::with_capacity(import.patient_count()),
+            ),
+            (
+                DataTable::Exams,
+                Vec::with_capacity(2 * import.patient_count()),
+            ),
+            (
+                DataTable::Readings,
+                Vec::with_capacity(import.reading_count()),
+            ),
+        ];
         let mut patient_refs: std::collections::HashMap<String, i64> =
             std::collections::HashMap::with_capacity(import.patient_count());
         let mut exams: std::collections::HashMap<(i64, &'static str), i64> =
             std::collections::HashMap::with_capacity(2 * import.patient_count());
-        let mut patient_ids = Vec::with_capacity(import.patient_count());
-        let mut exam_ids = Vec::with_capacity(2 * import.patient_count());
-        let mut reading_ids = Vec::with_capacity(import.reading_count());
-        for start in (0..import.patient_count()).step_by(IMPORT_ROWS) {
-            let batch = import.patients(start..start + IMPORT_ROWS);
-            digest.patients(&batch);
-            let cells: Vec<String> = batch
-                .iter()
-                .map(|p| to_json(&p.cells))
-                .collect::<StoreResult<_>>()?;
+        let patients = import.patient_count();
+        let mut next = Some(patient_batch(import, 0)?);
+        let mut start = 0;
+        while let Some((batch, cells)) = next.take() {
+            if batch.is_empty() {
+                break;
+            }
+            let following = start + batch.len();
             let mut insert = sqlx::QueryBuilder::<Db>::new(
                 "INSERT INTO patients (study_id, ordinal, patient_id, cells, version) ",
             );
@@ -1020,18 +1089,40 @@ impl Store for ThisStore {
                 },
             );
             insert.push(" RETURNING id, patient_id");
+            let query = insert.build().persistent(false);
+            let (inserted, prepared) = tokio::join!(biased; query.fetch_all(&mut *tx), async {
+                (following < patients).then(|| patient_batch(import, following))
+            });
+            next = prepared.transpose()?;
             let mut refs = std::collections::HashMap::with_capacity(batch.len());
-            for row in insert
-                .build()
-                .persistent(false)
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(backend)?
-            {
+            for row in inserted.map_err(backend)? {
                 let id: i64 = row.try_get("id").map_err(backend)?;
                 let patient_id: String = row.try_get("patient_id").map_err(backend)?;
-                patient_ids.push(id);
                 refs.insert(patient_id, id);
+            }
+            for (i, (p, c)) in batch.iter().zip(&cells).enumerate() {
+                let Some(id) = refs.get(&p.patient_id) else {
+                    continue;
+                };
+                let ordinal = (start + i).to_string();
+                let values = [
+                    Some(study_text.as_str()),
+                    Some(ordinal.as_str()),
+                    Some(p.patient_id.as_str()),
+                    Some(c.as_str()),
+                    Some("1"),
+                ];
+                row_digests[0]
+                    .1
+                    .push((*id, Some(values_hash(DataTable::Patients, *id, &values))));
+                digest.record(&[
+                    Some(p.patient_id.as_str()),
+                    Some(c.as_str()),
+                    p.hand_radiograph.date.as_deref(),
+                    p.ct.date.as_deref(),
+                    p.ct.ct_type.as_deref(),
+                    p.ct.ct_levels.as_deref(),
+                ]);
             }
             let exam_rows: Vec<(i64, &Exam)> = batch
                 .iter()
@@ -1062,7 +1153,6 @@ impl Store for ThisStore {
                     let id: i64 = row.try_get("id").map_err(backend)?;
                     let modality: String = row.try_get("modality").map_err(backend)?;
                     let modality = from_code(&modality, Modality::parse, "modality")?;
-                    exam_ids.push(id);
                     exams.insert(
                         (
                             row.try_get("patient_ref").map_err(backend)?,
@@ -1071,14 +1161,36 @@ impl Store for ThisStore {
                         id,
                     );
                 }
+                for (patient_ref, exam) in chunk {
+                    let Some(id) = exams.get(&(*patient_ref, exam.modality.code())) else {
+                        continue;
+                    };
+                    let patient_text = patient_ref.to_string();
+                    let values = [
+                        Some(patient_text.as_str()),
+                        Some(exam.modality.code()),
+                        exam.date.as_deref(),
+                        exam.ct_type.as_deref(),
+                        exam.ct_levels.as_deref(),
+                    ];
+                    row_digests[1]
+                        .1
+                        .push((*id, Some(values_hash(DataTable::Exams, *id, &values))));
+                }
             }
             patient_refs.extend(refs);
+            start = following;
         }
-        for start in (0..import.reading_count()).step_by(IMPORT_ROWS) {
-            let batch = import.readings(start..start + IMPORT_ROWS);
-            digest.readings(&batch);
+        let readings = import.reading_count();
+        let mut next = Some(reading_batch(import, 0)?);
+        let mut start = 0;
+        while let Some((batch, findings)) = next.take() {
+            if batch.is_empty() {
+                break;
+            }
+            let following = start + batch.len();
             let mut rows = Vec::with_capacity(batch.len());
-            for r in &batch {
+            for (r, f) in batch.iter().zip(&findings) {
                 let exam_id = patient_refs
                     .get(&r.patient_id)
                     .and_then(|p| exams.get(&(*p, r.modality.code())))
@@ -1088,8 +1200,7 @@ impl Store for ThisStore {
                             format!("reading of unknown patient {:?}", r.patient_id),
                         )
                     })?;
-                let findings = r.findings.as_ref().map(to_json).transpose()?;
-                rows.push((*exam_id, r, findings));
+                rows.push((*exam_id, r, f.as_deref()));
             }
             let mut insert = sqlx::QueryBuilder::<Db>::new(
                 "INSERT INTO readings (exam_id, reader, kind, findings, version, updated_at) ",
@@ -1098,18 +1209,51 @@ impl Store for ThisStore {
                 row.push_bind(*exam_id)
                     .push_bind(r.reader.as_str())
                     .push_bind(r.kind.code())
-                    .push_bind(findings.as_deref())
+                    .push_bind(*findings)
                     .push_bind(1_i64)
                     .push_bind(created_at.as_str());
             });
-            insert.push(" RETURNING id");
-            let ids: Vec<i64> = insert
-                .build_query_scalar()
-                .persistent(false)
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(backend)?;
-            reading_ids.extend(ids);
+            insert.push(" RETURNING id, exam_id, reader, kind");
+            let query = insert.build().persistent(false);
+            let (inserted, prepared) = tokio::join!(biased; query.fetch_all(&mut *tx), async {
+                (following < readings).then(|| reading_batch(import, following))
+            });
+            next = prepared.transpose()?;
+            // (exam, reader, kind) is one reading of the import.
+            let mut ids = std::collections::HashMap::with_capacity(batch.len());
+            for row in inserted.map_err(backend)? {
+                let key: (i64, String, String) = (
+                    row.try_get("exam_id").map_err(backend)?,
+                    row.try_get("reader").map_err(backend)?,
+                    row.try_get("kind").map_err(backend)?,
+                );
+                ids.insert(key, row.try_get::<i64, _>("id").map_err(backend)?);
+            }
+            for (exam_id, r, findings) in &rows {
+                digest.record(&[
+                    Some(r.patient_id.as_str()),
+                    Some(r.modality.code()),
+                    Some(r.reader.as_str()),
+                    Some(r.kind.code()),
+                    *findings,
+                ]);
+                let key = (*exam_id, r.reader.clone(), r.kind.code().to_string());
+                let Some(id) = ids.get(&key) else { continue };
+                let exam_text = exam_id.to_string();
+                let values = [
+                    Some(exam_text.as_str()),
+                    Some(r.reader.as_str()),
+                    Some(r.kind.code()),
+                    None,
+                    *findings,
+                    Some("1"),
+                    Some(created_at.as_str()),
+                ];
+                row_digests[2]
+                    .1
+                    .push((*id, Some(values_hash(DataTable::Readings, *id, &values))));
+            }
+            start = following;
         }
         drop((patient_refs, exams));
         let study = Study {
@@ -1131,9 +1275,10 @@ impl Store for ThisStore {
             Some(&digest.finish(&import.columns, &summary)),
         )];
         events.extend(digests(&mut tx, DataTable::Studies, &[study_id]).await?);
-        events.extend(digests(&mut tx, DataTable::Patients, &patient_ids).await?);
-        events.extend(digests(&mut tx, DataTable::Exams, &exam_ids).await?);
-        events.extend(digests(&mut tx, DataTable::Readings, &reading_ids).await?);
+        for (table, mut rows) in row_digests {
+            rows.sort_unstable_by_key(|(id, _)| *id);
+            events.extend(digest_events(table, &rows));
+        }
         audit(&mut tx, actor, events).await?;
         tx.commit().await.map_err(backend)?;
         Ok(summary)

@@ -41,13 +41,23 @@ struct ReadingRows {
     rows: Vec<u32>,
 }
 
-fn cells_of(columns: &[String], row: &[String], skip: &[&str]) -> Cells {
-    columns
-        .iter()
-        .zip(row)
-        .filter(|(c, v)| !v.is_empty() && !skip.contains(&c.as_str()))
-        .map(|(c, v)| (c.clone(), v.clone()))
-        .collect()
+fn cells_of(columns: &[String], row: std::borrow::Cow<'_, [String]>, skip: &[&str]) -> Cells {
+    let keep = |c: &String, v: &String| !v.is_empty() && !skip.contains(&c.as_str());
+    match row {
+        std::borrow::Cow::Borrowed(row) => columns
+            .iter()
+            .zip(row)
+            .filter(|(c, v)| keep(c, v))
+            .map(|(c, v)| (c.clone(), v.clone()))
+            .collect(),
+        // A rendered row: its cells move into the record.
+        std::borrow::Cow::Owned(row) => columns
+            .iter()
+            .zip(row)
+            .filter(|(c, v)| keep(c, v))
+            .map(|(c, v)| (c.clone(), v))
+            .collect(),
+    }
 }
 
 fn cell<'a>(columns: &[String], row: &'a [String], name: &str) -> Option<&'a str> {
@@ -126,23 +136,30 @@ impl<'a> StudyImport<'a> {
             .map(|i| {
                 let row = p.row(i);
                 let get = |name| cell(p.columns(), &row, name).map(String::from);
+                let (patient_id, hand_date, ct_date, ct_type, ct_levels) = (
+                    get("patient_id").unwrap_or_default(),
+                    get("hand_xray_date"),
+                    get("ct_date"),
+                    get("ct_type"),
+                    get("ct_levels"),
+                );
                 PatientRecord {
                     id: 0,
-                    patient_id: get("patient_id").unwrap_or_default(),
-                    cells: cells_of(p.columns(), &row, &skip),
+                    patient_id,
+                    cells: cells_of(p.columns(), row, &skip),
                     hand_radiograph: Exam {
                         id: 0,
                         modality: Modality::HandRadiograph,
-                        date: get("hand_xray_date"),
+                        date: hand_date,
                         ct_type: None,
                         ct_levels: None,
                     },
                     ct: Exam {
                         id: 0,
                         modality: Modality::Ct,
-                        date: get("ct_date"),
-                        ct_type: get("ct_type"),
-                        ct_levels: get("ct_levels"),
+                        date: ct_date,
+                        ct_type,
+                        ct_levels,
                     },
                     version: 0,
                 }
@@ -153,6 +170,88 @@ impl<'a> StudyImport<'a> {
     /// How many readings.
     pub fn reading_count(&self) -> usize {
         self.readings.len()
+    }
+
+    /// Patients `range` as the store writes them: [`StudyImport::patients`]
+    /// with the cells already as their JSON text (exactly
+    /// [`crate::codec::to_json`] of the record's cells), made without
+    /// building the cells.
+    pub fn patients_as_written(&self, range: std::ops::Range<usize>) -> Vec<WrittenPatient> {
+        let p = &self.source.patients;
+        let mut skip: Vec<&str> = vec!["patient_id"];
+        skip.extend(EXAM_COLUMNS);
+        let order = JsonOrder::new(p.columns(), &skip);
+        range
+            .filter(|i| *i < p.len())
+            .map(|i| {
+                let row = p.row(i);
+                let get = |name| cell(p.columns(), &row, name).map(String::from);
+                WrittenPatient {
+                    patient_id: get("patient_id").unwrap_or_default(),
+                    hand_date: get("hand_xray_date"),
+                    ct_date: get("ct_date"),
+                    ct_type: get("ct_type"),
+                    ct_levels: get("ct_levels"),
+                    cells: {
+                        let mut out = Vec::with_capacity(256);
+                        order.write(&mut out, &row);
+                        String::from_utf8(out).unwrap_or_default()
+                    },
+                }
+            })
+            .collect()
+    }
+
+    /// Readings `range` as the store writes them: [`StudyImport::readings`]
+    /// with the findings already as their JSON text (exactly
+    /// [`crate::codec::to_json`] of the reading's findings).
+    pub fn readings_as_written(&self, range: std::ops::Range<usize>) -> Vec<WrittenReading> {
+        let orders = [
+            self.source
+                .hand_readings
+                .as_ref()
+                .map(|t| JsonOrder::new(t.columns(), &READING_KEYS)),
+            self.source
+                .spine_readings
+                .as_ref()
+                .map(|t| JsonOrder::new(t.columns(), &READING_KEYS)),
+        ];
+        range
+            .filter_map(|i| self.readings.get(i))
+            .filter_map(|r| {
+                let (table, order) = match r.modality {
+                    Modality::HandRadiograph => {
+                        (self.source.hand_readings.as_ref()?, orders[0].as_ref()?)
+                    }
+                    Modality::Ct => (self.source.spine_readings.as_ref()?, orders[1].as_ref()?),
+                };
+                let mut patient_id = String::new();
+                let mut reader = String::new();
+                let mut out = Vec::with_capacity(64 * r.rows.len() + 2);
+                out.push(b'[');
+                for (n, at) in r.rows.iter().enumerate() {
+                    let row = table.row(*at as usize);
+                    if n == 0 {
+                        patient_id = cell(table.columns(), &row, "patient_id")
+                            .unwrap_or_default()
+                            .into();
+                        let named = cell(table.columns(), &row, "reader").unwrap_or_default();
+                        reader = sclerad_model::repeat_of(named).unwrap_or(named).into();
+                    } else {
+                        out.push(b',');
+                    }
+                    order.write(&mut out, &row);
+                }
+                out.push(b']');
+                Some(WrittenReading {
+                    patient_id,
+                    modality: r.modality,
+                    reader,
+                    kind: r.kind,
+                    findings: String::from_utf8(out).unwrap_or_default(),
+                })
+            })
+            .collect()
     }
 
     /// Readings `range`, in order of first appearance (ids 0): each row of a
@@ -180,7 +279,7 @@ impl<'a> StudyImport<'a> {
                             let named = cell(table.columns(), &row, "reader").unwrap_or_default();
                             reader = sclerad_model::repeat_of(named).unwrap_or(named).into();
                         }
-                        cells_of(table.columns(), &row, &READING_KEYS)
+                        cells_of(table.columns(), row, &READING_KEYS)
                     })
                     .collect();
                 Some(Reading {
@@ -198,28 +297,106 @@ impl<'a> StudyImport<'a> {
     }
 }
 
+/// A patient of an import as the store writes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WrittenPatient {
+    /// The study's patient identifier.
+    pub patient_id: String,
+    /// The hand radiograph's date.
+    pub hand_date: Option<String>,
+    /// The CT's date.
+    pub ct_date: Option<String>,
+    /// The CT's type.
+    pub ct_type: Option<String>,
+    /// The CT's levels.
+    pub ct_levels: Option<String>,
+    /// The record's cells, as JSON.
+    pub cells: String,
+}
+
+/// A reading of an import as the store writes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WrittenReading {
+    /// Whose.
+    pub patient_id: String,
+    /// Which exam.
+    pub modality: Modality,
+    /// Who read it (without `#repeat`).
+    pub reader: String,
+    /// What kind of reading.
+    pub kind: ReadingKind,
+    /// The findings, as JSON.
+    pub findings: String,
+}
+
+/// Writes a row's cells as the JSON object serde writes of the cells' map
+/// (what [`cells_of`] collects): the non-empty cells of the columns not
+/// skipped, keys in byte order, a name written twice keeping its last
+/// non-empty cell.
+struct JsonOrder {
+    /// Column names in byte order, each with its positions in the row.
+    keys: Vec<(String, Vec<usize>)>,
+}
+
+impl JsonOrder {
+    fn new(columns: &[String], skip: &[&str]) -> Self {
+        let mut keys: Vec<(String, Vec<usize>)> = Vec::new();
+        for (i, c) in columns.iter().enumerate() {
+            if skip.contains(&c.as_str()) {
+                continue;
+            }
+            match keys.iter_mut().find(|(name, _)| name == c) {
+                Some((_, at)) => at.push(i),
+                None => keys.push((c.clone(), vec![i])),
+            }
+        }
+        keys.sort_by(|a, b| a.0.cmp(&b.0));
+        JsonOrder { keys }
+    }
+
+    fn write(&self, out: &mut Vec<u8>, row: &[String]) {
+        out.push(b'{');
+        let mut first = true;
+        for (name, at) in &self.keys {
+            let Some(value) = at
+                .iter()
+                .rev()
+                .filter_map(|i| row.get(*i))
+                .find(|v| !v.is_empty())
+            else {
+                continue;
+            };
+            if !std::mem::take(&mut first) {
+                out.push(b',');
+            }
+            // Writing a string into a Vec cannot fail.
+            let _ = serde_json::to_writer(&mut *out, name);
+            out.push(b':');
+            let _ = serde_json::to_writer(&mut *out, value);
+        }
+        out.push(b'}');
+    }
+}
+
 /// What the audit trail records of an import: the study, the counts and a
-/// SHA-256 of every record imported, fed a batch at a time.
+/// SHA-256 of every record imported, fed a record at a time.
 #[derive(Default)]
 pub struct ImportDigest(Sha256);
 
 impl ImportDigest {
-    /// Takes in a batch of patients (before any reading).
-    pub fn patients(&mut self, patients: &[PatientRecord]) {
-        for p in patients {
-            self.0
-                .update(serde_json::to_string(p).unwrap_or_default().as_bytes());
-            self.0.update(b"\n");
+    /// Takes in one record, as the text of its fields (each patient before
+    /// any reading): each field's length, then the field.
+    pub fn record(&mut self, fields: &[Option<&str>]) {
+        for field in fields {
+            match field {
+                Some(text) => {
+                    self.0.update((text.len() as u64).to_le_bytes());
+                    self.0.update(text.as_bytes());
+                }
+                None => self.0.update(u64::MAX.to_le_bytes()),
+            }
         }
-    }
-
-    /// Takes in a batch of readings.
-    pub fn readings(&mut self, readings: &[Reading]) {
-        for r in readings {
-            self.0
-                .update(serde_json::to_string(r).unwrap_or_default().as_bytes());
-            self.0.update(b"\n");
-        }
+        self.0.update(b"\n");
     }
 
     /// The event's record.
@@ -363,9 +540,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn tables_split_and_join_back_unchanged() {
-        let tables = TextTables {
+    fn sample() -> TextTables {
+        TextTables {
             patients: table(
                 &[
                     "patient_id",
@@ -396,7 +572,12 @@ mod tests {
                 ],
             )),
             spine_readings: None,
-        };
+        }
+    }
+
+    #[test]
+    fn tables_split_and_join_back_unchanged() {
+        let tables = sample();
         let import = StudyImport::from_tables(&tables);
         let (patients, readings) = (import.patients(0..9), import.readings(0..9));
         assert_eq!(patients.len(), 2);
@@ -416,6 +597,51 @@ mod tests {
         assert_eq!(hand.rows[2][4], "none");
         assert_eq!(hand.rows[0][6], "n1");
         assert!(back.spine_readings.is_none());
+    }
+
+    #[test]
+    fn records_as_written_are_their_json() {
+        let mut tables = sample();
+        // A name written twice, a cell needing escapes.
+        tables.patients.columns.push("site_note".into());
+        for (i, row) in tables.patients.rows.iter_mut().enumerate() {
+            row.push(if i == 0 {
+                String::new()
+            } else {
+                "\"é\"\n".into()
+            });
+        }
+        let import = StudyImport::from_tables(&tables);
+        let written = import.patients_as_written(0..9);
+        for (p, w) in import.patients(0..9).iter().zip(&written) {
+            assert_eq!(w.cells, crate::codec::to_json(&p.cells).expect("json"));
+            assert_eq!(w.patient_id, p.patient_id);
+            assert_eq!(
+                (&w.hand_date, &w.ct_date, &w.ct_type, &w.ct_levels),
+                (
+                    &p.hand_radiograph.date,
+                    &p.ct.date,
+                    &p.ct.ct_type,
+                    &p.ct.ct_levels
+                )
+            );
+        }
+        assert_eq!(written.len(), 2);
+        let readings = import.readings(0..9);
+        let written = import.readings_as_written(0..9);
+        assert_eq!(written.len(), readings.len());
+        for (r, w) in readings.iter().zip(&written) {
+            assert_eq!(
+                Some(w.findings.clone()),
+                r.findings
+                    .as_ref()
+                    .map(|f| crate::codec::to_json(f).expect("json"))
+            );
+            assert_eq!(
+                (&w.patient_id, w.modality, &w.reader, w.kind),
+                (&r.patient_id, r.modality, &r.reader, r.kind)
+            );
+        }
     }
 
     #[test]
