@@ -263,7 +263,20 @@ impl<'x> Row<'_, 'x> {
     }
 
     fn text(&mut self, name: &'static str) -> Option<String> {
-        let (cell, _) = self.cell(name)?;
+        let (cell, header) = self.cell(name)?;
+        if let Cell::Invalid(what) = cell {
+            // A workbook cell no text can stand for (an Excel error, a text
+            // longer than a cell holds): reported, never kept as its
+            // description.
+            let (cell, header, what) = (cell.clone(), header.to_string(), what.clone());
+            self.reject(
+                "bad-text",
+                &header,
+                &cell,
+                format!("holds {what}; no text is kept from it"),
+            );
+            return None;
+        }
         cell::text(cell)
     }
 
@@ -378,18 +391,28 @@ impl<'x> Row<'_, 'x> {
         value
     }
 
-    fn extra(&self) -> Vec<String> {
-        self.cols
-            .extra
-            .iter()
-            .map(|i| {
-                self.row
-                    .cells
-                    .get(*i)
-                    .map(Cell::display)
-                    .unwrap_or_default()
-            })
-            .collect()
+    fn extra(&mut self) -> Vec<String> {
+        let mut out = Vec::with_capacity(self.cols.extra.len());
+        for k in 0..self.cols.extra.len() {
+            let i = self.cols.extra[k];
+            match self.row.cells.get(i) {
+                Some(Cell::Invalid(what)) => {
+                    let cell = Cell::Invalid(what.clone());
+                    let header = self.cols.names.get(i).cloned().unwrap_or_default();
+                    let what = what.clone();
+                    self.reject(
+                        "bad-text",
+                        &header,
+                        &cell,
+                        format!("holds {what}; no text is kept from it"),
+                    );
+                    out.push(String::new());
+                }
+                Some(cell) => out.push(cell.display()),
+                None => out.push(String::new()),
+            }
+        }
+        out
     }
 
     /// Reports a row whose cell count differs from the header's.

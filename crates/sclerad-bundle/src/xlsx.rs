@@ -1,6 +1,7 @@
 //! Reading the sheets of an `.xlsx` workbook into untyped tables.
 
 use std::io::Cursor;
+use std::sync::Arc;
 
 use calamine::{Data, Reader, Xlsx};
 use chrono::NaiveDate;
@@ -8,22 +9,38 @@ use sclerad_model::{Location, Problem, TableName};
 
 use crate::raw::{Cell, RawRow, RawTable};
 
+/// A workbook's bytes, shared between the readers of its sheets.
+#[derive(Clone)]
+struct Shared(Arc<Vec<u8>>);
+
+impl AsRef<[u8]> for Shared {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+type Book = Xlsx<Cursor<Shared>>;
+
 /// The sheets of a workbook, by name as written.
 pub(crate) struct Workbook {
     file: String,
-    book: Xlsx<Cursor<Vec<u8>>>,
+    bytes: Shared,
+    book: Book,
     pub sheet_names: Vec<String>,
 }
 
 impl Workbook {
     /// Opens a workbook; a file that is not one becomes a problem.
     pub(crate) fn open(file: &str, bytes: Vec<u8>, problems: &mut Vec<Problem>) -> Option<Self> {
-        let opened = std::panic::catch_unwind(move || Xlsx::new(Cursor::new(bytes)));
+        let bytes = Shared(Arc::new(bytes));
+        let shared = bytes.clone();
+        let opened = std::panic::catch_unwind(move || Xlsx::new(Cursor::new(shared)));
         match opened {
             Ok(Ok(book)) => {
                 let sheet_names = book.sheet_names().to_vec();
                 Some(Workbook {
                     file: file.to_string(),
+                    bytes,
                     book,
                     sheet_names,
                 })
@@ -55,7 +72,17 @@ impl Workbook {
             .cloned()
     }
 
-    /// Reads one sheet into a table.
+    /// Reads one sheet into a table, its rows produced as the typing asks
+    /// for them: memory follows the rows being typed, never the sheet's
+    /// size, nor the extent a cell's address or the sheet's dimension
+    /// claims (a lone cell at XFD1048576 must not build a dense range, and
+    /// a 3 MB workbook may hold 20 million cells).
+    ///
+    /// A first pass over the cells checks the sheet's extent and finds the
+    /// header, keeping nothing else; the rows are then read again by a
+    /// thread of their own, a bounded queue of rows ahead of the typing.
+    /// Worksheets list rows in order (as the format requires); one that
+    /// does not is read whole, up to [`MAX_UNORDERED_CELLS`] cells.
     pub(crate) fn table(
         &mut self,
         sheet: &str,
@@ -63,25 +90,9 @@ impl Workbook {
     ) -> Option<RawTable<'static>> {
         let name = TableName::sheet(&self.file, sheet);
         let book = &mut self.book;
-        // Cell by cell, keeping only the cells present: memory follows the
-        // data, never the extent a cell's address or the sheet's dimension
-        // claims (a lone cell at XFD1048576 must not build a dense range).
-        let read =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sparse_cells(book, sheet)));
-        let cells = match read {
-            Ok(Ok(Ok(cells))) => cells,
-            Ok(Ok(Err((row, column)))) => {
-                problems.push(Problem::error(
-                    "sheet-too-large",
-                    Location::table(&name),
-                    format!(
-                        "this sheet has a cell at row {}, column {}, beyond what a spreadsheet can hold ({MAX_ROWS} rows, {MAX_COLUMNS} columns); the sheet was not read",
-                        u64::from(row) + 1,
-                        crate::tables::column_letter(usize::try_from(column).unwrap_or(usize::MAX))
-                    ),
-                ));
-                return None;
-            }
+        let scanned = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| scan(book, sheet)));
+        let scan = match scanned {
+            Ok(Ok(scan)) => scan,
             Ok(Err(e)) => {
                 problems.push(Problem::error(
                     "bad-workbook",
@@ -99,14 +110,65 @@ impl Workbook {
                 return None;
             }
         };
-        let mut rows = cells.into_iter();
-        let Some((header_index, header_cells)) = rows.next() else {
+        if let Some((row, column)) = scan.beyond {
+            problems.push(Problem::error(
+                "sheet-too-large",
+                Location::table(&name),
+                format!(
+                    "this sheet has a cell at row {}, column {}, beyond what a spreadsheet can hold ({MAX_ROWS} rows, {MAX_COLUMNS} columns); the sheet was not read",
+                    u64::from(row) + 1,
+                    crate::tables::column_letter(usize::try_from(column).unwrap_or(usize::MAX))
+                ),
+            ));
+            return None;
+        }
+        let Some((header_index, header_cells)) = scan.header else {
             problems.push(Problem::error(
                 "empty-file",
                 Location::table(&name),
                 "the sheet is empty: it needs a header row with the column names",
             ));
             return None;
+        };
+        if !scan.ordered && scan.cells > MAX_UNORDERED_CELLS {
+            problems.push(Problem::error(
+                "sheet-too-large",
+                Location::table(&name),
+                format!(
+                    "this sheet lists its rows out of order and holds {} cells; such a sheet is read whole, and at most {MAX_UNORDERED_CELLS} cells are; save it again from a spreadsheet to put its rows in order",
+                    scan.cells
+                ),
+            ));
+            return None;
+        }
+        // Out of order: read whole, sorted; its first row is the header.
+        let mut unordered = Vec::new();
+        let (header_index, header_cells) = if scan.ordered {
+            (header_index, header_cells)
+        } else {
+            let book = &mut self.book;
+            let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                sparse_cells(book, sheet)
+            }));
+            let Ok(Ok(Ok(cells))) = read else {
+                problems.push(Problem::error(
+                    "bad-workbook",
+                    Location::table(&name),
+                    "this sheet cannot be read (its structure is damaged)",
+                ));
+                return None;
+            };
+            let mut cells = cells.into_iter();
+            let Some(first) = cells.next() else {
+                problems.push(Problem::error(
+                    "empty-file",
+                    Location::table(&name),
+                    "the sheet is empty: it needs a header row with the column names",
+                ));
+                return None;
+            };
+            unordered = cells.collect();
+            first
         };
         let width = header_cells
             .iter()
@@ -130,34 +192,165 @@ impl Workbook {
                 *slot = v.display().trim().to_string();
             }
         }
-        // Each row as wide as the header; a cell past it is kept as one
-        // extra cell, so the row is reported as ragged.
-        let rows: Vec<RawRow<'static>> = rows
-            .map(|(index, present)| {
-                let mut cells = vec![Cell::Empty; width];
-                let mut extra = None;
-                for (c, v) in present {
-                    match usize::try_from(c).ok().filter(|c| *c < width) {
-                        Some(c) => cells[c] = v,
-                        None => extra = extra.or(Some(v)),
-                    }
-                }
-                cells.extend(extra);
-                RawRow {
-                    number: index.saturating_add(1),
-                    cells,
-                }
-            })
-            .collect();
+        let rows: crate::raw::Rows<'static> = if scan.ordered {
+            Box::new(stream_rows(
+                self.bytes.clone(),
+                sheet.to_string(),
+                header_index,
+                width,
+            ))
+        } else {
+            let rows: Vec<RawRow<'static>> = unordered
+                .into_iter()
+                .map(|(index, present)| raw_row(index, present, width))
+                .collect();
+            Box::new(rows.into_iter())
+        };
         Some(RawTable {
             name,
             header_row: header_index.saturating_add(1),
             header,
-            rows: vec![Box::new(rows.into_iter())],
+            rows: vec![rows],
             decimal_comma: false,
         })
     }
 }
+
+/// A row as wide as the header from its non-empty cells; a cell past the
+/// header is kept as one extra cell, so the row is reported as ragged.
+fn raw_row(index: u32, present: Vec<(u32, Cell<'static>)>, width: usize) -> RawRow<'static> {
+    let mut cells = vec![Cell::Empty; width];
+    let mut extra = None;
+    for (c, v) in present {
+        match usize::try_from(c).ok().filter(|c| *c < width) {
+            Some(c) => cells[c] = v,
+            None => extra = extra.or(Some(v)),
+        }
+    }
+    cells.extend(extra);
+    RawRow {
+        number: index.saturating_add(1),
+        cells,
+    }
+}
+
+/// What the first pass over a sheet found.
+struct Scan {
+    /// The first row holding a non-empty cell, with those cells.
+    header: Option<(u32, Vec<(u32, Cell<'static>)>)>,
+    /// A cell beyond a worksheet's limits.
+    beyond: Option<(u32, u32)>,
+    /// Whether rows come in order.
+    ordered: bool,
+    /// Non-empty cells.
+    cells: u64,
+}
+
+fn scan(book: &mut Book, sheet: &str) -> Result<Scan, calamine::XlsxError> {
+    let mut reader = book.worksheet_cells_reader(sheet)?;
+    let mut scan = Scan {
+        header: None,
+        beyond: None,
+        ordered: true,
+        cells: 0,
+    };
+    let mut last = 0;
+    while let Some(c) = reader.next_cell()? {
+        let (row, column) = c.get_position();
+        if row >= MAX_ROWS || column >= MAX_COLUMNS {
+            scan.beyond = Some((row, column));
+            return Ok(scan);
+        }
+        scan.ordered &= row >= last;
+        last = last.max(row);
+        // Only the header's values are made; the others are only looked at.
+        if blank(c.get_value()) {
+            continue;
+        }
+        scan.cells += 1;
+        let header_row = scan.header.as_ref().map(|(at, _)| *at);
+        if header_row.is_none() || header_row == Some(row) {
+            let value = cell_of(c.get_value());
+            match &mut scan.header {
+                None => scan.header = Some((row, vec![(column, value)])),
+                Some((_, cells)) => cells.push((column, value)),
+            }
+        }
+    }
+    Ok(scan)
+}
+
+/// Rows of an ordered sheet after its header, read by a thread of their
+/// own a bounded queue ahead of the consumer (which may stop at any time:
+/// the thread then ends). The first pass already read the same bytes
+/// without error, so the second simply stops on one.
+fn stream_rows(
+    bytes: Shared,
+    sheet: String,
+    header_index: u32,
+    width: usize,
+) -> impl Iterator<Item = RawRow<'static>> + Send {
+    // Rows go over in batches: one hand-over per batch, not per row.
+    let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<RawRow<'static>>>(BATCHES_AHEAD);
+    let read = move || {
+        let Ok(mut book) = Xlsx::new(Cursor::new(bytes)) else {
+            return;
+        };
+        let Ok(mut reader) = book.worksheet_cells_reader(&sheet) else {
+            return;
+        };
+        let mut batch = Vec::with_capacity(ROWS_PER_BATCH);
+        let mut current: Option<(u32, Vec<(u32, Cell<'static>)>)> = None;
+        while let Ok(Some(c)) = reader.next_cell() {
+            let (row, column) = c.get_position();
+            if row <= header_index || blank(c.get_value()) {
+                continue;
+            }
+            let value = cell_of(c.get_value());
+            match &mut current {
+                Some((at, cells)) if *at == row => cells.push((column, value)),
+                _ => {
+                    if let Some((at, cells)) = current.replace((row, vec![(column, value)])) {
+                        batch.push(raw_row(at, cells, width));
+                        if batch.len() == ROWS_PER_BATCH {
+                            let full =
+                                std::mem::replace(&mut batch, Vec::with_capacity(ROWS_PER_BATCH));
+                            if sender.send(full).is_err() {
+                                return;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if let Some((at, cells)) = current {
+            batch.push(raw_row(at, cells, width));
+        }
+        let _ = sender.send(batch);
+    };
+    // A panic in the reading ends the rows early; the first pass would have
+    // met it first, on the same bytes.
+    let spawned = std::thread::Builder::new()
+        .name("xlsx rows".into())
+        .spawn(move || {
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(read));
+        });
+    let receiver = spawned.ok().map(|_| receiver);
+    let mut pending = Vec::new().into_iter();
+    std::iter::from_fn(move || loop {
+        if let Some(row) = pending.next() {
+            return Some(row);
+        }
+        pending = receiver.as_ref()?.recv().ok()?.into_iter();
+    })
+}
+
+/// Rows handed over at a time, and batches read ahead of the typing.
+const ROWS_PER_BATCH: usize = 256;
+const BATCHES_AHEAD: usize = 4;
+/// The most cells of a sheet whose rows are out of order, which is read
+/// whole (about 70 bytes a cell).
+const MAX_UNORDERED_CELLS: u64 = 5_000_000;
 
 /// The most rows and columns a worksheet can have (Excel's limits).
 const MAX_ROWS: u32 = 1 << 20;
@@ -171,7 +364,7 @@ const MAX_TABLE_COLUMNS: usize = 1_024;
 /// beyond a worksheet's limits.
 #[allow(clippy::type_complexity)]
 fn sparse_cells(
-    book: &mut Xlsx<Cursor<Vec<u8>>>,
+    book: &mut Book,
     sheet: &str,
 ) -> Result<Result<Vec<(u32, Vec<(u32, Cell<'static>)>)>, (u32, u32)>, calamine::XlsxError> {
     let mut reader = book.worksheet_cells_reader(sheet)?;
@@ -182,12 +375,49 @@ fn sparse_cells(
         if row >= MAX_ROWS || column >= MAX_COLUMNS {
             return Ok(Err((row, column)));
         }
-        let value = cell(&Data::from(c.get_value().clone()));
+        let value = cell_of(c.get_value());
         if value != Cell::Empty {
             rows.entry(row).or_default().push((column, value));
         }
     }
     Ok(Ok(rows.into_iter().collect()))
+}
+
+/// Whether a cell reads as [`Cell::Empty`], without making its value.
+fn blank(value: &calamine::DataRef<'_>) -> bool {
+    use calamine::DataRef;
+    match value {
+        DataRef::Empty | DataRef::Error(calamine::CellErrorType::NA) => true,
+        DataRef::String(s) => s.trim().is_empty(),
+        DataRef::SharedString(s) => s.trim().is_empty(),
+        _ => false,
+    }
+}
+
+/// The most characters a spreadsheet cell holds (Excel's limit); a longer
+/// text is not a value any column can take, and is not kept.
+const MAX_CELL_CHARS: usize = 32_767;
+
+/// A cell from the reader's value, its text copied once (trimmed) and only
+/// if a spreadsheet could hold it.
+fn cell_of(value: &calamine::DataRef<'_>) -> Cell<'static> {
+    use calamine::DataRef;
+    let text = match value {
+        DataRef::String(s) => s.as_str(),
+        DataRef::SharedString(s) => s,
+        other => return cell(&Data::from(other.clone())),
+    };
+    let t = text.trim();
+    if t.is_empty() {
+        return Cell::Empty;
+    }
+    if t.len() > MAX_CELL_CHARS && t.chars().count() > MAX_CELL_CHARS {
+        return Cell::Invalid(format!(
+            "{} characters, more than the 32,767 a spreadsheet cell holds",
+            t.chars().count()
+        ));
+    }
+    Cell::Text(t.to_string().into())
 }
 
 fn cell(data: &Data) -> Cell<'static> {

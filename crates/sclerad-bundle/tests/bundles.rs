@@ -1293,6 +1293,87 @@ fn consensus_spellings_and_formula_like_names_are_warned_about() {
     assert!(formula.iter().all(|p| p.severity == Severity::Warning));
 }
 
+/// A workbook from a hand-written `patients` sheet (rows as XML).
+fn workbook_of(rows: &str) -> Vec<u8> {
+    use std::io::Write;
+    let mut out = std::io::Cursor::new(Vec::new());
+    {
+        let mut zip = zip::ZipWriter::new(&mut out);
+        let options = zip::write::SimpleFileOptions::default();
+        let parts = [
+            ("[Content_Types].xml", r#"<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>"#.to_string()),
+            ("_rels/.rels", r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#.to_string()),
+            ("xl/workbook.xml", r#"<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="patients" sheetId="1" r:id="rId1"/></sheets></workbook>"#.to_string()),
+            ("xl/_rels/workbook.xml.rels", r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>"#.to_string()),
+            ("xl/worksheets/sheet1.xml", format!(r#"<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>{rows}</sheetData></worksheet>"#)),
+        ];
+        for (name, text) in parts {
+            zip.start_file(name, options).expect("zip entry");
+            zip.write_all(text.as_bytes()).expect("zip write");
+        }
+        zip.finish().expect("zip");
+    }
+    out.into_inner()
+}
+
+fn xml_row(number: usize, cells: &[&str]) -> String {
+    let cells: String = cells
+        .iter()
+        .enumerate()
+        .map(|(c, v)| {
+            let column = (b'A' + c as u8) as char;
+            format!(r#"<c r="{column}{number}" t="inlineStr"><is><t>{v}</t></is></c>"#)
+        })
+        .collect();
+    format!(r#"<row r="{number}">{cells}</row>"#)
+}
+
+/// Rows are typed as the sheet is read (a bounded queue ahead): many more
+/// rows than the queue holds, blank rows and gaps between them, all read;
+/// a sheet listing its rows out of order reads the same.
+#[test]
+fn workbook_rows_stream_in_order_and_out_of_order_sheets_read_the_same() {
+    let header = ["patient_id", "sex", "age_years", "subset"];
+    let mut rows = vec![xml_row(1, &header)];
+    let n = 5000;
+    for i in 0..n {
+        // Every third row number skipped: gaps read as blank rows.
+        let number = 2 + i * 3 / 2;
+        let id = format!("P{i}");
+        let sex = if i % 2 == 0 { "female" } else { "male" };
+        rows.push(xml_row(number, &[&id, sex, "50", "lcssc"]));
+    }
+    let ordered = workbook_of(&rows.concat());
+    let loaded = read_xlsx_bytes("rows.xlsx", ordered, &ReadOptions::default());
+    assert_eq!(
+        loaded.cohort.patients.len(),
+        n,
+        "{:?}",
+        &loaded.problems[..3.min(loaded.problems.len())]
+    );
+    assert_eq!(loaded.cohort.patients[4321].patient_id, "P4321");
+    rows[1..].reverse();
+    let shuffled = workbook_of(&rows.concat());
+    let again = read_xlsx_bytes("rows.xlsx", shuffled, &ReadOptions::default());
+    let ids = |l: &sclerad_bundle::Loaded| -> Vec<String> {
+        l.cohort
+            .patients
+            .iter()
+            .map(|p| p.patient_id.clone())
+            .collect()
+    };
+    assert_eq!(ids(&again), ids(&loaded));
+    // Rows out of order with the header listed last: still the header.
+    let mut late = rows[1..].to_vec();
+    late.push(rows[0].clone());
+    let late = read_xlsx_bytes(
+        "rows.xlsx",
+        workbook_of(&late.concat()),
+        &ReadOptions::default(),
+    );
+    assert_eq!(ids(&late), ids(&loaded));
+}
+
 /// A workbook's memory follows the cells it holds, never the extent a
 /// cell's address claims: a lone cell at XFD1048576 (Excel's last) once
 /// built a dense range of 17 billion cells.

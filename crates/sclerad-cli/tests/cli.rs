@@ -1273,6 +1273,191 @@ fn sclerad_within(args: &[&str], seconds: u64) -> Output {
     }
 }
 
+/// `sclerad ARGS` under a 2 GiB address-space limit and a deadline.
+fn sclerad_limited(args: &[&str], seconds: u64) -> Output {
+    let mut all = vec![
+        "-c",
+        "ulimit -v 2097152 && exec \"$0\" \"$@\"",
+        env!("CARGO_BIN_EXE_sclerad"),
+    ];
+    all.extend_from_slice(args);
+    let child = Command::new("sh")
+        .args(&all)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run sclerad");
+    let pid = child.id();
+    let (done, wait) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(child.wait_with_output());
+    });
+    match wait.recv_timeout(std::time::Duration::from_secs(seconds)) {
+        Ok(out) => out.expect("wait"),
+        Err(_) => {
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+            panic!("sclerad {args:?} still running after {seconds} s");
+        }
+    }
+}
+
+/// The largest resident size of any child waited for so far, in KiB.
+fn children_peak_kib() -> i64 {
+    // SAFETY: getrusage writes into the struct it is given, nothing else.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let read = unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) };
+    assert_eq!(read, 0, "getrusage");
+    usage.ru_maxrss
+}
+
+/// A workbook whose `patients` sheet is the XML `rows`, written by hand
+/// (what no spreadsheet program would write).
+fn handmade_workbook(rows: &str) -> Vec<u8> {
+    use std::io::Write;
+    let mut out = std::io::Cursor::new(Vec::new());
+    {
+        let mut zip = zip::ZipWriter::new(&mut out);
+        let options = zip::write::SimpleFileOptions::default();
+        let parts = [
+            ("[Content_Types].xml", r#"<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>"#.to_string()),
+            ("_rels/.rels", r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#.to_string()),
+            ("xl/workbook.xml", r#"<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="patients" sheetId="1" r:id="rId1"/></sheets></workbook>"#.to_string()),
+            ("xl/_rels/workbook.xml.rels", r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>"#.to_string()),
+            ("xl/worksheets/sheet1.xml", format!(r#"<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>{rows}</sheetData></worksheet>"#)),
+        ];
+        for (name, text) in parts {
+            zip.start_file(name, options).expect("zip entry");
+            zip.write_all(text.as_bytes()).expect("zip write");
+        }
+        zip.finish().expect("zip");
+    }
+    out.into_inner()
+}
+
+/// A catalogue of hostile files through `validate`, `analyze` and `import`,
+/// each under a 2 GiB address-space limit and a deadline: every run ends
+/// with exit 1 or 2 and a message naming the problem, never a panic or an
+/// abort; no run's resident memory reaches 1 GiB. (Bombs that take
+/// seconds to expand even in a release build are in BENCHMARKS.md.)
+#[test]
+fn hostile_files_end_cleanly_within_bounded_memory() {
+    let dir = tempfile::tempdir().expect("temp");
+    let example =
+        std::fs::read_to_string(examples().join("summary-flags/patients.csv")).expect("example");
+    let header = example.lines().next().expect("header");
+    let inline = |v: &str| format!(r#"<c t="inlineStr"><is><t>{v}</t></is></c>"#);
+    let head_row = format!(
+        "<row>{}</row>",
+        header.split(',').map(inline).collect::<String>()
+    );
+    let mut files: Vec<(&str, Vec<u8>, &str)> = vec![
+        // A lone cell at Excel's last address, and one far beyond it.
+        (
+            "far.xlsx",
+            handmade_workbook(&format!(
+                r#"{head_row}<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>x</t></is></c></row>"#
+            )),
+            "1048576",
+        ),
+        (
+            "beyond.xlsx",
+            handmade_workbook(
+                r#"<row r="1000000000"><c r="A1000000000" t="inlineStr"><is><t>x</t></is></c></row>"#,
+            ),
+            "beyond what a spreadsheet can hold",
+        ),
+        // One row of two million cells (a 10 KB file).
+        (
+            "wide.xlsx",
+            handmade_workbook(&format!(
+                "{head_row}<row>{}</row>",
+                inline("x").repeat(2_000_000)
+            )),
+            "beyond what a spreadsheet can hold",
+        ),
+        // A 100,000-character cell: more than a spreadsheet cell holds.
+        (
+            "long-cell.xlsx",
+            handmade_workbook(&format!(
+                "{head_row}<row>{}{}</row>",
+                inline(&"A".repeat(100_000)),
+                inline("female")
+            )),
+            "32,767",
+        ),
+        (
+            "garbage.xlsx",
+            (0..50_000u32)
+                .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+                .collect(),
+            "cannot be read as an .xlsx workbook",
+        ),
+        ("utf16.csv", b"\xff\xfep\x00a\x00t\x00".to_vec(), "utf-8"),
+        (
+            "nul.csv",
+            format!("{header}\nP1\0,female,50,lcssc,no,no,no,no\n").into_bytes(),
+            "NUL",
+        ),
+        (
+            "quote.csv",
+            format!("{header}\n\"P1,female,50,lcssc,no,no,no,no\n").into_bytes(),
+            "never closed",
+        ),
+        ("empty.csv", Vec::new(), "empty"),
+    ];
+    // A file full of invalid cells: problems capped, the rest counted.
+    let mut invalid = format!("{header}\n");
+    for i in 0..20_000 {
+        invalid.push_str(&format!("P{i},x,old,zz,maybe,perhaps,si,no?\n"));
+    }
+    files.push(("invalid.csv", invalid.into_bytes(), "more"));
+    for (name, bytes, expected) in &files {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).expect("write");
+        let p = path.display().to_string();
+        let out_dir = dir.path().join("out").display().to_string();
+        let db = format!("sqlite:{}", dir.path().join("h.db").display());
+        for args in [
+            vec!["validate", p.as_str()],
+            vec!["analyze", p.as_str(), "--out", out_dir.as_str()],
+            vec!["import", p.as_str(), "--study", "h", "--db", db.as_str()],
+        ] {
+            let out = sclerad_limited(&args, 120);
+            let all = text_of(&out);
+            assert!(
+                matches!(out.status.code(), Some(1 | 2)),
+                "{name} {args:?}: exit {:?}: {all}",
+                out.status
+            );
+            assert!(
+                !all.contains("panicked") && !all.contains("memory allocation"),
+                "{name}: {all}"
+            );
+            assert!(
+                all.to_lowercase().contains(&expected.to_lowercase()),
+                "{name} {args:?} does not name {expected:?}: {}",
+                &all[..all.len().min(2000)]
+            );
+        }
+    }
+    // The valid bundle with a 70,000-character column name validates.
+    let (head, rest) = example.split_once('\n').expect("header");
+    let long = format!(
+        "{head},{}\n{}",
+        "n".repeat(70_000),
+        rest.lines().map(|l| format!("{l},x\n")).collect::<String>()
+    );
+    let path = dir.path().join("long-name.csv");
+    std::fs::write(&path, long).expect("write");
+    let out = sclerad_limited(&["validate", &path.display().to_string()], 120);
+    assert_eq!(out.status.code(), Some(0), "{}", text_of(&out));
+    assert!(
+        children_peak_kib() < 1 << 20,
+        "peak {} KiB",
+        children_peak_kib()
+    );
+}
+
 /// Only regular files are read, within a size limit a flag can raise: a
 /// pipe, a device or an oversized file is refused at once (exit 2, naming
 /// it), never read until memory runs out or waited on for ever.
