@@ -11,6 +11,8 @@
 //! summaries) live in `sclerad_model::validate`; [`load`] runs both.
 
 mod cell;
+#[doc(hidden)]
+pub mod handmade;
 mod raw;
 mod tables;
 mod write;

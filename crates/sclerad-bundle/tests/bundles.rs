@@ -1293,57 +1293,23 @@ fn consensus_spellings_and_formula_like_names_are_warned_about() {
     assert!(formula.iter().all(|p| p.severity == Severity::Warning));
 }
 
-/// A workbook from a hand-written `patients` sheet (rows as XML).
-fn workbook_of(rows: &str) -> Vec<u8> {
-    use std::io::Write;
-    let mut out = std::io::Cursor::new(Vec::new());
-    {
-        let mut zip = zip::ZipWriter::new(&mut out);
-        let options = zip::write::SimpleFileOptions::default();
-        let parts = [
-            ("[Content_Types].xml", r#"<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>"#.to_string()),
-            ("_rels/.rels", r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#.to_string()),
-            ("xl/workbook.xml", r#"<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="patients" sheetId="1" r:id="rId1"/></sheets></workbook>"#.to_string()),
-            ("xl/_rels/workbook.xml.rels", r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>"#.to_string()),
-            ("xl/worksheets/sheet1.xml", format!(r#"<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>{rows}</sheetData></worksheet>"#)),
-        ];
-        for (name, text) in parts {
-            zip.start_file(name, options).expect("zip entry");
-            zip.write_all(text.as_bytes()).expect("zip write");
-        }
-        zip.finish().expect("zip");
-    }
-    out.into_inner()
-}
-
-fn xml_row(number: usize, cells: &[&str]) -> String {
-    let cells: String = cells
-        .iter()
-        .enumerate()
-        .map(|(c, v)| {
-            let column = (b'A' + c as u8) as char;
-            format!(r#"<c r="{column}{number}" t="inlineStr"><is><t>{v}</t></is></c>"#)
-        })
-        .collect();
-    format!(r#"<row r="{number}">{cells}</row>"#)
-}
-
 /// Rows are typed as the sheet is read (a bounded queue ahead): many more
 /// rows than the queue holds, blank rows and gaps between them, all read;
 /// a sheet listing its rows out of order reads the same.
 #[test]
 fn workbook_rows_stream_in_order_and_out_of_order_sheets_read_the_same() {
+    use sclerad_bundle::handmade;
     let header = ["patient_id", "sex", "age_years", "subset"];
-    let mut rows = vec![xml_row(1, &header)];
+    let mut rows = vec![handmade::row(1, &header)];
     let n = 5000;
     for i in 0..n {
         // Every third row number skipped: gaps read as blank rows.
         let number = 2 + i * 3 / 2;
         let id = format!("P{i}");
         let sex = if i % 2 == 0 { "female" } else { "male" };
-        rows.push(xml_row(number, &[&id, sex, "50", "lcssc"]));
+        rows.push(handmade::row(number as u64, &[&id, sex, "50", "lcssc"]));
     }
-    let ordered = workbook_of(&rows.concat());
+    let ordered = handmade::workbook(&rows.concat());
     let loaded = read_xlsx_bytes("rows.xlsx", ordered, &ReadOptions::default());
     assert_eq!(
         loaded.cohort.patients.len(),
@@ -1353,7 +1319,7 @@ fn workbook_rows_stream_in_order_and_out_of_order_sheets_read_the_same() {
     );
     assert_eq!(loaded.cohort.patients[4321].patient_id, "P4321");
     rows[1..].reverse();
-    let shuffled = workbook_of(&rows.concat());
+    let shuffled = handmade::workbook(&rows.concat());
     let again = read_xlsx_bytes("rows.xlsx", shuffled, &ReadOptions::default());
     let ids = |l: &sclerad_bundle::Loaded| -> Vec<String> {
         l.cohort
@@ -1368,7 +1334,7 @@ fn workbook_rows_stream_in_order_and_out_of_order_sheets_read_the_same() {
     late.push(rows[0].clone());
     let late = read_xlsx_bytes(
         "rows.xlsx",
-        workbook_of(&late.concat()),
+        handmade::workbook(&late.concat()),
         &ReadOptions::default(),
     );
     assert_eq!(ids(&late), ids(&loaded));
@@ -1468,6 +1434,47 @@ mod workbook_cells {
             }
             let bytes = book.save_to_buffer().expect("xlsx");
             let loaded = read_xlsx_bytes("cells.xlsx", bytes, &ReadOptions::default());
+            let _ = sclerad_model::validate(&loaded.cohort, &ValidateOptions::default());
+            prop_assert!(loaded.cohort.patients.len() <= cells.len());
+        }
+
+        /// Workbooks no spreadsheet program would write: cells of any
+        /// type tag with any text, at any address (past a sheet's limits
+        /// too), rows in any order, under a real header. Read without a
+        /// panic; every patient read is a row present.
+        #[test]
+        fn handmade_cells_never_panic(
+            cells in proptest::collection::vec(
+                (
+                    prop_oneof![0u64..6, 0u64..2_000_000],
+                    prop_oneof![0u64..12, 0u64..20_000],
+                    prop_oneof![
+                        Just("inlineStr"), Just("str"), Just("s"), Just("n"),
+                        Just("b"), Just("e"), Just("d"), Just("zz"),
+                    ],
+                    prop_oneof![
+                        any::<String>(),
+                        Just("1".to_string()),
+                        Just("-1e308".to_string()),
+                        Just("NaN".to_string()),
+                        Just("2019-02-30".to_string()),
+                        Just("#DIV/0!".to_string()),
+                        "[a-z]{0,8}".prop_map(String::from),
+                    ],
+                ),
+                0..40,
+            )
+        ) {
+            use sclerad_bundle::handmade;
+            let header = handmade::row(1, &["patient_id", "sex", "age_years", "subset", "death"]);
+            let body: String = cells
+                .iter()
+                .map(|(row, column, kind, text)| {
+                    format!("<row r=\"{}\">{}</row>", row + 2, handmade::cell(row + 1, *column, kind, text))
+                })
+                .collect();
+            let bytes = handmade::workbook(&format!("{header}{body}"));
+            let loaded = read_xlsx_bytes("handmade.xlsx", bytes, &ReadOptions::default());
             let _ = sclerad_model::validate(&loaded.cohort, &ValidateOptions::default());
             prop_assert!(loaded.cohort.patients.len() <= cells.len());
         }

@@ -1310,30 +1310,6 @@ fn children_peak_kib() -> i64 {
     usage.ru_maxrss
 }
 
-/// A workbook whose `patients` sheet is the XML `rows`, written by hand
-/// (what no spreadsheet program would write).
-fn handmade_workbook(rows: &str) -> Vec<u8> {
-    use std::io::Write;
-    let mut out = std::io::Cursor::new(Vec::new());
-    {
-        let mut zip = zip::ZipWriter::new(&mut out);
-        let options = zip::write::SimpleFileOptions::default();
-        let parts = [
-            ("[Content_Types].xml", r#"<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>"#.to_string()),
-            ("_rels/.rels", r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#.to_string()),
-            ("xl/workbook.xml", r#"<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="patients" sheetId="1" r:id="rId1"/></sheets></workbook>"#.to_string()),
-            ("xl/_rels/workbook.xml.rels", r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>"#.to_string()),
-            ("xl/worksheets/sheet1.xml", format!(r#"<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>{rows}</sheetData></worksheet>"#)),
-        ];
-        for (name, text) in parts {
-            zip.start_file(name, options).expect("zip entry");
-            zip.write_all(text.as_bytes()).expect("zip write");
-        }
-        zip.finish().expect("zip");
-    }
-    out.into_inner()
-}
-
 /// A catalogue of hostile files through `validate`, `analyze` and `import`,
 /// each under a 2 GiB address-space limit and a deadline: every run ends
 /// with exit 1 or 2 and a message naming the problem, never a panic or an
@@ -1345,7 +1321,7 @@ fn hostile_files_end_cleanly_within_bounded_memory() {
     let example =
         std::fs::read_to_string(examples().join("summary-flags/patients.csv")).expect("example");
     let header = example.lines().next().expect("header");
-    let inline = |v: &str| format!(r#"<c t="inlineStr"><is><t>{v}</t></is></c>"#);
+    let inline = |v: &str| sclerad_bundle::handmade::inline(v);
     let head_row = format!(
         "<row>{}</row>",
         header.split(',').map(inline).collect::<String>()
@@ -1354,14 +1330,14 @@ fn hostile_files_end_cleanly_within_bounded_memory() {
         // A lone cell at Excel's last address, and one far beyond it.
         (
             "far.xlsx",
-            handmade_workbook(&format!(
+            sclerad_bundle::handmade::workbook(&format!(
                 r#"{head_row}<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>x</t></is></c></row>"#
             )),
             "1048576",
         ),
         (
             "beyond.xlsx",
-            handmade_workbook(
+            sclerad_bundle::handmade::workbook(
                 r#"<row r="1000000000"><c r="A1000000000" t="inlineStr"><is><t>x</t></is></c></row>"#,
             ),
             "beyond what a spreadsheet can hold",
@@ -1369,7 +1345,7 @@ fn hostile_files_end_cleanly_within_bounded_memory() {
         // One row of two million cells (a 10 KB file).
         (
             "wide.xlsx",
-            handmade_workbook(&format!(
+            sclerad_bundle::handmade::workbook(&format!(
                 "{head_row}<row>{}</row>",
                 inline("x").repeat(2_000_000)
             )),
@@ -1378,7 +1354,7 @@ fn hostile_files_end_cleanly_within_bounded_memory() {
         // A 100,000-character cell: more than a spreadsheet cell holds.
         (
             "long-cell.xlsx",
-            handmade_workbook(&format!(
+            sclerad_bundle::handmade::workbook(&format!(
                 "{head_row}<row>{}{}</row>",
                 inline(&"A".repeat(100_000)),
                 inline("female")
