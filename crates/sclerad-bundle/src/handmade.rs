@@ -75,17 +75,8 @@ pub fn cell(row: u64, column: u64, kind: &str, text: &str) -> String {
 }
 
 /// Column letters: 0 is `A`, 25 `Z`, 26 `AA`.
-pub fn column_name(mut column: u64) -> String {
-    let mut letters = Vec::new();
-    loop {
-        letters.push(b'A' + (column % 26) as u8);
-        if column < 26 {
-            break;
-        }
-        column = column / 26 - 1;
-    }
-    letters.reverse();
-    String::from_utf8(letters).unwrap_or_default()
+pub fn column_name(column: u64) -> String {
+    crate::tables::column_letter(usize::try_from(column).unwrap_or(usize::MAX))
 }
 
 /// Text made safe inside an XML element or attribute (characters XML 1.0

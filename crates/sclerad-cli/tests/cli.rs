@@ -1253,8 +1253,15 @@ fn text_of(out: &Output) -> String {
 
 /// `sclerad ARGS`, ended (and the test failed) if it runs past `seconds`.
 fn sclerad_within(args: &[&str], seconds: u64) -> Output {
-    let child = Command::new(env!("CARGO_BIN_EXE_sclerad"))
-        .args(args)
+    let mut command = Command::new(env!("CARGO_BIN_EXE_sclerad"));
+    command.args(args);
+    output_within(command, args, seconds)
+}
+
+/// The output of `command` (sclerad `args`), killed and failing the test
+/// if it runs longer than `seconds`.
+fn output_within(mut command: Command, args: &[&str], seconds: u64) -> Output {
+    let child = command
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -1275,30 +1282,15 @@ fn sclerad_within(args: &[&str], seconds: u64) -> Output {
 
 /// `sclerad ARGS` under a 2 GiB address-space limit and a deadline.
 fn sclerad_limited(args: &[&str], seconds: u64) -> Output {
-    let mut all = vec![
-        "-c",
-        "ulimit -v 2097152 && exec \"$0\" \"$@\"",
-        env!("CARGO_BIN_EXE_sclerad"),
-    ];
-    all.extend_from_slice(args);
-    let child = Command::new("sh")
-        .args(&all)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("run sclerad");
-    let pid = child.id();
-    let (done, wait) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = done.send(child.wait_with_output());
-    });
-    match wait.recv_timeout(std::time::Duration::from_secs(seconds)) {
-        Ok(out) => out.expect("wait"),
-        Err(_) => {
-            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
-            panic!("sclerad {args:?} still running after {seconds} s");
-        }
-    }
+    let mut command = Command::new("sh");
+    command
+        .args([
+            "-c",
+            "ulimit -v 2097152 && exec \"$0\" \"$@\"",
+            env!("CARGO_BIN_EXE_sclerad"),
+        ])
+        .args(args);
+    output_within(command, args, seconds)
 }
 
 /// The largest resident size of any child waited for so far, in KiB.
