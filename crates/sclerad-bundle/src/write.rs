@@ -1,6 +1,7 @@
 //! Writing a cohort back out as a bundle folder of comma-separated UTF-8
 //! CSVs with ISO dates: the form every other reader accepts.
 
+use std::borrow::Cow;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -123,20 +124,24 @@ fn hand_header(h: &Readings<HandReading>) -> Vec<String> {
 }
 
 fn hand_row(r: &HandReading) -> Vec<String> {
-    let lesion = r
-        .lesion
-        .map_or_else(|| "none".to_string(), |l| l.code().to_string());
-    [
-        r.patient_id.clone(),
-        r.reader.clone(),
-        opt(&r.side),
-        opt(&r.site),
-        lesion,
-        opt(&r.grade),
-    ]
-    .into_iter()
-    .chain(r.extra.iter().cloned())
-    .collect()
+    let mut cells = Vec::new();
+    hand_cells(r, &mut cells);
+    cells.into_iter().map(Cow::into_owned).collect()
+}
+
+/// The cells of a hand readings row, borrowed from it where it holds them.
+fn hand_cells<'r>(r: &'r HandReading, out: &mut Vec<Cow<'r, str>>) {
+    out.clear();
+    out.extend([
+        Cow::Borrowed(r.patient_id.as_str()),
+        Cow::Borrowed(r.reader.as_str()),
+        Cow::Borrowed(r.side.map_or("", |s| s.code())),
+        Cow::Borrowed(r.site.map_or("", |s| s.code())),
+        Cow::Borrowed(r.lesion.map_or("none", |l| l.code())),
+        r.grade
+            .map_or(Cow::Borrowed(""), |g| Cow::Owned(g.to_string())),
+    ]);
+    out.extend(r.extra.iter().map(|e| Cow::Borrowed(e.as_str())));
 }
 
 fn spine_header(s: &Readings<SpineReading>) -> Vec<String> {
@@ -148,21 +153,29 @@ fn spine_header(s: &Readings<SpineReading>) -> Vec<String> {
 }
 
 fn spine_row(r: &SpineReading) -> Vec<String> {
-    let segment = r
-        .segment
-        .map_or_else(|| "none".to_string(), |s| s.code().to_string());
-    [
-        r.patient_id.clone(),
-        r.reader.clone(),
-        opt(&r.level),
-        segment,
-        yes_no(r.foraminal),
-        opt(&r.side),
-        opt(&r.morphology),
-    ]
-    .into_iter()
-    .chain(r.extra.iter().cloned())
-    .collect()
+    let mut cells = Vec::new();
+    spine_cells(r, &mut cells);
+    cells.into_iter().map(Cow::into_owned).collect()
+}
+
+/// The cells of a spine readings row, borrowed from it where it holds them.
+fn spine_cells<'r>(r: &'r SpineReading, out: &mut Vec<Cow<'r, str>>) {
+    out.clear();
+    out.extend([
+        Cow::Borrowed(r.patient_id.as_str()),
+        Cow::Borrowed(r.reader.as_str()),
+        r.level
+            .map_or(Cow::Borrowed(""), |l| Cow::Owned(l.to_string())),
+        Cow::Borrowed(r.segment.map_or("none", |s| s.code())),
+        Cow::Borrowed(match r.foraminal {
+            Some(true) => "yes",
+            Some(false) => "no",
+            None => "",
+        }),
+        Cow::Borrowed(r.side.map_or("", |s| s.code())),
+        Cow::Borrowed(r.morphology.map_or("", |m| m.code())),
+    ]);
+    out.extend(r.extra.iter().map(|e| Cow::Borrowed(e.as_str())));
 }
 
 /// Writes a header and rows as CSV, in blocks of about 64 KiB.
@@ -239,6 +252,35 @@ impl TableRows<'_> {
     /// Whether the table has no rows.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Row `i` as [`TableRows::row`] gives it, into `out`, each cell
+    /// borrowed where the table holds its text: going through a table this
+    /// way allocates next to nothing for most rows.
+    pub fn cells<'s>(&'s self, i: usize, out: &mut Vec<Cow<'s, str>>) {
+        out.clear();
+        match &self.rows {
+            Rows::Held(rows) => {
+                if let Some(row) = rows.get(i) {
+                    out.extend(row.iter().map(|c| Cow::Borrowed(c.as_str())));
+                }
+            }
+            Rows::Patients(rows, columns) => {
+                if let Some(p) = rows.get(i) {
+                    out.extend(patient_row(p, columns).into_iter().map(Cow::Owned));
+                }
+            }
+            Rows::Hands(rows) => {
+                if let Some(r) = rows.get(i) {
+                    hand_cells(r, out);
+                }
+            }
+            Rows::Spines(rows) => {
+                if let Some(r) = rows.get(i) {
+                    spine_cells(r, out);
+                }
+            }
+        }
     }
 
     /// Row `i` (`0..len()`), one cell per column; an empty row past the end.

@@ -1219,17 +1219,24 @@ impl Store for ThisStore {
                 (following < readings).then(|| reading_batch(import, following))
             });
             next = prepared.transpose()?;
-            // (exam, reader, kind) is one reading of the import.
-            let mut ids = std::collections::HashMap::with_capacity(batch.len());
-            for row in inserted.map_err(backend)? {
-                let key: (i64, String, String) = (
-                    row.try_get("exam_id").map_err(backend)?,
-                    row.try_get("reader").map_err(backend)?,
-                    row.try_get("kind").map_err(backend)?,
-                );
-                ids.insert(key, row.try_get::<i64, _>("id").map_err(backend)?);
+            // (exam, reader, kind) is one reading of the import: each
+            // returned row finds its place without copying its text.
+            let places: std::collections::HashMap<(i64, &str, &str), usize> = rows
+                .iter()
+                .enumerate()
+                .map(|(k, (exam_id, r, _))| ((*exam_id, r.reader.as_str(), r.kind.code()), k))
+                .collect();
+            let mut ids: Vec<Option<i64>> = vec![None; rows.len()];
+            for row in &inserted.map_err(backend)? {
+                let exam_id: i64 = row.try_get("exam_id").map_err(backend)?;
+                let reader: &str = row.try_get("reader").map_err(backend)?;
+                let kind: &str = row.try_get("kind").map_err(backend)?;
+                if let Some(k) = places.get(&(exam_id, reader, kind)) {
+                    ids[*k] = Some(row.try_get("id").map_err(backend)?);
+                }
             }
-            for (exam_id, r, findings) in &rows {
+            let mut exam_text = String::new();
+            for ((exam_id, r, findings), id) in rows.iter().zip(&ids) {
                 digest.record(&[
                     Some(r.patient_id.as_str()),
                     Some(r.modality.code()),
@@ -1237,9 +1244,9 @@ impl Store for ThisStore {
                     Some(r.kind.code()),
                     *findings,
                 ]);
-                let key = (*exam_id, r.reader.clone(), r.kind.code().to_string());
-                let Some(id) = ids.get(&key) else { continue };
-                let exam_text = exam_id.to_string();
+                let Some(id) = id else { continue };
+                exam_text.clear();
+                let _ = std::fmt::Write::write_fmt(&mut exam_text, format_args!("{exam_id}"));
                 let values = [
                     Some(exam_text.as_str()),
                     Some(r.reader.as_str()),

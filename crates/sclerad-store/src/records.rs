@@ -60,9 +60,9 @@ fn cells_of(columns: &[String], row: std::borrow::Cow<'_, [String]>, skip: &[&st
     }
 }
 
-fn cell<'a>(columns: &[String], row: &'a [String], name: &str) -> Option<&'a str> {
+fn cell<'a, S: AsRef<str>>(columns: &[String], row: &'a [S], name: &str) -> Option<&'a str> {
     let i = columns.iter().position(|c| c == name)?;
-    row.get(i).map(String::as_str).filter(|v| !v.is_empty())
+    row.get(i).map(AsRef::as_ref).filter(|v| !v.is_empty())
 }
 
 impl<'a> StudyImport<'a> {
@@ -88,8 +88,9 @@ impl<'a> StudyImport<'a> {
         ];
         for (modality, table) in tables_of {
             let Some(t) = table else { continue };
+            let mut row = Vec::new();
             for i in 0..t.len() {
-                let row = t.row(i);
+                t.cells(i, &mut row);
                 let patient_id = cell(t.columns(), &row, "patient_id").unwrap_or_default();
                 let named = cell(t.columns(), &row, "reader").unwrap_or_default();
                 let key = (modality, patient_id.to_string(), named.to_string());
@@ -228,9 +229,10 @@ impl<'a> StudyImport<'a> {
                 let mut patient_id = String::new();
                 let mut reader = String::new();
                 let mut out = Vec::with_capacity(64 * r.rows.len() + 2);
+                let mut row = Vec::new();
                 out.push(b'[');
                 for (n, at) in r.rows.iter().enumerate() {
-                    let row = table.row(*at as usize);
+                    table.cells(*at as usize, &mut row);
                     if n == 0 {
                         patient_id = cell(table.columns(), &row, "patient_id")
                             .unwrap_or_default()
@@ -354,14 +356,14 @@ impl JsonOrder {
         JsonOrder { keys }
     }
 
-    fn write(&self, out: &mut Vec<u8>, row: &[String]) {
+    fn write<S: AsRef<str>>(&self, out: &mut Vec<u8>, row: &[S]) {
         out.push(b'{');
         let mut first = true;
         for (name, at) in &self.keys {
             let Some(value) = at
                 .iter()
                 .rev()
-                .filter_map(|i| row.get(*i))
+                .filter_map(|i| row.get(*i).map(AsRef::as_ref))
                 .find(|v| !v.is_empty())
             else {
                 continue;
