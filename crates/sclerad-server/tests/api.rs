@@ -1368,6 +1368,12 @@ async fn exports_stream_the_whole_study(store: Arc<dyn Store>) {
         "more than two pages: {}",
         readings.len()
     );
+    // Imported in several batches, every row digested as written.
+    let proved = sclerad_store::verify_audit(f.store.as_ref())
+        .await
+        .expect("read")
+        .expect("the trail proves the rows");
+    assert!(proved.rows as usize > patients.len() * 3 + readings.len());
     let whole = sclerad_store::to_tables(&study.columns, &patients, &readings);
     let view = |t: Option<sclerad_bundle::TextTable>| match t {
         Some(t) => json!({"columns": t.columns, "rows": t.rows}),

@@ -436,9 +436,58 @@ fn reading_batch(
         .unzip())
 }
 
-/// The most rows one import statement inserts (6 parameters each: within
-/// SQLite's 32,766 and PostgreSQL's 65,535).
-const IMPORT_ROWS: usize = 500;
+/// A batch of readings an import wrote: what its digests are made of.
+struct WrittenBatch {
+    readings: Vec<Reading>,
+    findings: Vec<Option<String>>,
+    exam_ids: Vec<i64>,
+    ids: Vec<Option<i64>>,
+}
+
+impl WrittenBatch {
+    /// Feeds the import digest and records each row's digest, hashed from
+    /// the text it was written with.
+    fn digest(
+        &self,
+        digest: &mut sclerad_store::records::ImportDigest,
+        rows: &mut Vec<(i64, Option<String>)>,
+        created_at: &str,
+    ) {
+        let mut exam_text = String::new();
+        for (((r, findings), exam_id), id) in self
+            .readings
+            .iter()
+            .zip(&self.findings)
+            .zip(&self.exam_ids)
+            .zip(&self.ids)
+        {
+            digest.record(&[
+                Some(r.patient_id.as_str()),
+                Some(r.modality.code()),
+                Some(r.reader.as_str()),
+                Some(r.kind.code()),
+                findings.as_deref(),
+            ]);
+            let Some(id) = id else { continue };
+            exam_text.clear();
+            let _ = std::fmt::Write::write_fmt(&mut exam_text, format_args!("{exam_id}"));
+            let values = [
+                Some(exam_text.as_str()),
+                Some(r.reader.as_str()),
+                Some(r.kind.code()),
+                None,
+                findings.as_deref(),
+                Some("1"),
+                Some(created_at),
+            ];
+            rows.push((*id, Some(values_hash(DataTable::Readings, *id, &values))));
+        }
+    }
+}
+
+/// The most rows one import statement inserts (at most 6 parameters each:
+/// 12,000, within SQLite's 32,766 and PostgreSQL's 65,535).
+const IMPORT_ROWS: usize = 2000;
 
 /// The migration from which the trail holds row digests.
 const ROW_DIGESTS_MIGRATION: i64 = 3;
@@ -1184,49 +1233,62 @@ impl Store for ThisStore {
         let readings = import.reading_count();
         let mut next = Some(reading_batch(import, 0)?);
         let mut start = 0;
+        // The batch written last, whose digests are made while the next
+        // one is written.
+        let mut written: Option<WrittenBatch> = None;
         while let Some((batch, findings)) = next.take() {
             if batch.is_empty() {
                 break;
             }
             let following = start + batch.len();
-            let mut rows = Vec::with_capacity(batch.len());
-            for (r, f) in batch.iter().zip(&findings) {
-                let exam_id = patient_refs
-                    .get(&r.patient_id)
-                    .and_then(|p| exams.get(&(*p, r.modality.code())))
-                    .ok_or_else(|| {
-                        StoreError::invalid(
-                            "patient_id",
-                            format!("reading of unknown patient {:?}", r.patient_id),
-                        )
-                    })?;
-                rows.push((*exam_id, r, f.as_deref()));
-            }
+            let exam_ids: Vec<i64> = batch
+                .iter()
+                .map(|r| {
+                    patient_refs
+                        .get(&r.patient_id)
+                        .and_then(|p| exams.get(&(*p, r.modality.code())))
+                        .copied()
+                        .ok_or_else(|| {
+                            StoreError::invalid(
+                                "patient_id",
+                                format!("reading of unknown patient {:?}", r.patient_id),
+                            )
+                        })
+                })
+                .collect::<StoreResult<_>>()?;
             let mut insert = sqlx::QueryBuilder::<Db>::new(
                 "INSERT INTO readings (exam_id, reader, kind, findings, version, updated_at) ",
             );
-            insert.push_values(&rows, |mut row, (exam_id, r, findings)| {
-                row.push_bind(*exam_id)
-                    .push_bind(r.reader.as_str())
-                    .push_bind(r.kind.code())
-                    .push_bind(*findings)
-                    .push_bind(1_i64)
-                    .push_bind(created_at.as_str());
-            });
+            insert.push_values(
+                exam_ids.iter().zip(&batch).zip(&findings),
+                |mut row, ((exam_id, r), findings)| {
+                    row.push_bind(*exam_id)
+                        .push_bind(r.reader.as_str())
+                        .push_bind(r.kind.code())
+                        .push_bind(findings.as_deref())
+                        .push_bind(1_i64)
+                        .push_bind(created_at.as_str());
+                },
+            );
             insert.push(" RETURNING id, exam_id, reader, kind");
             let query = insert.build().persistent(false);
+            let done = written.take();
             let (inserted, prepared) = tokio::join!(biased; query.fetch_all(&mut *tx), async {
+                if let Some(done) = done {
+                    done.digest(&mut digest, &mut row_digests[2].1, &created_at);
+                }
                 (following < readings).then(|| reading_batch(import, following))
             });
             next = prepared.transpose()?;
             // (exam, reader, kind) is one reading of the import: each
             // returned row finds its place without copying its text.
-            let places: std::collections::HashMap<(i64, &str, &str), usize> = rows
+            let places: std::collections::HashMap<(i64, &str, &str), usize> = exam_ids
                 .iter()
+                .zip(&batch)
                 .enumerate()
-                .map(|(k, (exam_id, r, _))| ((*exam_id, r.reader.as_str(), r.kind.code()), k))
+                .map(|(k, (exam_id, r))| ((*exam_id, r.reader.as_str(), r.kind.code()), k))
                 .collect();
-            let mut ids: Vec<Option<i64>> = vec![None; rows.len()];
+            let mut ids: Vec<Option<i64>> = vec![None; batch.len()];
             for row in &inserted.map_err(backend)? {
                 let exam_id: i64 = row.try_get("exam_id").map_err(backend)?;
                 let reader: &str = row.try_get("reader").map_err(backend)?;
@@ -1235,32 +1297,17 @@ impl Store for ThisStore {
                     ids[*k] = Some(row.try_get("id").map_err(backend)?);
                 }
             }
-            let mut exam_text = String::new();
-            for ((exam_id, r, findings), id) in rows.iter().zip(&ids) {
-                digest.record(&[
-                    Some(r.patient_id.as_str()),
-                    Some(r.modality.code()),
-                    Some(r.reader.as_str()),
-                    Some(r.kind.code()),
-                    *findings,
-                ]);
-                let Some(id) = id else { continue };
-                exam_text.clear();
-                let _ = std::fmt::Write::write_fmt(&mut exam_text, format_args!("{exam_id}"));
-                let values = [
-                    Some(exam_text.as_str()),
-                    Some(r.reader.as_str()),
-                    Some(r.kind.code()),
-                    None,
-                    *findings,
-                    Some("1"),
-                    Some(created_at.as_str()),
-                ];
-                row_digests[2]
-                    .1
-                    .push((*id, Some(values_hash(DataTable::Readings, *id, &values))));
-            }
+            drop(places);
+            written = Some(WrittenBatch {
+                readings: batch,
+                findings,
+                exam_ids,
+                ids,
+            });
             start = following;
+        }
+        if let Some(done) = written {
+            done.digest(&mut digest, &mut row_digests[2].1, &created_at);
         }
         drop((patient_refs, exams));
         let study = Study {
