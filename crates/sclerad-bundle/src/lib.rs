@@ -278,12 +278,11 @@ pub fn read_xlsx_bytes(file: &str, bytes: Vec<u8>, options: &ReadOptions) -> Loa
         }
     }
     let patients_name = TableName::sheet(file, patients_sheet.as_deref().unwrap_or(PATIENTS));
-    let mut table = |name: Option<String>,
-                     problems: &mut Vec<Problem>|
-     -> Option<Option<RawTable>> { name.map(|n| book.table(&n, problems)) };
-    let patients = table(patients_sheet, &mut problems).flatten();
-    let hand = table(hand_sheet, &mut problems);
-    let spine = table(spine_sheet, &mut problems);
+    // Each sheet's rows are read lazily over a book of their own.
+    let (mut patients_book, mut hand_book, mut spine_book) = (None, None, None);
+    let patients = patients_sheet.and_then(|n| book.table(&n, &mut problems, &mut patients_book));
+    let hand = hand_sheet.map(|n| book.table(&n, &mut problems, &mut hand_book));
+    let spine = spine_sheet.map(|n| book.table(&n, &mut problems, &mut spine_book));
     assemble(patients_name, patients, hand, spine, options, problems)
 }
 

@@ -11,7 +11,7 @@ use crate::raw::{Cell, RawRow, RawTable};
 
 /// A workbook's bytes, shared between the readers of its sheets.
 #[derive(Clone)]
-struct Shared(Arc<Vec<u8>>);
+pub(crate) struct Shared(Arc<Vec<u8>>);
 
 impl AsRef<[u8]> for Shared {
     fn as_ref(&self) -> &[u8] {
@@ -19,7 +19,8 @@ impl AsRef<[u8]> for Shared {
     }
 }
 
-type Book = Xlsx<Cursor<Shared>>;
+/// A workbook opened over its shared bytes.
+pub(crate) type Book = Xlsx<Cursor<Shared>>;
 
 /// The sheets of a workbook, by name as written.
 pub(crate) struct Workbook {
@@ -79,15 +80,17 @@ impl Workbook {
     /// a 3 MB workbook may hold 20 million cells).
     ///
     /// A first pass over the cells checks the sheet's extent and finds the
-    /// header, keeping nothing else; the rows are then read again by a
-    /// thread of their own, a bounded queue of rows ahead of the typing.
+    /// header, keeping nothing else; the rows are then read again, lazily,
+    /// by a reader over `rows_book` (a book of their own), as the typing
+    /// asks for them.
     /// Worksheets list rows in order (as the format requires); one that
     /// does not is read whole, up to [`MAX_UNORDERED_CELLS`] cells.
-    pub(crate) fn table(
+    pub(crate) fn table<'b>(
         &mut self,
         sheet: &str,
         problems: &mut Vec<Problem>,
-    ) -> Option<RawTable<'static>> {
+        rows_book: &'b mut Option<Book>,
+    ) -> Option<RawTable<'b>> {
         let name = TableName::sheet(&self.file, sheet);
         let book = &mut self.book;
         let scanned = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| scan(book, sheet)));
@@ -192,13 +195,36 @@ impl Workbook {
                 *slot = v.display().trim().to_string();
             }
         }
-        let rows: crate::raw::Rows<'static> = if scan.ordered {
-            Box::new(stream_rows(
-                self.bytes.clone(),
-                sheet.to_string(),
+        let rows: crate::raw::Rows<'b> = if scan.ordered {
+            // The rows are read again, lazily, by a reader over a book of
+            // their own, as the typing asks for them.
+            let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                Xlsx::new(Cursor::new(self.bytes.clone()))
+            }));
+            let Ok(Ok(book)) = opened else {
+                problems.push(Problem::error(
+                    "bad-workbook",
+                    Location::table(&name),
+                    "this sheet cannot be read (its structure is damaged)",
+                ));
+                return None;
+            };
+            let book = rows_book.insert(book);
+            // The first pass opened a reader on this sheet already.
+            let Ok(reader) = book.worksheet_cells_reader(sheet) else {
+                problems.push(Problem::error(
+                    "bad-workbook",
+                    Location::table(&name),
+                    "this sheet cannot be read (its structure is damaged)",
+                ));
+                return None;
+            };
+            Box::new(SheetRows {
+                reader: Some(reader),
                 header_index,
                 width,
-            ))
+                current: None,
+            })
         } else {
             let rows: Vec<RawRow<'static>> = unordered
                 .into_iter()
@@ -280,74 +306,57 @@ fn scan(book: &mut Book, sheet: &str) -> Result<Scan, calamine::XlsxError> {
     Ok(scan)
 }
 
-/// Rows of an ordered sheet after its header, read by a thread of their
-/// own a bounded queue ahead of the consumer (which may stop at any time:
-/// the thread then ends). The first pass already read the same bytes
-/// without error, so the second simply stops on one.
-fn stream_rows(
-    bytes: Shared,
-    sheet: String,
+/// The rows of an ordered sheet after its header, read as they are asked
+/// for: one row's cells at a time in memory. The first pass already read
+/// the same bytes without error, so this simply ends on one (or on a panic
+/// of the reader).
+struct SheetRows<'b> {
+    reader: Option<calamine::XlsxCellReader<'b, Cursor<Shared>>>,
     header_index: u32,
     width: usize,
-) -> impl Iterator<Item = RawRow<'static>> + Send {
-    // Rows go over in batches: one hand-over per batch, not per row.
-    let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<RawRow<'static>>>(BATCHES_AHEAD);
-    let read = move || {
-        let Ok(mut book) = Xlsx::new(Cursor::new(bytes)) else {
-            return;
-        };
-        let Ok(mut reader) = book.worksheet_cells_reader(&sheet) else {
-            return;
-        };
-        let mut batch = Vec::with_capacity(ROWS_PER_BATCH);
-        let mut current: Option<(u32, Vec<(u32, Cell<'static>)>)> = None;
-        while let Ok(Some(c)) = reader.next_cell() {
-            let (row, column) = c.get_position();
-            if row <= header_index || blank(c.get_value()) {
+    /// The row being gathered.
+    current: Option<(u32, Vec<(u32, Cell<'static>)>)>,
+}
+
+impl<'b> Iterator for SheetRows<'b> {
+    type Item = RawRow<'b>;
+
+    fn next(&mut self) -> Option<RawRow<'b>> {
+        loop {
+            let Some(reader) = self.reader.as_mut() else {
+                let (at, cells) = self.current.take()?;
+                return Some(raw_row(at, cells, self.width));
+            };
+            let next = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                reader.next_cell().ok().flatten().map(|c| {
+                    let (row, column) = c.get_position();
+                    let value = if blank(c.get_value()) {
+                        Cell::Empty
+                    } else {
+                        cell_of(c.get_value())
+                    };
+                    (row, column, value)
+                })
+            }));
+            let Ok(Some((row, column, value))) = next else {
+                self.reader = None;
+                continue;
+            };
+            if row <= self.header_index || value == Cell::Empty {
                 continue;
             }
-            let value = cell_of(c.get_value());
-            match &mut current {
+            match &mut self.current {
                 Some((at, cells)) if *at == row => cells.push((column, value)),
                 _ => {
-                    if let Some((at, cells)) = current.replace((row, vec![(column, value)])) {
-                        batch.push(raw_row(at, cells, width));
-                        if batch.len() == ROWS_PER_BATCH {
-                            let full =
-                                std::mem::replace(&mut batch, Vec::with_capacity(ROWS_PER_BATCH));
-                            if sender.send(full).is_err() {
-                                return;
-                            }
-                        }
+                    if let Some((at, cells)) = self.current.replace((row, vec![(column, value)])) {
+                        return Some(raw_row(at, cells, self.width));
                     }
                 }
             }
         }
-        if let Some((at, cells)) = current {
-            batch.push(raw_row(at, cells, width));
-        }
-        let _ = sender.send(batch);
-    };
-    // A panic in the reading ends the rows early; the first pass would have
-    // met it first, on the same bytes.
-    let spawned = std::thread::Builder::new()
-        .name("xlsx rows".into())
-        .spawn(move || {
-            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(read));
-        });
-    let receiver = spawned.ok().map(|_| receiver);
-    let mut pending = Vec::new().into_iter();
-    std::iter::from_fn(move || loop {
-        if let Some(row) = pending.next() {
-            return Some(row);
-        }
-        pending = receiver.as_ref()?.recv().ok()?.into_iter();
-    })
+    }
 }
 
-/// Rows handed over at a time, and batches read ahead of the typing.
-const ROWS_PER_BATCH: usize = 256;
-const BATCHES_AHEAD: usize = 4;
 /// The most cells of a sheet whose rows are out of order, which is read
 /// whole (about 70 bytes a cell).
 const MAX_UNORDERED_CELLS: u64 = 5_000_000;
