@@ -199,8 +199,58 @@ struct Row<'a, 'x> {
     row: &'a RawRow<'x>,
     dates: DateFormat,
     problems: &'a mut Vec<Problem>,
+    /// Rejected cells of each kind so far in this table.
+    tally: &'a mut Tally,
     /// Whether a cell of this row was rejected.
     failed: bool,
+}
+
+/// Rejected cells of each kind (code, column) of one table, so that past
+/// the first [`sclerad_model::PROBLEMS_PER_RULE`] a rejected cell costs a
+/// count, not a problem made and dropped: a file of twenty million invalid
+/// cells is typed in the time it takes to read it.
+#[derive(Default)]
+struct Tally(HashMap<&'static str, HashMap<String, u64>>);
+
+impl Tally {
+    /// Counts one more of this kind; whether it is still within the cap
+    /// (and so is to be reported in full).
+    fn count(&mut self, code: &'static str, header: &str) -> bool {
+        let columns = self.0.entry(code).or_default();
+        let n = match columns.get_mut(header) {
+            Some(n) => n,
+            None => columns.entry(header.to_string()).or_insert(0),
+        };
+        *n += 1;
+        *n <= sclerad_model::PROBLEMS_PER_RULE as u64
+    }
+
+    /// Whether a problem of this kind would be past the cap.
+    fn full(&self, code: &'static str, header: &str) -> bool {
+        self.0
+            .get(code)
+            .and_then(|c| c.get(header))
+            .is_some_and(|n| *n >= sclerad_model::PROBLEMS_PER_RULE as u64)
+    }
+
+    /// Adds the counted-only cells as problems that count them
+    /// (`omitted`), merged by [`sclerad_model::cap_problems`] into its
+    /// "… and N more" lines.
+    fn flush(self, table: &sclerad_model::TableName, problems: &mut Vec<Problem>) {
+        let cap = sclerad_model::PROBLEMS_PER_RULE as u64;
+        let mut kinds: Vec<(&'static str, String, u64)> = self
+            .0
+            .into_iter()
+            .flat_map(|(code, columns)| columns.into_iter().map(move |(c, n)| (code, c, n)))
+            .filter(|(_, _, n)| *n > cap)
+            .collect();
+        kinds.sort();
+        for (code, column, n) in kinds {
+            let mut p = Problem::error(code, Location::cell(table, 0, &column), String::new());
+            p.omitted = n - cap;
+            problems.push(p);
+        }
+    }
 }
 
 /// How a number is bounded.
@@ -237,6 +287,9 @@ impl<'x> Row<'_, 'x> {
 
     fn reject(&mut self, code: &'static str, header: &str, cell: &Cell, reason: String) {
         self.failed = true;
+        if !self.tally.count(code, header) {
+            return;
+        }
         let loc = Location::cell(self.t.name, self.row.number, header);
         self.problems.push(
             Problem::error(code, loc, format!("{header}: {reason}")).with_value(cell.display()),
@@ -253,6 +306,15 @@ impl<'x> Row<'_, 'x> {
         match parse(cell) {
             Ok(v) => v,
             Err(reason) => {
+                // Past the cap, only counted.
+                if let Some((_, header)) = self.cell(name) {
+                    if self.tally.full(code, header) {
+                        let header = header.to_string();
+                        self.failed = true;
+                        self.tally.count(code, &header);
+                        return None;
+                    }
+                }
                 // Copies only on the error path: typing a valid cell
                 // allocates nothing.
                 let (cell, header) = self.cell(name).map(|(c, h)| (c.clone(), h.to_string()))?;
@@ -616,6 +678,7 @@ fn type_patients(
         problems: Vec::new(),
     };
     let mut problems = std::mem::take(&mut chunk.problems);
+    let mut tally = Tally::default();
     let mut cap_at = sclerad_model::CAP_PROBLEMS_AT;
     for raw in rows {
         // Memory follows the kinds of problems, not their number.
@@ -629,6 +692,7 @@ fn type_patients(
             row: raw,
             dates: ctx.dates,
             problems: &mut problems,
+            tally: &mut tally,
             failed: false,
         };
         let id = r.required_text(Col::PatientId.code(), "every patient needs an identifier");
@@ -722,6 +786,7 @@ fn type_patients(
             chunk.patients.push(p);
         }
     }
+    tally.flush(t.name, &mut problems);
     chunk.problems = problems;
     chunk
 }
@@ -771,6 +836,7 @@ fn read_readings<T>(
     check_header(t, &cols, problems);
     out.extra_columns = cols.extra_names();
     let mut rows_read = 0usize;
+    let mut tally = Tally::default();
     let mut cap_at = problems.len() + sclerad_model::CAP_PROBLEMS_AT;
     for raw in rows.into_iter().flatten() {
         sclerad_model::cap_problems_as_they_grow(problems, &mut cap_at);
@@ -782,6 +848,7 @@ fn read_readings<T>(
             row: &raw,
             dates,
             problems: &mut *problems,
+            tally: &mut tally,
             failed: false,
         };
         if r.ragged() {
@@ -793,6 +860,7 @@ fn read_readings<T>(
             out.rows.push(reading);
         }
     }
+    tally.flush(t.name, problems);
     if rows_read == 0 {
         problems.push(no_rows(t, NO_READINGS));
     }

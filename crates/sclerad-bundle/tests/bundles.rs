@@ -1480,3 +1480,34 @@ mod workbook_cells {
         }
     }
 }
+
+/// Past the first 100 of a kind, rejected cells are only counted; the
+/// count stays exact across the chunks a large file is typed in (in
+/// parallel), and the first 100 listed are the file's first.
+#[test]
+fn rejected_cells_past_the_cap_are_counted_exactly_across_chunks() {
+    let header = "patient_id,sex,age_years,subset,onset_date,digital_ulcers,ild_ct,pah,death";
+    let mut text = format!("{header}\n");
+    let rows = 300_000;
+    for i in 0..rows {
+        text.push_str(&format!("P{i},female,61,lcssc,2001-01-01,maybe,no,no,no\n"));
+    }
+    assert!(text.len() > 8 << 20, "large enough to be cut into chunks");
+    let loaded =
+        sclerad_bundle::read_csv_bytes("big.csv", text.as_bytes(), &ReadOptions::default());
+    let listed: Vec<&Problem> = loaded
+        .problems
+        .iter()
+        .filter(|p| p.code == "bad-boolean" && p.omitted == 0)
+        .collect();
+    assert_eq!(listed.len(), 100);
+    assert_eq!(listed[0].location.row, Some(2), "the file's first");
+    assert_eq!(listed[99].location.row, Some(101));
+    let counted: u64 = loaded
+        .problems
+        .iter()
+        .filter(|p| p.code == "bad-boolean")
+        .map(|p| p.omitted)
+        .sum();
+    assert_eq!(counted, rows as u64 - 100);
+}
