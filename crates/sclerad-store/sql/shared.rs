@@ -295,33 +295,39 @@ async fn digests(
     Ok(digest_events(table, &rows))
 }
 
-/// Row digest events of every row of `table` that `filter` (an SQL
-/// condition on `$2`, bound to `key`) selects, or of every row without one,
-/// read in pages.
-async fn digests_where(
+/// Rows of a proven table with ids above `after`, a page of at most
+/// [`ROWS_PAGE`] in id order.
+async fn rows_after(
     tx: &mut DbConnection,
     table: DataTable,
-    filter: Option<(&str, i64)>,
-) -> StoreResult<Vec<NewEvent>> {
-    let condition = filter.map_or(String::new(), |(f, _)| format!(" AND ({f})"));
+    after: i64,
+) -> StoreResult<Vec<DataRow>> {
     let sql = format!(
-        "{} WHERE id > $1{condition} ORDER BY id LIMIT 10000",
+        "{} WHERE id > $1 ORDER BY id LIMIT {ROWS_PAGE}",
         table.select()
     );
+    let page = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(after)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(backend)?;
+    page.iter().map(|row| data_row(table, row)).collect()
+}
+
+/// Rows a page of [`rows_after`] holds.
+const ROWS_PAGE: usize = 10_000;
+
+/// Row digest events of every row of `table`, read in pages.
+async fn digests_all(tx: &mut DbConnection, table: DataTable) -> StoreResult<Vec<NewEvent>> {
     let mut rows = Vec::new();
     let mut after = 0;
     loop {
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.clone())).bind(after);
-        if let Some((_, key)) = filter {
-            query = query.bind(key);
-        }
-        let page = query.fetch_all(&mut *tx).await.map_err(backend)?;
+        let page = rows_after(tx, table, after).await?;
         for row in &page {
-            let row = data_row(table, row)?;
             after = row.id;
-            rows.push((row.id, Some(row_hash(table, &row))));
+            rows.push((row.id, Some(row_hash(table, row))));
         }
-        if page.len() < 10_000 {
+        if page.len() < ROWS_PAGE {
             break;
         }
     }
@@ -334,7 +340,7 @@ async fn digests_where(
 async fn digest_everything(tx: &mut DbConnection) -> StoreResult<Vec<NewEvent>> {
     let mut events = Vec::new();
     for table in DataTable::ALL {
-        events.extend(digests_where(tx, *table, None).await?);
+        events.extend(digests_all(tx, *table).await?);
     }
     Ok(events)
 }
@@ -1826,20 +1832,14 @@ impl Store for ThisStore {
             Err(broken) => return Ok(Err(broken.into())),
         };
         for table in DataTable::ALL {
-            let sql = format!("{} WHERE id > $1 ORDER BY id LIMIT 10000", table.select());
             let mut after = 0;
             loop {
-                let page = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
-                    .bind(after)
-                    .fetch_all(&mut *tx)
-                    .await
-                    .map_err(backend)?;
+                let page = rows_after(&mut tx, *table, after).await?;
                 for row in &page {
-                    let row = data_row(*table, row)?;
                     after = row.id;
-                    replay.row(*table, &row);
+                    replay.row(*table, row);
                 }
-                if page.len() < 10_000 {
+                if page.len() < ROWS_PAGE {
                     break;
                 }
             }

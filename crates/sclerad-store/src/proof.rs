@@ -14,6 +14,8 @@
 //! (every column cast to text, so both databases hash the same bytes) and
 //! hashes them with [`row_hash`], at write time inside the transaction and
 //! again at verification, so what is hashed is what the database holds.
+//! An import hashes the text it binds instead ([`values_hash`]), which
+//! both databases store unchanged (integers as their decimal digits).
 //!
 //! Not proven: login counters and lock times (`users.failed_logins`,
 //! `locked_until`, changed at every failed login without an event) and

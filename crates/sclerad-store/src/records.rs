@@ -13,7 +13,7 @@ use sclerad_bundle::{TextSource, TextTable, TextTables};
 use sha2::{Digest, Sha256};
 
 use crate::types::{
-    Cells, Exam, Modality, NewAssignment, PatientRecord, Reading, ReadingKind, StudyColumns,
+    Exam, Modality, NewAssignment, PatientRecord, Reading, ReadingKind, StudyColumns,
 };
 use crate::ImportSummary;
 
@@ -39,25 +39,6 @@ struct ReadingRows {
     modality: Modality,
     kind: ReadingKind,
     rows: Vec<u32>,
-}
-
-fn cells_of(columns: &[String], row: std::borrow::Cow<'_, [String]>, skip: &[&str]) -> Cells {
-    let keep = |c: &String, v: &String| !v.is_empty() && !skip.contains(&c.as_str());
-    match row {
-        std::borrow::Cow::Borrowed(row) => columns
-            .iter()
-            .zip(row)
-            .filter(|(c, v)| keep(c, v))
-            .map(|(c, v)| (c.clone(), v.clone()))
-            .collect(),
-        // A rendered row: its cells move into the record.
-        std::borrow::Cow::Owned(row) => columns
-            .iter()
-            .zip(row)
-            .filter(|(c, v)| keep(c, v))
-            .map(|(c, v)| (c.clone(), v))
-            .collect(),
-    }
 }
 
 fn cell<'a, S: AsRef<str>>(columns: &[String], row: &'a [S], name: &str) -> Option<&'a str> {
@@ -127,43 +108,26 @@ impl<'a> StudyImport<'a> {
         self.source.patients.len()
     }
 
-    /// Patients `range` in file order (ids and versions 0).
+    /// Patients `range` in file order (ids and versions 0): the records of
+    /// [`StudyImport::patients_as_written`].
     pub fn patients(&self, range: std::ops::Range<usize>) -> Vec<PatientRecord> {
-        let p = &self.source.patients;
-        let mut skip: Vec<&str> = vec!["patient_id"];
-        skip.extend(EXAM_COLUMNS);
-        range
-            .filter(|i| *i < p.len())
-            .map(|i| {
-                let row = p.row(i);
-                let get = |name| cell(p.columns(), &row, name).map(String::from);
-                let (patient_id, hand_date, ct_date, ct_type, ct_levels) = (
-                    get("patient_id").unwrap_or_default(),
-                    get("hand_xray_date"),
-                    get("ct_date"),
-                    get("ct_type"),
-                    get("ct_levels"),
-                );
-                PatientRecord {
-                    id: 0,
-                    patient_id,
-                    cells: cells_of(p.columns(), row, &skip),
-                    hand_radiograph: Exam {
-                        id: 0,
-                        modality: Modality::HandRadiograph,
-                        date: hand_date,
-                        ct_type: None,
-                        ct_levels: None,
-                    },
-                    ct: Exam {
-                        id: 0,
-                        modality: Modality::Ct,
-                        date: ct_date,
-                        ct_type,
-                        ct_levels,
-                    },
-                    version: 0,
-                }
+        let exam = |modality, date, ct_type, ct_levels| Exam {
+            id: 0,
+            modality,
+            date,
+            ct_type,
+            ct_levels,
+        };
+        self.patients_as_written(range)
+            .into_iter()
+            .map(|p| PatientRecord {
+                id: 0,
+                patient_id: p.patient_id,
+                // The JSON was written from these cells a moment ago.
+                cells: serde_json::from_str(&p.cells).unwrap_or_default(),
+                hand_radiograph: exam(Modality::HandRadiograph, p.hand_date, None, None),
+                ct: exam(Modality::Ct, p.ct_date, p.ct_type, p.ct_levels),
+                version: 0,
             })
             .collect()
     }
@@ -258,42 +222,20 @@ impl<'a> StudyImport<'a> {
 
     /// Readings `range`, in order of first appearance (ids 0): each row of a
     /// readings table is a finding of the reading of its patient, exam and
-    /// reader.
+    /// reader. The records of [`StudyImport::readings_as_written`].
     pub fn readings(&self, range: std::ops::Range<usize>) -> Vec<Reading> {
-        range
-            .filter_map(|i| self.readings.get(i))
-            .filter_map(|r| {
-                let table = match r.modality {
-                    Modality::HandRadiograph => self.source.hand_readings.as_ref(),
-                    Modality::Ct => self.source.spine_readings.as_ref(),
-                }?;
-                let mut patient_id = String::new();
-                let mut reader = String::new();
-                let findings = r
-                    .rows
-                    .iter()
-                    .map(|at| {
-                        let row = table.row(*at as usize);
-                        if patient_id.is_empty() {
-                            patient_id = cell(table.columns(), &row, "patient_id")
-                                .unwrap_or_default()
-                                .into();
-                            let named = cell(table.columns(), &row, "reader").unwrap_or_default();
-                            reader = sclerad_model::repeat_of(named).unwrap_or(named).into();
-                        }
-                        cells_of(table.columns(), row, &READING_KEYS)
-                    })
-                    .collect();
-                Some(Reading {
-                    id: 0,
-                    exam_id: 0,
-                    patient_id,
-                    modality: r.modality,
-                    reader,
-                    kind: r.kind,
-                    findings: Some(findings),
-                    version: 0,
-                })
+        self.readings_as_written(range)
+            .into_iter()
+            .map(|r| Reading {
+                id: 0,
+                exam_id: 0,
+                patient_id: r.patient_id,
+                modality: r.modality,
+                reader: r.reader,
+                kind: r.kind,
+                // The JSON was written from these findings a moment ago.
+                findings: Some(serde_json::from_str(&r.findings).unwrap_or_default()),
+                version: 0,
             })
             .collect()
     }
@@ -601,6 +543,9 @@ mod tests {
         assert!(back.spine_readings.is_none());
     }
 
+    /// The JSON written straight from the text is the store's canonical
+    /// JSON of the records it stands for (keys in order, the last cell of
+    /// a repeated name, escapes): what `to_json` writes of them.
     #[test]
     fn records_as_written_are_their_json() {
         let mut tables = sample();
