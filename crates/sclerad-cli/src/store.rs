@@ -93,10 +93,7 @@ pub fn import(args: &ImportArgs) -> Result<ExitCode> {
     }
     // Records are made from the cohort a batch at a time as they are
     // written: the import holds the cohort, not a second copy of it.
-    eprintln!("T loaded");
-    let ti = std::time::Instant::now();
     let import = StudyImport::from_cohort(&loaded.cohort);
-    eprintln!("T index {:?}", ti.elapsed());
     let rt = runtime()?;
     let summary = rt.block_on(async {
         let store = open(&args.db).await?;
@@ -108,7 +105,6 @@ pub fn import(args: &ImportArgs) -> Result<ExitCode> {
             other => other.context("import failed; nothing was imported"),
         }
     })?;
-    eprintln!("T stored {:?}", ti.elapsed());
     println!(
         "Imported study {:?}: {} patients, {} readings.",
         summary.study.name, summary.patients, summary.readings

@@ -1348,7 +1348,8 @@ async fn lists_are_paged(store: Arc<dyn Store>) {
 async fn exports_stream_the_whole_study(store: Arc<dyn Store>) {
     let f = fixture(store).await;
     let cohort = sclerad_synth::generate(&sclerad_synth::SynthOptions {
-        patients: 1234,
+        // More than one import batch (2,000 rows) of patients too.
+        patients: 2100,
         seed: 7,
         readings: sclerad_synth::ReadingsMode::Long(vec!["rad1".into(), "rad2".into()]),
         ..Default::default()

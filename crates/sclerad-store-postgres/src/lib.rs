@@ -121,6 +121,43 @@ mod dialect {
     pub(crate) const SNAPSHOT: Option<&str> =
         Some("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
     pub(crate) const BACKEND: sclerad_store::Backend = sclerad_store::Backend::Postgres;
+
+    /// PostgreSQL's buffers are the server's.
+    pub(crate) const IMPORT_CACHE: Option<(&str, &str)> = None;
+
+    /// The rows of a JSON array of arrays bound as `$1`, one row an
+    /// element, in the array's order ([`JSON_ORDER`]).
+    pub(crate) const JSON_ROWS: &str =
+        "json_array_elements($1::json) WITH ORDINALITY AS json_rows (value, ordinal)";
+    pub(crate) const JSON_ORDER: &str = "ordinal";
+    /// What an insert of [`JSON_ROWS`] returns: the ids it gave.
+    pub(crate) const RETURNING_ID: &str = " RETURNING id";
+
+    /// Column `k` of a [`JSON_ROWS`] row, as `type`.
+    pub(crate) fn json_column(k: usize, r#type: &str) -> String {
+        format!("(value ->> {k})::{type}")
+    }
+
+    /// The ids of the rows `insert` adds, in the order it adds them: the
+    /// rows of an `INSERT … SELECT … ORDER BY` are inserted in that order,
+    /// each taking the sequence's next value, so their ids ascend in it.
+    pub(crate) async fn inserted_ids<'q>(
+        tx: &mut DbConnection,
+        insert: sqlx::query::Query<'q, Db, sqlx::postgres::PgArguments>,
+    ) -> sclerad_store::StoreResult<Vec<i64>> {
+        use sqlx::Row;
+        let rows = insert
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(|e| sclerad_store::StoreError::Backend(e.to_string()))?;
+        let mut ids = rows
+            .iter()
+            .map(|row| row.try_get::<i64, _>("id"))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| sclerad_store::StoreError::Backend(e.to_string()))?;
+        ids.sort_unstable();
+        Ok(ids)
+    }
 }
 
 #[path = "../../sclerad-store/sql/shared.rs"]

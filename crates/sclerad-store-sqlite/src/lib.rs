@@ -53,7 +53,12 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(30));
+            .busy_timeout(Duration::from_secs(30))
+            // An import's multi-row inserts return up to IMPORT_ROWS rows
+            // while the next batch is being made: with the default channel
+            // of 50 rows the database thread would wait for that work
+            // instead of running beside it. Rows are small (ids and keys).
+            .row_buffer_size(2048);
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(options)
@@ -108,6 +113,42 @@ mod dialect {
     pub(crate) const SAVER_SETUP: Option<&str> = None;
     pub(crate) const SNAPSHOT: Option<&str> = None;
     pub(crate) const BACKEND: sclerad_store::Backend = sclerad_store::Backend::Sqlite;
+
+    /// The page cache an import's transaction works with (16 MB), and the
+    /// one it leaves (the default, 2 MB): an import whose dirty pages
+    /// outgrow the cache spills them to the WAL again and again.
+    pub(crate) const IMPORT_CACHE: Option<(&str, &str)> =
+        Some(("PRAGMA cache_size = -16384", "PRAGMA cache_size = -2000"));
+
+    /// The rows of a JSON array of arrays bound as `$1`, one row an
+    /// element, in the array's order ([`JSON_ORDER`]).
+    pub(crate) const JSON_ROWS: &str = "json_each($1)";
+    pub(crate) const JSON_ORDER: &str = "key";
+    /// What an insert of [`JSON_ROWS`] returns: nothing, its ids are known.
+    pub(crate) const RETURNING_ID: &str = "";
+
+    /// Column `k` of a [`JSON_ROWS`] row (SQLite's values carry their type).
+    pub(crate) fn json_column(k: usize, _type: &str) -> String {
+        format!("value ->> {k}")
+    }
+
+    /// The ids of the rows `insert` adds, in the order it adds them. In a
+    /// write transaction SQLite gives each new row the largest id in the
+    /// table plus one (the table holds far fewer than 2^63 rows), so the
+    /// rows of one `INSERT … SELECT … ORDER BY` get consecutive ids in
+    /// that order, and the last is the connection's last insert rowid.
+    pub(crate) async fn inserted_ids<'q>(
+        tx: &mut DbConnection,
+        insert: sqlx::query::Query<'q, Db, sqlx::sqlite::SqliteArguments>,
+    ) -> sclerad_store::StoreResult<Vec<i64>> {
+        let done = insert
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| sclerad_store::StoreError::Backend(e.to_string()))?;
+        let count = i64::try_from(done.rows_affected()).unwrap_or(i64::MAX);
+        let last = done.last_insert_rowid();
+        Ok((last - count + 1..=last).collect())
+    }
 }
 
 #[path = "../../sclerad-store/sql/shared.rs"]

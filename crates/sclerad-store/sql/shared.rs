@@ -45,7 +45,10 @@ use sclerad_store::{
 };
 use sqlx::Row;
 
-use super::dialect::{lock, Db, DbConnection, DbRow, ThisStore, BACKEND, SAVER_SETUP, SNAPSHOT};
+use super::dialect::{
+    inserted_ids, json_column, lock, IMPORT_CACHE, Db, DbConnection, DbRow, ThisStore, BACKEND, JSON_ORDER,
+    JSON_ROWS, RETURNING_ID, SAVER_SETUP, SNAPSHOT,
+};
 
 /// A write transaction, with the store's writer turn when the back end
 /// takes turns in-process (SQLite: one writer at a time, queued fairly
@@ -388,11 +391,13 @@ pub(super) async fn apply_migrations(tx: &mut DbConnection, all: &[Migration]) -
 }
 
 /// Patients of an import from `start` (their cells left empty), with their
-/// cells as JSON, made straight from the bundle's text.
+/// cells as JSON, made straight from the bundle's text; and the rows to
+/// insert, as the JSON array of `[ordinal, patient id, cells]` that
+/// [`JSON_ROWS`] reads.
 fn patient_batch(
     import: &StudyImport<'_>,
     start: usize,
-) -> StoreResult<(Vec<PatientRecord>, Vec<String>)> {
+) -> StoreResult<(Vec<PatientRecord>, Vec<String>, String)> {
     let exam = |modality, date, ct_type, ct_levels| Exam {
         id: 0,
         modality,
@@ -400,47 +405,103 @@ fn patient_batch(
         ct_type,
         ct_levels,
     };
-    Ok(import
+    let mut rows = vec![b'['];
+    let mut records = Vec::with_capacity(IMPORT_ROWS);
+    let mut cells = Vec::with_capacity(IMPORT_ROWS);
+    for (i, p) in import
         .patients_as_written(start..start + IMPORT_ROWS)
         .into_iter()
-        .map(|p| {
-            let record = PatientRecord {
-                id: 0,
-                patient_id: p.patient_id,
-                cells: Default::default(),
-                hand_radiograph: exam(Modality::HandRadiograph, p.hand_date, None, None),
-                ct: exam(Modality::Ct, p.ct_date, p.ct_type, p.ct_levels),
-                version: 0,
-            };
-            (record, p.cells)
-        })
-        .unzip())
+        .enumerate()
+    {
+        if i > 0 {
+            rows.push(b',');
+        }
+        let row = (start + i, p.patient_id.as_str(), p.cells.as_str());
+        serde_json::to_writer(&mut rows, &row).map_err(|e| StoreError::Backend(e.to_string()))?;
+        records.push(PatientRecord {
+            id: 0,
+            patient_id: p.patient_id,
+            cells: Default::default(),
+            hand_radiograph: exam(Modality::HandRadiograph, p.hand_date, None, None),
+            ct: exam(Modality::Ct, p.ct_date, p.ct_type, p.ct_levels),
+            version: 0,
+        });
+        cells.push(p.cells);
+    }
+    rows.push(b']');
+    let rows = String::from_utf8(rows).map_err(|e| StoreError::Backend(e.to_string()))?;
+    Ok((records, cells, rows))
+}
+
+/// That an import statement wrote as many rows of `table` as it was given.
+fn check_inserted(table: &str, inserted: usize, given: usize) -> StoreResult<()> {
+    if inserted == given {
+        Ok(())
+    } else {
+        Err(StoreError::Backend(format!(
+            "an import statement wrote {inserted} rows of {table} instead of {given}"
+        )))
+    }
 }
 
 /// Readings of an import from `start` (their findings left out), with
-/// their findings as JSON, made straight from the bundle's text.
+/// their findings as JSON, made straight from the bundle's text; and the
+/// rows to insert, as the JSON array of `[exam id, reader, kind,
+/// findings]` that [`JSON_ROWS`] reads. `places` finds each reading's exam:
+/// patient id → patient row, (patient row, modality) → exam row.
 fn reading_batch(
     import: &StudyImport<'_>,
     start: usize,
-) -> StoreResult<(Vec<Reading>, Vec<Option<String>>)> {
-    Ok(import
-        .readings_as_written(start..start + IMPORT_ROWS)
-        .into_iter()
-        .map(|r| {
-            let reading = Reading {
-                id: 0,
-                exam_id: 0,
-                patient_id: r.patient_id,
-                modality: r.modality,
-                reader: r.reader,
-                kind: r.kind,
-                findings: None,
-                version: 0,
-            };
-            (reading, Some(r.findings))
-        })
-        .unzip())
+    places: ExamPlaces<'_>,
+) -> StoreResult<(WrittenBatch, String)> {
+    let (patient_refs, exams) = places;
+    let mut rows = vec![b'['];
+    let mut batch = WrittenBatch {
+        readings: Vec::with_capacity(IMPORT_ROWS),
+        findings: Vec::with_capacity(IMPORT_ROWS),
+        exam_ids: Vec::with_capacity(IMPORT_ROWS),
+        ids: Vec::new(),
+    };
+    for r in import.readings_as_written(start..start + IMPORT_ROWS) {
+        let exam_id = patient_refs
+            .get(&r.patient_id)
+            .and_then(|p| exams.get(&(*p, r.modality.code())))
+            .copied()
+            .ok_or_else(|| {
+                StoreError::invalid(
+                    "patient_id",
+                    format!("reading of unknown patient {:?}", r.patient_id),
+                )
+            })?;
+        if rows.len() > 1 {
+            rows.push(b',');
+        }
+        let row = (exam_id, r.reader.as_str(), r.kind.code(), r.findings.as_str());
+        serde_json::to_writer(&mut rows, &row).map_err(|e| StoreError::Backend(e.to_string()))?;
+        batch.readings.push(Reading {
+            id: 0,
+            exam_id: 0,
+            patient_id: r.patient_id,
+            modality: r.modality,
+            reader: r.reader,
+            kind: r.kind,
+            findings: None,
+            version: 0,
+        });
+        batch.findings.push(Some(r.findings));
+        batch.exam_ids.push(exam_id);
+    }
+    rows.push(b']');
+    let rows = String::from_utf8(rows).map_err(|e| StoreError::Backend(e.to_string()))?;
+    Ok((batch, rows))
 }
+
+/// Where an import's readings go: patient id → patient row, and (patient
+/// row, modality code) → exam row.
+type ExamPlaces<'a> = (
+    &'a std::collections::HashMap<String, i64>,
+    &'a std::collections::HashMap<(i64, &'static str), i64>,
+);
 
 /// A batch of readings an import wrote: what its digests are made of.
 struct WrittenBatch {
@@ -1081,6 +1142,9 @@ impl Store for ThisStore {
     ) -> StoreResult<ImportSummary> {
         check_study_name(name)?;
         let mut tx = self.write().await?;
+        if let Some((setup, _)) = IMPORT_CACHE {
+            sqlx::query(setup).execute(&mut *tx).await.map_err(backend)?;
+        }
         let created_at = now();
         let study_id: i64 = sqlx::query_scalar(
             "INSERT INTO studies (name, columns, created_at) VALUES ($1, $2, $3) RETURNING id",
@@ -1123,42 +1187,41 @@ impl Store for ThisStore {
         let mut exams: std::collections::HashMap<(i64, &'static str), i64> =
             std::collections::HashMap::with_capacity(2 * import.patient_count());
         let patients = import.patient_count();
+        let insert_patients = format!(
+            "INSERT INTO patients (study_id, ordinal, patient_id, cells, version) \
+             SELECT $2, {}, {}, {}, 1 FROM {JSON_ROWS} ORDER BY {JSON_ORDER}{RETURNING_ID}",
+            json_column(0, "bigint"),
+            json_column(1, "text"),
+            json_column(2, "text"),
+        );
+        let insert_exams = format!(
+            "INSERT INTO exams (patient_ref, modality, exam_date, ct_type, ct_levels) \
+             SELECT {}, {}, {}, {}, {} FROM {JSON_ROWS} ORDER BY {JSON_ORDER}{RETURNING_ID}",
+            json_column(0, "bigint"),
+            json_column(1, "text"),
+            json_column(2, "text"),
+            json_column(3, "text"),
+            json_column(4, "text"),
+        );
         let mut next = Some(patient_batch(import, 0)?);
         let mut start = 0;
-        while let Some((batch, cells)) = next.take() {
+        while let Some((batch, cells, rows)) = next.take() {
             if batch.is_empty() {
                 break;
             }
             let following = start + batch.len();
-            let mut insert = sqlx::QueryBuilder::<Db>::new(
-                "INSERT INTO patients (study_id, ordinal, patient_id, cells, version) ",
-            );
-            insert.push_values(
-                batch.iter().zip(&cells).enumerate(),
-                |mut row, (i, (p, c))| {
-                    row.push_bind(study_id)
-                        .push_bind((start + i) as i64)
-                        .push_bind(p.patient_id.as_str())
-                        .push_bind(c.as_str())
-                        .push_bind(1_i64);
-                },
-            );
-            insert.push(" RETURNING id, patient_id");
-            let query = insert.build().persistent(false);
-            let (inserted, prepared) = tokio::join!(biased; query.fetch_all(&mut *tx), async {
+            let query = sqlx::query(sqlx::AssertSqlSafe(insert_patients.as_str()))
+                .bind(rows)
+                .bind(study_id)
+                .persistent(false);
+            let (inserted, prepared) = tokio::join!(biased; inserted_ids(&mut tx, query), async {
                 (following < patients).then(|| patient_batch(import, following))
             });
             next = prepared.transpose()?;
-            let mut refs = std::collections::HashMap::with_capacity(batch.len());
-            for row in inserted.map_err(backend)? {
-                let id: i64 = row.try_get("id").map_err(backend)?;
-                let patient_id: String = row.try_get("patient_id").map_err(backend)?;
-                refs.insert(patient_id, id);
-            }
-            for (i, (p, c)) in batch.iter().zip(&cells).enumerate() {
-                let Some(id) = refs.get(&p.patient_id) else {
-                    continue;
-                };
+            let ids = inserted?;
+            check_inserted("patients", ids.len(), batch.len())?;
+            let mut exam_rows = Vec::with_capacity(64 * batch.len());
+            for (i, ((p, c), id)) in batch.iter().zip(&cells).zip(&ids).enumerate() {
                 let ordinal = (start + i).to_string();
                 let values = [
                     Some(study_text.as_str()),
@@ -1178,137 +1241,84 @@ impl Store for ThisStore {
                     p.ct.ct_type.as_deref(),
                     p.ct.ct_levels.as_deref(),
                 ]);
-            }
-            let exam_rows: Vec<(i64, &Exam)> = batch
-                .iter()
-                .flat_map(|p| {
-                    let id = refs.get(&p.patient_id).copied().unwrap_or_default();
-                    [(id, &p.hand_radiograph), (id, &p.ct)]
-                })
-                .collect();
-            for chunk in exam_rows.chunks(IMPORT_ROWS) {
-                let mut insert = sqlx::QueryBuilder::<Db>::new(
-                    "INSERT INTO exams (patient_ref, modality, exam_date, ct_type, ct_levels) ",
-                );
-                insert.push_values(chunk, |mut row, (patient_ref, exam)| {
-                    row.push_bind(*patient_ref)
-                        .push_bind(exam.modality.code())
-                        .push_bind(exam.date.as_deref())
-                        .push_bind(exam.ct_type.as_deref())
-                        .push_bind(exam.ct_levels.as_deref());
-                });
-                insert.push(" RETURNING id, patient_ref, modality");
-                for row in insert
-                    .build()
-                    .persistent(false)
-                    .fetch_all(&mut *tx)
-                    .await
-                    .map_err(backend)?
-                {
-                    let id: i64 = row.try_get("id").map_err(backend)?;
-                    let modality: String = row.try_get("modality").map_err(backend)?;
-                    let modality = from_code(&modality, Modality::parse, "modality")?;
-                    exams.insert(
-                        (
-                            row.try_get("patient_ref").map_err(backend)?,
-                            modality.code(),
-                        ),
+                for exam in [&p.hand_radiograph, &p.ct] {
+                    exam_rows.push(if exam_rows.is_empty() { b'[' } else { b',' });
+                    let row = (
                         id,
-                    );
-                }
-                for (patient_ref, exam) in chunk {
-                    let Some(id) = exams.get(&(*patient_ref, exam.modality.code())) else {
-                        continue;
-                    };
-                    let patient_text = patient_ref.to_string();
-                    let values = [
-                        Some(patient_text.as_str()),
-                        Some(exam.modality.code()),
+                        exam.modality.code(),
                         exam.date.as_deref(),
                         exam.ct_type.as_deref(),
                         exam.ct_levels.as_deref(),
-                    ];
-                    row_digests[1]
-                        .1
-                        .push((*id, Some(values_hash(DataTable::Exams, *id, &values))));
+                    );
+                    serde_json::to_writer(&mut exam_rows, &row)
+                        .map_err(|e| StoreError::Backend(e.to_string()))?;
                 }
             }
-            patient_refs.extend(refs);
+            exam_rows.push(b']');
+            let exam_rows =
+                String::from_utf8(exam_rows).map_err(|e| StoreError::Backend(e.to_string()))?;
+            let query = sqlx::query(sqlx::AssertSqlSafe(insert_exams.as_str()))
+                .bind(exam_rows)
+                .persistent(false);
+            let exam_ids = inserted_ids(&mut tx, query).await?;
+            check_inserted("exams", exam_ids.len(), 2 * batch.len())?;
+            let written = batch.iter().zip(&ids).flat_map(|(p, patient_ref)| {
+                [(patient_ref, &p.hand_radiograph), (patient_ref, &p.ct)]
+            });
+            for ((patient_ref, exam), id) in written.zip(exam_ids) {
+                exams.insert((*patient_ref, exam.modality.code()), id);
+                let patient_text = patient_ref.to_string();
+                let values = [
+                    Some(patient_text.as_str()),
+                    Some(exam.modality.code()),
+                    exam.date.as_deref(),
+                    exam.ct_type.as_deref(),
+                    exam.ct_levels.as_deref(),
+                ];
+                row_digests[1]
+                    .1
+                    .push((id, Some(values_hash(DataTable::Exams, id, &values))));
+            }
+            patient_refs.extend(batch.into_iter().map(|p| p.patient_id).zip(ids));
             start = following;
         }
         let readings = import.reading_count();
-        let mut next = Some(reading_batch(import, 0)?);
+        let places = (&patient_refs, &exams);
+        let mut next = Some(reading_batch(import, 0, places)?);
         let mut start = 0;
         // The batch written last, whose digests are made while the next
         // one is written.
         let mut written: Option<WrittenBatch> = None;
-        while let Some((batch, findings)) = next.take() {
-            if batch.is_empty() {
+        let insert = format!(
+            "INSERT INTO readings (exam_id, reader, kind, findings, version, updated_at) \
+             SELECT {}, {}, {}, {}, 1, $2 FROM {JSON_ROWS} ORDER BY {JSON_ORDER}{RETURNING_ID}",
+            json_column(0, "bigint"),
+            json_column(1, "text"),
+            json_column(2, "text"),
+            json_column(3, "text"),
+        );
+        while let Some((batch, rows)) = next.take() {
+            if batch.readings.is_empty() {
                 break;
             }
-            let following = start + batch.len();
-            let exam_ids: Vec<i64> = batch
-                .iter()
-                .map(|r| {
-                    patient_refs
-                        .get(&r.patient_id)
-                        .and_then(|p| exams.get(&(*p, r.modality.code())))
-                        .copied()
-                        .ok_or_else(|| {
-                            StoreError::invalid(
-                                "patient_id",
-                                format!("reading of unknown patient {:?}", r.patient_id),
-                            )
-                        })
-                })
-                .collect::<StoreResult<_>>()?;
-            let mut insert = sqlx::QueryBuilder::<Db>::new(
-                "INSERT INTO readings (exam_id, reader, kind, findings, version, updated_at) ",
-            );
-            insert.push_values(
-                exam_ids.iter().zip(&batch).zip(&findings),
-                |mut row, ((exam_id, r), findings)| {
-                    row.push_bind(*exam_id)
-                        .push_bind(r.reader.as_str())
-                        .push_bind(r.kind.code())
-                        .push_bind(findings.as_deref())
-                        .push_bind(1_i64)
-                        .push_bind(created_at.as_str());
-                },
-            );
-            insert.push(" RETURNING id, exam_id, reader, kind");
-            let query = insert.build().persistent(false);
+            let following = start + batch.readings.len();
+            let query = sqlx::query(sqlx::AssertSqlSafe(insert.as_str()))
+                .bind(rows)
+                .bind(created_at.as_str())
+                .persistent(false);
             let done = written.take();
-            let (inserted, prepared) = tokio::join!(biased; query.fetch_all(&mut *tx), async {
+            let (inserted, prepared) = tokio::join!(biased; inserted_ids(&mut tx, query), async {
                 if let Some(done) = done {
                     done.digest(&mut digest, &mut row_digests[2].1, &created_at);
                 }
-                (following < readings).then(|| reading_batch(import, following))
+                (following < readings).then(|| reading_batch(import, following, places))
             });
             next = prepared.transpose()?;
-            // (exam, reader, kind) is one reading of the import: each
-            // returned row finds its place without copying its text.
-            let places: std::collections::HashMap<(i64, &str, &str), usize> = exam_ids
-                .iter()
-                .zip(&batch)
-                .enumerate()
-                .map(|(k, (exam_id, r))| ((*exam_id, r.reader.as_str(), r.kind.code()), k))
-                .collect();
-            let mut ids: Vec<Option<i64>> = vec![None; batch.len()];
-            for row in &inserted.map_err(backend)? {
-                let exam_id: i64 = row.try_get("exam_id").map_err(backend)?;
-                let reader: &str = row.try_get("reader").map_err(backend)?;
-                let kind: &str = row.try_get("kind").map_err(backend)?;
-                if let Some(k) = places.get(&(exam_id, reader, kind)) {
-                    ids[*k] = Some(row.try_get("id").map_err(backend)?);
-                }
-            }
-            drop(places);
+            let ids = inserted?;
+            check_inserted("readings", ids.len(), batch.readings.len())?;
             written = Some(WrittenBatch {
-                readings: batch,
-                findings,
-                exam_ids,
-                ids,
+                ids: ids.into_iter().map(Some).collect(),
+                ..batch
             });
             start = following;
         }
@@ -1340,6 +1350,9 @@ impl Store for ThisStore {
             events.extend(digest_events(table, &rows));
         }
         audit(&mut tx, actor, events).await?;
+        if let Some((_, teardown)) = IMPORT_CACHE {
+            sqlx::query(teardown).execute(&mut *tx).await.map_err(backend)?;
+        }
         tx.commit().await.map_err(backend)?;
         Ok(summary)
     }
