@@ -53,12 +53,7 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(30))
-            // An import's multi-row inserts return up to IMPORT_ROWS rows
-            // while the next batch is being made: with the default channel
-            // of 50 rows the database thread would wait for that work
-            // instead of running beside it. Rows are small (ids and keys).
-            .row_buffer_size(2048);
+            .busy_timeout(Duration::from_secs(30));
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(options)
