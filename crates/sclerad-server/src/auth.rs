@@ -160,7 +160,7 @@ pub fn token_hash(token: &str) -> String {
 }
 
 /// Equal without leaking where they differ.
-fn same(a: &str, b: &str) -> bool {
+pub fn same(a: &str, b: &str) -> bool {
     a.len() == b.len()
         && a.bytes()
             .zip(b.bytes())
@@ -180,6 +180,95 @@ pub fn lock_seconds(failures: i64) -> Option<i64> {
     (failures >= FREE_ATTEMPTS).then(|| {
         let doublings = (failures - FREE_ATTEMPTS).clamp(0, 5) as u32;
         (30_i64 << doublings).min(900)
+    })
+}
+
+/// A session just opened by [`open_session`].
+#[derive(Debug)]
+pub struct OpenedSession {
+    /// Whose.
+    pub user: User,
+    /// The cookie's secret (only its hash is stored).
+    pub token: String,
+    /// What the session's state-changing requests must carry.
+    pub csrf_token: String,
+    /// When it ends (RFC 3339).
+    pub expires_at: String,
+}
+
+/// Checks `name` and `password` and opens a session: the one login of the
+/// API and of the pages. Five failed attempts lock the account for 30 s,
+/// doubling up to 15 min; unknown names are throttled and timed alike.
+pub async fn open_session(
+    state: &AppState,
+    name: &str,
+    password: &str,
+) -> Result<OpenedSession, AppError> {
+    let wrong = || AppError::Unauthenticated;
+    if !plain_text(name, 200) || !sclerad_store::password::acceptable(password) {
+        return Err(wrong());
+    }
+    // One attempt per name at a time: the lock check, the verification and
+    // the failure count happen together.
+    // Names are stored in one form (NFKC): a compatibility form typed at
+    // login is the same name.
+    let name = sclerad_store::login_name(name);
+    let _turn = state.logins.turn(&name).await;
+    let creds = state.store.credentials(&name).await?;
+    let now = chrono::Utc::now();
+    // Known and unknown names count down alike (whole seconds, rounded up),
+    // so Retry-After cannot tell them apart.
+    let locked_for = match &creds {
+        Some(c) => c
+            .locked_until
+            .as_deref()
+            .and_then(|u| chrono::DateTime::parse_from_rfc3339(u).ok())
+            .and_then(|u| seconds_left(u.timestamp_millis(), now.timestamp_millis())),
+        None => state.logins.unknown_locked(&name, now.timestamp_millis()),
+    };
+    if let Some(left) = locked_for {
+        return Err(AppError::TooManyAttempts(left));
+    }
+    // Verify on a blocking thread (Argon2 takes tens of milliseconds and
+    // 19 MiB), a bounded number at a time; an unknown name is verified
+    // against a dummy hash so it takes as long.
+    let hash = creds
+        .as_ref()
+        .map_or_else(|| state.dummy_hash.to_string(), |c| c.password_hash.clone());
+    let password = password.to_string();
+    let permit = state.logins.hashing().await?;
+    let ok = tokio::task::spawn_blocking(move || sclerad_store::password::verify(&password, &hash))
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    drop(permit);
+    let Some(creds) = creds else {
+        state.logins.unknown_failed(&name, now.timestamp_millis());
+        return Err(wrong());
+    };
+    if !ok {
+        let failures = creds.failed_logins + 1;
+        let until = lock_seconds(failures)
+            .map(|s| sclerad_store::migrate::timestamp(now + chrono::Duration::seconds(s)));
+        state
+            .store
+            .record_login(creds.user.id, false, until.as_deref())
+            .await?;
+        return Err(wrong());
+    }
+    state.store.record_login(creds.user.id, true, None).await?;
+    let token = random_token()?;
+    let csrf_token = random_token()?;
+    let expires = now + chrono::Duration::seconds(state.config.session_seconds);
+    let expires_at = sclerad_store::migrate::timestamp(expires);
+    state
+        .store
+        .create_session(creds.user.id, &token_hash(&token), &csrf_token, &expires_at)
+        .await?;
+    Ok(OpenedSession {
+        user: creds.user,
+        token,
+        csrf_token,
+        expires_at,
     })
 }
 

@@ -13,6 +13,7 @@ pub mod auth;
 mod error;
 mod extract;
 mod serve;
+pub mod web;
 
 use std::sync::Arc;
 
@@ -138,11 +139,13 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     api().1
 }
 
-/// The whole application: the API, `/api/openapi.json` and the Swagger UI
-/// at `/api/docs/` (vendored: no network needed).
+/// The whole application: the API, `/api/openapi.json`, the Swagger UI
+/// at `/api/docs/` (vendored: no network needed) and the web pages
+/// ([`web`]).
 pub fn router(state: AppState) -> Router {
     let (api, doc) = api();
     api.merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", doc))
+        .merge(web::routes())
         .fallback(|| async { AppError::NotFound("no such route".into()) })
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

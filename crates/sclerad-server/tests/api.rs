@@ -22,6 +22,11 @@ use tower::ServiceExt;
 #[path = "api/connections.rs"]
 mod connections;
 
+/// The web pages.
+#[path = "api/web.rs"]
+mod web;
+use web::reader_pages_read_save_and_stay_blind;
+
 const PASSWORD: &str = "correct horse battery";
 
 fn password_hash() -> String {
@@ -1437,6 +1442,7 @@ on_both_backends!(
     double_reading_adjudication_agreement_export,
     lists_are_paged,
     exports_stream_the_whole_study,
+    reader_pages_read_save_and_stay_blind,
 );
 
 /// The OpenAPI schemas of findings and agreement rows describe exactly the

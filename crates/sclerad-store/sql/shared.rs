@@ -46,8 +46,8 @@ use sclerad_store::{
 use sqlx::Row;
 
 use super::dialect::{
-    inserted_ids, json_column, lock, IMPORT_CACHE, Db, DbConnection, DbRow, ThisStore, BACKEND, JSON_ORDER,
-    JSON_ROWS, RETURNING_ID, SAVER_SETUP, SNAPSHOT,
+    inserted_ids, json_column, lock, Db, DbConnection, DbRow, ThisStore, BACKEND, IMPORT_CACHE,
+    JSON_ORDER, JSON_ROWS, RETURNING_ID, SAVER_SETUP, SNAPSHOT,
 };
 
 /// A write transaction, with the store's writer turn when the back end
@@ -476,7 +476,12 @@ fn reading_batch(
         if rows.len() > 1 {
             rows.push(b',');
         }
-        let row = (exam_id, r.reader.as_str(), r.kind.code(), r.findings.as_str());
+        let row = (
+            exam_id,
+            r.reader.as_str(),
+            r.kind.code(),
+            r.findings.as_str(),
+        );
         serde_json::to_writer(&mut rows, &row).map_err(|e| StoreError::Backend(e.to_string()))?;
         batch.readings.push(Reading {
             id: 0,
@@ -1143,7 +1148,10 @@ impl Store for ThisStore {
         check_study_name(name)?;
         let mut tx = self.write().await?;
         if let Some((setup, _)) = IMPORT_CACHE {
-            sqlx::query(setup).execute(&mut *tx).await.map_err(backend)?;
+            sqlx::query(setup)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
         }
         let created_at = now();
         let study_id: i64 = sqlx::query_scalar(
@@ -1351,7 +1359,10 @@ impl Store for ThisStore {
         }
         audit(&mut tx, actor, events).await?;
         if let Some((_, teardown)) = IMPORT_CACHE {
-            sqlx::query(teardown).execute(&mut *tx).await.map_err(backend)?;
+            sqlx::query(teardown)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
         }
         tx.commit().await.map_err(backend)?;
         Ok(summary)

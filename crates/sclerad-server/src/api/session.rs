@@ -12,8 +12,8 @@ use utoipa_axum::routes;
 use super::{ApiResult, EVERYONE};
 use crate::api::users::UserView;
 use crate::auth::{
-    cookie, lock_seconds, plain_text, random_token, seconds_left, session_cookie, token_hash,
-    Caller, SESSION_COOKIE,
+    cookie, lock_seconds, open_session, plain_text, random_token, seconds_left, session_cookie,
+    token_hash, Caller, SESSION_COOKIE,
 };
 use crate::{ApiJson, ApiPath, ApiQuery, AppError, AppState, ErrorBody, JsonBody};
 
@@ -86,71 +86,12 @@ pub async fn login(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<Response, AppError> {
-    let wrong = || AppError::Unauthenticated;
-    if !plain_text(&req.name, 200) || !sclerad_store::password::acceptable(&req.password) {
-        return Err(wrong());
-    }
-    // One attempt per name at a time: the lock check, the verification and
-    // the failure count happen together.
-    // Names are stored in one form (NFKC): a compatibility form typed at
-    // login is the same name.
-    let name = sclerad_store::login_name(&req.name);
-    let _turn = state.logins.turn(&name).await;
-    let creds = state.store.credentials(&name).await?;
-    let now = chrono::Utc::now();
-    // Known and unknown names count down alike (whole seconds, rounded up),
-    // so Retry-After cannot tell them apart.
-    let locked_for = match &creds {
-        Some(c) => c
-            .locked_until
-            .as_deref()
-            .and_then(|u| chrono::DateTime::parse_from_rfc3339(u).ok())
-            .and_then(|u| seconds_left(u.timestamp_millis(), now.timestamp_millis())),
-        None => state.logins.unknown_locked(&name, now.timestamp_millis()),
-    };
-    if let Some(left) = locked_for {
-        return Err(AppError::TooManyAttempts(left));
-    }
-    // Verify on a blocking thread (Argon2 takes tens of milliseconds and
-    // 19 MiB), a bounded number at a time; an unknown name is verified
-    // against a dummy hash so it takes as long.
-    let hash = creds
-        .as_ref()
-        .map_or_else(|| state.dummy_hash.to_string(), |c| c.password_hash.clone());
-    let password = req.password.clone();
-    let permit = state.logins.hashing().await?;
-    let ok = tokio::task::spawn_blocking(move || sclerad_store::password::verify(&password, &hash))
-        .await
-        .map_err(|e| AppError::Internal(e.to_string()))?;
-    drop(permit);
-    let Some(creds) = creds else {
-        state.logins.unknown_failed(&name, now.timestamp_millis());
-        return Err(wrong());
-    };
-    if !ok {
-        let failures = creds.failed_logins + 1;
-        let until = lock_seconds(failures)
-            .map(|s| sclerad_store::migrate::timestamp(now + chrono::Duration::seconds(s)));
-        state
-            .store
-            .record_login(creds.user.id, false, until.as_deref())
-            .await?;
-        return Err(wrong());
-    }
-    state.store.record_login(creds.user.id, true, None).await?;
-    let token = random_token()?;
-    let csrf = random_token()?;
-    let expires = now + chrono::Duration::seconds(state.config.session_seconds);
-    let expires_at = sclerad_store::migrate::timestamp(expires);
-    state
-        .store
-        .create_session(creds.user.id, &token_hash(&token), &csrf, &expires_at)
-        .await?;
-    let cookie = session_cookie(Some(&token), state.config.session_seconds)?;
+    let opened = open_session(&state, &req.name, &req.password).await?;
+    let cookie = session_cookie(Some(&opened.token), state.config.session_seconds)?;
     let mut response = ApiJson(LoginResponse {
-        user: UserView::from(&creds.user),
-        csrf_token: csrf,
-        expires_at,
+        user: UserView::from(&opened.user),
+        csrf_token: opened.csrf_token,
+        expires_at: opened.expires_at,
     })
     .into_response();
     response.headers_mut().insert(header::SET_COOKIE, cookie);

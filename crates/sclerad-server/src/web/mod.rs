@@ -1,0 +1,233 @@
+//! The web pages, beside the JSON API: server-rendered HTML (askama
+//! templates under `templates/<area>/`, mirroring the handlers of
+//! `web/<area>.rs`), plain links and forms, assets embedded in the binary,
+//! a strict Content-Security-Policy. A page answers its role or 403; a
+//! browser without a session is sent to the login page.
+
+mod reading;
+mod session;
+
+use askama::Template;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::Router;
+use sclerad_store::{Role, User};
+
+use crate::auth::{cookie, same, token_hash, SESSION_COOKIE};
+use crate::{AppError, AppState};
+
+/// The pages' Content-Security-Policy: nothing from another host, no
+/// inline script or style, no framing, forms posted only here.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; \
+     img-src 'self'; script-src 'self'; form-action 'self'; frame-ancestors 'none'; \
+     base-uri 'none'";
+
+/// The pages and their assets.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(session::home))
+        .route("/login", get(session::login_page).post(session::login))
+        .route("/logout", axum::routing::post(session::logout))
+        .route("/read", get(reading::worklist))
+        .route("/read/next", get(reading::next_unread))
+        .route(
+            "/read/{code}",
+            get(reading::reading_page).post(reading::save),
+        )
+        .route("/assets/sclerad.css", get(stylesheet))
+        .layer(axum::middleware::map_response(page_headers))
+}
+
+/// Headers on every page and asset.
+async fn page_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    let fixed = [
+        (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "no-referrer"),
+    ];
+    for (name, value) in fixed {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    // Pages show blinded work in progress: never kept by a cache.
+    headers
+        .entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+    response
+}
+
+async fn stylesheet() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "max-age=3600"),
+        ],
+        include_str!("../../assets/sclerad.css"),
+    )
+        .into_response()
+}
+
+/// Who is looking at a page: the user of the session cookie, and the
+/// token its forms must carry.
+#[derive(Debug, Clone)]
+pub struct Viewer {
+    /// The user.
+    pub user: User,
+    /// The session's CSRF token, a hidden field of every form.
+    pub csrf: String,
+}
+
+impl Viewer {
+    /// The viewer, if their role is `role` (pages are for one role each:
+    /// an admin is not a reader).
+    pub fn require(&self, role: Role) -> Result<(), PageError> {
+        if self.user.role == role {
+            Ok(())
+        } else {
+            Err(PageError::App(AppError::forbidden(format!(
+                "this page is for the role {} (you are {})",
+                role.code(),
+                self.user.role
+            ))))
+        }
+    }
+
+    /// The viewer as the audit trail names them.
+    pub fn actor(&self) -> sclerad_store::Actor {
+        sclerad_store::Actor::user(&self.user)
+    }
+
+    /// Refuses a form whose CSRF field is not this session's.
+    pub fn check_csrf(&self, sent: &str) -> Result<(), PageError> {
+        if same(sent, &self.csrf) {
+            Ok(())
+        } else {
+            Err(PageError::App(AppError::forbidden(
+                "this form is out of date or was not sent from sclerad's own page: reload the page and try again",
+            )))
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Viewer {
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, PageError> {
+        let login = || PageError::Login {
+            next: parts
+                .uri
+                .path_and_query()
+                .map_or_else(|| "/".to_string(), |p| p.as_str().to_string()),
+        };
+        let Some(value) = cookie(&parts.headers, SESSION_COOKIE) else {
+            return Err(login());
+        };
+        let session = state
+            .store
+            .session(&token_hash(value), &sclerad_store::now())
+            .await
+            .map_err(|e| PageError::App(e.into()))?;
+        match session {
+            Some(s) => Ok(Viewer {
+                user: s.user,
+                csrf: s.csrf_token,
+            }),
+            None => Err(login()),
+        }
+    }
+}
+
+/// Why a page cannot be shown: no session (the browser is sent to log
+/// in, then back), or an [`AppError`] rendered as an HTML page with its
+/// status.
+#[derive(Debug)]
+pub enum PageError {
+    /// No valid session: to the login page, then back to `next`.
+    Login {
+        /// Where to come back to.
+        next: String,
+    },
+    /// Any other failure.
+    App(AppError),
+}
+
+impl From<AppError> for PageError {
+    fn from(e: AppError) -> Self {
+        PageError::App(e)
+    }
+}
+
+impl From<sclerad_store::StoreError> for PageError {
+    fn from(e: sclerad_store::StoreError) -> Self {
+        PageError::App(e.into())
+    }
+}
+
+/// The error page.
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    title: String,
+    status: u16,
+    message: String,
+    signed_in: bool,
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        match self {
+            PageError::Login { next } => {
+                Redirect::to(&format!("/login?next={}", encode(&next))).into_response()
+            }
+            PageError::App(e) => {
+                if let AppError::Internal(detail) = &e {
+                    tracing::error!("page failed: {detail}");
+                }
+                let signed_in = !matches!(e, AppError::Unauthenticated);
+                let (status, body) = e.status_and_body();
+                let page = ErrorPage {
+                    title: status.canonical_reason().unwrap_or("Error").to_string(),
+                    status: status.as_u16(),
+                    message: body.message,
+                    signed_in,
+                };
+                render(status, &page)
+            }
+        }
+    }
+}
+
+/// A page rendered with `status` (a template that fails is a 500 logged,
+/// never a half page).
+pub fn render(status: StatusCode, page: &impl Template) -> Response {
+    match page.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => {
+            tracing::error!("template failed: {e}");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the page could not be rendered",
+            )
+                .into_response()
+        }
+    }
+}
+
+/// `text` percent-encoded for a query value.
+pub fn encode(text: &str) -> String {
+    form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
+/// A path of this site to come back to after login: a local path only
+/// (never `//host` or a scheme), else the home page.
+pub fn local_path(next: &str) -> &str {
+    if next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\") {
+        next
+    } else {
+        "/"
+    }
+}

@@ -1,0 +1,352 @@
+//! The web pages, in-process: login and its redirects, the reader's
+//! worklist and reading forms (saves, conflicts, "nothing found", CT
+//! coverage), roles, CSRF, headers, and blinding (no page a reader reaches
+//! carries a patient id or a date).
+
+use super::*;
+
+/// A page's reply, with the session cookie it sets, if any.
+struct Page {
+    status: StatusCode,
+    location: Option<String>,
+    cookie: Option<String>,
+    html: String,
+    csp: Option<String>,
+}
+
+async fn page(
+    app: &Router,
+    method: Method,
+    uri: &str,
+    cookie: Option<&str>,
+    form: Option<&str>,
+) -> Page {
+    let mut r = Request::builder().method(method).uri(uri);
+    if let Some(c) = cookie {
+        r = r.header(header::COOKIE, format!("sclerad_session={c}"));
+    }
+    let body = match form {
+        Some(f) => {
+            r = r.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+            Body::from(f.to_string())
+        }
+        None => Body::empty(),
+    };
+    let reply = send(app, r.body(body).expect("request")).await;
+    let header_text = |name| {
+        reply
+            .headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(String::from)
+    };
+    Page {
+        status: reply.status,
+        location: header_text(header::LOCATION),
+        cookie: header_text(header::SET_COOKIE).and_then(|c| {
+            c.strip_prefix("sclerad_session=")
+                .and_then(|c| c.split(';').next())
+                .filter(|c| !c.is_empty())
+                .map(String::from)
+        }),
+        csp: header_text(header::CONTENT_SECURITY_POLICY),
+        html: reply.text,
+    }
+}
+
+fn enc(text: &str) -> String {
+    sclerad_server::web::encode(text)
+}
+
+/// Logs `name` in through the login form; the session cookie.
+async fn log_in(app: &Router, name: &str) -> String {
+    let form = format!("name={}&password={}&next=%2Fread", enc(name), enc(PASSWORD));
+    let reply = page(app, Method::POST, "/login", None, Some(&form)).await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.html);
+    assert_eq!(reply.location.as_deref(), Some("/read"));
+    reply.cookie.expect("a session cookie")
+}
+
+/// The value of the hidden CSRF field of a page's forms.
+fn csrf_of(html: &str) -> String {
+    let at = html.find("name=\"csrf\" value=\"").expect("a CSRF field") + 19;
+    html[at..].split('"').next().expect("value").to_string()
+}
+
+/// The `<tr …>` element of `html` whose opening tag holds `attributes`.
+fn row<'a>(html: &'a str, attributes: &str) -> &'a str {
+    let start = html
+        .find(&format!("<tr {attributes}"))
+        .unwrap_or_else(|| panic!("no row {attributes}"));
+    let end = html[start..].find("</tr>").expect("row end") + start;
+    &html[start..end]
+}
+
+pub(super) async fn reader_pages_read_save_and_stay_blind(store: Arc<dyn Store>) {
+    let f = fixture(store).await;
+    f.assign(0.0).await;
+    let app = &f.app;
+
+    // Without a session every page sends the browser to log in, and back.
+    let away = page(app, Method::GET, "/read", None, None).await;
+    assert_eq!(away.status, StatusCode::SEE_OTHER);
+    assert_eq!(away.location.as_deref(), Some("/login?next=%2Fread"));
+    for path in ["/", "/read/next", "/read/ANYCODE"] {
+        let away = page(app, Method::GET, path, None, None).await;
+        assert_eq!(away.status, StatusCode::SEE_OTHER, "{path}");
+    }
+    let login = page(app, Method::GET, "/login?next=%2Fread", None, None).await;
+    assert_eq!(login.status, StatusCode::OK);
+    assert!(login.html.contains("name=\"name\"") && login.html.contains("name=\"password\""));
+    let csp = login.csp.expect("a CSP");
+    assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"));
+    // A redirect after login only to this site.
+    let elsewhere = page(
+        app,
+        Method::GET,
+        "/login?next=%2F%2Fevil.example",
+        None,
+        None,
+    )
+    .await;
+    assert!(elsewhere.html.contains("name=\"next\" value=\"/\""));
+    let wrong = "name=rita&password=nope-nope-nope&next=%2Fread";
+    let refused = page(app, Method::POST, "/login", None, Some(wrong)).await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    assert!(refused.html.contains("Wrong name or password") && refused.cookie.is_none());
+
+    // A login posted from another site is refused (no session yet to
+    // carry a CSRF token; the browser says where the form came from).
+    let form = format!("name=rita&password={}", enc(PASSWORD));
+    let cross = Request::builder()
+        .method(Method::POST)
+        .uri("/login")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header("sec-fetch-site", "cross-site")
+        .body(Body::from(form))
+        .expect("request");
+    let cross = send(app, cross).await;
+    assert_eq!(cross.status, StatusCode::FORBIDDEN);
+    assert!(cross.headers.get(header::SET_COOKIE).is_none());
+
+    let rita = log_in(app, "rita").await;
+    let list = page(app, Method::GET, "/read", Some(&rita), None).await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.html);
+    let items = f.worklist("rita").await;
+    assert!(!items.is_empty());
+    for item in &items {
+        let code = item["code"].as_str().expect("code");
+        assert!(
+            list.html.contains(&format!("data-code=\"{code}\"")),
+            "{code}"
+        );
+    }
+    assert!(list
+        .html
+        .contains(&format!("data-progress=\"0/{}\"", items.len())));
+    let csrf = csrf_of(&list.html);
+
+    // Blinding: no page the reader reaches names a patient or a date.
+    let study = f.store.study("s").await.expect("read").expect("s");
+    let patients = f.store.patients(study.id).await.expect("patients");
+    let mut secrets: Vec<String> = Vec::new();
+    for p in &patients {
+        secrets.push(p.patient_id.clone());
+        secrets.extend(p.hand_radiograph.date.clone());
+        secrets.extend(p.ct.date.clone());
+        secrets.extend(
+            p.cells
+                .values()
+                .filter(|v| v.len() >= 8 && v.contains('-'))
+                .cloned(),
+        );
+    }
+    let blind = |html: &str, what: &str| {
+        for secret in &secrets {
+            assert!(!html.contains(secret.as_str()), "{what} shows {secret:?}");
+        }
+    };
+    blind(&list.html, "the worklist");
+
+    let hand = items
+        .iter()
+        .find(|i| i["modality"] == "hand_radiograph")
+        .expect("a hand exam");
+    let code = hand["code"].as_str().expect("code");
+    let uri = format!("/read/{code}");
+    let form = page(app, Method::GET, &uri, Some(&rita), None).await;
+    assert_eq!(form.status, StatusCode::OK, "{}", form.html);
+    blind(&form.html, "the hand form");
+    let tuft = row(&form.html, "data-side=\"left\" data-site=\"tuft_d2\"");
+    assert!(tuft.contains("data-lesion=\"acro_osteolysis\""));
+    assert!(
+        !tuft.contains("data-lesion=\"erosion\""),
+        "joint lesions are not offered at a tuft"
+    );
+    let pip = row(&form.html, "data-side=\"right\" data-site=\"pip_d3\"");
+    assert!(
+        pip.contains("data-lesion=\"erosion\"") && !pip.contains("data-lesion=\"acro_osteolysis\"")
+    );
+    // The patient's right hand comes first (on the viewer's left).
+    assert!(form.html.find("data-hand=\"right\"") < form.html.find("data-hand=\"left\""));
+
+    // A save needs the form's CSRF field.
+    let finding =
+        "finding=left%3Atuft_d2%3Aacro_osteolysis&grade%3Aleft%3Atuft_d2%3Aacro_osteolysis=2";
+    let forged = format!("csrf=forged&version=0&action=save&{finding}");
+    let refused = page(app, Method::POST, &uri, Some(&rita), Some(&forged)).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let save = format!("csrf={csrf}&version=0&action=save&{finding}");
+    let saved = page(app, Method::POST, &uri, Some(&rita), Some(&save)).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.html);
+    assert_eq!(saved.location, Some(format!("{uri}?saved=true")));
+    let stored = f
+        .ok(Method::GET, &format!("/api/worklist/{code}"), "rita", None)
+        .await;
+    assert_eq!(
+        stored["findings"],
+        json!([{"side": "left", "site": "tuft_d2", "lesion": "acro_osteolysis", "grade": 2}])
+    );
+    let shown = page(
+        app,
+        Method::GET,
+        &format!("{uri}?saved=true"),
+        Some(&rita),
+        None,
+    )
+    .await;
+    assert!(shown.html.contains("Saved."));
+    assert!(row(&shown.html, "data-side=\"left\" data-site=\"tuft_d2\"").contains(" checked"));
+
+    // The same form sent again (a second tab) is a conflict, not an
+    // overwrite: the reader's marks come back with the version saved now.
+    let stale = page(app, Method::POST, &uri, Some(&rita), Some(&save)).await;
+    assert_eq!(stale.status, StatusCode::CONFLICT);
+    assert!(stale.html.contains("saved elsewhere"));
+    assert!(stale.html.contains("name=\"version\" value=\"1\""));
+    // An empty save is not "nothing found"; "nothing found" is explicit.
+    let empty = format!("csrf={csrf}&version=1&action=save");
+    let refused = page(app, Method::POST, &uri, Some(&rita), Some(&empty)).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let nothing = format!("csrf={csrf}&version=1&action=nothing-found");
+    let saved = page(app, Method::POST, &uri, Some(&rita), Some(&nothing)).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.html);
+    let stored = f
+        .ok(Method::GET, &format!("/api/worklist/{code}"), "rita", None)
+        .await;
+    assert_eq!(
+        (stored["read"].clone(), stored["findings"].clone()),
+        (json!(true), json!([]))
+    );
+    // A finding the format does not allow at a site is refused by name.
+    let joint = format!("csrf={csrf}&version=2&action=save&finding=left%3Atuft_d2%3Aerosion");
+    let refused = page(app, Method::POST, &uri, Some(&rita), Some(&joint)).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.html.contains("erosion"), "{}", refused.html);
+
+    // The spine form: levels the CT did not cover cannot be marked.
+    let (ct, covered) = items
+        .iter()
+        .filter(|i| i["modality"] == "ct")
+        .find_map(|i| {
+            sclerad_model::ct_coverage(i["ct_type"].as_str(), i["ct_levels"].as_str())
+                .map(|c| (i, c))
+        })
+        .expect("a CT exam of known coverage");
+    let code = ct["code"].as_str().expect("code");
+    let uri = format!("/read/{code}");
+    let form = page(app, Method::GET, &uri, Some(&rita), None).await;
+    assert_eq!(form.status, StatusCode::OK);
+    blind(&form.html, "the spine form");
+    let (seen, unseen): (Vec<_>, Vec<_>) =
+        sclerad_model::VertebralLevel::all().partition(|l| covered.contains(*l));
+    let unseen = unseen
+        .first()
+        .expect("a CT that does not cover every level")
+        .code();
+    let seen = seen
+        .iter()
+        .find(|l| l.code() == "t8")
+        .copied()
+        .unwrap_or(seen[0])
+        .code();
+    let unseen_row = row(&form.html, &format!("data-level-row=\"{unseen}\""));
+    assert!(unseen_row.contains("not seen") && !unseen_row.contains("type=\"checkbox\""));
+    let seen_row = row(&form.html, &format!("data-level-row=\"{seen}\""));
+    assert!(seen_row.contains(&format!("data-foraminal=\"{seen}\"")));
+    assert_eq!(
+        seen_row.matches("data-foraminal").count(),
+        1,
+        "foraminal only within canal"
+    );
+    let marks =
+        format!("csrf={csrf}&version=0&action=save&finding={seen}%3Acanal&foraminal%3A{seen}=1");
+    let saved = page(app, Method::POST, &uri, Some(&rita), Some(&marks)).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.html);
+    let stored = f
+        .ok(Method::GET, &format!("/api/worklist/{code}"), "rita", None)
+        .await;
+    assert_eq!(
+        stored["findings"],
+        json!([{"level": seen, "segment": "canal", "foraminal": true}])
+    );
+    // Foraminal alone marks the canal it belongs to.
+    let alone = format!("csrf={csrf}&version=1&action=save&foraminal%3A{seen}=1");
+    let saved = page(app, Method::POST, &uri, Some(&rita), Some(&alone)).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.html);
+    let stored = f
+        .ok(Method::GET, &format!("/api/worklist/{code}"), "rita", None)
+        .await;
+    assert_eq!(
+        stored["findings"],
+        json!([{"level": seen, "segment": "canal", "foraminal": true}])
+    );
+    let outside = format!("csrf={csrf}&version=2&action=save&finding={unseen}%3Aanterior");
+    let refused = page(app, Method::POST, &uri, Some(&rita), Some(&outside)).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let list = page(app, Method::GET, "/read", Some(&rita), None).await;
+    assert!(list
+        .html
+        .contains(&format!("data-progress=\"2/{}\"", items.len())));
+    blind(&list.html, "the worklist");
+
+    // Another reader's exam code is not found in this reader's pages.
+    let rolf_code = f.worklist("rolf").await[0]["code"]
+        .as_str()
+        .expect("code")
+        .to_string();
+    let theirs = page(
+        app,
+        Method::GET,
+        &format!("/read/{rolf_code}"),
+        Some(&rita),
+        None,
+    )
+    .await;
+    assert_eq!(theirs.status, StatusCode::NOT_FOUND);
+
+    // Pages are for their role: a data manager gets 403, and a start page.
+    let dm = log_in(app, "dm").await;
+    let forbidden = page(app, Method::GET, "/read", Some(&dm), None).await;
+    assert_eq!(forbidden.status, StatusCode::FORBIDDEN);
+    assert!(forbidden.html.contains("for the role reader"));
+    let home = page(app, Method::GET, "/", Some(&dm), None).await;
+    assert_eq!(home.status, StatusCode::OK);
+    let home = page(app, Method::GET, "/", Some(&rita), None).await;
+    assert_eq!(home.location.as_deref(), Some("/read"));
+
+    // Logging out needs the CSRF field, and ends the session.
+    let refused = page(app, Method::POST, "/logout", Some(&rita), Some("csrf=no")).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let out = page(
+        app,
+        Method::POST,
+        "/logout",
+        Some(&rita),
+        Some(&format!("csrf={csrf}")),
+    )
+    .await;
+    assert_eq!(out.location.as_deref(), Some("/login"));
+    let away = page(app, Method::GET, "/read", Some(&rita), None).await;
+    assert_eq!(away.status, StatusCode::SEE_OTHER);
+}
