@@ -25,7 +25,7 @@ mod connections;
 /// The web pages.
 #[path = "api/web.rs"]
 mod web;
-use web::reader_pages_read_save_and_stay_blind;
+use web::{adjudicator_pages_compare_accept_and_resolve, reader_pages_read_save_and_stay_blind};
 
 const PASSWORD: &str = "correct horse battery";
 
@@ -1118,7 +1118,7 @@ async fn double_reading_adjudication_agreement_export(store: Arc<dyn Store>) {
     for (reader, hand) in [
         (
             "rita",
-            json!([{"side": "right", "site": "soft_tissue_d3", "lesion": "calcinosis"}]),
+            json!([{"side": "right", "site": "soft_tissue_d3", "lesion": "calcinosis", "grade": 3}]),
         ),
         ("rolf", json!([])),
     ] {
@@ -1193,6 +1193,118 @@ async fn double_reading_adjudication_agreement_export(store: Arc<dyn Store>) {
         .await;
     assert_eq!(stale.status, StatusCode::CONFLICT);
     assert_eq!(stale.json()["current_version"], 1);
+
+    // A reader's findings, exactly as the list gives them, are a valid
+    // consensus (grades as numbers, foraminal as a boolean); the exam is
+    // then resolved, shows its consensus and leaves the open part of the
+    // list, which comes first.
+    let listed = f
+        .call(
+            Method::GET,
+            "/api/studies/s/disagreements",
+            Some("adj"),
+            None,
+        )
+        .await;
+    let count = |reply: &Reply, name: &str| -> u64 {
+        reply.headers[name]
+            .to_str()
+            .expect("text")
+            .parse()
+            .expect("count")
+    };
+    let (open, resolved) = (
+        count(&listed, "x-open-count"),
+        count(&listed, "x-resolved-count"),
+    );
+    // The consensus saved above, and the sample's imported ones.
+    assert!(resolved >= 1);
+    let items = listed.json();
+    let items = items.as_array().expect("list").clone();
+    assert!(items
+        .iter()
+        .take(open as usize)
+        .all(|d| d["resolved"] == false));
+    let done = items
+        .iter()
+        .find(|d| d["exam_id"] == exam)
+        .expect("resolved exam");
+    assert_eq!(
+        (done["resolved"].clone(), done["consensus_version"].clone()),
+        (json!(true), json!(1))
+    );
+    assert_eq!(done["consensus"], consensus["findings"]);
+    let ct = items
+        .iter()
+        .find(|d| d["resolved"] == false && d["modality"] == "ct")
+        .expect("an open CT disagreement");
+    let taken = ct["readings"]
+        .as_array()
+        .expect("readings")
+        .iter()
+        .find(|r| !r["findings"].as_array().expect("findings").is_empty())
+        .expect("a reader who found something");
+    for finding in taken["findings"].as_array().expect("findings") {
+        assert!(
+            finding.get("foraminal").is_none_or(Value::is_boolean),
+            "{finding}"
+        );
+    }
+    let body = json!({"version": ct["consensus_version"], "findings": taken["findings"]});
+    let saved = f
+        .ok(
+            Method::PUT,
+            &format!("/api/studies/s/exams/{}/consensus", ct["exam_id"]),
+            "adj",
+            Some(&body),
+        )
+        .await;
+    assert_eq!(saved["findings"], taken["findings"]);
+    let after = f
+        .call(
+            Method::GET,
+            "/api/studies/s/disagreements",
+            Some("adj"),
+            None,
+        )
+        .await;
+    assert_eq!(count(&after, "x-open-count"), open - 1);
+    // An imported consensus is the exam's consensus: a save takes it over
+    // (its version), and the exam still has one consensus reading.
+    let imported = items
+        .iter()
+        .find(|d| d["resolved"] == true && d["exam_id"] != exam)
+        .expect("an exam resolved by an imported consensus");
+    let body = json!({"version": imported["consensus_version"], "findings": []});
+    let uri = format!("/api/studies/s/exams/{}/consensus", imported["exam_id"]);
+    let taken = f.ok(Method::PUT, &uri, "adj", Some(&body)).await;
+    assert_eq!(
+        taken["version"],
+        imported["consensus_version"].as_i64().expect("v") + 1
+    );
+    let study = f.store.study("s").await.expect("read").expect("s");
+    let consensus_readings = f
+        .store
+        .readings(study.id)
+        .await
+        .expect("readings")
+        .into_iter()
+        .filter(|r| {
+            r.exam_id == imported["exam_id"].as_i64().expect("id") && r.reader == "consensus"
+        })
+        .count();
+    assert_eq!(consensus_readings, 1);
+    assert_eq!(count(&after, "x-resolved-count"), resolved + 1);
+    let rita = items
+        .iter()
+        .flat_map(|d| d["readings"].as_array().expect("readings").iter())
+        .find(|r| r["reader"] == "rita")
+        .expect("rita's reading");
+    assert_eq!(
+        rita["findings"],
+        json!([{"side": "right", "site": "soft_tissue_d3", "lesion": "calcinosis", "grade": 3}]),
+        "grades are numbers"
+    );
 
     let agreement = f
         .ok(Method::GET, "/api/studies/s/agreement", "stat", None)
@@ -1443,6 +1555,7 @@ on_both_backends!(
     lists_are_paged,
     exports_stream_the_whole_study,
     reader_pages_read_save_and_stay_blind,
+    adjudicator_pages_compare_accept_and_resolve,
 );
 
 /// The OpenAPI schemas of findings and agreement rows describe exactly the

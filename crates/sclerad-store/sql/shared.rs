@@ -1738,8 +1738,11 @@ impl Store for ThisStore {
             modality,
             ct_coverage(ct_type.as_deref(), ct_levels.as_deref()),
         )?;
+        // The exam's consensus: the one saved here, else one imported (a
+        // reading by `consensus`), which a save then takes over.
         let select = format!(
-            "{READING_SELECT} WHERE r.exam_id = $1 AND r.kind = 'consensus'{}",
+            "{READING_SELECT} WHERE r.exam_id = $1 AND (r.kind = 'consensus' OR r.reader = 'consensus') \
+             ORDER BY (r.kind = 'consensus') DESC, r.id LIMIT 1{}",
             lock("r")
         );
         let before = sqlx::query(sqlx::AssertSqlSafe(select.clone()))
@@ -1761,8 +1764,8 @@ impl Store for ThisStore {
         let text = to_json(&findings)?;
         match &before {
             Some(r) => sqlx::query(
-                "UPDATE readings SET findings = $1, version = version + 1, updated_at = $2 \
-                 WHERE id = $3 AND version = $4",
+                "UPDATE readings SET findings = $1, version = version + 1, updated_at = $2, \
+                 kind = 'consensus' WHERE id = $3 AND version = $4",
             )
             .bind(&text)
             .bind(now())

@@ -22,6 +22,17 @@ pub struct Disagreement {
     pub readings: Vec<(String, Vec<Cells>)>,
     /// The consensus reading's version (0: none yet), to send with a save.
     pub consensus_version: i64,
+    /// The consensus reading's findings, if one exists (saved by an
+    /// adjudicator, or imported as the reader `consensus`): the exam is then
+    /// resolved.
+    pub consensus: Option<Vec<Cells>>,
+}
+
+impl Disagreement {
+    /// Whether a consensus reading settles this disagreement.
+    pub fn resolved(&self) -> bool {
+        self.consensus.is_some()
+    }
 }
 
 /// A first reading by one reader (imported or made on the server), not a
@@ -30,7 +41,8 @@ fn is_first_reading(r: &Reading) -> bool {
     matches!(r.kind, ReadingKind::Imported | ReadingKind::Primary) && !is_consensus(&r.reader)
 }
 
-/// The disagreements among `readings` (of one study), by exam.
+/// The disagreements among `readings` (of one study): the open ones (no
+/// consensus yet) first, then the resolved ones, each by exam.
 pub fn disagreements(readings: &[Reading]) -> Vec<Disagreement> {
     let mut by_exam: BTreeMap<i64, Vec<&Reading>> = BTreeMap::new();
     for r in readings
@@ -39,11 +51,18 @@ pub fn disagreements(readings: &[Reading]) -> Vec<Disagreement> {
     {
         by_exam.entry(r.exam_id).or_default().push(r);
     }
-    let consensus: BTreeMap<i64, i64> = readings
-        .iter()
-        .filter(|r| r.kind == ReadingKind::Consensus)
-        .map(|r| (r.exam_id, r.version))
-        .collect();
+    // An exam's consensus: the one saved on the server, else one imported
+    // (the reading a consensus save takes over).
+    let mut consensus: BTreeMap<i64, &Reading> = BTreeMap::new();
+    for r in readings.iter().filter(|r| is_consensus(&r.reader)) {
+        let saved = r.kind == ReadingKind::Consensus;
+        match consensus.get(&r.exam_id) {
+            Some(c) if c.kind == ReadingKind::Consensus || !saved => {}
+            _ => {
+                consensus.insert(r.exam_id, r);
+            }
+        }
+    }
     let mut out = Vec::new();
     for (exam_id, rs) in by_exam {
         if rs.len() < 2 {
@@ -70,9 +89,13 @@ pub fn disagreements(readings: &[Reading]) -> Vec<Disagreement> {
                 .iter()
                 .map(|r| (r.reader.clone(), r.findings.clone().unwrap_or_default()))
                 .collect(),
-            consensus_version: consensus.get(&exam_id).copied().unwrap_or(0),
+            consensus_version: consensus.get(&exam_id).map_or(0, |c| c.version),
+            consensus: consensus
+                .get(&exam_id)
+                .map(|c| c.findings.clone().unwrap_or_default()),
         });
     }
+    out.sort_by_key(|d| (d.resolved(), d.exam_id));
     out
 }
 
@@ -127,5 +150,30 @@ mod tests {
             (2, vec!["calcinosis".to_string()], 1)
         );
         assert_eq!(d[0].readings.len(), 2);
+        assert!(d[0].resolved());
+    }
+
+    #[test]
+    fn open_exams_come_first_and_an_imported_consensus_resolves() {
+        let mut rs = Vec::new();
+        for exam in 1..=3 {
+            rs.push(reading(exam, "ana", ReadingKind::Imported, &["calcinosis"]));
+            rs.push(reading(exam, "ben", ReadingKind::Imported, &["none"]));
+        }
+        // Exam 1: imported consensus; exam 2: imported, then saved (the
+        // saved one is current); exam 3: open.
+        rs.push(reading(1, "consensus", ReadingKind::Imported, &["none"]));
+        rs.push(reading(2, "consensus", ReadingKind::Imported, &["none"]));
+        let mut saved = reading(2, "consensus", ReadingKind::Consensus, &["calcinosis"]);
+        saved.version = 4;
+        rs.push(saved);
+        let d = disagreements(&rs);
+        let order: Vec<(i64, bool, i64)> = d
+            .iter()
+            .map(|d| (d.exam_id, d.resolved(), d.consensus_version))
+            .collect();
+        assert_eq!(order, vec![(3, false, 0), (1, true, 1), (2, true, 4)]);
+        let lesion = |d: &Disagreement| d.consensus.as_ref().map(|c| c[0]["lesion"].clone());
+        assert_eq!(lesion(&d[2]).as_deref(), Some("calcinosis"));
     }
 }

@@ -1,7 +1,7 @@
 //! Adjudication (adjudicators): disagreements and the consensus reading.
 
 use axum::extract::State;
-use sclerad_store::{review, Cells, Modality, Role};
+use sclerad_store::{review, Modality, Role};
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -35,6 +35,12 @@ pub struct Disagreement {
     pub readings: Vec<ReaderFindings>,
     /// The consensus reading's version (0: none yet), to send with a save.
     pub consensus_version: i64,
+    /// Whether a consensus reading exists (saved here or imported): the
+    /// disagreement is settled. Open ones are listed first.
+    pub resolved: bool,
+    /// The current consensus findings, when resolved.
+    #[schema(value_type = Option<Vec<Finding>>)]
+    pub consensus: Option<Vec<sclerad_model::Finding>>,
 }
 
 /// One reader's findings of an exam.
@@ -42,13 +48,16 @@ pub struct Disagreement {
 pub struct ReaderFindings {
     /// Reader name.
     pub reader: String,
-    /// Findings as stored (canonical cells).
-    #[schema(value_type = Vec<Object>)]
-    pub findings: Vec<Cells>,
+    /// Findings, in the shape a consensus save takes (grades as numbers,
+    /// foraminal as a boolean): one reader's reading can be sent back as
+    /// the consensus as it is.
+    #[schema(value_type = Vec<Finding>)]
+    pub findings: Vec<sclerad_model::Finding>,
 }
 
 impl From<review::Disagreement> for Disagreement {
     fn from(d: review::Disagreement) -> Self {
+        let resolved = d.resolved();
         Disagreement {
             exam_id: d.exam_id,
             modality: d.modality,
@@ -56,14 +65,21 @@ impl From<review::Disagreement> for Disagreement {
             readings: d
                 .readings
                 .into_iter()
-                .map(|(reader, findings)| ReaderFindings { reader, findings })
+                .map(|(reader, findings)| ReaderFindings {
+                    reader,
+                    findings: findings_of(Some(&findings)),
+                })
                 .collect(),
             consensus_version: d.consensus_version,
+            resolved,
+            consensus: d.consensus.map(|c| findings_of(Some(&c))),
         }
     }
 }
 
-/// Exams whose readers disagree (adjudicators).
+/// Exams whose readers disagree (adjudicators): the open ones (no
+/// consensus yet) first, then the resolved ones with their consensus;
+/// `X-Open-Count` and `X-Resolved-Count` count each.
 #[utoipa::path(get, path = "/api/studies/{study}/disagreements", tag = "adjudication",
     params(("study" = String, Path, description = "study name"), PageQuery),
     responses((status = 200, body = Vec<Disagreement>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
@@ -79,7 +95,12 @@ pub async fn disagreements(
     let readings = state.store.readings(study.id).await?;
     let all = review::disagreements(&readings);
     drop(readings);
-    Ok(Listed::new(page.of(all), page).map(Disagreement::from))
+    let resolved = all.iter().filter(|d| d.resolved()).count();
+    let open = all.len() - resolved;
+    Ok(Listed::new(page.of(all), page)
+        .map(Disagreement::from)
+        .with_header("x-open-count", open)
+        .with_header("x-resolved-count", resolved))
 }
 
 /// The consensus reading as saved.

@@ -60,6 +60,9 @@ pub struct Listed<T> {
     pub paged: Paged<T>,
     /// Where it starts and how long pages are.
     pub page: Page,
+    /// Counts of the whole list sent as headers of their own
+    /// (`X-Open-Count`).
+    pub counts: Vec<(&'static str, u64)>,
 }
 
 impl<T> Listed<T> {
@@ -68,7 +71,15 @@ impl<T> Listed<T> {
         Listed {
             paged,
             page: query.page(),
+            counts: Vec::new(),
         }
+    }
+
+    /// With a count of the whole list as header `name`.
+    pub fn with_header(mut self, name: &'static str, count: usize) -> Self {
+        self.counts
+            .push((name, u64::try_from(count).unwrap_or(u64::MAX)));
+        self
     }
 
     /// Its items turned into their views.
@@ -79,17 +90,25 @@ impl<T> Listed<T> {
                 total: self.paged.total,
             },
             page: self.page,
+            counts: self.counts,
         }
     }
 }
 
 impl<T: Serialize> IntoResponse for Listed<T> {
     fn into_response(self) -> Response {
-        let Listed { paged, page } = self;
+        let Listed {
+            paged,
+            page,
+            counts,
+        } = self;
         let next = page.offset.saturating_add(page.limit);
         let mut response = ApiJson(paged.items).into_response();
         let headers = response.headers_mut();
         headers.insert(TOTAL_COUNT, HeaderValue::from(paged.total));
+        for (name, count) in counts {
+            headers.insert(name, HeaderValue::from(count));
+        }
         if next < paged.total {
             let link = format!("<?offset={next}&limit={}>; rel=\"next\"", page.limit);
             if let Ok(value) = HeaderValue::from_str(&link) {

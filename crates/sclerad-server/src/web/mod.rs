@@ -4,6 +4,8 @@
 //! a strict Content-Security-Policy. A page answers its role or 403; a
 //! browser without a session is sent to the login page.
 
+mod adjudication;
+mod marks;
 mod reading;
 mod session;
 
@@ -36,6 +38,12 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/read/{code}",
             get(reading::reading_page).post(reading::save),
+        )
+        .route("/adjudicate", get(adjudication::studies))
+        .route("/adjudicate/{study}", get(adjudication::list))
+        .route(
+            "/adjudicate/{study}/{exam}",
+            get(adjudication::exam).post(adjudication::save),
         )
         .route("/assets/sclerad.css", get(stylesheet))
         .layer(axum::middleware::map_response(page_headers))

@@ -8,12 +8,11 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use sclerad_model::{
-    ct_coverage, Finding, HandSide, HandSite, Lesion, SpineSegment, VertebralLevel,
-};
+use sclerad_model::{ct_coverage, Finding};
 use sclerad_store::{Modality, Role, StoreError, WorkItem};
 use serde::Deserialize;
 
+use super::marks::{submitted, Marks};
 use super::{render, PageError, Viewer};
 use crate::{AppError, AppState};
 
@@ -106,80 +105,6 @@ pub async fn next_unread(
     .into_response())
 }
 
-/// A lesion's name as a radiologist writes it.
-fn lesion_label(lesion: Lesion) -> &'static str {
-    match lesion {
-        Lesion::Calcinosis => "Calcinosis",
-        Lesion::AcroOsteolysis => "Acro-osteolysis",
-        Lesion::PeriarticularCalcification => "Periarticular calcification",
-        Lesion::Erosion => "Erosion",
-        Lesion::JointSpaceNarrowing => "Joint space narrowing",
-        Lesion::Subluxation => "Subluxation",
-        Lesion::FlexionContracture => "Flexion contracture",
-    }
-}
-
-/// A site's name as a radiologist writes it (`pip_d3` → `PIP D3`).
-fn site_label(site: HandSite) -> String {
-    let code = site.code();
-    let (kind, digit) = code.rsplit_once("_d").map_or((code, ""), |(k, d)| (k, d));
-    let kind = match kind {
-        "tuft" => "Tuft".to_string(),
-        "soft_tissue" => "Soft tissue".to_string(),
-        "carpus" => "Carpus".to_string(),
-        "wrist" => "Wrist".to_string(),
-        other => other.to_uppercase(),
-    };
-    if digit.is_empty() {
-        kind
-    } else {
-        format!("{kind} D{digit}")
-    }
-}
-
-/// One lesion choice at one site of one hand.
-struct HandChoice {
-    /// `side:site:lesion`, the form's value.
-    key: String,
-    lesion: &'static str,
-    label: &'static str,
-    allowed: bool,
-    checked: bool,
-    grade: Option<u8>,
-    /// Each grade 0–3, and whether it is the one recorded.
-    grades: [(u8, bool); 4],
-}
-
-struct HandRow {
-    side: &'static str,
-    site: &'static str,
-    label: String,
-    choices: Vec<HandChoice>,
-}
-
-struct HandView {
-    side: &'static str,
-    title: &'static str,
-    rows: Vec<HandRow>,
-}
-
-/// One segment of one level.
-struct SpineCell {
-    /// `level:segment`, the form's value.
-    key: String,
-    segment: &'static str,
-    checked: bool,
-    /// Canal only: the foraminal toggle and whether it is on.
-    foraminal: Option<bool>,
-}
-
-struct SpineRow {
-    level: String,
-    label: String,
-    covered: bool,
-    cells: Vec<SpineCell>,
-}
-
 #[derive(Template)]
 #[template(path = "reading/exam.html")]
 struct ExamPage {
@@ -191,10 +116,7 @@ struct ExamPage {
     marked: usize,
     notice: Option<String>,
     problem: Option<String>,
-    hands: Vec<HandView>,
-    lesions: Vec<(&'static str, &'static str)>,
-    spine: Vec<SpineRow>,
-    segments: Vec<&'static str>,
+    marks: Marks,
 }
 
 fn exam_page(
@@ -205,89 +127,6 @@ fn exam_page(
     notice: Option<String>,
     problem: Option<String>,
 ) -> ExamPage {
-    let hand = |side: HandSide, site: HandSite, lesion: Lesion| {
-        findings.iter().find(|f| {
-            f.side.as_deref() == Some(side.code())
-                && f.site.as_deref() == Some(site.code())
-                && f.lesion.as_deref() == Some(lesion.code())
-        })
-    };
-    let mut hands = Vec::new();
-    let mut spine = Vec::new();
-    match item.modality {
-        Modality::HandRadiograph => {
-            // PA view, as the radiograph shows it: the patient's right hand
-            // on the viewer's left.
-            for (side, title) in [
-                (HandSide::Right, "Right hand"),
-                (HandSide::Left, "Left hand"),
-            ] {
-                let rows = HandSite::ALL
-                    .iter()
-                    .map(|site| HandRow {
-                        side: side.code(),
-                        site: site.code(),
-                        label: site_label(*site),
-                        choices: Lesion::ALL
-                            .iter()
-                            .map(|lesion| {
-                                let found = hand(side, *site, *lesion);
-                                HandChoice {
-                                    key: format!(
-                                        "{}:{}:{}",
-                                        side.code(),
-                                        site.code(),
-                                        lesion.code()
-                                    ),
-                                    lesion: lesion.code(),
-                                    label: lesion_label(*lesion),
-                                    allowed: lesion.allowed_at(*site),
-                                    checked: found.is_some(),
-                                    grade: found.and_then(|f| f.grade),
-                                    grades: [0, 1, 2, 3]
-                                        .map(|g| (g, found.and_then(|f| f.grade) == Some(g))),
-                                }
-                            })
-                            .collect(),
-                    })
-                    .collect();
-                hands.push(HandView {
-                    side: side.code(),
-                    title,
-                    rows,
-                });
-            }
-        }
-        Modality::Ct => {
-            let covered = ct_coverage(item.ct_type.as_deref(), item.ct_levels.as_deref());
-            for level in VertebralLevel::all() {
-                let code = level.code();
-                let seen = covered.is_some_and(|c| c.contains(level));
-                let cells = SpineSegment::ALL
-                    .iter()
-                    .map(|segment| {
-                        let found = findings.iter().find(|f| {
-                            f.level.as_deref() == Some(code.as_str())
-                                && f.segment.as_deref() == Some(segment.code())
-                        });
-                        SpineCell {
-                            key: format!("{code}:{}", segment.code()),
-                            segment: segment.code(),
-                            checked: found.is_some(),
-                            foraminal: (*segment == SpineSegment::Canal)
-                                .then(|| found.and_then(|f| f.foraminal).unwrap_or(false)),
-                        }
-                    })
-                    .collect();
-                spine.push(SpineRow {
-                    label: code.to_uppercase(),
-                    level: code,
-                    covered: seen,
-                    cells,
-                });
-            }
-        }
-    }
     ExamPage {
         viewer,
         code: item.code.clone(),
@@ -297,13 +136,11 @@ fn exam_page(
         marked: findings.len(),
         notice,
         problem,
-        hands,
-        lesions: Lesion::ALL
-            .iter()
-            .map(|l| (l.code(), lesion_label(*l)))
-            .collect(),
-        spine,
-        segments: SpineSegment::ALL.iter().map(|s| s.code()).collect(),
+        marks: Marks::of(
+            item.modality,
+            ct_coverage(item.ct_type.as_deref(), item.ct_levels.as_deref()),
+            findings,
+        ),
     }
 }
 
@@ -345,109 +182,6 @@ pub async fn reading_page(
         StatusCode::OK,
         &exam_page(viewer, &item, &findings, version, notice, None),
     ))
-}
-
-/// The findings a reading form marks, with its version, CSRF field and
-/// action.
-struct Submitted {
-    csrf: String,
-    version: i64,
-    action: String,
-    findings: Vec<Finding>,
-}
-
-/// Reads a reading form's body: `finding` = `side:site:lesion` (hand) or
-/// `level:segment` (CT), `grade:side:site:lesion` = 0–3 or empty,
-/// `foraminal:level` = 1. Anything else is refused as a bad request.
-fn submitted(body: &[u8], modality: Modality) -> Result<Submitted, AppError> {
-    let mut out = Submitted {
-        csrf: String::new(),
-        version: -1,
-        action: String::new(),
-        findings: Vec::new(),
-    };
-    let mut grades = std::collections::HashMap::new();
-    let mut foraminal = std::collections::HashSet::new();
-    let bad = |what: &str| AppError::BadRequest(format!("the form sent {what}"));
-    for (key, value) in form_urlencoded::parse(body) {
-        match key.as_ref() {
-            "csrf" => out.csrf = value.into_owned(),
-            "version" => {
-                out.version = value
-                    .parse()
-                    .map_err(|_| bad("a version that is not a number"))?
-            }
-            "action" => out.action = value.into_owned(),
-            "finding" => {
-                let parts: Vec<&str> = value.split(':').collect();
-                let finding = match (modality, parts.as_slice()) {
-                    (Modality::HandRadiograph, [side, site, lesion]) => Finding {
-                        side: Some((*side).into()),
-                        site: Some((*site).into()),
-                        lesion: Some((*lesion).into()),
-                        ..Default::default()
-                    },
-                    (Modality::Ct, [level, segment]) => Finding {
-                        level: Some((*level).into()),
-                        segment: Some((*segment).into()),
-                        ..Default::default()
-                    },
-                    _ => return Err(bad("a finding of another kind of exam")),
-                };
-                if out.findings.len() >= sclerad_model::MAX_FINDINGS {
-                    return Err(bad("more findings than an exam can hold"));
-                }
-                out.findings.push(finding);
-            }
-            k if k.starts_with("grade:") => {
-                if !value.is_empty() {
-                    let grade: u8 = value
-                        .parse()
-                        .ok()
-                        .filter(|g| *g <= 3)
-                        .ok_or_else(|| bad("a grade other than 0–3"))?;
-                    grades.insert(k["grade:".len()..].to_string(), grade);
-                }
-            }
-            k if k.starts_with("foraminal:") => {
-                foraminal.insert(k["foraminal:".len()..].to_string());
-            }
-            _ => return Err(bad(&format!("an unknown field {key:?}"))),
-        }
-        if grades.len() + foraminal.len() > 4 * sclerad_model::MAX_FINDINGS {
-            return Err(bad("more fields than a reading form has"));
-        }
-    }
-    // Foraminal is a kind of canal calcification: ticking it marks the
-    // level's canal too.
-    if modality == Modality::Ct {
-        let mut levels: Vec<&String> = foraminal.iter().collect();
-        levels.sort();
-        for level in levels {
-            let canal = out
-                .findings
-                .iter()
-                .any(|f| f.level.as_ref() == Some(level) && f.segment.as_deref() == Some("canal"));
-            if !canal {
-                out.findings.push(Finding {
-                    level: Some(level.clone()),
-                    segment: Some("canal".into()),
-                    ..Default::default()
-                });
-            }
-        }
-    }
-    for f in &mut out.findings {
-        if let (Some(side), Some(site), Some(lesion)) = (&f.side, &f.site, &f.lesion) {
-            f.grade = grades.get(&format!("{side}:{site}:{lesion}")).copied();
-        }
-        if let (Some(level), Some("canal")) = (&f.level, f.segment.as_deref()) {
-            if foraminal.contains(level) {
-                f.foraminal = Some(true);
-            }
-        }
-    }
-    Ok(out)
 }
 
 /// Saves the reading form: `save` the marked findings, or `nothing-found`

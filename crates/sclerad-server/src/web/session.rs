@@ -127,11 +127,14 @@ struct HomePage {
     viewer: Viewer,
 }
 
-/// The home page: a reader goes straight to the worklist; the other roles'
-/// pages are not built yet, and the home page says so.
+/// The home page: a reader goes straight to the worklist, an adjudicator
+/// to the studies; the other roles' pages are not built yet, and the home
+/// page says so.
 pub async fn home(viewer: Viewer) -> Response {
-    if viewer.user.role == Role::Reader {
-        return Redirect::to("/read").into_response();
+    match viewer.user.role {
+        Role::Reader => return Redirect::to("/read").into_response(),
+        Role::Adjudicator => return Redirect::to("/adjudicate").into_response(),
+        _ => {}
     }
     render(StatusCode::OK, &HomePage { viewer })
 }

@@ -60,10 +60,20 @@ fn enc(text: &str) -> String {
 
 /// Logs `name` in through the login form; the session cookie.
 async fn log_in(app: &Router, name: &str) -> String {
-    let form = format!("name={}&password={}&next=%2Fread", enc(name), enc(PASSWORD));
+    log_in_to(app, name, "/read").await
+}
+
+/// Logs `name` in through the login form, coming back to `next`.
+async fn log_in_to(app: &Router, name: &str, next: &str) -> String {
+    let form = format!(
+        "name={}&password={}&next={}",
+        enc(name),
+        enc(PASSWORD),
+        enc(next)
+    );
     let reply = page(app, Method::POST, "/login", None, Some(&form)).await;
     assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.html);
-    assert_eq!(reply.location.as_deref(), Some("/read"));
+    assert_eq!(reply.location.as_deref(), Some(next));
     reply.cookie.expect("a session cookie")
 }
 
@@ -349,4 +359,184 @@ pub(super) async fn reader_pages_read_save_and_stay_blind(store: Arc<dyn Store>)
     assert_eq!(out.location.as_deref(), Some("/login"));
     let away = page(app, Method::GET, "/read", Some(&rita), None).await;
     assert_eq!(away.status, StatusCode::SEE_OTHER);
+}
+
+pub(super) async fn adjudicator_pages_compare_accept_and_resolve(store: Arc<dyn Store>) {
+    let f = fixture(store).await;
+    f.assign(0.0).await;
+    let app = &f.app;
+    // rita sees graded calcinosis on every hand, rolf nothing.
+    for (reader, hand) in [
+        (
+            "rita",
+            json!([{"side": "right", "site": "soft_tissue_d3", "lesion": "calcinosis", "grade": 2}]),
+        ),
+        ("rolf", json!([])),
+    ] {
+        for item in f.worklist(reader).await {
+            if item["modality"] == "hand_radiograph" {
+                let code = item["code"].as_str().expect("code");
+                let body = json!({"version": 0, "findings": hand});
+                f.ok(
+                    Method::PUT,
+                    &format!("/api/worklist/{code}"),
+                    reader,
+                    Some(&body),
+                )
+                .await;
+            }
+        }
+    }
+    let counts = |reply: &Reply| -> (u64, u64) {
+        let get = |name: &str| -> u64 {
+            reply.headers[name]
+                .to_str()
+                .expect("text")
+                .parse()
+                .expect("count")
+        };
+        (get("x-open-count"), get("x-resolved-count"))
+    };
+    let api = f
+        .call(
+            Method::GET,
+            "/api/studies/s/disagreements",
+            Some("adj"),
+            None,
+        )
+        .await;
+    let (open, resolved) = counts(&api);
+    assert!(open >= 2, "{}", api.text);
+
+    let adj = log_in_to(app, "adj", "/").await;
+    let home = page(app, Method::GET, "/", Some(&adj), None).await;
+    assert_eq!(home.location.as_deref(), Some("/adjudicate"));
+    let studies = page(app, Method::GET, "/adjudicate", Some(&adj), None).await;
+    assert!(
+        studies.html.contains("href=\"/adjudicate/s\""),
+        "{}",
+        studies.html
+    );
+    let list = page(app, Method::GET, "/adjudicate/s", Some(&adj), None).await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.html);
+    assert!(list.html.contains(&format!(
+        "data-open=\"{open}\" data-resolved=\"{resolved}\""
+    )));
+    // Open ones first.
+    let states: Vec<&str> = list
+        .html
+        .match_indices("data-state=\"")
+        .map(|(i, _)| &list.html[i + 12..i + 16])
+        .collect();
+    assert!(
+        states
+            .windows(2)
+            .all(|w| !(w[0] == "reso" && w[1] == "open")),
+        "{states:?}"
+    );
+    let items = api.json();
+    let hands: Vec<&Value> = items
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter(|d| d["resolved"] == false && d["modality"] == "hand_radiograph")
+        .filter(|d| {
+            d["readings"]
+                .as_array()
+                .expect("r")
+                .iter()
+                .any(|r| r["reader"] == "rita")
+        })
+        .collect();
+    assert!(hands.len() >= 2);
+    let exam = hands[0]["exam_id"].as_i64().expect("id");
+    let uri = format!("/adjudicate/s/{exam}");
+    let shown = page(app, Method::GET, &uri, Some(&adj), None).await;
+    assert_eq!(shown.status, StatusCode::OK, "{}", shown.html);
+    assert!(
+        shown.html.contains("data-reader=\"rita\"") && shown.html.contains("data-reader=\"rolf\"")
+    );
+    assert!(
+        shown.html.contains("data-differs=\"true\"")
+            && shown.html.contains("Right · Soft tissue D3 · Calcinosis")
+    );
+    assert!(shown.html.contains("✓ grade 2"));
+    let csrf = csrf_of(&shown.html);
+    let readers: Vec<&str> = hands[0]["readings"]
+        .as_array()
+        .expect("readings")
+        .iter()
+        .map(|r| r["reader"].as_str().expect("reader"))
+        .collect();
+    let at = readers.iter().position(|r| *r == "rita").expect("rita");
+    let accept = format!("csrf={csrf}&version=0&action=accept%3A{at}");
+    let forged = page(
+        app,
+        Method::POST,
+        &uri,
+        Some(&adj),
+        Some("csrf=x&version=0&action=accept%3A0"),
+    )
+    .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let saved = page(app, Method::POST, &uri, Some(&adj), Some(&accept)).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.html);
+    assert_eq!(saved.location.as_deref(), Some("/adjudicate/s"));
+    let after = f
+        .call(
+            Method::GET,
+            "/api/studies/s/disagreements",
+            Some("adj"),
+            None,
+        )
+        .await;
+    assert_eq!(counts(&after), (open - 1, resolved + 1));
+    let done = after.json();
+    let done = done
+        .as_array()
+        .expect("list")
+        .iter()
+        .find(|d| d["exam_id"] == exam)
+        .expect("still listed, as resolved")
+        .clone();
+    assert_eq!(done["resolved"], true);
+    assert_eq!(
+        done["consensus"],
+        json!([{"side": "right", "site": "soft_tissue_d3", "lesion": "calcinosis", "grade": 2}])
+    );
+    // The same form again is a conflict, not an overwrite.
+    let stale = page(app, Method::POST, &uri, Some(&adj), Some(&accept)).await;
+    assert_eq!(stale.status, StatusCode::CONFLICT);
+    // Or the consensus edited on the form.
+    let exam = hands[1]["exam_id"].as_i64().expect("id");
+    let uri = format!("/adjudicate/s/{exam}");
+    let edit = format!(
+        "csrf={csrf}&version=0&action=save&finding=left%3Atuft_d1%3Aacro_osteolysis&grade%3Aleft%3Atuft_d1%3Aacro_osteolysis=1"
+    );
+    let saved = page(app, Method::POST, &uri, Some(&adj), Some(&edit)).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.html);
+    let list = page(app, Method::GET, "/adjudicate/s", Some(&adj), None).await;
+    assert!(list.html.contains(&format!(
+        "data-open=\"{}\" data-resolved=\"{}\"",
+        open - 2,
+        resolved + 2
+    )));
+    let shown = page(app, Method::GET, &uri, Some(&adj), None).await;
+    assert!(shown.html.contains("Left · Tuft D1 · Acro-osteolysis"));
+    assert!(row(&shown.html, "data-side=\"left\" data-site=\"tuft_d1\"").contains(" checked"));
+    // The consensus is the study's reading `consensus` in the export.
+    let export = f
+        .ok(Method::GET, "/api/studies/s/export", "stat", None)
+        .await;
+    let hand_rows = export["hand_readings"]["rows"].to_string();
+    assert!(hand_rows.contains("\"consensus\""), "{hand_rows}");
+    // Other roles are refused; unknown exams are 404 pages.
+    for who in ["rita", "dm"] {
+        let cookie = log_in_to(app, who, "/").await;
+        let refused = page(app, Method::GET, "/adjudicate/s", Some(&cookie), None).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "{who}");
+    }
+    let missing = page(app, Method::GET, "/adjudicate/s/nope", Some(&adj), None).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert!(missing.html.contains("<h1>"));
 }
