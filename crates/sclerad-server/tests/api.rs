@@ -111,6 +111,20 @@ struct Reply {
 }
 
 impl Reply {
+    /// A count header (`x-open-count`).
+    fn count(&self, name: &str) -> u64 {
+        self.headers[name]
+            .to_str()
+            .expect("text")
+            .parse()
+            .expect("count")
+    }
+
+    /// `X-Open-Count` and `X-Resolved-Count` of a disagreements list.
+    fn open_and_resolved(&self) -> (u64, u64) {
+        (self.count("x-open-count"), self.count("x-resolved-count"))
+    }
+
     fn json(&self) -> Value {
         serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
     }
@@ -181,6 +195,20 @@ impl Fixture {
             Some(&body),
         )
         .await;
+    }
+
+    /// The disagreements list of study `s`, as the adjudicator gets it.
+    async fn disagreements(&self) -> Reply {
+        let reply = self
+            .call(
+                Method::GET,
+                "/api/studies/s/disagreements",
+                Some("adj"),
+                None,
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+        reply
     }
 
     async fn worklist(&self, reader: &str) -> Vec<Value> {
@@ -1198,24 +1226,10 @@ async fn double_reading_adjudication_agreement_export(store: Arc<dyn Store>) {
     // consensus (grades as numbers, foraminal as a boolean); the exam is
     // then resolved, shows its consensus and leaves the open part of the
     // list, which comes first.
-    let listed = f
-        .call(
-            Method::GET,
-            "/api/studies/s/disagreements",
-            Some("adj"),
-            None,
-        )
-        .await;
-    let count = |reply: &Reply, name: &str| -> u64 {
-        reply.headers[name]
-            .to_str()
-            .expect("text")
-            .parse()
-            .expect("count")
-    };
+    let listed = f.disagreements().await;
     let (open, resolved) = (
-        count(&listed, "x-open-count"),
-        count(&listed, "x-resolved-count"),
+        listed.count("x-open-count"),
+        listed.count("x-resolved-count"),
     );
     // The consensus saved above, and the sample's imported ones.
     assert!(resolved >= 1);
@@ -1260,15 +1274,8 @@ async fn double_reading_adjudication_agreement_export(store: Arc<dyn Store>) {
         )
         .await;
     assert_eq!(saved["findings"], taken["findings"]);
-    let after = f
-        .call(
-            Method::GET,
-            "/api/studies/s/disagreements",
-            Some("adj"),
-            None,
-        )
-        .await;
-    assert_eq!(count(&after, "x-open-count"), open - 1);
+    let after = f.disagreements().await;
+    assert_eq!(after.count("x-open-count"), open - 1);
     // An imported consensus is the exam's consensus: a save takes it over
     // (its version), and the exam still has one consensus reading.
     let imported = items
@@ -1294,7 +1301,7 @@ async fn double_reading_adjudication_agreement_export(store: Arc<dyn Store>) {
         })
         .count();
     assert_eq!(consensus_readings, 1);
-    assert_eq!(count(&after, "x-resolved-count"), resolved + 1);
+    assert_eq!(after.count("x-resolved-count"), resolved + 1);
     let rita = items
         .iter()
         .flat_map(|d| d["readings"].as_array().expect("readings").iter())

@@ -289,6 +289,26 @@ pub async fn save(
     let (d, covered) = disagreement(&state, &study, exam_id).await?;
     let form = submitted(&body, d.modality)?;
     viewer.check_csrf(&form.csrf)?;
+    // The page again, with the findings sent and why they were not saved.
+    let again = |status,
+                 d: &review::Disagreement,
+                 covered,
+                 findings: &[Finding],
+                 version,
+                 message: String| {
+        render(
+            status,
+            &exam_page(
+                viewer.clone(),
+                &study,
+                d,
+                covered,
+                Some(findings),
+                version,
+                Some(message),
+            ),
+        )
+    };
     let findings = if let Some(n) = form.action.strip_prefix("accept:") {
         let (_, cells) = n
             .parse::<usize>()
@@ -300,17 +320,13 @@ pub async fn save(
         match form.action.as_str() {
             "save" if form.findings.is_empty() => {
                 let message = "Nothing is marked. To record that the consensus found nothing, use “Nothing found”.";
-                return Ok(render(
+                return Ok(again(
                     StatusCode::UNPROCESSABLE_ENTITY,
-                    &exam_page(
-                        viewer,
-                        &study,
-                        &d,
-                        covered,
-                        Some(&form.findings),
-                        form.version,
-                        Some(message.into()),
-                    ),
+                    &d,
+                    covered,
+                    &form.findings,
+                    form.version,
+                    message.into(),
                 ));
             }
             "save" | "nothing-found" => form.findings.clone(),
@@ -327,31 +343,23 @@ pub async fn save(
             let message = "Another adjudicator saved this consensus after you opened it. \
                  Your marks are shown below and were not saved; the table shows the consensus saved now. \
                  Save again to replace it.";
-            let (d, covered) = disagreement(&state, &study, exam_id).await?;
-            Ok(render(
+            let (now, covered) = disagreement(&state, &study, exam_id).await?;
+            Ok(again(
                 StatusCode::CONFLICT,
-                &exam_page(
-                    viewer,
-                    &study,
-                    &d,
-                    covered,
-                    Some(&findings),
-                    current,
-                    Some(message.into()),
-                ),
+                &now,
+                covered,
+                &findings,
+                current,
+                message.into(),
             ))
         }
-        Err(StoreError::Invalid { field, message }) => Ok(render(
+        Err(StoreError::Invalid { field, message }) => Ok(again(
             StatusCode::UNPROCESSABLE_ENTITY,
-            &exam_page(
-                viewer,
-                &study,
-                &d,
-                covered,
-                Some(&findings),
-                form.version,
-                Some(format!("{field}: {message}")),
-            ),
+            &d,
+            covered,
+            &findings,
+            form.version,
+            format!("{field}: {message}"),
         )),
         Err(e) => Err(e.into()),
     }

@@ -289,28 +289,24 @@ pub(super) async fn reader_pages_read_save_and_stay_blind(store: Arc<dyn Store>)
         1,
         "foraminal only within canal"
     );
-    let marks =
-        format!("csrf={csrf}&version=0&action=save&finding={seen}%3Acanal&foraminal%3A{seen}=1");
-    let saved = page(app, Method::POST, &uri, Some(&rita), Some(&marks)).await;
-    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.html);
-    let stored = f
-        .ok(Method::GET, &format!("/api/worklist/{code}"), "rita", None)
-        .await;
-    assert_eq!(
-        stored["findings"],
-        json!([{"level": seen, "segment": "canal", "foraminal": true}])
-    );
-    // Foraminal alone marks the canal it belongs to.
-    let alone = format!("csrf={csrf}&version=1&action=save&foraminal%3A{seen}=1");
-    let saved = page(app, Method::POST, &uri, Some(&rita), Some(&alone)).await;
-    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.html);
-    let stored = f
-        .ok(Method::GET, &format!("/api/worklist/{code}"), "rita", None)
-        .await;
-    assert_eq!(
-        stored["findings"],
-        json!([{"level": seen, "segment": "canal", "foraminal": true}])
-    );
+    // Canal with its foraminal extension; then foraminal alone, which
+    // marks the canal it belongs to.
+    for (version, marks) in [
+        (0, format!("finding={seen}%3Acanal&foraminal%3A{seen}=1")),
+        (1, format!("foraminal%3A{seen}=1")),
+    ] {
+        let form = format!("csrf={csrf}&version={version}&action=save&{marks}");
+        let saved = page(app, Method::POST, &uri, Some(&rita), Some(&form)).await;
+        assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.html);
+        let stored = f
+            .ok(Method::GET, &format!("/api/worklist/{code}"), "rita", None)
+            .await;
+        assert_eq!(
+            stored["findings"],
+            json!([{"level": seen, "segment": "canal", "foraminal": true}]),
+            "{marks}"
+        );
+    }
     let outside = format!("csrf={csrf}&version=2&action=save&finding={unseen}%3Aanterior");
     let refused = page(app, Method::POST, &uri, Some(&rita), Some(&outside)).await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -387,25 +383,8 @@ pub(super) async fn adjudicator_pages_compare_accept_and_resolve(store: Arc<dyn 
             }
         }
     }
-    let counts = |reply: &Reply| -> (u64, u64) {
-        let get = |name: &str| -> u64 {
-            reply.headers[name]
-                .to_str()
-                .expect("text")
-                .parse()
-                .expect("count")
-        };
-        (get("x-open-count"), get("x-resolved-count"))
-    };
-    let api = f
-        .call(
-            Method::GET,
-            "/api/studies/s/disagreements",
-            Some("adj"),
-            None,
-        )
-        .await;
-    let (open, resolved) = counts(&api);
+    let api = f.disagreements().await;
+    let (open, resolved) = api.open_and_resolved();
     assert!(open >= 2, "{}", api.text);
 
     let adj = log_in_to(app, "adj", "/").await;
@@ -482,15 +461,8 @@ pub(super) async fn adjudicator_pages_compare_accept_and_resolve(store: Arc<dyn 
     let saved = page(app, Method::POST, &uri, Some(&adj), Some(&accept)).await;
     assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.html);
     assert_eq!(saved.location.as_deref(), Some("/adjudicate/s"));
-    let after = f
-        .call(
-            Method::GET,
-            "/api/studies/s/disagreements",
-            Some("adj"),
-            None,
-        )
-        .await;
-    assert_eq!(counts(&after), (open - 1, resolved + 1));
+    let after = f.disagreements().await;
+    assert_eq!(after.open_and_resolved(), (open - 1, resolved + 1));
     let done = after.json();
     let done = done
         .as_array()
