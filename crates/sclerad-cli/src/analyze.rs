@@ -289,12 +289,16 @@ pub fn demo(args: &DemoArgs) -> Result<ExitCode> {
         cohort.patients.len(),
         bundle.display()
     );
-    run_with(
+    let analysed = run_with(
         &bundle,
         &results,
         &Settings::default(),
         &ReadOptions::default(),
-    )
+    )?;
+    if !args.serve {
+        return Ok(analysed);
+    }
+    crate::store::demo_serve(&args.out, &cohort, args.bind)
 }
 
 /// Wall-clock time of each phase, printed to stderr when the environment

@@ -336,6 +336,21 @@ pub struct DemoArgs {
     /// Folder for the demo bundle and its results.
     #[arg(long, value_name = "DIR", default_value = "sclerad-demo")]
     pub out: PathBuf,
+
+    /// Then try the server: import the demo bundle into DIR/sclerad.db,
+    /// create one user per role with a random password, build blinded
+    /// worklists for the two readers (some exams twice) and serve it.
+    #[arg(long)]
+    pub serve: bool,
+
+    /// Address and port `--serve` listens on (port 0: any free port).
+    #[arg(
+        long,
+        value_name = "ADDR",
+        default_value = "127.0.0.1:8080",
+        requires = "serve"
+    )]
+    pub bind: std::net::SocketAddr,
 }
 
 #[derive(Debug, Subcommand)]

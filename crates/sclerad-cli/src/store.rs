@@ -333,21 +333,120 @@ pub fn serve(args: &ServeArgs) -> Result<ExitCode> {
                 }
             }
         });
-        let config = sclerad_server::Config {
-            token_days_max: args.max_token_days,
-            ..sclerad_server::Config::default()
-        };
-        let state =
-            sclerad_server::AppState::new(store, config).map_err(|e| anyhow::anyhow!("{e:?}"))?;
         let limits = sclerad_server::ServeLimits {
             header_timeout: std::time::Duration::from_secs(args.header_timeout),
             body_timeout: std::time::Duration::from_secs(args.body_timeout),
             write_timeout: std::time::Duration::from_secs(args.write_timeout),
             max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
         };
-        sclerad_server::serve(state, args.bind, limits, shutdown_signal())
+        let listener = tokio::net::TcpListener::bind(args.bind)
             .await
-            .with_context(|| format!("cannot serve on {}", args.bind))
+            .with_context(|| format!("cannot serve on {}", args.bind))?;
+        serve_store(store, listener, args.max_token_days, limits).await
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Serves `store` on `listener` until Ctrl-C or SIGTERM.
+async fn serve_store(
+    store: Arc<dyn Store>,
+    listener: tokio::net::TcpListener,
+    max_token_days: u32,
+    limits: sclerad_server::ServeLimits,
+) -> Result<()> {
+    let config = sclerad_server::Config {
+        token_days_max: max_token_days,
+        ..sclerad_server::Config::default()
+    };
+    let state =
+        sclerad_server::AppState::new(store, config).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let app = sclerad_server::router(state);
+    sclerad_server::serve_on(listener, app, limits, shutdown_signal())
+        .await
+        .context("the server stopped")
+}
+
+/// The demo's users: one per role, two readers.
+const DEMO_USERS: [(Role, &str); 6] = [
+    (Role::Admin, "admin"),
+    (Role::DataManager, "datamanager"),
+    (Role::Reader, "reader1"),
+    (Role::Reader, "reader2"),
+    (Role::Adjudicator, "adjudicator"),
+    (Role::Analyst, "analyst"),
+];
+
+/// `sclerad demo --serve`: the demo cohort imported into `out/sclerad.db`,
+/// a user per role with a random password, blinded worklists for the two
+/// readers (a tenth of the exams twice), then the server on `bind`.
+pub fn demo_serve(
+    out: &std::path::Path,
+    cohort: &sclerad_model::Cohort,
+    bind: std::net::SocketAddr,
+) -> Result<ExitCode> {
+    let path = out.join("sclerad.db");
+    if path.exists() {
+        bail!(
+            "{} exists (from an earlier demo?): delete it to start the demo afresh, or give another --out",
+            path.display()
+        );
+    }
+    let url = format!("sqlite:{}", path.display());
+    let rt = runtime()?;
+    rt.block_on(async {
+        let store: Arc<dyn Store> = Arc::new(
+            SqliteStore::open(&url)
+                .await
+                .with_context(|| format!("cannot create the store {}", path.display()))?,
+        );
+        let who = Actor::command_line("sclerad-demo");
+        let study = store
+            .import_study(&who, "nancy-demo", &StudyImport::from_cohort(cohort))
+            .await
+            .context("cannot import the demo cohort")?
+            .study;
+        let mut lines = Vec::new();
+        for (role, name) in DEMO_USERS {
+            let password = sclerad_server::auth::random_token()
+                .map_err(|e| anyhow::anyhow!("{e:?}"))?[..20]
+                .to_string();
+            let hash = sclerad_store::password::hash(&password)?;
+            store.create_user(&who, name, role, &hash).await?;
+            lines.push(format!("{} {name} {password}", role.code()));
+        }
+        let readers: Vec<String> = DEMO_USERS
+            .iter()
+            .filter(|(role, _)| *role == Role::Reader)
+            .map(|(_, name)| name.to_string())
+            .collect();
+        let assigned = sclerad_store::blinding::assign(
+            store.as_ref(),
+            &who,
+            study.id,
+            &readers,
+            sclerad_store::blinding::ExamChoice::Both,
+            0.1,
+        )
+        .await?;
+        let listener = tokio::net::TcpListener::bind(bind)
+            .await
+            .with_context(|| format!("cannot serve on {bind}"))?;
+        let addr = listener.local_addr()?;
+        println!(
+            "Imported the demo study {:?} into {} and assigned {assigned} blinded readings to {}.",
+            study.name,
+            path.display(),
+            readers.join(" and ")
+        );
+        println!("Open http://{addr}/ and log in as one of (role, name, password):");
+        for line in lines {
+            println!("{line}");
+        }
+        println!(
+            "Ctrl-C stops the server; the store stays in {}.",
+            path.display()
+        );
+        serve_store(store, listener, 365, sclerad_server::ServeLimits::default()).await
     })?;
     Ok(ExitCode::SUCCESS)
 }

@@ -1104,8 +1104,17 @@ fn http_with(
         .iter()
         .map(|(k, v)| format!("{k}: {v}\r\n"))
         .collect();
+    // JSON unless the headers say otherwise.
+    let json = if headers
+        .iter()
+        .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+    {
+        ""
+    } else {
+        "Content-Type: application/json\r\n"
+    };
     let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\n{extra}Content-Length: {}\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{json}{extra}Content-Length: {}\r\n\r\n{body}",
         body.len()
     );
     stream.write_all(request.as_bytes()).expect("send");
@@ -1733,4 +1742,92 @@ fn problems_are_capped_per_kind_with_the_count_of_the_rest() {
         &stdout[stdout.len() - 200..]
     );
     assert_eq!(v["counts"]["errors"], 40016, "{}", v["counts"]);
+}
+
+/// `sclerad demo --serve`: the demo imported, a user per role with a
+/// printed password, worklists for the two readers, the server answering;
+/// a printed reader logs in and finds their worklist, without a patient id.
+#[test]
+fn demo_serve_prints_users_who_can_log_in() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().expect("temp");
+    let out = dir.path().join("demo");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sclerad"))
+        .args(["demo", "--serve", "--bind", "127.0.0.1:0", "--out"])
+        .arg(&out)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("run sclerad");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    let mut addr = None;
+    let mut users: Vec<(String, String, String)> = Vec::new();
+    while users.len() < 6 {
+        let line = lines.next().expect("more output").expect("line");
+        if let Some(rest) = line.strip_prefix("Open http://") {
+            addr = rest.split('/').next().map(String::from);
+        } else if addr.is_some() {
+            let words: Vec<&str> = line.split(' ').collect();
+            assert_eq!(words.len(), 3, "ROLE NAME PASSWORD: {line}");
+            users.push((words[0].into(), words[1].into(), words[2].into()));
+        }
+    }
+    let addr = addr.expect("the URL");
+    let roles: Vec<&str> = users.iter().map(|(r, _, _)| r.as_str()).collect();
+    assert_eq!(
+        roles,
+        [
+            "admin",
+            "data_manager",
+            "reader",
+            "reader",
+            "adjudicator",
+            "analyst"
+        ]
+    );
+    let (_, name, password) = &users[2];
+    let form = format!("name={name}&password={password}&next=%2Fread");
+    let form_type = [("Content-Type", "application/x-www-form-urlencoded")];
+    let (status, head, _) = http_with(&addr, "POST", "/login", &form_type, &form);
+    assert_eq!(status, 303, "{head}");
+    let cookie = head
+        .lines()
+        .find_map(|l| l.strip_prefix("set-cookie: sclerad_session="))
+        .and_then(|c| c.split(';').next())
+        .expect("a session cookie")
+        .to_string();
+    let session = format!("sclerad_session={cookie}");
+    let (status, _, page) = http_with(&addr, "GET", "/read", &[("Cookie", &session)], "");
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(status, 200, "{page}");
+    let codes = page.matches("data-code=").count();
+    assert!(
+        codes > 77,
+        "both exams of 77 patients and some repeats: {codes}"
+    );
+    let cohort = sclerad_synth::nancy_demo();
+    for p in &cohort.patients {
+        assert!(
+            !page.contains(&format!(">{}<", p.patient_id)),
+            "{}",
+            p.patient_id
+        );
+    }
+    // A second run finds the store of the first and says so.
+    let again = sclerad(&[
+        "demo",
+        "--serve",
+        "--bind",
+        "127.0.0.1:0",
+        "--out",
+        &out.display().to_string(),
+    ]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(
+        text(&again.stderr).contains("sclerad.db exists"),
+        "{}",
+        text(&again.stderr)
+    );
 }
