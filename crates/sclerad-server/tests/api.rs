@@ -25,7 +25,10 @@ mod connections;
 /// The web pages.
 #[path = "api/web.rs"]
 mod web;
-use web::{adjudicator_pages_compare_accept_and_resolve, reader_pages_read_save_and_stay_blind};
+use web::{
+    adjudicator_pages_compare_accept_and_resolve, page_route_role_matrix,
+    reader_pages_read_save_and_stay_blind,
+};
 
 const PASSWORD: &str = "correct horse battery";
 
@@ -1563,6 +1566,7 @@ on_both_backends!(
     exports_stream_the_whole_study,
     reader_pages_read_save_and_stay_blind,
     adjudicator_pages_compare_accept_and_resolve,
+    page_route_role_matrix,
 );
 
 /// The OpenAPI schemas of findings and agreement rows describe exactly the

@@ -512,3 +512,85 @@ pub(super) async fn adjudicator_pages_compare_accept_and_resolve(store: Arc<dyn 
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
     assert!(missing.html.contains("<h1>"));
 }
+
+/// The pages' route × role matrix: each page answers its role, 403 to
+/// every other (admins too: an admin is not a reader), and sends a browser
+/// without a session to the login page.
+pub(super) async fn page_route_role_matrix(store: Arc<dyn Store>) {
+    let f = fixture(store).await;
+    f.assign(0.0).await;
+    let app = &f.app;
+    let code = f.worklist("rita").await[0]["code"]
+        .as_str()
+        .expect("code")
+        .to_string();
+    let exam = f.disagreements().await.json()[0]["exam_id"].clone();
+    let read = format!("/read/{code}");
+    let adjudicate = format!("/adjudicate/s/{exam}");
+    // (method, path, the one role the page is for).
+    let pages: Vec<(Method, &str, Role)> = vec![
+        (Method::GET, "/read", Role::Reader),
+        (Method::GET, "/read/next", Role::Reader),
+        (Method::GET, &read, Role::Reader),
+        (Method::POST, &read, Role::Reader),
+        (Method::GET, "/adjudicate", Role::Adjudicator),
+        (Method::GET, "/adjudicate/s", Role::Adjudicator),
+        (Method::GET, &adjudicate, Role::Adjudicator),
+        (Method::POST, &adjudicate, Role::Adjudicator),
+    ];
+    let mut cookies = Vec::new();
+    for (name, role) in USERS {
+        cookies.push((name, role, log_in_to(app, name, "/").await));
+    }
+    for (method, path, role) in &pages {
+        let form = (*method == Method::POST).then_some("csrf=x&version=0&action=save");
+        let away = page(app, method.clone(), path, None, form).await;
+        assert_eq!(
+            away.status,
+            StatusCode::SEE_OTHER,
+            "{method} {path} without a session"
+        );
+        assert!(away
+            .location
+            .as_deref()
+            .is_some_and(|l| l.starts_with("/login?next=")));
+        for (name, user_role, cookie) in &cookies {
+            let reply = page(app, method.clone(), path, Some(cookie), form).await;
+            if user_role == role {
+                // Its own role gets past the role check (a forged form then
+                // meets the CSRF check: 403 too, but for that reason).
+                assert!(
+                    !reply.html.contains("this page is for the role"),
+                    "{method} {path} as {name}: {}",
+                    reply.status
+                );
+            } else {
+                assert_eq!(
+                    reply.status,
+                    StatusCode::FORBIDDEN,
+                    "{method} {path} as {name}"
+                );
+                assert!(
+                    reply.html.contains("this page is for the role"),
+                    "{method} {path} as {name}"
+                );
+            }
+        }
+    }
+    // Every role has a start page; the login page and the stylesheet need
+    // no session.
+    for (name, _, cookie) in &cookies {
+        let home = page(app, Method::GET, "/", Some(cookie), None).await;
+        assert!(
+            home.status == StatusCode::OK || home.status == StatusCode::SEE_OTHER,
+            "{name}"
+        );
+    }
+    for path in ["/login", "/assets/sclerad.css"] {
+        assert_eq!(
+            page(app, Method::GET, path, None, None).await.status,
+            StatusCode::OK,
+            "{path}"
+        );
+    }
+}
