@@ -5,7 +5,10 @@
 //! a CT, a row per level and a box per segment, levels the CT did not
 //! cover shown as not seen; and the reading of such a form's body.
 
-use sclerad_model::{Finding, HandSide, HandSite, Lesion, LevelSet, SpineSegment, VertebralLevel};
+use sclerad_model::{
+    Finding, HandSide, HandSite, Lesion, LevelSet, Morphology, SpineSegment, SpineSide,
+    VertebralLevel,
+};
 use sclerad_store::Modality;
 
 use crate::AppError;
@@ -75,6 +78,10 @@ pub(super) struct SpineCell {
     pub(super) checked: bool,
     /// Canal only: the foraminal toggle and whether it is on.
     pub(super) foraminal: Option<bool>,
+    /// Each side (`left`, …), and whether it is the one recorded.
+    pub(super) sides: Vec<(&'static str, bool)>,
+    /// Each morphology, and whether it is the one recorded.
+    pub(super) morphologies: Vec<(&'static str, bool)>,
 }
 
 pub(super) struct SpineRow {
@@ -82,6 +89,11 @@ pub(super) struct SpineRow {
     pub(super) label: String,
     pub(super) covered: bool,
     pub(super) cells: Vec<SpineCell>,
+}
+
+/// Each of `codes`, and whether it is `chosen`.
+fn choices(codes: &'static [&'static str], chosen: Option<&str>) -> Vec<(&'static str, bool)> {
+    codes.iter().map(|c| (*c, Some(*c) == chosen)).collect()
 }
 
 /// A reading form's marks, as the template `marks.html` draws them.
@@ -166,6 +178,14 @@ impl Marks {
                                 checked: found.is_some(),
                                 foraminal: (*segment == SpineSegment::Canal)
                                     .then(|| found.and_then(|f| f.foraminal).unwrap_or(false)),
+                                sides: choices(
+                                    SpineSide::CODES,
+                                    found.and_then(|f| f.side.as_deref()),
+                                ),
+                                morphologies: choices(
+                                    Morphology::CODES,
+                                    found.and_then(|f| f.morphology.as_deref()),
+                                ),
                             }
                         })
                         .collect();
@@ -215,6 +235,8 @@ pub fn submitted(body: &[u8], modality: Modality) -> Result<Submitted, AppError>
     };
     let mut grades = std::collections::HashMap::new();
     let mut foraminal = std::collections::HashSet::new();
+    // `side:level:segment` and `morphology:level:segment` → the choice.
+    let mut details = std::collections::HashMap::new();
     let bad = |what: &str| AppError::BadRequest(format!("the form sent {what}"));
     for (key, value) in form_urlencoded::parse(body) {
         match key.as_ref() {
@@ -259,9 +281,14 @@ pub fn submitted(body: &[u8], modality: Modality) -> Result<Submitted, AppError>
             k if k.starts_with("foraminal:") => {
                 foraminal.insert(k["foraminal:".len()..].to_string());
             }
+            k if k.starts_with("side:") || k.starts_with("morphology:") => {
+                if !value.is_empty() {
+                    details.insert(k.to_string(), value.into_owned());
+                }
+            }
             _ => return Err(bad(&format!("an unknown field {key:?}"))),
         }
-        if grades.len() + foraminal.len() > 4 * sclerad_model::MAX_FINDINGS {
+        if grades.len() + foraminal.len() + details.len() > 4 * sclerad_model::MAX_FINDINGS {
             return Err(bad("more fields than a reading form has"));
         }
     }
@@ -288,10 +315,14 @@ pub fn submitted(body: &[u8], modality: Modality) -> Result<Submitted, AppError>
         if let (Some(side), Some(site), Some(lesion)) = (&f.side, &f.site, &f.lesion) {
             f.grade = grades.get(&format!("{side}:{site}:{lesion}")).copied();
         }
-        if let (Some(level), Some("canal")) = (&f.level, f.segment.as_deref()) {
-            if foraminal.contains(level) {
+        if let (Some(level), Some(segment)) = (&f.level, &f.segment) {
+            if segment == "canal" && foraminal.contains(level) {
                 f.foraminal = Some(true);
             }
+            f.side = details.get(&format!("side:{level}:{segment}")).cloned();
+            f.morphology = details
+                .get(&format!("morphology:{level}:{segment}"))
+                .cloned();
         }
     }
     Ok(out)

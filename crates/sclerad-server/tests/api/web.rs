@@ -307,7 +307,28 @@ pub(super) async fn reader_pages_read_save_and_stay_blind(store: Arc<dyn Store>)
             "{marks}"
         );
     }
-    let outside = format!("csrf={csrf}&version=2&action=save&finding={unseen}%3Aanterior");
+    // Side and morphology, optional, belong to their level and segment.
+    let detailed = format!(
+        "csrf={csrf}&version=2&action=save&finding={seen}%3Aposterior\
+         &side%3A{seen}%3Aposterior=left&morphology%3A{seen}%3Aposterior=nodular\
+         &side%3A{seen}%3Aanterior=right"
+    );
+    let saved = page(app, Method::POST, &uri, Some(&rita), Some(&detailed)).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.html);
+    let stored = f
+        .ok(Method::GET, &format!("/api/worklist/{code}"), "rita", None)
+        .await;
+    assert_eq!(
+        stored["findings"],
+        json!([{"level": seen, "segment": "posterior", "side": "left", "morphology": "nodular"}])
+    );
+    let shown = page(app, Method::GET, &uri, Some(&rita), None).await;
+    let seen_row = row(&shown.html, &format!("data-level-row=\"{seen}\""));
+    assert!(
+        seen_row.contains("<option value=\"nodular\" selected>"),
+        "{seen_row}"
+    );
+    let outside = format!("csrf={csrf}&version=3&action=save&finding={unseen}%3Aanterior");
     let refused = page(app, Method::POST, &uri, Some(&rita), Some(&outside)).await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
     let list = page(app, Method::GET, "/read", Some(&rita), None).await;
