@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use sclerad_model::{ct_coverage, findings_of_cells, Finding, HandSide, HandSite, Lesion};
 use sclerad_store::{review, Modality, Role, StoreError, Study};
 
-use super::marks::{lesion_label, site_label, submitted, Marks};
+use super::marks::{lesion_label, site_label, submitted, Marks, Recorded};
 use super::{encode, render, PageError, Viewer};
 use crate::{AppError, AppState};
 
@@ -317,20 +317,18 @@ pub async fn save(
             .ok_or_else(|| AppError::BadRequest("no such reader to accept".into()))?;
         findings_of_cells(cells)
     } else {
-        match form.action.as_str() {
-            "save" if form.findings.is_empty() => {
-                let message = "Nothing is marked. To record that the consensus found nothing, use “Nothing found”.";
+        match form.recorded()? {
+            Recorded::Findings(findings) => findings.to_vec(),
+            Recorded::Refused(why) => {
                 return Ok(again(
                     StatusCode::UNPROCESSABLE_ENTITY,
                     &d,
                     covered,
                     &form.findings,
                     form.version,
-                    message.into(),
+                    why.into(),
                 ));
             }
-            "save" | "nothing-found" => form.findings.clone(),
-            _ => return Err(AppError::BadRequest("the form sent no known action".into()).into()),
         }
     };
     let saved = state

@@ -223,6 +223,31 @@ pub struct Submitted {
     pub findings: Vec<Finding>,
 }
 
+/// What a reading form's button records.
+pub enum Recorded<'a> {
+    /// These findings (none for "nothing found").
+    Findings(&'a [Finding]),
+    /// Nothing: the form contradicts its button, for this reason.
+    Refused(&'static str),
+}
+
+impl Submitted {
+    /// What the button pressed records: `save` the marks, at least one;
+    /// `nothing-found` an explicit reading without findings, none marked.
+    pub fn recorded(&self) -> Result<Recorded<'_>, AppError> {
+        match (self.action.as_str(), self.findings.is_empty()) {
+            ("save", true) => Ok(Recorded::Refused(
+                "Nothing is marked. To record that nothing was found, use “Nothing found”.",
+            )),
+            ("nothing-found", false) => Ok(Recorded::Refused(
+                "Findings are marked: unmark them first to record “nothing found”, or save them.",
+            )),
+            ("save" | "nothing-found", _) => Ok(Recorded::Findings(&self.findings)),
+            _ => Err(AppError::BadRequest("the form sent no known action".into())),
+        }
+    }
+}
+
 /// Reads a reading form's body: `finding` = `side:site:lesion` (hand) or
 /// `level:segment` (CT), `grade:side:site:lesion` = 0–3 or empty,
 /// `foraminal:level` = 1. Anything else is refused as a bad request.

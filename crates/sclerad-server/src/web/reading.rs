@@ -8,11 +8,11 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use sclerad_model::{ct_coverage, Finding};
+use sclerad_model::{ct_coverage, CtType, Finding};
 use sclerad_store::{Modality, Role, StoreError, WorkItem};
 use serde::Deserialize;
 
-use super::marks::{submitted, Marks};
+use super::marks::{submitted, Marks, Recorded};
 use super::{render, PageError, Viewer};
 use crate::{AppError, AppState};
 
@@ -39,11 +39,11 @@ fn described(item: &WorkItem) -> String {
     match item.modality {
         Modality::HandRadiograph => "Hand radiograph (both hands, PA)".to_string(),
         Modality::Ct => {
-            let kind = match item.ct_type.as_deref() {
-                Some("thoracic") => "thoracic CT",
-                Some("thoraco_abdomino_pelvic") => "thoraco-abdomino-pelvic CT",
-                Some("lumbar") => "lumbar CT",
-                _ => "CT",
+            let kind = match item.ct_type.as_deref().and_then(CtType::parse) {
+                Some(CtType::Thoracic) => "thoracic CT",
+                Some(CtType::ThoracoAbdominoPelvic) => "thoraco-abdomino-pelvic CT",
+                Some(CtType::Lumbar) => "lumbar CT",
+                None => "CT",
             };
             let covered: Vec<String> =
                 ct_coverage(item.ct_type.as_deref(), item.ct_levels.as_deref())
@@ -211,23 +211,8 @@ pub async fn save(
             ),
         )
     };
-    match form.action.as_str() {
-        "save" if form.findings.is_empty() => {
-            return Ok(refuse(
-                viewer,
-                &form.findings,
-                "Nothing is marked. To record that you found nothing, use “Nothing found”.",
-            ))
-        }
-        "nothing-found" if !form.findings.is_empty() => {
-            return Ok(refuse(
-                viewer,
-                &form.findings,
-                "Findings are marked: unmark them first to record “nothing found”, or save them.",
-            ))
-        }
-        "save" | "nothing-found" => {}
-        _ => return Err(AppError::BadRequest("the form sent no known action".into()).into()),
+    if let Recorded::Refused(why) = form.recorded()? {
+        return Ok(refuse(viewer, &form.findings, why));
     }
     let saved = state
         .store
@@ -267,5 +252,32 @@ pub async fn save(
             &format!("{field}: {message}"),
         )),
         Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_ct_is_described_by_its_type_and_levels() {
+        let ct = |ct_type: &str, ct_levels: Option<&str>| WorkItem {
+            code: "C-1".into(),
+            position: 0,
+            modality: Modality::Ct,
+            ct_type: Some(ct_type.into()),
+            ct_levels: ct_levels.map(String::from),
+            findings: None,
+            version: 0,
+        };
+        assert_eq!(
+            described(&ct("tap", None)),
+            "Spine on thoraco-abdomino-pelvic CT, C7–S1"
+        );
+        assert_eq!(
+            described(&ct("lumbar", Some("l1-l5"))),
+            "Spine on lumbar CT, L1–L5"
+        );
+        assert_eq!(described(&ct("other", None)), "Spine on CT");
     }
 }

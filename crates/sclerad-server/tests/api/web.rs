@@ -497,6 +497,29 @@ pub(super) async fn adjudicator_pages_compare_accept_and_resolve(store: Arc<dyn 
         done["consensus"],
         json!([{"side": "right", "site": "soft_tissue_d3", "lesion": "calcinosis", "grade": 2}])
     );
+    // "Nothing found" with findings marked is refused, not saved.
+    let exam2 = hands[1]["exam_id"].as_i64().expect("id");
+    let contradictory = format!(
+        "csrf={csrf}&version=0&action=nothing-found&finding=left%3Atuft_d1%3Aacro_osteolysis"
+    );
+    let refused = page(
+        app,
+        Method::POST,
+        &format!("/adjudicate/s/{exam2}"),
+        Some(&adj),
+        Some(&contradictory),
+    )
+    .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.html
+    );
+    assert_eq!(
+        f.disagreements().await.open_and_resolved(),
+        (open - 1, resolved + 1)
+    );
     // The same form again is a conflict, not an overwrite.
     let stale = page(app, Method::POST, &uri, Some(&adj), Some(&accept)).await;
     assert_eq!(stale.status, StatusCode::CONFLICT);
