@@ -5,11 +5,12 @@
 
 use askama::Template;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use sclerad_model::{ct_coverage, findings_of_cells, Finding, HandSide, HandSite, Lesion};
 use sclerad_store::{review, Modality, Role, StoreError, Study};
+use serde::Deserialize;
 
 use super::marks::{lesion_label, site_label, submitted, Marks, Recorded};
 use super::{encode, render, PageError, Viewer};
@@ -201,15 +202,28 @@ async fn disagreement(
     Ok((found, covered))
 }
 
+/// What the consensus form shows: the marks sent (else the consensus
+/// saved), the version, the hand site chosen, and why it was not saved.
+struct Shown<'a> {
+    marked: Option<&'a [Finding]>,
+    version: i64,
+    site: Option<&'a str>,
+    problem: Option<String>,
+}
+
 fn exam_page(
     viewer: Viewer,
     study: &Study,
     d: &review::Disagreement,
     covered: Option<sclerad_model::LevelSet>,
-    marked: Option<&[Finding]>,
-    version: i64,
-    problem: Option<String>,
+    form: Shown<'_>,
 ) -> ExamPage {
+    let Shown {
+        marked,
+        version,
+        site,
+        problem,
+    } = form;
     let readings: Vec<(String, Vec<Finding>)> = d
         .readings
         .iter()
@@ -253,8 +267,14 @@ fn exam_page(
         resolved: d.resolved(),
         version,
         problem,
-        marks: Marks::of(d.modality, covered, shown),
+        marks: Marks::of(d.modality, covered, shown, site),
     }
+}
+
+/// The hand site chosen on a consensus form (`side:site`).
+#[derive(Debug, Deserialize)]
+pub struct SiteQuery {
+    site: Option<String>,
 }
 
 /// One disagreement: the readings side by side, and the consensus form.
@@ -262,6 +282,7 @@ pub async fn exam(
     State(state): State<AppState>,
     viewer: Viewer,
     Path((name, exam)): Path<(String, String)>,
+    Query(q): Query<SiteQuery>,
 ) -> Result<Response, PageError> {
     viewer.require(Role::Adjudicator)?;
     let exam_id = exam_number(&exam)?;
@@ -270,7 +291,18 @@ pub async fn exam(
     let version = d.consensus_version;
     Ok(render(
         StatusCode::OK,
-        &exam_page(viewer, &study, &d, covered, None, version, None),
+        &exam_page(
+            viewer,
+            &study,
+            &d,
+            covered,
+            Shown {
+                marked: None,
+                version,
+                site: q.site.as_deref(),
+                problem: None,
+            },
+        ),
     ))
 }
 
@@ -303,9 +335,12 @@ pub async fn save(
                 &study,
                 d,
                 covered,
-                Some(findings),
-                version,
-                Some(message),
+                Shown {
+                    marked: Some(findings),
+                    version,
+                    site: form.site.as_deref(),
+                    problem: Some(message),
+                },
             ),
         )
     };

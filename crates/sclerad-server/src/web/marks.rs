@@ -1,9 +1,11 @@
 //! The marks of a reading form, shared by the reader's and the
-//! adjudicator's pages: for a hand radiograph, one table per hand (the
-//! patient's right hand first, as on the PA radiograph), a row per site
-//! and a box for each lesion the format allows there, with its grade; for
-//! a CT, a row per level and a box per segment, levels the CT did not
-//! cover shown as not seen; and the reading of such a form's body.
+//! adjudicator's pages: for a hand radiograph, a drawing of both hands as
+//! the PA radiograph shows them (the patient's right hand on the viewer's
+//! left), every site a link that chooses it, and the chosen site's lesions
+//! (only those the format allows there) with their grade, the rest of the
+//! reading carried as hidden fields; for a CT, a row per level and a box
+//! per segment, levels the CT did not cover shown as not seen; and the
+//! reading of such a form's body.
 
 use sclerad_model::{
     Finding, HandSide, HandSite, Lesion, LevelSet, Morphology, SpineSegment, SpineSide,
@@ -44,30 +46,339 @@ pub fn site_label(site: HandSite) -> String {
     }
 }
 
-/// One lesion choice at one site of one hand.
+/// One lesion choice at the chosen site.
 pub(super) struct HandChoice {
     /// `side:site:lesion`, the form's value.
     pub(super) key: String,
     pub(super) lesion: &'static str,
     pub(super) label: &'static str,
-    pub(super) allowed: bool,
+    /// Its shortcut key (1…7, the order offered).
+    pub(super) number: usize,
     pub(super) checked: bool,
-    pub(super) grade: Option<u8>,
     /// Each grade 0–3, and whether it is the one recorded.
     pub(super) grades: [(u8, bool); 4],
+    /// Whether no grade is recorded.
+    pub(super) ungraded: bool,
 }
 
-pub(super) struct HandRow {
+/// One site of the drawing: where it is drawn and what is recorded there.
+pub(super) struct SiteMark {
     pub(super) side: &'static str,
     pub(super) site: &'static str,
-    pub(super) label: String,
+    /// `Tuft D1`.
+    pub(super) name: String,
+    /// `Right hand, Tuft D1: calcinosis grade 2` (or `nothing recorded`).
+    pub(super) described: String,
+    pub(super) x: i32,
+    pub(super) y: i32,
+    pub(super) r: i32,
+    /// Where the letters of what is recorded are written, and how.
+    pub(super) text_x: i32,
+    pub(super) anchor: &'static str,
+    /// One letter per lesion recorded (with its grade): `A2 C`.
+    pub(super) letters: String,
+    /// The lesions the format allows here, space-separated codes.
+    pub(super) allowed: String,
+    pub(super) current: bool,
+}
+
+/// A straight stroke of the drawing: from (x1, y1) to (x2, y2).
+pub(super) type Stroke = (i32, i32, i32, i32);
+
+/// One hand of the drawing: its outline (fingers as thick round lines,
+/// the palm as a polygon) and its title.
+pub(super) struct HandOutline {
+    pub(super) side: &'static str,
+    pub(super) title: &'static str,
+    pub(super) title_x: i32,
+    pub(super) fingers: Vec<Stroke>,
+    pub(super) palm: String,
+}
+
+/// The lesions of the chosen site, where they are chosen.
+pub(super) struct Panel {
+    /// `side:site`.
+    pub(super) key: String,
+    pub(super) title: String,
     pub(super) choices: Vec<HandChoice>,
 }
 
-pub(super) struct HandView {
-    pub(super) side: &'static str,
-    pub(super) title: &'static str,
-    pub(super) rows: Vec<HandRow>,
+/// Both hands as the PA radiograph shows them, every site clickable, the
+/// chosen site's lesions, and the rest of the reading as hidden fields.
+pub(super) struct HandForm {
+    pub(super) outlines: Vec<HandOutline>,
+    pub(super) sites: Vec<SiteMark>,
+    pub(super) panel: Option<Panel>,
+    /// The findings at the other sites: (field name, value).
+    pub(super) hidden: Vec<(String, String)>,
+    /// What is recorded, a line per finding.
+    pub(super) recorded: Vec<String>,
+    /// Lesion codes, labels and letters for the page's script (JSON,
+    /// safe inside a `<script type="application/json">`).
+    pub(super) lesions_json: String,
+}
+
+/// A lesion's letter on the drawing.
+pub fn lesion_letter(lesion: Lesion) -> &'static str {
+    match lesion {
+        Lesion::Calcinosis => "C",
+        Lesion::AcroOsteolysis => "A",
+        Lesion::PeriarticularCalcification => "P",
+        Lesion::Erosion => "E",
+        Lesion::JointSpaceNarrowing => "N",
+        Lesion::Subluxation => "S",
+        Lesion::FlexionContracture => "F",
+    }
+}
+
+/// Where a site is drawn on the patient's right hand, which the PA view
+/// shows on the viewer's left, palm towards the viewer, thumb towards the
+/// middle: (x, y, radius) in the drawing's units (1000 × 600 for both
+/// hands; the left hand is its mirror image about x = 500).
+fn site_point(site: HandSite) -> (i32, i32, i32) {
+    use HandSite::*;
+    // Digits 2–5: (x, tuft, DIP, PIP, MCP).
+    let digit = |d: u8| match d {
+        2 => (310, 80, 132, 212, 338),
+        3 => (230, 48, 102, 188, 332),
+        4 => (150, 78, 128, 208, 340),
+        _ => (72, 152, 196, 256, 350),
+    };
+    let soft = |d: u8| {
+        let (x, _, dip, pip, _) = digit(d);
+        (x - 27, (dip + pip) / 2, 9)
+    };
+    match site {
+        TuftD1 => (442, 196, 14),
+        IpD1 => (424, 250, 13),
+        McpD1 => (396, 322, 13),
+        CmcD1 => (352, 408, 13),
+        SoftTissueD1 => (455, 228, 9),
+        TuftD2 => (digit(2).0, digit(2).1, 14),
+        TuftD3 => (digit(3).0, digit(3).1, 14),
+        TuftD4 => (digit(4).0, digit(4).1, 14),
+        TuftD5 => (digit(5).0, digit(5).1, 14),
+        SoftTissueD2 => soft(2),
+        SoftTissueD3 => soft(3),
+        SoftTissueD4 => soft(4),
+        SoftTissueD5 => soft(5),
+        DipD2 => (digit(2).0, digit(2).2, 13),
+        DipD3 => (digit(3).0, digit(3).2, 13),
+        DipD4 => (digit(4).0, digit(4).2, 13),
+        DipD5 => (digit(5).0, digit(5).2, 13),
+        PipD2 => (digit(2).0, digit(2).3, 13),
+        PipD3 => (digit(3).0, digit(3).3, 13),
+        PipD4 => (digit(4).0, digit(4).3, 13),
+        PipD5 => (digit(5).0, digit(5).3, 13),
+        McpD2 => (digit(2).0, digit(2).4, 13),
+        McpD3 => (digit(3).0, digit(3).4, 13),
+        McpD4 => (digit(4).0, digit(4).4, 13),
+        McpD5 => (digit(5).0, digit(5).4, 13),
+        Carpus => (222, 436, 26),
+        Wrist => (222, 520, 20),
+    }
+}
+
+/// The outline of the patient's right hand (fingers from tuft to MCP,
+/// the thumb from tuft to CMC) and its palm, in the same units.
+fn right_hand_outline() -> (Vec<Stroke>, Vec<(i32, i32)>) {
+    use HandSite::*;
+    let line = |a: HandSite, b: HandSite| {
+        let (x1, y1, _) = site_point(a);
+        let (x2, y2, _) = site_point(b);
+        (x1, y1 - 10, x2, y2)
+    };
+    let fingers = vec![
+        line(TuftD5, McpD5),
+        line(TuftD4, McpD4),
+        line(TuftD3, McpD3),
+        line(TuftD2, McpD2),
+        line(TuftD1, CmcD1),
+    ];
+    let palm = vec![
+        (50, 352),
+        (150, 330),
+        (318, 330),
+        (372, 372),
+        (330, 470),
+        (292, 556),
+        (152, 556),
+        (112, 470),
+        (52, 412),
+    ];
+    (fingers, palm)
+}
+
+/// `value` as JSON safe inside a `<script type="application/json">`.
+fn script_json(value: &serde_json::Value) -> String {
+    value
+        .to_string()
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026")
+}
+
+/// A hand finding in words: `Acro-osteolysis, grade 2`.
+fn hand_words(lesion: Lesion, grade: Option<u8>) -> String {
+    match grade {
+        Some(g) => format!("{}, grade {g}", lesion_label(lesion)),
+        None => lesion_label(lesion).to_string(),
+    }
+}
+
+impl HandForm {
+    /// The hand form with `findings` recorded and `selected` (`side:site`)
+    /// chosen.
+    fn of(findings: &[Finding], selected: Option<&str>) -> HandForm {
+        let recorded_at = |side: HandSide, site: HandSite| -> Vec<(Lesion, Option<u8>)> {
+            Lesion::ALL
+                .iter()
+                .filter_map(|lesion| {
+                    findings
+                        .iter()
+                        .find(|f| {
+                            f.side.as_deref() == Some(side.code())
+                                && f.site.as_deref() == Some(site.code())
+                                && f.lesion.as_deref() == Some(lesion.code())
+                        })
+                        .map(|f| (*lesion, f.grade))
+                })
+                .collect()
+        };
+        let selected = selected.and_then(|s| {
+            let (side, site) = s.split_once(':')?;
+            Some((HandSide::parse(side)?, HandSite::parse(site)?))
+        });
+        let sides = [
+            (HandSide::Right, "Right hand"),
+            (HandSide::Left, "Left hand"),
+        ];
+        let place = |side: HandSide, x: i32| match side {
+            HandSide::Left => 1000 - x,
+            _ => x,
+        };
+        let mut outlines = Vec::new();
+        let mut sites = Vec::new();
+        let mut hidden = Vec::new();
+        let mut recorded = Vec::new();
+        let mut panel = None;
+        for (side, title) in sides {
+            let (fingers, palm) = right_hand_outline();
+            outlines.push(HandOutline {
+                side: side.code(),
+                title,
+                title_x: place(side, 222),
+                fingers: fingers
+                    .into_iter()
+                    .map(|(x1, y1, x2, y2)| (place(side, x1), y1, place(side, x2), y2))
+                    .collect(),
+                palm: palm
+                    .iter()
+                    .map(|(x, y)| format!("{},{y}", place(side, *x)))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            });
+            for site in HandSite::ALL {
+                let here = recorded_at(side, *site);
+                let (x, y, r) = site_point(*site);
+                let current = selected == Some((side, *site));
+                let words: Vec<String> = here.iter().map(|(l, g)| hand_words(*l, *g)).collect();
+                for w in &words {
+                    recorded.push(format!("{title}, {}: {w}", site_label(*site)));
+                }
+                let (text_x, anchor) = match side {
+                    HandSide::Left => (place(side, x) - r - 3, "end"),
+                    _ => (x + r + 3, "start"),
+                };
+                sites.push(SiteMark {
+                    side: side.code(),
+                    site: site.code(),
+                    name: site_label(*site),
+                    described: format!(
+                        "{title}, {}: {}",
+                        site_label(*site),
+                        if words.is_empty() {
+                            "nothing recorded".to_string()
+                        } else {
+                            words.join("; ")
+                        }
+                    ),
+                    x: place(side, x),
+                    y,
+                    r,
+                    text_x,
+                    anchor,
+                    letters: here
+                        .iter()
+                        .map(|(l, g)| match g {
+                            Some(g) => format!("{}{g}", lesion_letter(*l)),
+                            None => lesion_letter(*l).to_string(),
+                        })
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                    allowed: Lesion::ALL
+                        .iter()
+                        .filter(|l| l.allowed_at(*site))
+                        .map(|l| l.code())
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                    current,
+                });
+                let key =
+                    |lesion: Lesion| format!("{}:{}:{}", side.code(), site.code(), lesion.code());
+                if current {
+                    let choices = Lesion::ALL
+                        .iter()
+                        .filter(|l| l.allowed_at(*site))
+                        .enumerate()
+                        .map(|(i, lesion)| {
+                            let found = here.iter().find(|(l, _)| l == lesion);
+                            let grade = found.and_then(|(_, g)| *g);
+                            HandChoice {
+                                key: key(*lesion),
+                                lesion: lesion.code(),
+                                label: lesion_label(*lesion),
+                                number: i + 1,
+                                checked: found.is_some(),
+                                grades: [0, 1, 2, 3].map(|g| (g, grade == Some(g))),
+                                ungraded: grade.is_none(),
+                            }
+                        })
+                        .collect();
+                    panel = Some(Panel {
+                        key: format!("{}:{}", side.code(), site.code()),
+                        title: format!("{title} · {}", site_label(*site)),
+                        choices,
+                    });
+                } else {
+                    for (lesion, grade) in &here {
+                        hidden.push(("finding".to_string(), key(*lesion)));
+                        if let Some(g) = grade {
+                            hidden.push((format!("grade:{}", key(*lesion)), g.to_string()));
+                        }
+                    }
+                }
+            }
+        }
+        let lesions: Vec<serde_json::Value> = Lesion::ALL
+            .iter()
+            .map(|l| {
+                serde_json::json!({
+                    "code": l.code(),
+                    "label": lesion_label(*l),
+                    "letter": lesion_letter(*l),
+                })
+            })
+            .collect();
+        HandForm {
+            outlines,
+            sites,
+            panel,
+            hidden,
+            recorded,
+            lesions_json: script_json(&serde_json::Value::Array(lesions)),
+        }
+    }
 }
 
 /// One segment of one level.
@@ -98,69 +409,25 @@ fn choices(codes: &'static [&'static str], chosen: Option<&str>) -> Vec<(&'stati
 
 /// A reading form's marks, as the template `marks.html` draws them.
 pub struct Marks {
-    pub(super) hands: Vec<HandView>,
-    pub(super) lesions: Vec<(&'static str, &'static str)>,
+    pub(super) hand: Option<HandForm>,
     pub(super) spine: Vec<SpineRow>,
     pub(super) segments: Vec<&'static str>,
 }
 
 impl Marks {
     /// The marks of an exam of `modality` (a CT covering `covered`), with
-    /// `findings` ticked.
-    pub fn of(modality: Modality, covered: Option<LevelSet>, findings: &[Finding]) -> Marks {
-        let hand = |side: HandSide, site: HandSite, lesion: Lesion| {
-            findings.iter().find(|f| {
-                f.side.as_deref() == Some(side.code())
-                    && f.site.as_deref() == Some(site.code())
-                    && f.lesion.as_deref() == Some(lesion.code())
-            })
-        };
-        let mut hands = Vec::new();
+    /// `findings` recorded and, on a hand radiograph, the site `selected`
+    /// (`side:site`) chosen.
+    pub fn of(
+        modality: Modality,
+        covered: Option<LevelSet>,
+        findings: &[Finding],
+        selected: Option<&str>,
+    ) -> Marks {
+        let mut hand = None;
         let mut spine = Vec::new();
         match modality {
-            Modality::HandRadiograph => {
-                // PA view, as the radiograph shows it: the patient's right hand
-                // on the viewer's left.
-                for (side, title) in [
-                    (HandSide::Right, "Right hand"),
-                    (HandSide::Left, "Left hand"),
-                ] {
-                    let rows = HandSite::ALL
-                        .iter()
-                        .map(|site| HandRow {
-                            side: side.code(),
-                            site: site.code(),
-                            label: site_label(*site),
-                            choices: Lesion::ALL
-                                .iter()
-                                .map(|lesion| {
-                                    let found = hand(side, *site, *lesion);
-                                    HandChoice {
-                                        key: format!(
-                                            "{}:{}:{}",
-                                            side.code(),
-                                            site.code(),
-                                            lesion.code()
-                                        ),
-                                        lesion: lesion.code(),
-                                        label: lesion_label(*lesion),
-                                        allowed: lesion.allowed_at(*site),
-                                        checked: found.is_some(),
-                                        grade: found.and_then(|f| f.grade),
-                                        grades: [0, 1, 2, 3]
-                                            .map(|g| (g, found.and_then(|f| f.grade) == Some(g))),
-                                    }
-                                })
-                                .collect(),
-                        })
-                        .collect();
-                    hands.push(HandView {
-                        side: side.code(),
-                        title,
-                        rows,
-                    });
-                }
-            }
+            Modality::HandRadiograph => hand = Some(HandForm::of(findings, selected)),
             Modality::Ct => {
                 for level in VertebralLevel::all() {
                     let code = level.code();
@@ -199,11 +466,7 @@ impl Marks {
             }
         }
         Marks {
-            hands,
-            lesions: Lesion::ALL
-                .iter()
-                .map(|l| (l.code(), lesion_label(*l)))
-                .collect(),
+            hand,
             spine,
             segments: SpineSegment::ALL.iter().map(|s| s.code()).collect(),
         }
@@ -221,6 +484,9 @@ pub struct Submitted {
     pub action: String,
     /// The marked findings.
     pub findings: Vec<Finding>,
+    /// The hand site chosen when the form was sent (`side:site`), shown
+    /// again after it.
+    pub site: Option<String>,
 }
 
 /// What a reading form's button records.
@@ -232,17 +498,18 @@ pub enum Recorded<'a> {
 }
 
 impl Submitted {
-    /// What the button pressed records: `save` the marks, at least one;
-    /// `nothing-found` an explicit reading without findings, none marked.
+    /// What the button pressed records: `save` (or the page script's
+    /// `autosave`) the marks, at least one; `nothing-found` an explicit
+    /// reading without findings, none marked.
     pub fn recorded(&self) -> Result<Recorded<'_>, AppError> {
         match (self.action.as_str(), self.findings.is_empty()) {
-            ("save", true) => Ok(Recorded::Refused(
+            ("save" | "autosave", true) => Ok(Recorded::Refused(
                 "Nothing is marked. To record that nothing was found, use “Nothing found”.",
             )),
             ("nothing-found", false) => Ok(Recorded::Refused(
                 "Findings are marked: unmark them first to record “nothing found”, or save them.",
             )),
-            ("save" | "nothing-found", _) => Ok(Recorded::Findings(&self.findings)),
+            ("save" | "autosave" | "nothing-found", _) => Ok(Recorded::Findings(&self.findings)),
             _ => Err(AppError::BadRequest("the form sent no known action".into())),
         }
     }
@@ -257,6 +524,7 @@ pub fn submitted(body: &[u8], modality: Modality) -> Result<Submitted, AppError>
         version: -1,
         action: String::new(),
         findings: Vec::new(),
+        site: None,
     };
     let mut grades = std::collections::HashMap::new();
     let mut foraminal = std::collections::HashSet::new();
@@ -272,6 +540,12 @@ pub fn submitted(body: &[u8], modality: Modality) -> Result<Submitted, AppError>
                     .map_err(|_| bad("a version that is not a number"))?
             }
             "action" => out.action = value.into_owned(),
+            "site" => {
+                if modality != Modality::HandRadiograph || value.len() > 40 {
+                    return Err(bad("a site of another kind of exam"));
+                }
+                out.site = (!value.is_empty()).then(|| value.into_owned());
+            }
             "finding" => {
                 let parts: Vec<&str> = value.split(':').collect();
                 let finding = match (modality, parts.as_slice()) {

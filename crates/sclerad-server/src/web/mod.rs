@@ -24,7 +24,7 @@ use crate::{AppError, AppState};
 /// The pages' Content-Security-Policy: nothing from another host, no
 /// inline script or style, no framing, forms posted only here.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; \
-     img-src 'self'; script-src 'self'; form-action 'self'; frame-ancestors 'none'; \
+     img-src 'self'; script-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; \
      base-uri 'none'";
 
 /// The pages and their assets.
@@ -46,6 +46,7 @@ pub fn routes() -> Router<AppState> {
             get(adjudication::exam).post(adjudication::save),
         )
         .route("/assets/sclerad.css", get(stylesheet))
+        .route("/assets/sclerad.js", get(script))
         .layer(axum::middleware::map_response(page_headers))
 }
 
@@ -75,6 +76,17 @@ async fn stylesheet() -> Response {
             (header::CACHE_CONTROL, "max-age=3600"),
         ],
         include_str!("../../assets/sclerad.css"),
+    )
+        .into_response()
+}
+
+async fn script() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "max-age=3600"),
+        ],
+        include_str!("../../assets/sclerad.js"),
     )
         .into_response()
 }
@@ -222,6 +234,19 @@ pub fn render(status: StatusCode, page: &impl Template) -> Response {
             )
                 .into_response()
         }
+    }
+}
+
+/// The CSRF token a form or script sent: the form's `csrf` field, else
+/// (a page script's request) the `X-CSRF-Token` header.
+pub fn csrf_sent<'a>(field: &'a str, headers: &'a axum::http::HeaderMap) -> &'a str {
+    if field.is_empty() {
+        headers
+            .get(crate::auth::CSRF_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    } else {
+        field
     }
 }
 

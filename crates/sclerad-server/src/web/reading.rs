@@ -6,13 +6,13 @@
 use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Json, Redirect, Response};
 use sclerad_model::{ct_coverage, CtType, Finding};
 use sclerad_store::{Modality, Role, StoreError, WorkItem};
 use serde::Deserialize;
 
-use super::marks::{submitted, Marks, Recorded};
+use super::marks::{submitted, Marks, Recorded, Submitted};
 use super::{render, PageError, Viewer};
 use crate::{AppError, AppState};
 
@@ -124,6 +124,7 @@ fn exam_page(
     item: &WorkItem,
     findings: &[Finding],
     version: i64,
+    site: Option<&str>,
     notice: Option<String>,
     problem: Option<String>,
 ) -> ExamPage {
@@ -140,6 +141,7 @@ fn exam_page(
             item.modality,
             ct_coverage(item.ct_type.as_deref(), item.ct_levels.as_deref()),
             findings,
+            site,
         ),
     }
 }
@@ -160,6 +162,8 @@ async fn item_of(state: &AppState, viewer: &Viewer, code: &str) -> Result<WorkIt
 pub struct ExamQuery {
     #[serde(default)]
     saved: bool,
+    /// The hand site chosen (`side:site`).
+    site: Option<String>,
 }
 
 /// The reading form of one exam of the reader's worklist.
@@ -180,24 +184,75 @@ pub async fn reading_page(
     let version = item.version;
     Ok(render(
         StatusCode::OK,
-        &exam_page(viewer, &item, &findings, version, notice, None),
+        &exam_page(
+            viewer,
+            &item,
+            &findings,
+            version,
+            q.site.as_deref(),
+            notice,
+            None,
+        ),
     ))
 }
 
+/// The page script's save while the reader marks: the same form, answered
+/// in JSON (`{"version", "findings"}`, or the API's error body: 409 with
+/// the version saved now when another tab or device saved since, 422 when
+/// nothing is marked).
+async fn autosave(state: &AppState, viewer: &Viewer, code: &str, form: &Submitted) -> Response {
+    if let Ok(Recorded::Refused(why)) = form.recorded() {
+        return AppError::Invalid {
+            field: "findings".into(),
+            message: why.into(),
+        }
+        .into_response();
+    }
+    let saved = state
+        .store
+        .save_reading(
+            &viewer.actor(),
+            viewer.user.id,
+            code,
+            &form.findings,
+            form.version,
+        )
+        .await;
+    match saved {
+        Ok(item) => Json(serde_json::json!({
+            "version": item.version,
+            "findings": form.findings.len(),
+        }))
+        .into_response(),
+        Err(e) => AppError::from(e).into_response(),
+    }
+}
+
 /// Saves the reading form: `save` the marked findings, or `nothing-found`
-/// (an explicit reading without findings). A save based on an old version
-/// (another tab or device saved since) is shown as a conflict, never
-/// written over.
+/// (an explicit reading without findings); `autosave` is the page script's
+/// save as the reader marks. A save based on an old version (another tab
+/// or device saved since) is shown as a conflict, never written over.
 pub async fn save(
     State(state): State<AppState>,
     viewer: Viewer,
     Path(code): Path<String>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, PageError> {
     viewer.require(Role::Reader)?;
     let item = item_of(&state, &viewer, &code).await?;
     let form = submitted(&body, item.modality)?;
-    viewer.check_csrf(&form.csrf)?;
+    let csrf = viewer.check_csrf(super::csrf_sent(&form.csrf, &headers));
+    if form.action == "autosave" {
+        // The script's request is answered in JSON, refusals too.
+        return Ok(match csrf {
+            Err(PageError::App(e)) => e.into_response(),
+            Err(e) => e.into_response(),
+            Ok(()) => autosave(&state, &viewer, &code, &form).await,
+        });
+    }
+    csrf?;
+    let site = form.site.as_deref();
     let refuse = |viewer: Viewer, findings: &[Finding], message: &str| {
         render(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -206,6 +261,7 @@ pub async fn save(
                 &item,
                 findings,
                 form.version,
+                site,
                 None,
                 Some(message.into()),
             ),
@@ -226,7 +282,11 @@ pub async fn save(
         .await;
     match saved {
         Ok(_) => {
-            Ok(Redirect::to(&format!("/read/{}?saved=true", super::encode(&code))).into_response())
+            let mut to = format!("/read/{}?saved=true", super::encode(&code));
+            if let Some(site) = site {
+                to.push_str(&format!("&site={}", super::encode(site)));
+            }
+            Ok(Redirect::to(&to).into_response())
         }
         Err(StoreError::Conflict { current, .. }) => {
             // Shown with the reader's own marks and the version saved now:
@@ -241,6 +301,7 @@ pub async fn save(
                     &item,
                     &form.findings,
                     current,
+                    site,
                     None,
                     Some(message.into()),
                 ),

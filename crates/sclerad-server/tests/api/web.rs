@@ -54,6 +54,28 @@ async fn page(
     }
 }
 
+/// The page script's save: the form's fields without its CSRF field, the
+/// token in the `X-CSRF-Token` header; the status and the JSON reply.
+async fn autosave(
+    app: &Router,
+    uri: &str,
+    cookie: &str,
+    csrf: &str,
+    form: &str,
+) -> (StatusCode, Value) {
+    let r = Request::builder()
+        .method(Method::POST)
+        .uri(uri)
+        .header(header::COOKIE, format!("sclerad_session={cookie}"))
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header("x-csrf-token", csrf)
+        .body(Body::from(format!("action=autosave&{form}")))
+        .expect("request");
+    let reply = send(app, r).await;
+    let json = serde_json::from_str(&reply.text).unwrap_or_else(|_| panic!("JSON: {}", reply.text));
+    (reply.status, json)
+}
+
 fn enc(text: &str) -> String {
     sclerad_server::web::encode(text)
 }
@@ -81,6 +103,24 @@ async fn log_in_to(app: &Router, name: &str, next: &str) -> String {
 fn csrf_of(html: &str) -> String {
     let at = html.find("name=\"csrf\" value=\"").expect("a CSRF field") + 19;
     html[at..].split('"').next().expect("value").to_string()
+}
+
+/// The drawn site `side:site` of a hand form: its `<a …>` element.
+fn site<'a>(html: &'a str, side: &str, site: &str) -> &'a str {
+    let tag = format!("data-side=\"{side}\" data-site=\"{site}\"");
+    let at = html
+        .find(&tag)
+        .unwrap_or_else(|| panic!("no site {side}:{site}"));
+    let start = html[..at].rfind("<a ").expect("the site's link");
+    let end = html[start..].find("</a>").expect("link end") + start;
+    &html[start..end]
+}
+
+/// The chosen site's lesions of a hand form.
+fn panel(html: &str) -> &str {
+    let start = html.find("data-site-panel").expect("the site panel");
+    let end = html[start..].find("</fieldset>").expect("panel end") + start;
+    &html[start..end]
 }
 
 /// The `<tr …>` element of `html` whose opening tag holds `attributes`.
@@ -187,18 +227,58 @@ pub(super) async fn reader_pages_read_save_and_stay_blind(store: Arc<dyn Store>)
     let form = page(app, Method::GET, &uri, Some(&rita), None).await;
     assert_eq!(form.status, StatusCode::OK, "{}", form.html);
     blind(&form.html, "the hand form");
-    let tuft = row(&form.html, "data-side=\"left\" data-site=\"tuft_d2\"");
-    assert!(tuft.contains("data-lesion=\"acro_osteolysis\""));
+    // Both hands as the PA view shows them: the patient's right hand on
+    // the viewer's left, every site a link that chooses it; no lesion is
+    // offered before a site is chosen.
+    let x_of = |link: &str| -> i32 {
+        let at = link.find("cx=\"").expect("cx") + 4;
+        link[at..]
+            .split('"')
+            .next()
+            .expect("x")
+            .parse()
+            .expect("a number")
+    };
+    assert!(x_of(site(&form.html, "right", "tuft_d1")) < x_of(site(&form.html, "left", "tuft_d1")));
+    assert!(form.html.find("data-hand=\"right\"") < form.html.find("data-hand=\"left\""));
+    for side in ["right", "left"] {
+        for s in sclerad_model::HandSite::ALL {
+            assert!(site(&form.html, side, s.code()).contains("href=\"?site="));
+        }
+    }
+    assert!(!form.html.contains("data-lesion="));
+    // Choosing a site offers only the lesions the format allows there.
+    let tuft = page(
+        app,
+        Method::GET,
+        &format!("{uri}?site=left%3Atuft_d2"),
+        Some(&rita),
+        None,
+    )
+    .await;
+    assert!(site(&tuft.html, "left", "tuft_d2").contains("aria-current=\"true\""));
+    let offered = panel(&tuft.html);
+    assert!(offered.contains("Left hand · Tuft D2"), "{offered}");
     assert!(
-        !tuft.contains("data-lesion=\"erosion\""),
+        offered.contains("data-lesion=\"acro_osteolysis\"") && offered.contains("data-grade=\"2\"")
+    );
+    assert!(
+        !tuft.html.contains("data-lesion=\"erosion\""),
         "joint lesions are not offered at a tuft"
     );
-    let pip = row(&form.html, "data-side=\"right\" data-site=\"pip_d3\"");
+    let pip = page(
+        app,
+        Method::GET,
+        &format!("{uri}?site=right%3Apip_d3"),
+        Some(&rita),
+        None,
+    )
+    .await;
+    let offered = panel(&pip.html);
     assert!(
-        pip.contains("data-lesion=\"erosion\"") && !pip.contains("data-lesion=\"acro_osteolysis\"")
+        offered.contains("data-lesion=\"erosion\"")
+            && !pip.html.contains("data-lesion=\"acro_osteolysis\"")
     );
-    // The patient's right hand comes first (on the viewer's left).
-    assert!(form.html.find("data-hand=\"right\"") < form.html.find("data-hand=\"left\""));
 
     // A save needs the form's CSRF field.
     let finding =
@@ -206,10 +286,13 @@ pub(super) async fn reader_pages_read_save_and_stay_blind(store: Arc<dyn Store>)
     let forged = format!("csrf=forged&version=0&action=save&{finding}");
     let refused = page(app, Method::POST, &uri, Some(&rita), Some(&forged)).await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
-    let save = format!("csrf={csrf}&version=0&action=save&{finding}");
+    let save = format!("csrf={csrf}&version=0&action=save&site=left%3Atuft_d2&{finding}");
     let saved = page(app, Method::POST, &uri, Some(&rita), Some(&save)).await;
     assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.html);
-    assert_eq!(saved.location, Some(format!("{uri}?saved=true")));
+    assert_eq!(
+        saved.location,
+        Some(format!("{uri}?saved=true&site=left%3Atuft_d2"))
+    );
     let stored = f
         .ok(Method::GET, &format!("/api/worklist/{code}"), "rita", None)
         .await;
@@ -220,13 +303,44 @@ pub(super) async fn reader_pages_read_save_and_stay_blind(store: Arc<dyn Store>)
     let shown = page(
         app,
         Method::GET,
-        &format!("{uri}?saved=true"),
+        saved.location.as_deref().expect("back to the form"),
         Some(&rita),
         None,
     )
     .await;
     assert!(shown.html.contains("Saved."));
-    assert!(row(&shown.html, "data-side=\"left\" data-site=\"tuft_d2\"").contains(" checked"));
+    // What is recorded shows on the drawing (a letter and grade at the
+    // site), in the list beside it, and with the site chosen in its panel.
+    let drawn = site(&shown.html, "left", "tuft_d2");
+    assert!(
+        drawn.contains("class=\"site marked current\"") && drawn.contains(">A2</text>"),
+        "{drawn}"
+    );
+    assert!(shown
+        .html
+        .contains("<li>Left hand, Tuft D2: Acro-osteolysis, grade 2</li>"));
+    let offered = panel(&shown.html);
+    assert!(offered.contains(
+        "value=\"left:tuft_d2:acro_osteolysis\" data-lesion=\"acro_osteolysis\" checked"
+    ));
+    assert!(offered.contains("value=\"2\" data-grade=\"2\" checked"));
+    // With another site chosen, the finding is carried as a hidden field,
+    // so that saving that site keeps it.
+    let other = page(
+        app,
+        Method::GET,
+        &format!("{uri}?site=right%3Amcp_d2"),
+        Some(&rita),
+        None,
+    )
+    .await;
+    assert!(other.html.contains(
+        "<input type=\"hidden\" name=\"finding\" value=\"left:tuft_d2:acro_osteolysis\" data-kept>"
+    ));
+    assert!(other.html.contains(
+        "<input type=\"hidden\" name=\"grade:left:tuft_d2:acro_osteolysis\" value=\"2\" data-kept>"
+    ));
+    assert!(site(&other.html, "left", "tuft_d2").contains("class=\"site marked\""));
 
     // The same form sent again (a second tab) is a conflict, not an
     // overwrite: the reader's marks come back with the version saved now.
@@ -234,11 +348,38 @@ pub(super) async fn reader_pages_read_save_and_stay_blind(store: Arc<dyn Store>)
     assert_eq!(stale.status, StatusCode::CONFLICT);
     assert!(stale.html.contains("saved elsewhere"));
     assert!(stale.html.contains("name=\"version\" value=\"1\""));
+    // The page script saves as the reader marks: the CSRF token in a
+    // header, the reply in JSON; a stale version is a conflict with the
+    // version saved now, never an overwrite; nothing marked is not saved.
+    let two =
+        "finding=left%3Atuft_d2%3Aacro_osteolysis&finding=right%3Asoft_tissue_d3%3Acalcinosis";
+    let (status, reply) = autosave(app, &uri, &rita, "forged", &format!("version=1&{two}")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{reply}");
+    let (status, reply) = autosave(app, &uri, &rita, &csrf, &format!("version=1&{two}")).await;
+    assert_eq!(
+        (status, reply),
+        (StatusCode::OK, json!({"version": 2, "findings": 2}))
+    );
+    let (status, reply) = autosave(app, &uri, &rita, &csrf, &format!("version=1&{two}")).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(reply["current_version"], 2);
+    let (status, reply) = autosave(app, &uri, &rita, &csrf, "version=2").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(reply["message"]
+        .as_str()
+        .expect("message")
+        .contains("Nothing found"));
+    let stored = f
+        .ok(Method::GET, &format!("/api/worklist/{code}"), "rita", None)
+        .await;
+    assert_eq!(stored["version"], 2);
+    assert_eq!(stored["findings"].as_array().map(Vec::len), Some(2));
+
     // An empty save is not "nothing found"; "nothing found" is explicit.
-    let empty = format!("csrf={csrf}&version=1&action=save");
+    let empty = format!("csrf={csrf}&version=2&action=save");
     let refused = page(app, Method::POST, &uri, Some(&rita), Some(&empty)).await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let nothing = format!("csrf={csrf}&version=1&action=nothing-found");
+    let nothing = format!("csrf={csrf}&version=2&action=nothing-found");
     let saved = page(app, Method::POST, &uri, Some(&rita), Some(&nothing)).await;
     assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.html);
     let stored = f
@@ -249,7 +390,7 @@ pub(super) async fn reader_pages_read_save_and_stay_blind(store: Arc<dyn Store>)
         (json!(true), json!([]))
     );
     // A finding the format does not allow at a site is refused by name.
-    let joint = format!("csrf={csrf}&version=2&action=save&finding=left%3Atuft_d2%3Aerosion");
+    let joint = format!("csrf={csrf}&version=3&action=save&finding=left%3Atuft_d2%3Aerosion");
     let refused = page(app, Method::POST, &uri, Some(&rita), Some(&joint)).await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(refused.html.contains("erosion"), "{}", refused.html);
@@ -539,7 +680,7 @@ pub(super) async fn adjudicator_pages_compare_accept_and_resolve(store: Arc<dyn 
     )));
     let shown = page(app, Method::GET, &uri, Some(&adj), None).await;
     assert!(shown.html.contains("Left · Tuft D1 · Acro-osteolysis"));
-    assert!(row(&shown.html, "data-side=\"left\" data-site=\"tuft_d1\"").contains(" checked"));
+    assert!(site(&shown.html, "left", "tuft_d1").contains(">A1</text>"));
     // The consensus is the study's reading `consensus` in the export.
     let export = f
         .ok(Method::GET, "/api/studies/s/export", "stat", None)

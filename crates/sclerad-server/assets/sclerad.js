@@ -1,0 +1,508 @@
+// sclerad's page script. Every action of the pages also works without it,
+// as plain links and forms; this makes the reading forms quick: choosing a
+// hand site on the drawing without reloading, keyboard shortcuts, and on a
+// reader's form, saving as the reader marks (with the reading's version: a
+// save made elsewhere meanwhile is shown as a conflict, never overwritten).
+(function () {
+  "use strict";
+  var form = document.querySelector("form.reading");
+  if (!form) {
+    return;
+  }
+  // The lesions in the format's order: code -> {label, letter}.
+  var names = {};
+  var lesionOrder = [];
+  var namesEl = document.getElementById("lesion-names");
+  if (namesEl) {
+    try {
+      JSON.parse(namesEl.textContent).forEach(function (l) {
+        names[l.code] = l;
+        lesionOrder.push(l.code);
+      });
+    } catch (e) {
+      names = {};
+      lesionOrder = [];
+    }
+  }
+  var statusEl = form.querySelector("[data-autosave-status]");
+  var csrfInput = form.querySelector("input[name=csrf]");
+  var versionInput = form.querySelector("input[name=version]");
+  var autosaveUrl = form.getAttribute("data-autosave");
+  var help = document.querySelector("details.shortcuts");
+  var sideTitle = { right: "Right hand", left: "Left hand" };
+
+  function say(text, kind) {
+    if (statusEl) {
+      statusEl.textContent = text;
+      statusEl.className = "autosave-status" + (kind ? " " + kind : "");
+    }
+  }
+
+  function el(tag, attrs, text) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) {
+      node.setAttribute(k, attrs[k]);
+    });
+    if (text !== undefined) {
+      node.textContent = text;
+    }
+    return node;
+  }
+
+  // ---- the hand form: drawing, chosen site, the rest as hidden fields ----
+  var panel = form.querySelector("[data-site-panel]");
+  var currentInput = form.querySelector("input[data-current-site]");
+  var sites = Array.prototype.slice.call(form.querySelectorAll("a.site[data-side][data-site]"));
+  var lastLesion = null;
+
+  function keyOf(site) {
+    return site.getAttribute("data-side") + ":" + site.getAttribute("data-site");
+  }
+
+  // The findings of the whole form: "side:site:lesion" -> grade ("" if none).
+  function handFindings() {
+    var data = new FormData(form);
+    var found = {};
+    data.getAll("finding").forEach(function (k) {
+      found[k] = "";
+    });
+    data.forEach(function (value, name) {
+      if (name.indexOf("grade:") === 0 && value !== "") {
+        var k = name.slice(6);
+        if (k in found) {
+          found[k] = value;
+        }
+      }
+    });
+    return found;
+  }
+
+  // Moves the chosen site's marks into hidden fields (before another is chosen).
+  function stash() {
+    if (!panel) {
+      return;
+    }
+    panel.querySelectorAll("input[type=checkbox][name=finding]").forEach(function (box) {
+      if (!box.checked) {
+        return;
+      }
+      form.appendChild(el("input", { type: "hidden", name: "finding", value: box.value, "data-kept": "" }));
+      var grade = panel.querySelector("input[type=radio][name='grade:" + box.value + "']:checked");
+      if (grade && grade.value !== "") {
+        form.appendChild(el("input", { type: "hidden", name: "grade:" + box.value, value: grade.value, "data-kept": "" }));
+      }
+    });
+  }
+
+  function lesionLabel(code) {
+    return (names[code] && names[code].label) || code;
+  }
+
+  // A lesion's grade choices, shown while it is marked (so that the only
+  // grades on the panel are those of marked lesions).
+  function syncGrades(row, grade) {
+    var box = row.querySelector("input[type=checkbox][name=finding]");
+    var span = row.querySelector(".grades");
+    if (!box.checked) {
+      if (span) {
+        span.remove();
+      }
+      return;
+    }
+    if (span) {
+      return;
+    }
+    var label = lesionLabel(box.getAttribute("data-lesion"));
+    span = el("span", { class: "grades", role: "radiogroup", "aria-label": "Grade of " + label });
+    ["", "0", "1", "2", "3"].forEach(function (g) {
+      var gl = el("label");
+      var attrs = { type: "radio", name: "grade:" + box.value, value: g };
+      if (g !== "") {
+        attrs["data-grade"] = g;
+      }
+      var radio = el("input", attrs);
+      radio.checked = (grade || "") === g;
+      gl.appendChild(radio);
+      gl.appendChild(document.createTextNode(g === "" ? " no grade" : " " + g));
+      span.appendChild(gl);
+    });
+    row.appendChild(span);
+  }
+
+  function choose(site, focus) {
+    if (!panel) {
+      return;
+    }
+    stash();
+    var key = keyOf(site);
+    var recorded = {};
+    form.querySelectorAll("input[data-kept]").forEach(function (input) {
+      var k = input.name === "finding" ? input.value : input.name.slice(6);
+      if (k.indexOf(key + ":") !== 0) {
+        return;
+      }
+      var lesion = k.slice(key.length + 1);
+      if (input.name === "finding") {
+        recorded[lesion] = recorded[lesion] || "";
+      } else {
+        recorded[lesion] = input.value;
+      }
+      input.remove();
+    });
+    while (panel.firstChild) {
+      panel.removeChild(panel.firstChild);
+    }
+    var side = site.getAttribute("data-side");
+    panel.appendChild(el("legend", {}, sideTitle[side] + " · " + site.getAttribute("data-label")));
+    var allowed = site.getAttribute("data-allowed").split(" ");
+    allowed.forEach(function (lesion, i) {
+      var value = key + ":" + lesion;
+      var label = lesionLabel(lesion);
+      var row = el("div", { class: "lesion-choice" });
+      var lab = el("label", { class: "lesion" });
+      var box = el("input", { type: "checkbox", name: "finding", value: value, "data-lesion": lesion });
+      box.checked = lesion in recorded;
+      lab.appendChild(box);
+      lab.appendChild(document.createTextNode(" "));
+      lab.appendChild(el("kbd", {}, String(i + 1)));
+      lab.appendChild(document.createTextNode(" " + label));
+      row.appendChild(lab);
+      syncGrades(row, recorded[lesion] || "");
+      panel.appendChild(row);
+    });
+    sites.forEach(function (s) {
+      s.classList.toggle("current", s === site);
+      if (s === site) {
+        s.setAttribute("aria-current", "true");
+      } else {
+        s.removeAttribute("aria-current");
+      }
+    });
+    if (currentInput) {
+      currentInput.value = key;
+    }
+    lastLesion = null;
+    if (window.history && window.history.replaceState) {
+      window.history.replaceState(null, "", "?site=" + encodeURIComponent(key));
+    }
+    if (focus) {
+      site.focus();
+    }
+  }
+
+  // Draws what is recorded: letters at each site, the list beside.
+  function refreshDrawing() {
+    if (!panel) {
+      return;
+    }
+    var found = handFindings();
+    var lines = [];
+    sites.forEach(function (site) {
+      var key = keyOf(site);
+      var letters = [];
+      var words = [];
+      lesionOrder.forEach(function (lesion) {
+        var k = key + ":" + lesion;
+        if (!(k in found)) {
+          return;
+        }
+        var g = found[k];
+        letters.push(names[lesion].letter + g);
+        words.push(names[lesion].label + (g === "" ? "" : ", grade " + g));
+      });
+      var title = sideTitle[site.getAttribute("data-side")] + ", " + site.getAttribute("data-label");
+      var text = site.querySelector("text");
+      if (text) {
+        text.textContent = letters.join(" ");
+      }
+      site.classList.toggle("marked", letters.length > 0);
+      site.setAttribute("aria-label", title + ": " + (words.length ? words.join("; ") : "nothing recorded"));
+      words.forEach(function (w) {
+        lines.push(title + ": " + w);
+      });
+    });
+    var list = form.querySelector("[data-recorded]");
+    if (list) {
+      while (list.firstChild) {
+        list.removeChild(list.firstChild);
+      }
+      if (!lines.length) {
+        list.appendChild(el("li", { class: "none" }, "Nothing marked yet."));
+      }
+      lines.forEach(function (line) {
+        list.appendChild(el("li", {}, line));
+      });
+    }
+  }
+
+  if (panel) {
+    panel.querySelectorAll(".lesion-choice").forEach(function (row) {
+      syncGrades(row, "");
+    });
+  }
+  sites.forEach(function (site) {
+    site.addEventListener("click", function (e) {
+      e.preventDefault();
+      choose(site, false);
+    });
+  });
+
+  // ---- the spine form: foraminal belongs to the canal ----
+  function spineLinks(target) {
+    var cell = target.closest("td[data-level][data-segment]");
+    if (!cell) {
+      return;
+    }
+    var box = cell.querySelector("input[type=checkbox][name=finding]");
+    var foraminal = cell.querySelector("input[data-foraminal]");
+    if (target === foraminal && foraminal.checked && box) {
+      box.checked = true;
+    } else if (target === box && !box.checked) {
+      if (foraminal) {
+        foraminal.checked = false;
+      }
+      cell.querySelectorAll("select").forEach(function (s) {
+        s.value = "";
+      });
+    } else if (target.tagName === "SELECT" && target.value !== "" && box) {
+      box.checked = true;
+    }
+  }
+
+  function handLinks(target) {
+    if (!panel || !panel.contains(target)) {
+      return;
+    }
+    var row = target.closest(".lesion-choice");
+    var box = row && row.querySelector("input[type=checkbox]");
+    if (!box) {
+      return;
+    }
+    lastLesion = box;
+    if (target === box) {
+      syncGrades(row, "");
+    }
+  }
+
+  // ---- saving as the reader marks ----
+  var timer = null;
+  var inflight = null;
+  var dirty = false;
+  var conflict = false;
+  var pendingSubmit = null;
+
+  function time() {
+    var d = new Date();
+    return d.toLocaleTimeString();
+  }
+
+  function showConflict(current) {
+    conflict = true;
+    say("Not saved: a conflict (see above).", "bad");
+    var box = el("div", { class: "conflict", role: "alert", "data-conflict": "" });
+    box.appendChild(el("p", {}, "This reading was saved elsewhere (another tab or device) after you opened it. " +
+      "Your marks are shown here and were not saved."));
+    var keep = el("button", { type: "button", "data-action": "keep-mine" }, "Keep my marks (replace the other save)");
+    keep.addEventListener("click", function () {
+      versionInput.value = String(current);
+      conflict = false;
+      box.remove();
+      dirty = true;
+      flush(false);
+    });
+    var load = el("a", { class: "button", href: window.location.pathname, "data-action": "load-saved" }, "Show the other save (drops my marks)");
+    box.appendChild(keep);
+    box.appendChild(document.createTextNode(" "));
+    box.appendChild(load);
+    form.insertBefore(box, form.firstChild);
+    keep.focus();
+  }
+
+  function flush(keepalive) {
+    clearTimeout(timer);
+    timer = null;
+    if (!autosaveUrl || !dirty || conflict) {
+      return;
+    }
+    if (inflight) {
+      return;
+    }
+    dirty = false;
+    var data = new FormData(form);
+    data.delete("csrf");
+    data.set("action", "autosave");
+    say("Saving…");
+    inflight = fetch(autosaveUrl, {
+      method: "POST",
+      body: new URLSearchParams(data),
+      headers: { "X-CSRF-Token": csrfInput.value, Accept: "application/json" },
+      credentials: "same-origin",
+      keepalive: !!keepalive
+    }).then(function (r) {
+      return r.json().catch(function () {
+        return {};
+      }).then(function (j) {
+        if (r.status === 200) {
+          versionInput.value = String(j.version);
+          say("Saved automatically at " + time() + " (" + j.findings + " finding" + (j.findings === 1 ? "" : "s") + ").", "ok");
+        } else if (r.status === 409) {
+          showConflict(j.current_version);
+        } else if (r.status === 422) {
+          say("Not saved: " + (j.message || "the form was refused") + (j.field ? "" : ""), "bad");
+        } else {
+          dirty = true;
+          say("Not saved (the server answered " + r.status + "): press Save.", "bad");
+        }
+      });
+    }, function () {
+      dirty = true;
+      say("Not saved: no connection. Your marks stay on this page; press Save when the connection is back.", "bad");
+    }).then(function () {
+      inflight = null;
+      if (pendingSubmit) {
+        var b = pendingSubmit;
+        pendingSubmit = null;
+        form.requestSubmit(b);
+      } else if (dirty && !conflict) {
+        timer = setTimeout(function () { flush(false); }, 400);
+      }
+    });
+  }
+
+  function schedule() {
+    if (!autosaveUrl || conflict) {
+      return;
+    }
+    dirty = true;
+    say("Changes not saved yet…");
+    clearTimeout(timer);
+    timer = setTimeout(function () { flush(false); }, 400);
+  }
+
+  form.addEventListener("change", function (e) {
+    handLinks(e.target);
+    spineLinks(e.target);
+    refreshDrawing();
+    schedule();
+  });
+
+  form.addEventListener("submit", function (e) {
+    if (inflight) {
+      e.preventDefault();
+      pendingSubmit = e.submitter || null;
+      return;
+    }
+    clearTimeout(timer);
+    dirty = false;
+  });
+
+  window.addEventListener("pagehide", function () {
+    if (dirty) {
+      flush(true);
+    }
+  });
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "hidden" && dirty) {
+      flush(true);
+    }
+  });
+
+  // ---- keyboard shortcuts (listed on the page under "Keyboard shortcuts") ----
+  function press(action) {
+    var b = form.querySelector("[data-action='" + action + "']") || document.querySelector("[data-action='" + action + "']");
+    if (b) {
+      b.click();
+    }
+  }
+
+  function digit(e) {
+    var m = /^(Digit|Numpad)([0-9])$/.exec(e.code || "");
+    if (m) {
+      return Number(m[2]);
+    }
+    return /^[0-9]$/.test(e.key) ? Number(e.key) : -1;
+  }
+
+  function spineMove(target, dRow, dCol) {
+    var cell = target.closest && target.closest("td[data-level][data-segment]");
+    if (!cell) {
+      var first = form.querySelector("td[data-level] input[type=checkbox][name=finding]");
+      if (first) {
+        first.focus();
+      }
+      return true;
+    }
+    var rows = Array.prototype.slice.call(form.querySelectorAll("tr[data-level-row]:not(.unseen)"));
+    var row = cell.parentElement;
+    var r = rows.indexOf(row);
+    var c = Array.prototype.indexOf.call(row.querySelectorAll("td[data-level]"), cell);
+    var nr = Math.max(0, Math.min(rows.length - 1, r + dRow));
+    var cells = rows[nr].querySelectorAll("td[data-level]");
+    var nc = Math.max(0, Math.min(cells.length - 1, c + dCol));
+    var box = cells[nc].querySelector("input[type=checkbox][name=finding]");
+    if (box) {
+      box.focus();
+    }
+    return true;
+  }
+
+  document.addEventListener("keydown", function (e) {
+    if (e.ctrlKey || e.metaKey || e.altKey) {
+      return;
+    }
+    var t = e.target;
+    var tag = t && t.tagName;
+    if (tag === "SELECT" || tag === "TEXTAREA" || (tag === "INPUT" && !/^(checkbox|radio|hidden|submit|button)$/.test(t.type))) {
+      return;
+    }
+    var radio = tag === "INPUT" && t.type === "radio";
+    var handled = true;
+    var k = e.key;
+    var n = digit(e);
+    if (k === "?") {
+      if (help) {
+        help.open = !help.open;
+      }
+    } else if (k === "s") {
+      press("save");
+    } else if (k === "n") {
+      press("nothing-found");
+    } else if (k === "u") {
+      press("next");
+    } else if (panel && !radio && (k === "ArrowRight" || k === "ArrowLeft")) {
+      var at = sites.indexOf(sites.filter(function (s) { return s.classList.contains("current"); })[0]);
+      var next = k === "ArrowRight" ? at + 1 : (at < 0 ? sites.length - 1 : at - 1);
+      if (next >= 0 && next < sites.length) {
+        choose(sites[next], true);
+      }
+    } else if (panel && n >= 1) {
+      var boxes = panel.querySelectorAll("input[type=checkbox][name=finding]");
+      var box = boxes[n - 1];
+      if (box) {
+        box.click();
+        lastLesion = box;
+      } else {
+        handled = false;
+      }
+    } else if (panel && k === "g") {
+      if (lastLesion && panel.contains(lastLesion)) {
+        var radios = Array.prototype.slice.call(lastLesion.closest(".lesion-choice").querySelectorAll("input[type=radio]"));
+        var on = radios.findIndex(function (r) { return r.checked; });
+        radios[(on + 1) % radios.length].click();
+      }
+    } else if (!panel && form.querySelector("table.spine") && /^Arrow(Up|Down|Left|Right)$/.test(k)) {
+      spineMove(t, k === "ArrowDown" ? 1 : k === "ArrowUp" ? -1 : 0, k === "ArrowRight" ? 1 : k === "ArrowLeft" ? -1 : 0);
+    } else if (!panel && k === "o") {
+      var cell = t.closest && t.closest("tr[data-level-row]");
+      var foraminal = cell && cell.querySelector("input[data-foraminal]");
+      if (foraminal) {
+        foraminal.click();
+      }
+    } else {
+      handled = false;
+    }
+    if (handled) {
+      e.preventDefault();
+    }
+  });
+})();
