@@ -376,9 +376,41 @@ const DEMO_USERS: [(Role, &str); 6] = [
     (Role::Analyst, "analyst"),
 ];
 
+/// Patients whose consensus the demo leaves to the adjudicator.
+const DEMO_OPEN_PATIENTS: usize = 10;
+
+/// The cohort without the consensus readings of its last `n` patients
+/// (the demo cohort has a consensus for every exam, which would leave the
+/// adjudicator nothing to do), and how many patients lost theirs.
+fn without_some_consensus(
+    cohort: &sclerad_model::Cohort,
+    n: usize,
+) -> (sclerad_model::Cohort, usize) {
+    let open: std::collections::HashSet<&str> = cohort
+        .patients
+        .iter()
+        .rev()
+        .take(n)
+        .map(|p| p.patient_id.as_str())
+        .collect();
+    let mut out = cohort.clone();
+    if let Some(r) = out.hand_readings.as_mut() {
+        r.rows.retain(|r| {
+            !(sclerad_model::is_consensus(&r.reader) && open.contains(r.patient_id.as_str()))
+        });
+    }
+    if let Some(r) = out.spine_readings.as_mut() {
+        r.rows.retain(|r| {
+            !(sclerad_model::is_consensus(&r.reader) && open.contains(r.patient_id.as_str()))
+        });
+    }
+    (out, open.len())
+}
+
 /// `sclerad demo --serve`: the demo cohort imported into `out/sclerad.db`,
-/// a user per role with a random password, blinded worklists for the two
-/// readers (a tenth of the exams twice), then the server on `bind`.
+/// the consensus of its last patients left to the adjudicator, a user per
+/// role with a random password, blinded worklists for the two readers (a
+/// tenth of the exams twice), then the server on `bind`.
 pub fn demo_serve(
     out: &std::path::Path,
     cohort: &sclerad_model::Cohort,
@@ -400,8 +432,9 @@ pub fn demo_serve(
                 .with_context(|| format!("cannot create the store {}", path.display()))?,
         );
         let who = Actor::command_line("sclerad-demo");
+        let (cohort, held_back) = without_some_consensus(cohort, DEMO_OPEN_PATIENTS);
         let study = store
-            .import_study(&who, "nancy-demo", &StudyImport::from_cohort(cohort))
+            .import_study(&who, "nancy-demo", &StudyImport::from_cohort(&cohort))
             .await
             .context("cannot import the demo cohort")?
             .study;
@@ -437,6 +470,9 @@ pub fn demo_serve(
             study.name,
             path.display(),
             readers.join(" and ")
+        );
+        println!(
+            "The consensus of the last {held_back} patients' exams was left out of the store: the adjudicator settles their disagreements."
         );
         println!("Open http://{addr}/ and log in as one of (role, name, password):");
         for line in lines {

@@ -216,7 +216,8 @@
         text.textContent = letters.join(" ");
       }
       site.classList.toggle("marked", letters.length > 0);
-      site.setAttribute("aria-label", title + ": " + (words.length ? words.join("; ") : "nothing recorded"));
+      // The letters drawn are part of the name (as the server writes it).
+      site.setAttribute("aria-label", words.length ? title + ", marked " + letters.join(" ") + ": " + words.join("; ") : title + ": nothing recorded");
       words.forEach(function (w) {
         lines.push(title + ": " + w);
       });
@@ -348,7 +349,7 @@
         } else if (r.status === 409) {
           showConflict(j.current_version);
         } else if (r.status === 422) {
-          say("Not saved: " + (j.message || "the form was refused") + (j.field ? "" : ""), "bad");
+          say("Not saved: " + (j.message || "the form was refused"), "bad");
         } else {
           dirty = true;
           say("Not saved (the server answered " + r.status + "): press Save.", "bad");

@@ -12,7 +12,7 @@ use sclerad_model::{ct_coverage, findings_of_cells, Finding, HandSide, HandSite,
 use sclerad_store::{review, Modality, Role, StoreError, Study};
 use serde::Deserialize;
 
-use super::marks::{lesion_label, site_label, submitted, Marks, Recorded};
+use super::marks::{lesion_label, site_label, submitted, Comparison, Marks, Recorded};
 use super::{encode, render, PageError, Viewer};
 use crate::{AppError, AppState};
 
@@ -86,7 +86,7 @@ pub async fn list(
         .map(|d| ListLine {
             exam_id: d.exam_id,
             modality: modality_name(d.modality),
-            flags: d.flags.join(", "),
+            flags: flag_words(&d.flags),
             resolved: d.resolved(),
         })
         .collect();
@@ -124,7 +124,22 @@ struct ExamPage {
     resolved: bool,
     version: i64,
     problem: Option<String>,
+    compare: Comparison,
     marks: Marks,
+}
+
+/// The flags the readers disagree on, in words: `calcinosis, flexion
+/// contracture, foraminal extension`.
+fn flag_words(flags: &[String]) -> String {
+    flags
+        .iter()
+        .map(|f| match Lesion::parse(f) {
+            Some(l) => lesion_label(l).to_lowercase(),
+            None if f == "foraminal" => "foraminal extension".into(),
+            None => format!("{f} calcification"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// What a finding is, in words, and the key that matches it across
@@ -261,8 +276,9 @@ fn exam_page(
         study: study.name.clone(),
         exam_id: d.exam_id,
         modality: modality_name(d.modality),
-        flags: d.flags.join(", "),
+        flags: flag_words(&d.flags),
         readers: readings.iter().map(|(r, _)| r.clone()).collect(),
+        compare: Comparison::of(d.modality, covered, &readings),
         lines,
         resolved: d.resolved(),
         version,

@@ -67,11 +67,14 @@ pub(super) struct SiteMark {
     pub(super) site: &'static str,
     /// `Tuft D1`.
     pub(super) name: String,
-    /// `Right hand, Tuft D1: calcinosis grade 2` (or `nothing recorded`).
+    /// `Right hand, Tuft D1, marked C2: calcinosis, grade 2` (or `…: nothing
+    /// recorded`): the letters drawn are part of the name (WCAG 2.5.3).
     pub(super) described: String,
     pub(super) x: i32,
     pub(super) y: i32,
     pub(super) r: i32,
+    /// The radius that takes a click or a touch: at least [`HIT_RADIUS`].
+    pub(super) hit: i32,
     /// Where the letters of what is recorded are written, and how.
     pub(super) text_x: i32,
     pub(super) anchor: &'static str,
@@ -135,6 +138,11 @@ pub fn lesion_letter(lesion: Lesion) -> &'static str {
 /// shows on the viewer's left, palm towards the viewer, thumb towards the
 /// middle: (x, y, radius) in the drawing's units (1000 × 600 for both
 /// hands; the left hand is its mirror image about x = 500).
+/// The smallest radius a site answers to, in drawing units: 32 units are
+/// 25 CSS pixels on a tablet held upright (the drawing 780 pixels wide), a
+/// target WCAG 2.5.8 accepts; no two sites' targets overlap.
+const HIT_RADIUS: i32 = 16;
+
 fn site_point(site: HandSite) -> (i32, i32, i32) {
     use HandSite::*;
     // Digits 2–5: (x, tuft, DIP, PIP, MCP).
@@ -290,32 +298,35 @@ impl HandForm {
                     HandSide::Left => (place(side, x) - r - 3, "end"),
                     _ => (x + r + 3, "start"),
                 };
+                let letters = here
+                    .iter()
+                    .map(|(l, g)| match g {
+                        Some(g) => format!("{}{g}", lesion_letter(*l)),
+                        None => lesion_letter(*l).to_string(),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" ");
                 sites.push(SiteMark {
                     side: side.code(),
                     site: site.code(),
                     name: site_label(*site),
-                    described: format!(
-                        "{title}, {}: {}",
-                        site_label(*site),
-                        if words.is_empty() {
-                            "nothing recorded".to_string()
-                        } else {
+                    // The letters drawn are part of the name (WCAG 2.5.3).
+                    described: if words.is_empty() {
+                        format!("{title}, {}: nothing recorded", site_label(*site))
+                    } else {
+                        format!(
+                            "{title}, {}, marked {letters}: {}",
+                            site_label(*site),
                             words.join("; ")
-                        }
-                    ),
+                        )
+                    },
                     x: place(side, x),
                     y,
                     r,
+                    hit: r.max(HIT_RADIUS),
                     text_x,
                     anchor,
-                    letters: here
-                        .iter()
-                        .map(|(l, g)| match g {
-                            Some(g) => format!("{}{g}", lesion_letter(*l)),
-                            None => lesion_letter(*l).to_string(),
-                        })
-                        .collect::<Vec<_>>()
-                        .join(" "),
+                    letters,
                     allowed: Lesion::ALL
                         .iter()
                         .filter(|l| l.allowed_at(*site))
@@ -625,4 +636,152 @@ pub fn submitted(body: &[u8], modality: Modality) -> Result<Submitted, AppError>
         }
     }
     Ok(out)
+}
+
+/// One site on a reader's drawing of a comparison, and whether another
+/// reading records something else there.
+pub(super) struct ComparedSite {
+    pub(super) mark: SiteMark,
+    pub(super) differs: bool,
+}
+
+/// One reading drawn on the hands, read-only.
+pub(super) struct ReaderDrawing {
+    pub(super) reader: String,
+    pub(super) sites: Vec<ComparedSite>,
+    /// `Reading by rad1: 7 findings; 3 sites where the readings differ, ringed`.
+    pub(super) described: String,
+}
+
+/// One spine cell of a comparison: what each reading records there (`✓`,
+/// `✓ F` with foraminal extension, or `–`).
+pub(super) struct ComparedCell {
+    pub(super) segment: &'static str,
+    /// (reader, mark).
+    pub(super) marks: Vec<(String, String)>,
+    pub(super) differs: bool,
+}
+
+pub(super) struct ComparedRow {
+    pub(super) level: String,
+    pub(super) label: String,
+    pub(super) covered: bool,
+    pub(super) cells: Vec<ComparedCell>,
+}
+
+/// Several readings of one exam on the same drawing (one per reading,
+/// side by side) or the same grid (a column of marks per reading in each
+/// cell), where they differ marked: what `compare.html` draws.
+pub struct Comparison {
+    pub(super) readers: Vec<String>,
+    pub(super) outlines: Vec<HandOutline>,
+    pub(super) drawings: Vec<ReaderDrawing>,
+    pub(super) spine: Vec<ComparedRow>,
+    pub(super) segments: Vec<&'static str>,
+}
+
+impl Comparison {
+    /// `readings` (reader, findings) of an exam of `modality` (a CT
+    /// covering `covered`).
+    pub fn of(
+        modality: Modality,
+        covered: Option<LevelSet>,
+        readings: &[(String, Vec<Finding>)],
+    ) -> Comparison {
+        let mut forms: Vec<Marks> = readings
+            .iter()
+            .map(|(_, findings)| Marks::of(modality, covered, findings, None))
+            .collect();
+        let mut out = Comparison {
+            readers: readings.iter().map(|(r, _)| r.clone()).collect(),
+            outlines: Vec::new(),
+            drawings: Vec::new(),
+            spine: Vec::new(),
+            segments: SpineSegment::ALL.iter().map(|s| s.code()).collect(),
+        };
+        if modality == Modality::HandRadiograph {
+            // What each reading draws at each site, to compare before the
+            // drawings are taken apart.
+            let letters: Vec<Vec<String>> = forms
+                .iter()
+                .map(|m| {
+                    m.hand
+                        .as_ref()
+                        .map(|h| h.sites.iter().map(|s| s.letters.clone()).collect())
+                        .unwrap_or_default()
+                })
+                .collect();
+            for (i, form) in forms.iter_mut().enumerate() {
+                let Some(hand) = form.hand.take() else {
+                    continue;
+                };
+                if out.outlines.is_empty() {
+                    out.outlines = hand.outlines;
+                }
+                let mut differing = 0;
+                let sites: Vec<ComparedSite> = hand
+                    .sites
+                    .into_iter()
+                    .enumerate()
+                    .map(|(n, mark)| {
+                        let differs = letters
+                            .iter()
+                            .any(|other| other.get(n).is_some_and(|l| *l != mark.letters));
+                        differing += usize::from(differs);
+                        ComparedSite { mark, differs }
+                    })
+                    .collect();
+                let count = readings[i].1.len();
+                out.drawings.push(ReaderDrawing {
+                    described: format!(
+                        "Reading by {}: {count} finding{}; {differing} site{} where the readings differ, ringed",
+                        readings[i].0,
+                        if count == 1 { "" } else { "s" },
+                        if differing == 1 { "" } else { "s" },
+                    ),
+                    reader: readings[i].0.clone(),
+                    sites,
+                });
+            }
+        }
+        if modality == Modality::Ct {
+            let Some(first) = forms.first() else {
+                return out;
+            };
+            for (r, row) in first.spine.iter().enumerate() {
+                let cells = row
+                    .cells
+                    .iter()
+                    .enumerate()
+                    .map(|(c, cell)| {
+                        let marks: Vec<(String, String)> = forms
+                            .iter()
+                            .zip(&out.readers)
+                            .map(|(m, reader)| {
+                                let cell = &m.spine[r].cells[c];
+                                let mark = match (cell.checked, cell.foraminal) {
+                                    (false, _) => "–",
+                                    (true, Some(true)) => "✓ F",
+                                    (true, _) => "✓",
+                                };
+                                (reader.clone(), mark.to_string())
+                            })
+                            .collect();
+                        ComparedCell {
+                            segment: cell.segment,
+                            differs: marks.iter().any(|m| m.1 != marks[0].1),
+                            marks,
+                        }
+                    })
+                    .collect();
+                out.spine.push(ComparedRow {
+                    level: row.level.clone(),
+                    label: row.label.clone(),
+                    covered: row.covered,
+                    cells,
+                });
+            }
+        }
+        out
+    }
 }

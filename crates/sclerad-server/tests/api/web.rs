@@ -602,6 +602,29 @@ pub(super) async fn adjudicator_pages_compare_accept_and_resolve(store: Arc<dyn 
             && shown.html.contains("Right · Soft tissue D3 · Calcinosis")
     );
     assert!(shown.html.contains("✓ grade 2"));
+    // Each reading on its own copy of the same drawing (the imported
+    // readers' too); the site where rita and rolf differ ringed on every
+    // copy.
+    let readings = hands[0]["readings"].as_array().expect("readings").len();
+    assert_eq!(shown.html.matches("data-reader-drawing=").count(), readings);
+    assert!(
+        shown.html.contains("data-reader-drawing=\"rita\"")
+            && shown.html.contains("data-reader-drawing=\"rolf\""),
+        "{}",
+        shown.html
+    );
+    let differing = "data-compare-site=\"right:soft_tissue_d3\" data-differs=\"true\"><circle class=\"ring\"";
+    assert_eq!(shown.html.matches(differing).count(), readings);
+    assert!(shown.html.contains("Reading by rita: 1 finding;"));
+    assert!(shown.html.contains("Reading by rolf: 0 findings;"));
+    // The flags in words, not codes.
+    let flags = shown
+        .html
+        .split_once("The readers disagree on: <strong>")
+        .and_then(|(_, rest)| rest.split_once("</strong>"))
+        .map(|(flags, _)| flags)
+        .expect("the flags");
+    assert!(flags.contains("calcinosis") && !flags.contains('_'), "{flags}");
     let csrf = csrf_of(&shown.html);
     let readers: Vec<&str> = hands[0]["readings"]
         .as_array()
