@@ -116,7 +116,7 @@ fn an_adjudicator_accepts_a_reading_and_the_consensus_is_in_the_export() {
             .as_array()
             .expect("a list")
             .iter()
-            .find(|d| d["exam_id"].to_string() == exam)
+            .find(|d| d["exam_id"].as_i64().map(|id| id.to_string()).as_deref() == Some(exam.as_str()))
             .cloned()
             .expect("the exam in the API");
         assert_eq!(entry["resolved"], json!(false));

@@ -175,7 +175,10 @@ fn find_program(var: &str, name: &str) -> Option<PathBuf> {
     }
     let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path)
-        .chain([PathBuf::from("/usr/bin"), PathBuf::from("/usr/lib/chromium")])
+        .chain([
+            PathBuf::from("/usr/bin"),
+            PathBuf::from("/usr/lib/chromium"),
+        ])
         .map(|d| d.join(name))
         .find(|p| p.is_file())
 }
@@ -340,7 +343,10 @@ impl Browser<'_> {
             inner[1].as_u64().unwrap_or(height.into()) as u32,
         );
         self.client
-            .set_window_size(width + width.saturating_sub(w), height + height.saturating_sub(h))
+            .set_window_size(
+                width + width.saturating_sub(w),
+                height + height.saturating_sub(h),
+            )
             .await
             .expect("window size");
     }
@@ -423,7 +429,8 @@ impl Browser<'_> {
                 return;
             }
             if started.elapsed() > PATIENCE {
-                self.shot(&format!("timeout-{}", what.replace(' ', "-"))).await;
+                self.shot(&format!("timeout-{}", what.replace(' ', "-")))
+                    .await;
                 let at = self.path().await;
                 panic!("waited {PATIENCE:?} for {what} ({condition}) on {at}");
             }
@@ -466,7 +473,11 @@ impl Browser<'_> {
         self.click("[data-action=login]").await;
         let started = Instant::now();
         while self.path().await.starts_with("/login") {
-            assert!(started.elapsed() < PATIENCE, "{} could not log in", user.name);
+            assert!(
+                started.elapsed() < PATIENCE,
+                "{} could not log in",
+                user.name
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }

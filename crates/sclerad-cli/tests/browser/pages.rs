@@ -44,7 +44,8 @@ fn without_a_session_every_page_sends_the_browser_to_the_login_page() {
             .await
             .expect("type");
         b.click("[data-action=login]").await;
-        b.wait("document.querySelector('.problem')", "the refusal").await;
+        b.wait("document.querySelector('.problem')", "the refusal")
+            .await;
         b.shot("login-refused").await;
         b.axe("a refused login").await;
         // The right one goes where the reader was going.

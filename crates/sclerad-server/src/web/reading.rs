@@ -19,6 +19,7 @@ use crate::{AppError, AppState};
 /// One line of the worklist.
 struct Line {
     code: String,
+    /// From 1, as a person counts (the store counts from 0).
     position: i64,
     what: String,
     read: bool,
@@ -74,7 +75,7 @@ pub async fn worklist(
         .iter()
         .map(|i| Line {
             code: i.code.clone(),
-            position: i.position,
+            position: i.position + 1,
             what: described(i),
             read: i.findings.is_some(),
         })

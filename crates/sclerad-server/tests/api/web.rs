@@ -613,7 +613,8 @@ pub(super) async fn adjudicator_pages_compare_accept_and_resolve(store: Arc<dyn 
         "{}",
         shown.html
     );
-    let differing = "data-compare-site=\"right:soft_tissue_d3\" data-differs=\"true\"><circle class=\"ring\"";
+    let differing =
+        "data-compare-site=\"right:soft_tissue_d3\" data-differs=\"true\"><circle class=\"ring\"";
     assert_eq!(shown.html.matches(differing).count(), readings);
     assert!(shown.html.contains("Reading by rita: 1 finding;"));
     assert!(shown.html.contains("Reading by rolf: 0 findings;"));
@@ -624,7 +625,10 @@ pub(super) async fn adjudicator_pages_compare_accept_and_resolve(store: Arc<dyn 
         .and_then(|(_, rest)| rest.split_once("</strong>"))
         .map(|(flags, _)| flags)
         .expect("the flags");
-    assert!(flags.contains("calcinosis") && !flags.contains('_'), "{flags}");
+    assert!(
+        flags.contains("calcinosis") && !flags.contains('_'),
+        "{flags}"
+    );
     let csrf = csrf_of(&shown.html);
     let readers: Vec<&str> = hands[0]["readings"]
         .as_array()
@@ -801,4 +805,44 @@ pub(super) async fn page_route_role_matrix(store: Arc<dyn Store>) {
             "{path}"
         );
     }
+}
+
+/// What stands between `open` and `close` in `text` (`<kbd>` keys).
+fn keys_in(text: &str, open: &str, close: &str) -> std::collections::BTreeSet<String> {
+    text.split(open)
+        .skip(1)
+        .filter_map(|rest| rest.split_once(close).map(|(key, _)| key.to_string()))
+        .collect()
+}
+
+/// docs/reading.md lists exactly the keyboard shortcuts the pages list.
+#[test]
+fn the_reading_guide_lists_every_shortcut_of_the_pages() {
+    let template = include_str!("../../templates/shortcuts.html");
+    let guide = include_str!("../../../../docs/reading.md");
+    let table = guide
+        .split_once("<!-- shortcuts -->")
+        .and_then(|(_, rest)| rest.split_once("<!-- /shortcuts -->"))
+        .map(|(table, _)| table)
+        .expect("docs/reading.md: a table between <!-- shortcuts --> and <!-- /shortcuts -->");
+    // The first column of each row: the keys.
+    let documented: std::collections::BTreeSet<String> = table
+        .lines()
+        .filter_map(|l| l.strip_prefix('|'))
+        .filter_map(|l| l.split('|').next())
+        .flat_map(|keys| {
+            // `a` `b`: every other piece between backticks.
+            keys.split('`')
+                .skip(1)
+                .step_by(2)
+                .map(String::from)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let on_pages = keys_in(template, "<kbd>", "</kbd>");
+    assert!(on_pages.len() >= 10, "{on_pages:?}");
+    assert_eq!(
+        documented, on_pages,
+        "docs/reading.md's shortcuts (left) differ from templates/shortcuts.html's (right)"
+    );
 }
