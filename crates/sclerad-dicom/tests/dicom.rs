@@ -1,0 +1,529 @@
+//! sclerad-dicom: the profile table, de-identification of an instance with
+//! identifying data wherever real files hide it, quarantine, and real
+//! files (`tests/data/`, from pydicom's test files: see its README).
+
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+use dicom_core::header::Header;
+use dicom_core::value::{DataSetSequence, PrimitiveValue, Value};
+use dicom_core::{DataElement, Tag, VR};
+use dicom_dictionary_std::{tags, uids};
+use dicom_object::{FileDicomObject, FileMetaTableBuilder, InMemDicomObject};
+use sclerad_dicom::profile::{Action, Profile, TagPattern, EDITION};
+use sclerad_dicom::{deidentify, read, Options, Outcome, Read, StudySecret, Subject};
+
+fn data(name: &str) -> Vec<u8> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+// ---- the table ----
+
+#[test]
+fn the_table_is_the_standards_of_its_edition() {
+    let p = Profile::standard();
+    assert_eq!(EDITION, "2024b");
+    assert_eq!(p.rules().len(), 621);
+    let action = |tag: Tag| p.rule(tag).map(|r| r.action());
+    assert_eq!(action(tags::PATIENT_NAME), Some(Action::Empty));
+    assert_eq!(action(tags::PATIENT_ID), Some(Action::EmptyOrDummy));
+    assert_eq!(action(tags::SOP_INSTANCE_UID), Some(Action::Uid));
+    assert_eq!(action(tags::FRAME_OF_REFERENCE_UID), Some(Action::Uid));
+    assert_eq!(action(tags::STUDY_DESCRIPTION), Some(Action::Remove));
+    // The Modified Dates option cleans (shifts) the dates the basic
+    // profile empties or removes.
+    let study_date = p.rule(tags::STUDY_DATE).expect("study date");
+    assert_eq!(study_date.basic, Action::Empty);
+    assert_eq!(study_date.action(), Action::Clean);
+    assert_eq!(action(tags::INSTANCE_CREATION_DATE), Some(Action::Clean));
+    assert_eq!(
+        p.rule(tags::REFERENCED_IMAGE_SEQUENCE).map(|r| r.basic),
+        Some(Action::RemoveOrEmptyOrUids)
+    );
+    // Patterns: overlays in any repeating group, every private tag.
+    assert_eq!(action(Tag(0x6002, 0x3000)), Some(Action::Remove));
+    let private = p.rule(Tag(0x0009, 0x1001)).expect("private");
+    assert_eq!(private.pattern, TagPattern::Private);
+    // Not in the table: kept by the profile (the de-identifier adds its
+    // own rules for dates and names).
+    assert!(p.rule(tags::ROWS).is_none());
+    assert!(p.rule(Tag(0x0014, 0x1020)).is_none());
+}
+
+// ---- an instance with identifiers everywhere ----
+
+const NAME: &str = "DOE^JANE";
+const PATIENT: &str = "HOSP123456";
+const STUDY_UID: &str = "1.2.826.0.1.3680043.9.7133.1.1";
+const SERIES_UID: &str = "1.2.826.0.1.3680043.9.7133.1.2";
+const INSTANCE_UID: &str = "1.2.826.0.1.3680043.9.7133.1.3";
+const OTHER_INSTANCE_UID: &str = "1.2.826.0.1.3680043.9.7133.1.4";
+const FRAME_UID: &str = "1.2.826.0.1.3680043.9.7133.1.5";
+
+/// Strings that must not survive de-identification, anywhere in the file.
+const IDENTIFYING: &[&str] = &[
+    "DOE",
+    "JANE",
+    PATIENT,
+    "19600412",
+    "Nancy University Hospital",
+    "12 rue de la Paix",
+    "HOUSE^GREGORY",
+    "TECH^TOM",
+    "SN-998877",
+    "RADIO-7",
+    "ACC-42",
+    "ACME",
+    "HOSPITAL_PACS",
+    "PACS_IMPL_9",
+    "1.2.826.0.1.3680043.9.7133",
+    "20150610",
+    "20150611",
+    "20170101",
+    "EVALUATOR^EVE",
+];
+
+fn s(tag: Tag, vr: VR, value: &str) -> DataElement<InMemDicomObject> {
+    DataElement::new(tag, vr, PrimitiveValue::from(value))
+}
+
+fn seq(tag: Tag, items: Vec<InMemDicomObject>) -> DataElement<InMemDicomObject> {
+    DataElement::new(tag, VR::SQ, DataSetSequence::from(items))
+}
+
+fn planted(sop_class: &str) -> FileDicomObject<InMemDicomObject> {
+    let referenced = InMemDicomObject::from_element_iter([
+        s(
+            tags::REFERENCED_SOP_CLASS_UID,
+            VR::UI,
+            uids::CT_IMAGE_STORAGE,
+        ),
+        s(
+            tags::REFERENCED_SOP_INSTANCE_UID,
+            VR::UI,
+            OTHER_INSTANCE_UID,
+        ),
+    ]);
+    let request = InMemDicomObject::from_element_iter([
+        s(
+            tags::REQUESTED_PROCEDURE_DESCRIPTION,
+            VR::LO,
+            "Hands of DOE JANE",
+        ),
+        s(
+            tags::SCHEDULED_PROCEDURE_STEP_START_DATE,
+            VR::DA,
+            "20150610",
+        ),
+    ]);
+    let private_item = InMemDicomObject::from_element_iter([s(
+        Tag(0x0009, 0x1010),
+        VR::LO,
+        "JANE DOE HOSP123456",
+    )]);
+    let obj = InMemDicomObject::from_element_iter([
+        s(tags::SOP_CLASS_UID, VR::UI, sop_class),
+        s(tags::SOP_INSTANCE_UID, VR::UI, INSTANCE_UID),
+        s(tags::STUDY_INSTANCE_UID, VR::UI, STUDY_UID),
+        s(tags::SERIES_INSTANCE_UID, VR::UI, SERIES_UID),
+        s(tags::FRAME_OF_REFERENCE_UID, VR::UI, FRAME_UID),
+        s(tags::PATIENT_NAME, VR::PN, NAME),
+        s(tags::PATIENT_ID, VR::LO, PATIENT),
+        s(tags::PATIENT_BIRTH_DATE, VR::DA, "19600412"),
+        s(tags::PATIENT_SEX, VR::CS, "F"),
+        s(tags::INSTITUTION_NAME, VR::LO, "Nancy University Hospital"),
+        s(tags::INSTITUTION_ADDRESS, VR::ST, "12 rue de la Paix"),
+        s(tags::REFERRING_PHYSICIAN_NAME, VR::PN, "HOUSE^GREGORY"),
+        s(tags::OPERATORS_NAME, VR::PN, "TECH^TOM"),
+        s(tags::DEVICE_SERIAL_NUMBER, VR::LO, "SN-998877"),
+        s(tags::STATION_NAME, VR::SH, "RADIO-7"),
+        s(tags::ACCESSION_NUMBER, VR::SH, "ACC-42"),
+        s(tags::STUDY_DESCRIPTION, VR::LO, "Hands of Jane Doe"),
+        s(
+            tags::IMAGE_COMMENTS,
+            VR::LT,
+            "patient DOE JANE, see HOSP123456",
+        ),
+        s(tags::STUDY_DATE, VR::DA, "20150610"),
+        s(tags::SERIES_DATE, VR::DA, "20150610"),
+        s(tags::INSTANCE_CREATION_DATE, VR::DA, "20150611"),
+        s(tags::ACQUISITION_DATE_TIME, VR::DT, "20150610101500.000000"),
+        s(tags::STUDY_TIME, VR::TM, "101500"),
+        // Not in the table: a date, a date-time and a person's name.
+        s(Tag(0x0014, 0x1020), VR::DA, "20170101"),
+        s(Tag(0x0008, 0x041F), VR::DT, "2017"),
+        s(Tag(0x0014, 0x2006), VR::PN, "EVALUATOR^EVE"),
+        s(tags::MODALITY, VR::CS, "CR"),
+        s(tags::BODY_PART_EXAMINED, VR::CS, "HAND"),
+        seq(tags::REFERENCED_IMAGE_SEQUENCE, vec![referenced]),
+        seq(tags::REQUEST_ATTRIBUTES_SEQUENCE, vec![request]),
+        s(Tag(0x0009, 0x0010), VR::LO, "ACME 1.0"),
+        s(Tag(0x0009, 0x1001), VR::LO, "DOE JANE"),
+        seq(Tag(0x0009, 0x1002), vec![private_item]),
+        DataElement::new(tags::ROWS, VR::US, PrimitiveValue::from(2u16)),
+        DataElement::new(tags::COLUMNS, VR::US, PrimitiveValue::from(2u16)),
+        DataElement::new(tags::BITS_ALLOCATED, VR::US, PrimitiveValue::from(16u16)),
+        DataElement::new(
+            tags::PIXEL_DATA,
+            VR::OW,
+            PrimitiveValue::U16([1u16, 2, 3, 4].into_iter().collect()),
+        ),
+    ]);
+    let meta = FileMetaTableBuilder::new()
+        .media_storage_sop_class_uid(sop_class)
+        .media_storage_sop_instance_uid(INSTANCE_UID)
+        .transfer_syntax(uids::EXPLICIT_VR_LITTLE_ENDIAN)
+        .implementation_class_uid("1.2.826.0.1.3680043.9.7133.99")
+        .implementation_version_name("PACS_IMPL_9")
+        .source_application_entity_title("HOSPITAL_PACS")
+        .build()
+        .expect("meta");
+    obj.with_exact_meta(meta)
+}
+
+fn bytes_of(file: &FileDicomObject<InMemDicomObject>) -> Vec<u8> {
+    let mut out = Vec::new();
+    file.write_all(&mut out).expect("write");
+    out
+}
+
+fn secret(n: u8) -> StudySecret {
+    StudySecret::new([n; 32])
+}
+
+fn subject(secret: &StudySecret) -> Subject {
+    Subject {
+        pseudonym: "NCY042".into(),
+        day_offset: secret.day_offset("NCY042"),
+    }
+}
+
+fn stored(outcome: Outcome) -> (FileDicomObject<InMemDicomObject>, sclerad_dicom::Report) {
+    match outcome {
+        Outcome::Stored { object, report } => (*object, report),
+        Outcome::Quarantined { reason } => panic!("quarantined: {reason}"),
+    }
+}
+
+fn text(obj: &InMemDicomObject, tag: Tag) -> String {
+    obj.get(tag)
+        .map(|e| {
+            e.value()
+                .to_str()
+                .map(|s| s.trim_end_matches(['\0', ' ']).to_string())
+                .unwrap_or_default()
+        })
+        .unwrap_or_else(|| panic!("no {tag}"))
+}
+
+/// Every tag in the data set, items of sequences included.
+fn all_tags(obj: &InMemDicomObject, out: &mut Vec<Tag>) {
+    for e in obj.iter() {
+        out.push(e.tag());
+        if let Value::Sequence(seq) = e.value() {
+            for item in seq.items() {
+                all_tags(item, out);
+            }
+        }
+    }
+}
+
+fn roundtrip(file: &FileDicomObject<InMemDicomObject>) -> FileDicomObject<InMemDicomObject> {
+    match read(&bytes_of(file)) {
+        Read::Instance(obj) => *obj,
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn no_identifying_byte_survives_and_provenance_is_written() {
+    let source = roundtrip(&planted(uids::COMPUTED_RADIOGRAPHY_IMAGE_STORAGE));
+    let before = bytes_of(&source);
+    for needle in IDENTIFYING {
+        assert!(
+            before.windows(needle.len()).any(|w| w == needle.as_bytes()),
+            "the planted instance should hold {needle}"
+        );
+    }
+    let secret = secret(7);
+    let subject = subject(&secret);
+    let (out, report) =
+        stored(deidentify(&source, &secret, &subject, Options::default()).expect("deid"));
+    let bytes = bytes_of(&out);
+    for needle in IDENTIFYING {
+        assert!(
+            !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()),
+            "{needle} survived"
+        );
+    }
+    // Read back: a valid file, no private tag anywhere.
+    let back = roundtrip(&out);
+    let mut seen = Vec::new();
+    all_tags(&back, &mut seen);
+    assert!(seen.iter().all(|t| t.0 % 2 == 0), "{seen:?}");
+    assert_eq!(report.private_removed, 3);
+    // The pseudonym and the provenance attributes.
+    assert_eq!(text(&back, tags::PATIENT_ID), "NCY042");
+    assert_eq!(text(&back, tags::PATIENT_NAME), "NCY042");
+    assert_eq!(text(&back, tags::PATIENT_BIRTH_DATE), "");
+    assert_eq!(text(&back, tags::PATIENT_IDENTITY_REMOVED), "YES");
+    assert!(text(&back, tags::DEIDENTIFICATION_METHOD).contains("PS3.15 2024b"));
+    assert_eq!(
+        text(&back, tags::LONGITUDINAL_TEMPORAL_INFORMATION_MODIFIED),
+        "MODIFIED"
+    );
+    let codes: Vec<String> = match back
+        .get(tags::DEIDENTIFICATION_METHOD_CODE_SEQUENCE)
+        .map(|e| e.value())
+    {
+        Some(Value::Sequence(seq)) => seq
+            .items()
+            .iter()
+            .map(|i| text(i, tags::CODE_VALUE))
+            .collect(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(codes, ["113100", "113107"]);
+    // Kept: what the study needs to read the image.
+    // The Basic Profile empties the sex (only the Retain Patient
+    // Characteristics option keeps it): the study has it from the bundle.
+    assert_eq!(text(&back, tags::PATIENT_SEX), "");
+    assert_eq!(text(&back, tags::MODALITY), "CR");
+    assert_eq!(text(&back, tags::STUDY_TIME), "101500");
+    assert_eq!(
+        back.get(tags::PIXEL_DATA).map(|e| e.value().clone()),
+        source.get(tags::PIXEL_DATA).map(|e| e.value().clone())
+    );
+    // Removed: the request attributes (and the name inside), the
+    // description, the unlisted person's name.
+    for gone in [
+        tags::REQUEST_ATTRIBUTES_SEQUENCE,
+        tags::STUDY_DESCRIPTION,
+        tags::IMAGE_COMMENTS,
+        tags::INSTITUTION_ADDRESS,
+        tags::PATIENT_BIRTH_TIME,
+        Tag(0x0014, 0x2006),
+    ] {
+        assert!(back.get(gone).is_none(), "{gone} kept");
+    }
+    // The file meta information is sclerad's.
+    assert_eq!(
+        back.meta()
+            .implementation_class_uid()
+            .trim_end_matches('\0'),
+        sclerad_dicom::deid::IMPLEMENTATION_CLASS_UID
+    );
+    assert_eq!(back.meta().source_application_entity_title(), None);
+    assert!(report.unreadable.is_empty(), "{:?}", report.unreadable);
+}
+
+#[test]
+fn dates_move_by_one_offset_per_patient_and_keep_their_intervals() {
+    let source = planted(uids::COMPUTED_RADIOGRAPHY_IMAGE_STORAGE);
+    let secret = secret(7);
+    let subject = subject(&secret);
+    assert!(
+        (-3650..=-365).contains(&subject.day_offset),
+        "{}",
+        subject.day_offset
+    );
+    assert_eq!(subject.day_offset, secret.day_offset("NCY042"));
+    assert_ne!(secret.day_offset("NCY042"), secret.day_offset("NCY043"));
+    let (out, report) =
+        stored(deidentify(&source, &secret, &subject, Options::default()).expect("deid"));
+    let day = |tag: Tag| {
+        NaiveDate::parse_from_str(&text(&out, tag)[..8], "%Y%m%d")
+            .unwrap_or_else(|e| panic!("{tag}: {e}"))
+    };
+    let study = NaiveDate::from_ymd_opt(2015, 6, 10).expect("date");
+    assert_eq!(
+        (day(tags::STUDY_DATE) - study).num_days(),
+        subject.day_offset
+    );
+    assert_eq!(
+        (day(tags::INSTANCE_CREATION_DATE) - day(tags::STUDY_DATE)).num_days(),
+        1
+    );
+    assert_eq!(day(tags::ACQUISITION_DATE_TIME), day(tags::STUDY_DATE));
+    assert!(text(&out, tags::ACQUISITION_DATE_TIME).ends_with("101500.000000"));
+    // A date the table does not list moves too; a year-only date-time
+    // stays a year.
+    let expiry = NaiveDate::from_ymd_opt(2017, 1, 1).expect("date");
+    assert_eq!(
+        (day(Tag(0x0014, 0x1020)) - expiry).num_days(),
+        subject.day_offset
+    );
+    assert_eq!(text(&out, Tag(0x0008, 0x041F)).len(), 4);
+    assert!(report.dates_shifted >= 6, "{report:?}");
+}
+
+#[test]
+fn uids_are_replaced_consistently_everywhere_and_deterministically() {
+    let source = planted(uids::COMPUTED_RADIOGRAPHY_IMAGE_STORAGE);
+    let secret7 = secret(7);
+    let subject = subject(&secret7);
+    let (out, _) =
+        stored(deidentify(&source, &secret7, &subject, Options::default()).expect("deid"));
+    let instance = text(&out, tags::SOP_INSTANCE_UID);
+    assert_eq!(instance, secret7.remap_uid(INSTANCE_UID));
+    assert_eq!(
+        text(&out, tags::STUDY_INSTANCE_UID),
+        secret7.remap_uid(STUDY_UID)
+    );
+    assert_eq!(
+        text(&out, tags::FRAME_OF_REFERENCE_UID),
+        secret7.remap_uid(FRAME_UID)
+    );
+    assert_eq!(
+        out.meta()
+            .media_storage_sop_instance_uid()
+            .trim_end_matches('\0'),
+        instance
+    );
+    // The reference inside a sequence points at the other instance's new
+    // UID; the class UIDs of the standard stay.
+    let item = match out.get(tags::REFERENCED_IMAGE_SEQUENCE).map(|e| e.value()) {
+        Some(Value::Sequence(seq)) => seq.items()[0].clone(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        text(&item, tags::REFERENCED_SOP_INSTANCE_UID),
+        secret7.remap_uid(OTHER_INSTANCE_UID)
+    );
+    assert_eq!(
+        text(&item, tags::REFERENCED_SOP_CLASS_UID),
+        uids::CT_IMAGE_STORAGE
+    );
+    assert_eq!(
+        text(&out, tags::SOP_CLASS_UID),
+        uids::COMPUTED_RADIOGRAPHY_IMAGE_STORAGE
+    );
+    for uid in [&instance, &text(&out, tags::SERIES_INSTANCE_UID)] {
+        assert!(uid.starts_with("2.25.") && uid.len() <= 64, "{uid}");
+        assert!(uid[5..].chars().all(|c| c.is_ascii_digit()), "{uid}");
+    }
+    // The same input and secret: the same bytes (importing again stores
+    // nothing new); another study's secret: other UIDs and offsets.
+    let (again, _) =
+        stored(deidentify(&source, &secret7, &subject, Options::default()).expect("deid"));
+    assert_eq!(bytes_of(&again), bytes_of(&out));
+    let secret8 = secret(8);
+    let (other, _) = stored(
+        deidentify(
+            &source,
+            &secret8,
+            &subject_for(&secret8),
+            Options::default(),
+        )
+        .expect("deid"),
+    );
+    assert_ne!(text(&other, tags::SOP_INSTANCE_UID), instance);
+}
+
+fn subject_for(secret: &StudySecret) -> Subject {
+    subject(secret)
+}
+
+#[test]
+fn instances_that_may_show_text_are_quarantined_unless_overridden() {
+    let secret = secret(7);
+    let subject = subject(&secret);
+    let mut burned = planted(uids::COMPUTED_RADIOGRAPHY_IMAGE_STORAGE);
+    burned.put(s(tags::BURNED_IN_ANNOTATION, VR::CS, "YES"));
+    match deidentify(&burned, &secret, &subject, Options::default()).expect("deid") {
+        Outcome::Quarantined { reason } => {
+            assert!(reason.contains("Burned In Annotation"), "{reason}")
+        }
+        other => panic!("{other:?}"),
+    }
+    let overridden = Options {
+        allow_burned_in: true,
+    };
+    let (_, report) = stored(deidentify(&burned, &secret, &subject, overridden).expect("deid"));
+    assert!(report.override_reason.is_some());
+    for (class, what) in [
+        (uids::SECONDARY_CAPTURE_IMAGE_STORAGE, "secondary capture"),
+        (uids::ULTRASOUND_IMAGE_STORAGE, "ultrasound"),
+        (uids::VL_PHOTOGRAPHIC_IMAGE_STORAGE, "visible light"),
+    ] {
+        match deidentify(&planted(class), &secret, &subject, Options::default()).expect("deid") {
+            Outcome::Quarantined { reason } => assert!(reason.contains(what), "{reason}"),
+            other => panic!("{class}: {other:?}"),
+        }
+    }
+}
+
+// ---- real files ----
+
+#[test]
+fn real_files_are_read_and_deidentified() {
+    let secret = secret(3);
+    let subject = subject(&secret);
+    for name in ["CT_small.dcm", "MR_small_implicit.dcm"] {
+        let bytes = data(name);
+        let Read::Instance(source) = read(&bytes) else {
+            panic!("{name}: not read");
+        };
+        let before = sclerad_dicom::deid::source_of(&source);
+        let (out, report) = match deidentify(&source, &secret, &subject, Options::default()) {
+            Ok(o) => stored(o),
+            Err(e) => panic!("{name}: {e}"),
+        };
+        let written = bytes_of(&out);
+        let back = roundtrip(&out);
+        assert_eq!(text(&back, tags::PATIENT_ID), "NCY042", "{name}");
+        if let Some(id) = before.patient_id.filter(|id| id.len() > 3) {
+            assert!(
+                !written.windows(id.len()).any(|w| w == id.as_bytes()),
+                "{name}: {id} survived"
+            );
+        }
+        let mut seen = Vec::new();
+        all_tags(&back, &mut seen);
+        assert!(seen.iter().all(|t| t.0 % 2 == 0), "{name}: a private tag");
+        if name == "CT_small.dcm" {
+            let old = before.date.expect("CT_small has a study date");
+            let new =
+                NaiveDate::parse_from_str(&text(&back, tags::STUDY_DATE), "%Y%m%d").expect("date");
+            assert_eq!((new - old).num_days(), subject.day_offset);
+            assert_eq!(
+                back.get(tags::PIXEL_DATA).map(|e| e.value().clone()),
+                source.get(tags::PIXEL_DATA).map(|e| e.value().clone())
+            );
+            assert!(report.uids_replaced >= 3, "{report:?}");
+        }
+    }
+}
+
+#[test]
+fn what_is_not_an_instance_is_skipped_or_refused() {
+    assert!(matches!(
+        read(b"README: insert the CD and run viewer.exe"),
+        Read::Skipped(_)
+    ));
+    assert!(matches!(read(&[0u8; 10]), Read::Skipped(_)));
+    match read(&data("DICOMDIR-empty.dcm")) {
+        Read::Skipped(why) => assert!(why.contains("DICOMDIR"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+    match read(&data("MR_truncated.dcm")) {
+        Read::Refused(why) => assert!(why.contains("corrupt"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+    // Cut short anywhere: refused, never a partial instance.
+    let whole = data("CT_small.dcm");
+    for at in [400, 1_000, 5_000, whole.len() - 100] {
+        match read(&whole[..at]) {
+            Read::Refused(_) => {}
+            other => panic!("cut at {at}: {other:?}"),
+        }
+    }
+    // A data set that is no instance (pydicom's nested private sequence).
+    match read(&data("nested_priv_SQ.dcm")) {
+        Read::Refused(why) => assert!(why.contains("SOP Class UID"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+}
