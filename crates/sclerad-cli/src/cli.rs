@@ -58,6 +58,49 @@ Examples:
     /// Check the audit trail of a study store.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// DICOM images: look at an instance.
+    #[command(subcommand)]
+    Images(ImagesCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImagesCommand {
+    /// Render one frame of a DICOM file as a PNG, for a quick look: the
+    /// modality LUT (Hounsfield units on CT), then a window; MONOCHROME1 is
+    /// shown with bone white.
+    #[command(
+        after_help = "Windows: auto (the file's VOI LUT, else its first window, else the frame's
+range), bone (centre 400, width 1800), soft (centre 40, width 400), or
+CENTER,WIDTH in the modality's units (HU on CT).
+
+Examples:
+  sclerad images render slice.dcm --out slice.png --window bone
+  sclerad images render hand.dcm --out hand.png
+  sclerad images render series/IM0042 --out a.png --window 300,1500 --frame 0"
+    )]
+    Render(ImagesRenderArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImagesRenderArgs {
+    /// The DICOM file.
+    pub file: PathBuf,
+
+    /// The PNG to write.
+    #[arg(long, value_name = "FILE.png")]
+    pub out: PathBuf,
+
+    /// auto, bone, soft or CENTER,WIDTH.
+    #[arg(long, default_value = "auto", value_parser = parse_window)]
+    pub window: sclerad_dicom::render::Window,
+
+    /// The frame of a multi-frame instance, from 0.
+    #[arg(long, default_value_t = 0)]
+    pub frame: u32,
+}
+
+fn parse_window(text: &str) -> Result<sclerad_dicom::render::Window, String> {
+    sclerad_dicom::render::Window::parse(text)
 }
 
 /// The study store to use; shared by every command that opens one.

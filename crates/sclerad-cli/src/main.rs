@@ -4,6 +4,7 @@
 
 mod analyze;
 mod cli;
+mod images;
 mod progress;
 mod report;
 mod stats;
@@ -30,6 +31,7 @@ fn main() -> ExitCode {
         Command::Export(args) => store::export(args),
         Command::User(command) => store::user(command),
         Command::Audit(command) => store::audit(command),
+        Command::Images(command) => images::run(command),
     };
     match result {
         Ok(code) => code,

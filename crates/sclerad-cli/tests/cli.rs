@@ -217,6 +217,7 @@ fn help_has_examples() {
         &["user", "add", "--help"],
         &["user", "list", "--help"],
         &["audit", "verify", "--help"],
+        &["images", "render", "--help"],
     ] {
         let out = sclerad(command);
         assert_eq!(out.status.code(), Some(0), "{command:?}");
@@ -1830,4 +1831,57 @@ fn demo_serve_prints_users_who_can_log_in() {
         "{}",
         text(&again.stderr)
     );
+}
+
+/// `sclerad images render`: a CT slice of pydicom's test files as a PNG
+/// through the bone window; bad windows, frames and files are refused,
+/// exit 2, naming what is wrong, and no PNG is left behind.
+#[test]
+fn images_render_writes_a_png_of_a_dicom_frame() {
+    let dir = tempfile::tempdir().expect("temp");
+    let ct = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../sclerad-dicom/tests/data/CT_small.dcm")
+        .display()
+        .to_string();
+    let png = dir.path().join("slice.png");
+    let p = png.display().to_string();
+    let out = sclerad(&["images", "render", &ct, "--out", &p, "--window", "bone"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text_of(&out));
+    assert!(text(&out.stdout).contains("128×128"), "{}", text_of(&out));
+    let bytes = std::fs::read(&png).expect("the PNG");
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("dir")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(leftovers.len(), 1, "{leftovers:?}");
+
+    let bad_window = sclerad(&["images", "render", &ct, "--out", &p, "--window", "40"]);
+    assert_eq!(bad_window.status.code(), Some(2));
+    assert!(
+        text(&bad_window.stderr).contains("CENTER,WIDTH"),
+        "{}",
+        text_of(&bad_window)
+    );
+    let no_frame = sclerad(&["images", "render", &ct, "--out", &p, "--frame", "3"]);
+    assert_eq!(no_frame.status.code(), Some(2));
+    assert!(
+        text(&no_frame.stderr).contains("frame 3 does not exist"),
+        "{}",
+        text_of(&no_frame)
+    );
+    let readme = dir.path().join("README.txt");
+    std::fs::write(&readme, "Insert the CD").expect("write");
+    let r = readme.display().to_string();
+    let other = dir.path().join("other.png").display().to_string();
+    let not_dicom = sclerad(&["images", "render", &r, "--out", &other]);
+    assert_eq!(not_dicom.status.code(), Some(2));
+    assert!(
+        text(&not_dicom.stderr).contains("README.txt")
+            && text(&not_dicom.stderr).contains("not a DICOM file"),
+        "{}",
+        text_of(&not_dicom)
+    );
+    assert!(!std::path::Path::new(&other).exists());
 }

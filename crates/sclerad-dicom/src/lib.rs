@@ -10,6 +10,7 @@
 
 pub mod deid;
 pub mod profile;
+pub mod render;
 
 use dicom_core::value::Value;
 use dicom_dictionary_std::tags;

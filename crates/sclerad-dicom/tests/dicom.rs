@@ -527,3 +527,137 @@ fn what_is_not_an_instance_is_skipped_or_refused() {
         other => panic!("{other:?}"),
     }
 }
+
+// ---- rendering ----
+
+use sclerad_dicom::render::{png, render, RenderError, Window};
+
+/// A CT-like instance: raw values as given, rescale intercept −1024
+/// (raw 1024 is water, 0 HU).
+fn ct_with(
+    pixels: &[u16],
+    rows: u16,
+    columns: u16,
+    photometric: &str,
+) -> FileDicomObject<InMemDicomObject> {
+    let obj = InMemDicomObject::from_element_iter([
+        s(tags::SOP_CLASS_UID, VR::UI, uids::CT_IMAGE_STORAGE),
+        s(tags::SOP_INSTANCE_UID, VR::UI, INSTANCE_UID),
+        s(tags::MODALITY, VR::CS, "CT"),
+        DataElement::new(tags::SAMPLES_PER_PIXEL, VR::US, PrimitiveValue::from(1u16)),
+        s(tags::PHOTOMETRIC_INTERPRETATION, VR::CS, photometric),
+        DataElement::new(tags::ROWS, VR::US, PrimitiveValue::from(rows)),
+        DataElement::new(tags::COLUMNS, VR::US, PrimitiveValue::from(columns)),
+        DataElement::new(tags::BITS_ALLOCATED, VR::US, PrimitiveValue::from(16u16)),
+        DataElement::new(tags::BITS_STORED, VR::US, PrimitiveValue::from(12u16)),
+        DataElement::new(tags::HIGH_BIT, VR::US, PrimitiveValue::from(11u16)),
+        DataElement::new(
+            tags::PIXEL_REPRESENTATION,
+            VR::US,
+            PrimitiveValue::from(0u16),
+        ),
+        s(tags::RESCALE_INTERCEPT, VR::DS, "-1024"),
+        s(tags::RESCALE_SLOPE, VR::DS, "1"),
+        DataElement::new(
+            tags::PIXEL_DATA,
+            VR::OW,
+            PrimitiveValue::U16(pixels.iter().copied().collect()),
+        ),
+    ]);
+    let meta = FileMetaTableBuilder::new()
+        .media_storage_sop_class_uid(uids::CT_IMAGE_STORAGE)
+        .media_storage_sop_instance_uid(INSTANCE_UID)
+        .transfer_syntax(uids::EXPLICIT_VR_LITTLE_ENDIAN)
+        .implementation_class_uid("1.2.3.4")
+        .build()
+        .expect("meta");
+    roundtrip(&obj.with_exact_meta(meta))
+}
+
+#[test]
+fn a_ct_frame_is_rendered_in_hounsfield_units_through_the_window() {
+    // −1024 HU (air), 0 HU (water), 40 HU, 1,000 HU (bone), 2,000 HU.
+    let ct = ct_with(&[0, 1024, 1064, 2024, 3024, 1024], 2, 3, "MONOCHROME2");
+    let soft = render(&ct, 0, Window::Soft).expect("render");
+    assert_eq!((soft.width, soft.height), (3, 2));
+    // Centre 40, width 400 (PS3.3 C.11.2.1.2.1): −160.5…238.5 HU.
+    assert_eq!(soft.grey, [0, 102, 128, 255, 255, 102]);
+    let bone = render(&ct, 0, Window::Bone).expect("render");
+    // Centre 400, width 1,800: −500…1,299 HU.
+    assert_eq!(bone.grey, [0, 71, 77, 213, 255, 71]);
+    let custom = render(&ct, 0, Window::parse("0,2049").expect("window")).expect("render");
+    assert_eq!(custom.grey, [0, 128, 133, 252, 255, 128]);
+    // MONOCHROME1: low values are white.
+    let inverted = render(
+        &ct_with(&[0, 1024, 1064, 2024, 3024, 1024], 2, 3, "MONOCHROME1"),
+        0,
+        Window::Soft,
+    )
+    .expect("render");
+    assert_eq!(inverted.grey, [255, 153, 127, 0, 0, 153]);
+    // Auto without a window in the file: the frame's range.
+    let auto = render(&ct, 0, Window::Auto).expect("render");
+    assert_eq!(auto.grey[0], 0);
+    assert_eq!(auto.grey[4], 255);
+    assert!(matches!(
+        render(&ct, 1, Window::Soft),
+        Err(RenderError::NoFrame {
+            frame: 1,
+            frames: 1
+        })
+    ));
+    for bad in ["", "wide", "40", "40,0", "x,400"] {
+        assert!(Window::parse(bad).is_err(), "{bad}");
+    }
+}
+
+#[test]
+fn the_files_own_window_and_voi_lut_are_honoured() {
+    let mut ct = ct_with(&[0, 1024, 1064, 2024, 3024, 1024], 2, 3, "MONOCHROME2");
+    ct.put(s(tags::WINDOW_CENTER, VR::DS, "40"));
+    ct.put(s(tags::WINDOW_WIDTH, VR::DS, "400"));
+    assert_eq!(
+        render(&ct, 0, Window::Auto).expect("render").grey,
+        [0, 102, 128, 255, 255, 102]
+    );
+    // A VOI LUT wins over the window: HU −1024…−1021 through four entries.
+    let lut = InMemDicomObject::from_element_iter([
+        DataElement::new(
+            tags::LUT_DESCRIPTOR,
+            VR::US,
+            PrimitiveValue::U16([4u16, 0, 8].into_iter().collect()),
+        ),
+        DataElement::new(
+            tags::LUT_DATA,
+            VR::US,
+            PrimitiveValue::U16([0u16, 85, 170, 255].into_iter().collect()),
+        ),
+    ]);
+    let mut with_lut = ct_with(&[0, 1, 2, 3, 4, 0], 2, 3, "MONOCHROME2");
+    with_lut.put(s(tags::RESCALE_INTERCEPT, VR::DS, "0"));
+    with_lut.put(seq(tags::VOILUT_SEQUENCE, vec![lut]));
+    let with_lut = roundtrip(&with_lut);
+    assert_eq!(
+        render(&with_lut, 0, Window::Auto).expect("render").grey,
+        [0, 85, 170, 255, 255, 0]
+    );
+}
+
+#[test]
+fn a_real_ct_slice_renders_as_a_png() {
+    let Read::Instance(ct) = read(&data("CT_small.dcm")) else {
+        panic!("CT_small");
+    };
+    let r = render(&ct, 0, Window::Bone).expect("render");
+    assert_eq!((r.width, r.height), (128, 128));
+    // A body in air: black corners, something bright inside.
+    assert_eq!(r.grey[0], 0);
+    assert!(r.grey.iter().any(|g| *g > 100));
+    let bytes = png(&r).expect("png");
+    let decoder = ::png::Decoder::new(std::io::Cursor::new(bytes));
+    let mut reader = decoder.read_info().expect("a PNG");
+    let mut buf = vec![0; reader.output_buffer_size().expect("size")];
+    let info = reader.next_frame(&mut buf).expect("frame");
+    assert_eq!((info.width, info.height), (128, 128));
+    assert_eq!(&buf[..info.buffer_size()], &r.grey[..]);
+}
