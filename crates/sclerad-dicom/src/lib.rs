@@ -11,6 +11,7 @@
 pub mod deid;
 pub mod profile;
 pub mod render;
+pub mod volume;
 
 use dicom_core::value::Value;
 use dicom_dictionary_std::tags;

@@ -43,7 +43,7 @@ impl Window {
         }
     }
 
-    fn center_width(self) -> Option<(f64, f64)> {
+    pub(crate) fn center_width(self) -> Option<(f64, f64)> {
         match self {
             Window::Auto => None,
             Window::Bone => Some((400.0, 1800.0)),
@@ -77,7 +77,7 @@ pub enum RenderError {
 }
 
 /// The linear VOI function of PS3.3 C.11.2.1.2.1, to 0–255.
-fn linear(value: f64, center: f64, width: f64) -> u8 {
+pub(crate) fn linear_grey(value: f64, center: f64, width: f64) -> u8 {
     let low = center - 0.5 - (width - 1.0) / 2.0;
     let high = center - 0.5 + (width - 1.0) / 2.0;
     if value <= low {
@@ -116,7 +116,7 @@ pub fn render(
         )
         .map_err(|e| RenderError::Decode(e.to_string()))?;
     let mut grey: Vec<u8> = match window.center_width() {
-        Some((c, w)) => values.iter().map(|v| linear(*v, c, w)).collect(),
+        Some((c, w)) => values.iter().map(|v| linear_grey(*v, c, w)).collect(),
         None => auto(&decoded, &values),
     };
     if inverted {
@@ -152,7 +152,7 @@ fn auto(decoded: &dicom_pixeldata::DecodedPixelData<'_>, values: &[f64]) -> Vec<
         if let Some(w) = windows.first().filter(|w| w.width >= 1.0) {
             return values
                 .iter()
-                .map(|v| linear(*v, w.center, w.width))
+                .map(|v| linear_grey(*v, w.center, w.width))
                 .collect();
         }
     }

@@ -661,3 +661,137 @@ fn a_real_ct_slice_renders_as_a_png() {
     assert_eq!((info.width, info.height), (128, 128));
     assert_eq!(&buf[..info.buffer_size()], &r.grey[..]);
 }
+
+// ---- volumes ----
+
+use sclerad_dicom::volume::{Volume, VolumeError};
+
+const ROWS: u16 = 6;
+const COLUMNS: u16 = 8;
+
+/// A slice of a series at `z` mm (axial, standard orientation), all water
+/// but a 1,000 HU spot at (row, column) when `spot` is set.
+fn series_slice(
+    z: f64,
+    instance: u32,
+    spot: Option<(usize, usize)>,
+    spacing: f64,
+) -> FileDicomObject<InMemDicomObject> {
+    let mut pixels = vec![1024u16; ROWS as usize * COLUMNS as usize];
+    if let Some((r, c)) = spot {
+        pixels[r * COLUMNS as usize + c] = 2024;
+    }
+    let mut slice = ct_with(&pixels, ROWS, COLUMNS, "MONOCHROME2");
+    slice.put(s(
+        tags::SOP_INSTANCE_UID,
+        VR::UI,
+        &format!("2.25.{instance}"),
+    ));
+    slice.put(s(tags::INSTANCE_NUMBER, VR::IS, &instance.to_string()));
+    slice.put(s(
+        tags::IMAGE_ORIENTATION_PATIENT,
+        VR::DS,
+        "1\\0\\0\\0\\1\\0",
+    ));
+    slice.put(s(
+        tags::IMAGE_POSITION_PATIENT,
+        VR::DS,
+        &format!("-10\\-20\\{z}"),
+    ));
+    slice.put(s(
+        tags::PIXEL_SPACING,
+        VR::DS,
+        &format!("{spacing}\\{spacing}"),
+    ));
+    roundtrip(&slice)
+}
+
+/// Twelve slices 2.5 mm apart from z = 100, the spot at the sixth (z =
+/// 112.5, row 3, column 4), given out of order with instance numbers
+/// that run the other way.
+fn series(spacing: f64) -> Vec<FileDicomObject<InMemDicomObject>> {
+    let order = [7usize, 0, 11, 3, 5, 1, 9, 2, 10, 4, 8, 6];
+    order
+        .iter()
+        .map(|k| {
+            let spot = (*k == 5).then_some((3, 4));
+            series_slice(100.0 + *k as f64 * 2.5, 100 - *k as u32, spot, spacing)
+        })
+        .collect()
+}
+
+#[test]
+fn slices_are_ordered_by_position_along_the_normal() {
+    let slices = series(2.5);
+    let v = Volume::assemble(&slices).expect("volume");
+    assert_eq!(v.slices(), 12);
+    assert!(
+        v.positions.windows(2).all(|w| w[1] > w[0]),
+        "{:?}",
+        v.positions
+    );
+    assert_eq!(v.positions[0], 100.0);
+    assert_eq!(v.slice_spacing, 2.5);
+    // The most inferior slice is the one given second.
+    assert_eq!(v.order[0], 1);
+    assert_eq!(v.at(5, 3, 4), Some(1000));
+    assert_eq!(v.at(5, 3, 5), Some(0));
+    assert_eq!(v.at(12, 0, 0), None);
+    let axial = v.axial(5).expect("slice 5");
+    assert_eq!(axial.at(4, 3), Some(1000));
+}
+
+#[test]
+fn a_sagittal_reformat_keeps_the_true_aspect_and_a_slab_finds_the_spot() {
+    // Slices 2.5 mm apart, pixels 2.5 mm: one row per slice, superior on top.
+    let v = Volume::assemble(&series(2.5)).expect("volume");
+    let sag = v.sagittal(4).expect("sagittal");
+    assert_eq!((sag.width, sag.height), (ROWS as usize, 12));
+    assert_eq!(sag.at(3, 11 - 5), Some(1000));
+    assert_eq!(sag.hu.iter().filter(|h| **h == 1000).count(), 1);
+    // Pixels of 1.25 mm: two rows per slice, the one between interpolated.
+    let fine = Volume::assemble(&series(1.25)).expect("volume");
+    let sag = fine.sagittal(4).expect("sagittal");
+    assert_eq!(sag.height, 23);
+    assert_eq!(sag.at(3, 2 * (11 - 5)), Some(1000));
+    assert_eq!(sag.at(3, 2 * (11 - 5) + 1), Some(500));
+    // Off the spot's column nothing; a 3-column slab finds it.
+    assert_eq!(v.sagittal(5).expect("sagittal").hu.iter().max(), Some(&0));
+    assert_eq!(v.sagittal_slab(5, 3).expect("slab").at(3, 6), Some(1000));
+    assert!(v.sagittal(COLUMNS as usize).is_none());
+    // An axial slab of 5 mm around slice 6 holds slice 5's spot; around 8 not.
+    assert_eq!(v.axial_slab(6, 5.0).expect("slab").at(4, 3), Some(1000));
+    assert_eq!(v.axial_slab(8, 5.0).expect("slab").at(4, 3), Some(0));
+    let grey = v.sagittal(4).expect("sagittal").render(Window::Bone);
+    assert_eq!(grey.grey.len(), ROWS as usize * 12);
+}
+
+#[test]
+fn slices_that_do_not_make_one_volume_are_refused_by_number() {
+    let mut slices = series(2.5);
+    slices[3].put(s(
+        tags::IMAGE_ORIENTATION_PATIENT,
+        VR::DS,
+        "0\\1\\0\\0\\0\\-1",
+    ));
+    assert!(matches!(
+        Volume::assemble(&slices),
+        Err(VolumeError::Differs { index: 3, .. })
+    ));
+    let mut slices = series(2.5);
+    slices[4] = series_slice(100.0 + 7.0 * 2.5, 1, None, 2.5);
+    assert!(matches!(
+        Volume::assemble(&slices),
+        Err(VolumeError::SamePosition { .. })
+    ));
+    let mut slices = series(2.5);
+    slices[2].remove_element(tags::IMAGE_POSITION_PATIENT);
+    assert_eq!(
+        Volume::assemble(&slices).err(),
+        Some(VolumeError::Missing {
+            index: 2,
+            what: "Image Position (Patient)"
+        })
+    );
+    assert_eq!(Volume::assemble(&[]).err(), Some(VolumeError::Empty));
+}
