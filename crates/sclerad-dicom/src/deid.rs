@@ -19,7 +19,14 @@
 //!   offset in whole days (so intervals stay; TM values, times of day, are
 //!   left as they are). The patient's birth date and time are removed.
 //! - Private attributes are removed. Elements the table does not list are
-//!   kept, except people's names (VR PN), which are removed.
+//!   kept, except people's names (VR PN), addresses on the web (VR UR) and
+//!   values the source did not type (VR UN: no rule can read them), which
+//!   are removed, and overlays (groups 6000–601E), removed whole so that
+//!   no overlay module is left without its data.
+//! - A sequence whose action is `D` is replaced by one empty item (its
+//!   items may hold free text the table does not list).
+//! - Class and scheme UIDs (SOP classes, transfer syntaxes, coding
+//!   schemes) are kept, whatever their root.
 //! - PatientID and PatientName become the study's pseudonym; Patient
 //!   Identity Removed, De-identification Method (and its code sequence:
 //!   DCM 113100 and 113107) and Longitudinal Temporal Information Modified
@@ -180,10 +187,30 @@ fn is_standard_uid(uid: &str) -> bool {
     uid.starts_with("1.2.840.10008.")
 }
 
+/// Elements whose UIDs name a class or a scheme, not an instance: kept
+/// whatever their root (a vendor's SOP class, SNOMED's coding scheme UID).
+const CLASS_UIDS: &[Tag] = &[
+    tags::SOP_CLASS_UID,
+    tags::REFERENCED_SOP_CLASS_UID,
+    tags::REFERENCED_SOP_CLASS_UID_IN_FILE,
+    tags::AFFECTED_SOP_CLASS_UID,
+    tags::REQUESTED_SOP_CLASS_UID,
+    tags::RELATED_GENERAL_SOP_CLASS_UID,
+    tags::ORIGINAL_SPECIALIZED_SOP_CLASS_UID,
+    tags::MEDIA_STORAGE_SOP_CLASS_UID,
+    tags::TRANSFER_SYNTAX_UID,
+    tags::CODING_SCHEME_UID,
+];
+
 /// The text of a string element, trimmed of padding.
 fn text(obj: &InMemDicomObject, tag: Tag) -> Option<String> {
     let e = obj.get(tag)?;
-    let s = e.value().to_str().ok()?;
+    // A value the source did not type (VR UN) holds the text's bytes.
+    let s = if e.vr() == VR::UN {
+        std::borrow::Cow::Owned(String::from_utf8_lossy(&e.value().to_bytes().ok()?).into_owned())
+    } else {
+        e.value().to_str().ok()?
+    };
     let s = s.trim_matches(|c: char| c == '\0' || c.is_whitespace());
     (!s.is_empty()).then(|| s.to_string())
 }
@@ -191,9 +218,9 @@ fn text(obj: &InMemDicomObject, tag: Tag) -> Option<String> {
 /// SOP classes whose pixels often show identifying text, with the reason.
 const BURNED_IN_CLASSES: &[(&str, &str)] = &[
     ("1.2.840.10008.5.1.4.1.1.7", "secondary capture"),
-    ("1.2.840.10008.5.1.4.1.1.6.1", "ultrasound"),
-    ("1.2.840.10008.5.1.4.1.1.6.2", "enhanced ultrasound"),
-    ("1.2.840.10008.5.1.4.1.1.3.1", "ultrasound multi-frame"),
+    // With the retired 1.2.840.10008.5.1.4.1.1.6 and .3 themselves.
+    ("1.2.840.10008.5.1.4.1.1.6", "ultrasound"),
+    ("1.2.840.10008.5.1.4.1.1.3", "ultrasound multi-frame"),
     (
         "1.2.840.10008.5.1.4.1.1.77.1",
         "visible light (photograph, endoscopy, microscopy)",
@@ -271,6 +298,9 @@ fn shift_value(vr: VR, value: &str, days: i64) -> Option<String> {
     if v.is_empty() {
         return Some(String::new());
     }
+    if !v.is_ascii() {
+        return None;
+    }
     let (date, rest) = match vr {
         VR::DA => (v, ""),
         _ => v.split_at(v.len().min(8)),
@@ -335,8 +365,11 @@ impl Cleaner<'_> {
         self.secret.remap_uid(uid)
     }
 
-    /// Every value of a UI element replaced.
+    /// Every value of a UI element replaced (a class UID kept).
     fn uids(&mut self, e: &Element) -> Element {
+        if CLASS_UIDS.contains(&e.tag()) {
+            return e.clone();
+        }
         let values: Vec<String> = match e.value().to_multi_str() {
             Ok(v) => v.iter().map(|u| self.uid(u)).collect(),
             Err(_) => {
@@ -396,7 +429,15 @@ impl Cleaner<'_> {
 
     fn dummy(&mut self, e: &Element) -> Option<Element> {
         match e.vr() {
-            VR::SQ => Some(self.sequence(e)),
+            // One empty item: the items may hold free text.
+            VR::SQ => {
+                self.report.dummied += 1;
+                Some(DataElement::new(
+                    e.tag(),
+                    VR::SQ,
+                    DataSetSequence::from(vec![InMemDicomObject::new_empty()]),
+                ))
+            }
             VR::UI => Some(self.uids(e)),
             vr => {
                 self.report.dummied += 1;
@@ -428,7 +469,13 @@ impl Cleaner<'_> {
             self.report.private_removed += 1;
             return None;
         }
-        if tag == tags::PATIENT_BIRTH_DATE || tag == tags::PATIENT_BIRTH_TIME {
+        let overlay = (0x6000..=0x601E).contains(&tag.0);
+        if tag == tags::PATIENT_BIRTH_DATE
+            || tag == tags::PATIENT_BIRTH_TIME
+            || overlay
+            || e.vr() == VR::UR
+            || (e.vr() == VR::UN && tag != tags::PIXEL_DATA)
+        {
             self.report.removed += 1;
             return None;
         }

@@ -94,7 +94,15 @@ fn incomplete(obj: &InMemDicomObject) -> Option<String> {
         let bits = number(obj, tags::BITS_ALLOCATED).unwrap_or(8).max(1);
         let samples = number(obj, tags::SAMPLES_PER_PIXEL).unwrap_or(1).max(1);
         let frames = number(obj, tags::NUMBER_OF_FRAMES).unwrap_or(1).max(1);
-        let expected = (rows * columns * samples * frames * bits).div_ceil(8);
+        let Some(expected) = [columns, samples, frames, bits]
+            .into_iter()
+            .try_fold(rows, |n, m| n.checked_mul(m))
+            .map(|n| n.div_ceil(8))
+        else {
+            return Some(format!(
+                "an image of {rows}×{columns}, {frames} frame(s), larger than can be addressed"
+            ));
+        };
         let got = p.calculate_byte_len();
         if got < expected {
             return Some(format!(

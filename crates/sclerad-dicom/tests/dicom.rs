@@ -795,3 +795,139 @@ fn slices_that_do_not_make_one_volume_are_refused_by_number() {
     );
     assert_eq!(Volume::assemble(&[]).err(), Some(VolumeError::Empty));
 }
+
+/// Where de-identifiers commonly go wrong: text in sequences the profile
+/// dummies, untyped (UN) values, URLs, overlays, vendor class UIDs, bytes
+/// that are no date.
+#[test]
+fn the_places_de_identifiers_miss_are_covered() {
+    let secret = secret(7);
+    let subject = subject(&secret);
+    let vendor_class = "1.3.12.2.1107.5.9.1";
+    let mut source = planted(vendor_class);
+    let text_object = InMemDicomObject::from_element_iter([s(
+        tags::UNFORMATTED_TEXT_VALUE,
+        VR::ST,
+        "DOE^JANE MRN HOSP123456",
+    )]);
+    let annotation =
+        InMemDicomObject::from_element_iter([seq(tags::TEXT_OBJECT_SEQUENCE, vec![text_object])]);
+    source.put(seq(tags::GRAPHIC_ANNOTATION_SEQUENCE, vec![annotation]));
+    source.put(DataElement::new(
+        tags::OPERATORS_NAME,
+        VR::UN,
+        PrimitiveValue::U8(b"TECH^TOM".iter().copied().collect()),
+    ));
+    source.put(s(
+        tags::RETRIEVE_URL,
+        VR::UR,
+        "https://pacs.hospital.example/1.2.826.0.1.3680043.9.7133",
+    ));
+    source.put(DataElement::new(
+        Tag(0x6000, 0x0010),
+        VR::US,
+        PrimitiveValue::from(2u16),
+    ));
+    source.put(s(Tag(0x6000, 0x0022), VR::LO, "ACME overlay of DOE"));
+    source.put(s(tags::CODING_SCHEME_UID, VR::UI, "2.16.840.1.113883.6.96"));
+    source.put(DataElement::new(
+        Tag(0x0008, 0x041F),
+        VR::DT,
+        PrimitiveValue::from("1234567\u{e9}"),
+    ));
+    let source = roundtrip(&source);
+    let (out, report) =
+        stored(deidentify(&source, &secret, &subject, Options::default()).expect("deid"));
+    let bytes = bytes_of(&out);
+    for needle in IDENTIFYING.iter().chain(&["pacs.hospital", "MRN"]) {
+        assert!(
+            !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()),
+            "{needle} survived"
+        );
+    }
+    let back = roundtrip(&out);
+    // The annotation sequence: one empty item.
+    match back
+        .get(tags::GRAPHIC_ANNOTATION_SEQUENCE)
+        .map(|e| e.value())
+    {
+        Some(Value::Sequence(seq)) => {
+            assert_eq!(seq.items().len(), 1);
+            assert_eq!(seq.items()[0].iter().count(), 0);
+        }
+        other => panic!("{other:?}"),
+    }
+    for gone in [
+        tags::RETRIEVE_URL,
+        Tag(0x6000, 0x0010),
+        Tag(0x6000, 0x0022),
+        tags::OPERATORS_NAME,
+    ] {
+        assert!(back.get(gone).is_none(), "{gone} kept");
+    }
+    // Class and scheme UIDs are not instances: kept, and the meta agrees.
+    assert_eq!(text(&back, tags::SOP_CLASS_UID), vendor_class);
+    assert_eq!(
+        back.meta()
+            .media_storage_sop_class_uid()
+            .trim_end_matches('\0'),
+        vendor_class
+    );
+    assert_eq!(
+        text(&back, tags::CODING_SCHEME_UID),
+        "2.16.840.1.113883.6.96"
+    );
+    // A date-time that is no date: emptied and reported, no panic.
+    assert_eq!(text(&back, Tag(0x0008, 0x041F)), "");
+    assert!(
+        report.unreadable.contains(&Tag(0x0008, 0x041F).to_string()),
+        "{report:?}"
+    );
+
+    // Burned In Annotation sent untyped is still read, and quarantines.
+    let mut burned = planted(uids::COMPUTED_RADIOGRAPHY_IMAGE_STORAGE);
+    burned.put(DataElement::new(
+        tags::BURNED_IN_ANNOTATION,
+        VR::UN,
+        PrimitiveValue::U8(b"YES ".iter().copied().collect()),
+    ));
+    assert!(matches!(
+        deidentify(&roundtrip(&burned), &secret, &subject, Options::default()).expect("deid"),
+        Outcome::Quarantined { .. }
+    ));
+    // The retired ultrasound class too, even without a modality.
+    let mut us = planted("1.2.840.10008.5.1.4.1.1.6");
+    us.remove_element(tags::MODALITY);
+    assert!(matches!(
+        deidentify(&us, &secret, &subject, Options::default()).expect("deid"),
+        Outcome::Quarantined { .. }
+    ));
+}
+
+#[test]
+fn absurd_image_sizes_are_refused_without_overflow() {
+    let mut huge = planted(uids::COMPUTED_RADIOGRAPHY_IMAGE_STORAGE);
+    huge.put(DataElement::new(
+        tags::ROWS,
+        VR::US,
+        PrimitiveValue::from(65535u16),
+    ));
+    huge.put(DataElement::new(
+        tags::COLUMNS,
+        VR::US,
+        PrimitiveValue::from(65535u16),
+    ));
+    huge.put(DataElement::new(
+        tags::SAMPLES_PER_PIXEL,
+        VR::US,
+        PrimitiveValue::from(3u16),
+    ));
+    huge.put(s(tags::NUMBER_OF_FRAMES, VR::IS, "2147483647"));
+    match read(&bytes_of(&huge)) {
+        Read::Refused(why) => assert!(
+            why.contains("cut short") || why.contains("addressed"),
+            "{why}"
+        ),
+        other => panic!("{other:?}"),
+    }
+}

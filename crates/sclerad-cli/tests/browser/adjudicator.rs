@@ -80,17 +80,8 @@ fn an_adjudicator_accepts_a_reading_and_the_consensus_is_in_the_export() {
         assert_eq!(b.count("tr[data-state=open]").await, open);
         // Open ones first.
         let states = b
-            .js(
-                "return [...document.querySelectorAll('tr[data-state]')].map(t => t.dataset.state);",
-                vec![],
-            )
+            .strings("return [...document.querySelectorAll('tr[data-state]')].map(t => t.dataset.state);")
             .await;
-        let states: Vec<&str> = states
-            .as_array()
-            .expect("states")
-            .iter()
-            .filter_map(Value::as_str)
-            .collect();
         assert!(states.windows(2).all(|w| w != ["resolved", "open"]), "{states:?}");
 
         let exam = b

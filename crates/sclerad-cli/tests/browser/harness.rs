@@ -457,20 +457,28 @@ impl Browser<'_> {
             .await;
     }
 
+    /// Type `name` and `password` into the login form on the page and
+    /// press its button.
+    pub async fn submit_login(&self, name: &str, password: &str) {
+        for (field, text) in [("name", name), ("password", password)] {
+            let input = self.find(&format!("input[name={field}]")).await;
+            // A refused login keeps the name typed: type it afresh.
+            input
+                .clear()
+                .await
+                .unwrap_or_else(|e| panic!("clear the {field}: {e}"));
+            input
+                .send_keys(text)
+                .await
+                .unwrap_or_else(|e| panic!("type the {field}: {e}"));
+        }
+        self.click("[data-action=login]").await;
+    }
+
     /// Log in through the form, as a person would.
     pub async fn login(&self, user: &User) {
         self.goto("/login").await;
-        self.find("input[name=name]")
-            .await
-            .send_keys(&user.name)
-            .await
-            .expect("type the name");
-        self.find("input[name=password]")
-            .await
-            .send_keys(&user.password)
-            .await
-            .expect("type the password");
-        self.click("[data-action=login]").await;
+        self.submit_login(&user.name, &user.password).await;
         let started = Instant::now();
         while self.path().await.starts_with("/login") {
             assert!(
@@ -480,6 +488,30 @@ impl Browser<'_> {
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// The strings of the array `script` returns.
+    pub async fn strings(&self, script: &str) -> Vec<String> {
+        let list = self.js(script, vec![]).await;
+        list.as_array()
+            .unwrap_or_else(|| panic!("not a list: {list}"))
+            .iter()
+            .map(|v| {
+                v.as_str()
+                    .unwrap_or_else(|| panic!("not a string: {v}"))
+                    .to_string()
+            })
+            .collect()
+    }
+
+    /// The numbers of the array `script` returns.
+    pub async fn numbers(&self, script: &str) -> Vec<f64> {
+        let list = self.js(script, vec![]).await;
+        list.as_array()
+            .unwrap_or_else(|| panic!("not a list: {list}"))
+            .iter()
+            .map(|v| v.as_f64().unwrap_or_else(|| panic!("not a number: {v}")))
+            .collect()
     }
 
     /// `fetch(path)` from the page (the session's cookie, no CSRF needed for

@@ -33,35 +33,13 @@ fn without_a_session_every_page_sends_the_browser_to_the_login_page() {
         // A wrong password: said plainly, on the same form.
         let reader = env.demo.user("reader", 0);
         b.goto("/login?next=%2Fread").await;
-        b.find("input[name=name]")
-            .await
-            .send_keys(&reader.name)
-            .await
-            .expect("type");
-        b.find("input[name=password]")
-            .await
-            .send_keys("not the password")
-            .await
-            .expect("type");
-        b.click("[data-action=login]").await;
+        b.submit_login(&reader.name, "not the password").await;
         b.wait("document.querySelector('.problem')", "the refusal")
             .await;
         b.shot("login-refused").await;
         b.axe("a refused login").await;
         // The right one goes where the reader was going.
-        b.login(reader).await;
-        b.goto("/login?next=%2Fread").await;
-        b.find("input[name=name]")
-            .await
-            .send_keys(&reader.name)
-            .await
-            .expect("type");
-        b.find("input[name=password]")
-            .await
-            .send_keys(&reader.password)
-            .await
-            .expect("type");
-        b.click("[data-action=login]").await;
+        b.submit_login(&reader.name, &reader.password).await;
         b.wait_path("/read").await;
         b.close().await;
     });
@@ -111,17 +89,10 @@ fn no_page_a_reader_reaches_carries_a_patient_id_or_a_date() {
         b.login(reader).await;
         b.goto("/read").await;
         let codes = b
-            .js(
+            .strings(
                 "return [...document.querySelectorAll('tr[data-code]')].map(t => t.dataset.code);",
-                vec![],
             )
             .await;
-        let codes: Vec<String> = codes
-            .as_array()
-            .expect("codes")
-            .iter()
-            .filter_map(|c| c.as_str().map(String::from))
-            .collect();
         assert!(codes.len() > 77, "{}", codes.len());
         let mut paths = vec![
             "/".to_string(),
@@ -224,17 +195,8 @@ fn the_reading_forms_fit_a_tablet() {
                 // Every site of both hands, each big enough to touch
                 // (WCAG 2.5.8: 24 CSS pixels).
                 let sizes = b
-                    .js(
-                        "return [...document.querySelectorAll('a.site circle.hit')].map(c => c.getBoundingClientRect().width);",
-                        vec![],
-                    )
+                    .numbers("return [...document.querySelectorAll('a.site circle.hit')].map(c => c.getBoundingClientRect().width);")
                     .await;
-                let sizes: Vec<f64> = sizes
-                    .as_array()
-                    .expect("sizes")
-                    .iter()
-                    .filter_map(Value::as_f64)
-                    .collect();
                 assert_eq!(sizes.len(), 2 * sclerad_model::HandSite::ALL.len());
                 let smallest = sizes.iter().copied().fold(f64::INFINITY, f64::min);
                 assert!(smallest >= 24.0, "a site {smallest:.1} px wide");

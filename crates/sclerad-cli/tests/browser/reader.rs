@@ -147,17 +147,9 @@ fn a_reader_reads_a_spine_ct_by_keyboard() {
         c3.click().await.expect("click the unseen cell");
 
         // Down from the first covered level to T8, right to the canal.
-        let covered: Vec<String> = b
-            .js(
-                "return [...document.querySelectorAll('tr[data-level-row]:not(.unseen)')].map(r => r.dataset.levelRow);",
-                vec![],
-            )
-            .await
-            .as_array()
-            .expect("levels")
-            .iter()
-            .filter_map(|v| v.as_str().map(String::from))
-            .collect();
+        let covered = b
+            .strings("return [...document.querySelectorAll('tr[data-level-row]:not(.unseen)')].map(r => r.dataset.levelRow);")
+            .await;
         let t8 = covered
             .iter()
             .position(|l| l == "t8")
