@@ -32,6 +32,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0003_row_digests.sql",
         sql: include_str!("../migrations/0003_row_digests.sql"),
     },
+    Migration {
+        version: 4,
+        name: "0004_images.sql",
+        sql: include_str!("../migrations/0004_images.sql"),
+    },
 ];
 
 /// Serialises concurrent migrations of one database (any constant works;

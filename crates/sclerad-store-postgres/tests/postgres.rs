@@ -57,7 +57,7 @@ async fn concurrent_opens_migrate_once() {
         .fetch_all(&raw)
         .await
         .expect("migrations");
-    assert_eq!(versions, vec![1, 2, 3]);
+    assert_eq!(versions, vec![1, 2, 3, 4]);
 }
 
 #[tokio::test]

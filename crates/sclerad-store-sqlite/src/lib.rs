@@ -30,6 +30,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0003_row_digests.sql",
         sql: include_str!("../migrations/0003_row_digests.sql"),
     },
+    Migration {
+        version: 4,
+        name: "0004_images.sql",
+        sql: include_str!("../migrations/0004_images.sql"),
+    },
 ];
 
 /// A study store in one SQLite file.

@@ -57,7 +57,7 @@ async fn opening_creates_the_file_and_migrates_once() {
         .fetch_all(&raw)
         .await
         .expect("migrations");
-    assert_eq!(versions, vec![1, 2, 3]);
+    assert_eq!(versions, vec![1, 2, 3, 4]);
     let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
         .fetch_one(&raw)
         .await

@@ -969,6 +969,184 @@ pub async fn direct_edits_are_named(store: &dyn Store, raw: &RawSql) {
     assert!(first.reason.contains("deleted outside sclerad"), "{first}");
 }
 
+fn new_image(
+    exam_id: i64,
+    uid: &str,
+    position: Option<f64>,
+    data: &[u8],
+) -> sclerad_store::NewImage {
+    sclerad_store::NewImage {
+        exam_id,
+        sop_instance_uid: uid.into(),
+        series_uid: "2.25.9".into(),
+        sop_class_uid: "1.2.840.10008.5.1.4.1.1.2".into(),
+        modality: "CT".into(),
+        instance_number: Some(1),
+        position,
+        rows: 2,
+        columns: 2,
+        frames: 1,
+        overridden: None,
+        data: data.to_vec(),
+    }
+}
+
+/// Feeds `images` (then the end, unless `end` is false) to an import.
+async fn feed_images(
+    store: &dyn Store,
+    study_id: i64,
+    images: Vec<sclerad_store::NewImage>,
+    end: bool,
+) -> sclerad_store::StoreResult<sclerad_store::ImageImportSummary> {
+    use sclerad_store::{ImageFeed, ImageTally};
+    let (tx, rx) = tokio::sync::mpsc::channel(2);
+    let producer = tokio::spawn(async move {
+        for image in images {
+            if tx.send(ImageFeed::Image(image)).await.is_err() {
+                return;
+            }
+        }
+        if end {
+            let tally = ImageTally {
+                quarantined: 1,
+                refused: 0,
+                skipped: 2,
+            };
+            let _ = tx.send(ImageFeed::End(tally)).await;
+        }
+    });
+    let result = store.import_images(&admin(), study_id, rx).await;
+    producer.await.expect("producer");
+    result
+}
+
+/// Images: a secret per study, stored once and audited; instances stored
+/// with their exam, an import run again storing nothing twice, a UID
+/// with other bytes refused, an interrupted import storing nothing, an
+/// exam's slices in position order, and the bytes proven by the trail.
+pub async fn images_are_stored_once_and_proven(store: &dyn Store, raw: &RawSql) {
+    use sclerad_store::ImageStored;
+    let study = sample_study(store).await;
+    let secret = store
+        .image_secret(&admin(), study.id)
+        .await
+        .expect("secret");
+    assert_eq!(
+        store.image_secret(&admin(), study.id).await.expect("again"),
+        secret,
+        "one secret per study"
+    );
+    assert!(matches!(
+        store.image_secret(&admin(), study.id + 100).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    let patients = store.patients(study.id).await.expect("patients");
+    let ct = patients[0].ct.id;
+    let hand = patients[1].hand_radiograph.id;
+    let first = vec![
+        new_image(ct, "2.25.1", Some(12.5), b"slice at 12.5"),
+        new_image(ct, "2.25.2", Some(-3.0), b"slice at -3"),
+        new_image(hand, "2.25.3", None, b"radiograph"),
+    ];
+    let summary = feed_images(store, study.id, first.clone(), true)
+        .await
+        .expect("import");
+    assert_eq!((summary.stored, summary.unchanged), (3, 0));
+    assert!(summary
+        .results
+        .iter()
+        .all(|r| matches!(r, ImageStored::New(_))));
+    let again = feed_images(store, study.id, first.clone(), true)
+        .await
+        .expect("again");
+    assert_eq!((again.stored, again.unchanged), (0, 3), "{again:?}");
+    assert_eq!(again.digest, summary.digest, "same instances, same digest");
+    let changed = feed_images(
+        store,
+        study.id,
+        vec![new_image(ct, "2.25.1", Some(12.5), b"other bytes")],
+        true,
+    )
+    .await
+    .expect("import");
+    assert!(
+        matches!(&changed.results[..], [ImageStored::Refused(why)] if why.contains("other content")),
+        "{changed:?}"
+    );
+    // Interrupted (no end) and a foreign exam: nothing stored.
+    let interrupted = feed_images(
+        store,
+        study.id,
+        vec![new_image(ct, "2.25.4", Some(0.0), b"new")],
+        false,
+    )
+    .await;
+    assert!(
+        matches!(&interrupted, Err(StoreError::Invalid { message, .. }) if message.contains("interrupted")),
+        "{interrupted:?}"
+    );
+    let foreign = feed_images(
+        store,
+        study.id,
+        vec![new_image(ct + 1000, "2.25.5", None, b"x")],
+        true,
+    )
+    .await;
+    assert!(
+        matches!(foreign, Err(StoreError::Invalid { .. })),
+        "{foreign:?}"
+    );
+    let slices = store.exam_images(ct).await.expect("exam images");
+    let uids: Vec<&str> = slices.iter().map(|i| i.sop_instance_uid.as_str()).collect();
+    assert_eq!(uids, ["2.25.2", "2.25.1"], "ordered by position");
+    assert_eq!(slices[1].position, Some(12.5));
+    assert_eq!(slices[1].bytes, 13);
+    assert_eq!(
+        store
+            .image_data(slices[1].id)
+            .await
+            .expect("data")
+            .as_deref(),
+        Some(&b"slice at 12.5"[..])
+    );
+    assert_eq!(store.image_data(-1).await.expect("none"), None);
+    let all = store.images_after(study.id, 0, 2).await.expect("page");
+    assert_eq!(all.len(), 2);
+    let rest = store
+        .images_after(study.id, all[1].id, 10)
+        .await
+        .expect("page");
+    assert_eq!(rest.len(), 1);
+    // Secret, three imports (and their digests) proven; the bytes too.
+    let imports = store
+        .audit_events(0, 10_000)
+        .await
+        .expect("events")
+        .into_iter()
+        .filter(|e| e.entity == "images" && e.action == "import")
+        .count();
+    assert_eq!(imports, 3);
+    let events = store.audit_events(0, 10_000).await.expect("events");
+    assert!(
+        events
+            .iter()
+            .all(|e| !e.after.as_deref().unwrap_or("").contains(&secret.to_hex())),
+        "no event carries the secret"
+    );
+    verify_audit(store).await.expect("read").expect("intact");
+    raw(
+        "UPDATE images SET data = (SELECT data FROM images WHERE sop_instance_uid = '2.25.1') \
+         WHERE sop_instance_uid = '2.25.3'",
+    )
+    .await;
+    let (first, count) = row_failure(store).await;
+    assert_eq!((first.table, count), ("images", 1), "{first}");
+    assert!(first.reason.contains("DICOM bytes"), "{first}");
+    raw("DELETE FROM images WHERE sop_instance_uid = '2.25.3'").await;
+    let (first, _) = row_failure(store).await;
+    assert!(first.reason.contains("deleted outside sclerad"), "{first}");
+}
+
 /// Runs every check of the suite as its own test, for a back end whose
 /// tests provide `async fn $open() -> Option<Arc<dyn Store>>` returning a
 /// fresh, empty store (`None` only when the back end's tests were skipped
@@ -1028,6 +1206,18 @@ macro_rules! conformance_tests {
                     return;
                 };
                 $crate::conformance::direct_edits_are_named(store.as_ref(), raw.as_ref()).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn images_are_stored_once_and_proven() {
+                let Some((store, raw)) = $raw().await else {
+                    return;
+                };
+                $crate::conformance::images_are_stored_once_and_proven(
+                    store.as_ref(),
+                    raw.as_ref(),
+                )
+                .await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -43,6 +43,8 @@ use sclerad_store::{
     Modality, NewAssignment, Page, Paged, PatientRecord, Reading, ReadingKind, Role, Session,
     Store, StoreError, StoreResult, Study, StudyColumns, StudyImport, User, Verified, WorkItem,
 };
+use sclerad_store::{Image, ImageFeed, ImageImportSummary, ImageSecret, ImageStored, NewImage};
+use sha2::{Digest, Sha256};
 use sqlx::Row;
 
 use super::dialect::{
@@ -342,7 +344,10 @@ async fn digests_all(tx: &mut DbConnection, table: DataTable) -> StoreResult<Vec
 /// trail vouches for those rows from then on.
 async fn digest_everything(tx: &mut DbConnection) -> StoreResult<Vec<NewEvent>> {
     let mut events = Vec::new();
-    for table in DataTable::ALL {
+    for table in DataTable::ALL
+        .iter()
+        .filter(|t| t.since() <= ROW_DIGESTS_MIGRATION)
+    {
         events.extend(digests_all(tx, *table).await?);
     }
     Ok(events)
@@ -1809,6 +1814,209 @@ impl Store for ThisStore {
         Ok(after)
     }
 
+    async fn image_secret(&self, actor: &Actor, study_id: i64) -> StoreResult<ImageSecret> {
+        let stored: Option<String> =
+            sqlx::query_scalar("SELECT secret FROM study_secrets WHERE study_id = $1")
+                .bind(study_id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend)?;
+        if let Some(text) = stored {
+            return secret_of(&text);
+        }
+        let mut tx = self.write().await?;
+        study_exists(&mut tx, study_id).await?;
+        // Another writer may have created it since we looked.
+        let stored: Option<String> =
+            sqlx::query_scalar("SELECT secret FROM study_secrets WHERE study_id = $1")
+                .bind(study_id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(backend)?;
+        if let Some(text) = stored {
+            return secret_of(&text);
+        }
+        let secret = ImageSecret::random()?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO study_secrets (study_id, secret, created_at) VALUES ($1, $2, $3) RETURNING id",
+        )
+        .bind(study_id)
+        .bind(secret.to_hex())
+        .bind(now())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(backend)?;
+        // The event says that the secret exists, never what it is.
+        let mut events = vec![NewEvent::new(
+            "create",
+            "image_secret",
+            study_id,
+            None::<&()>,
+            Some(&serde_json::json!({ "study_id": study_id })),
+        )];
+        events.extend(digests(&mut tx, DataTable::StudySecrets, &[id]).await?);
+        audit(&mut tx, actor, events).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(secret)
+    }
+
+    async fn import_images(
+        &self,
+        actor: &Actor,
+        study_id: i64,
+        mut feed: tokio::sync::mpsc::Receiver<ImageFeed>,
+    ) -> StoreResult<ImageImportSummary> {
+        let mut tx = self.write().await?;
+        study_exists(&mut tx, study_id).await?;
+        let exams: std::collections::HashSet<i64> = sqlx::query_scalar(
+            "SELECT e.id FROM exams e JOIN patients p ON p.id = e.patient_ref WHERE p.study_id = $1",
+        )
+        .bind(study_id)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(backend)?
+        .into_iter()
+        .collect();
+        let mut results = Vec::new();
+        let mut new_ids = Vec::new();
+        let mut unchanged = 0;
+        let mut digest = Sha256::new();
+        let tally = loop {
+            let image = match feed.recv().await {
+                Some(ImageFeed::Image(image)) => image,
+                Some(ImageFeed::End(tally)) => break tally,
+                None => {
+                    return Err(StoreError::invalid(
+                        "images",
+                        "the import was interrupted before its end: nothing of it was stored",
+                    ))
+                }
+            };
+            if !exams.contains(&image.exam_id) {
+                return Err(StoreError::invalid(
+                    "exam_id",
+                    format!("exam {} is not in this study", image.exam_id),
+                ));
+            }
+            let sha256 = sclerad_model::hex(&Sha256::digest(&image.data));
+            let existing = sqlx::query(
+                "SELECT id, sha256, exam_id FROM images WHERE study_id = $1 AND sop_instance_uid = $2",
+            )
+            .bind(study_id)
+            .bind(&image.sop_instance_uid)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(backend)?;
+            let result = match existing {
+                Some(row) => {
+                    let id: i64 = row.try_get("id").map_err(backend)?;
+                    let stored: String = row.try_get("sha256").map_err(backend)?;
+                    let exam: i64 = row.try_get("exam_id").map_err(backend)?;
+                    if stored == sha256 && exam == image.exam_id {
+                        unchanged += 1;
+                        ImageStored::Unchanged(id)
+                    } else if exam != image.exam_id {
+                        ImageStored::Refused(format!(
+                            "the instance is stored already for another exam (image {id}): \
+                             the map gives it a different patient or exam than before"
+                        ))
+                    } else {
+                        ImageStored::Refused(format!(
+                            "an instance with the same UID and other content is stored already (image {id})"
+                        ))
+                    }
+                }
+                None => {
+                    let id = insert_image(&mut tx, study_id, &image, &sha256).await?;
+                    new_ids.push(id);
+                    ImageStored::New(id)
+                }
+            };
+            if !matches!(result, ImageStored::Refused(_)) {
+                digest.update(format!("{} {sha256}\n", image.sop_instance_uid).as_bytes());
+            }
+            results.push(result);
+        };
+        let digest = sclerad_model::hex(&digest.finalize());
+        let refused_here = results
+            .iter()
+            .filter(|r| matches!(r, ImageStored::Refused(_)))
+            .count();
+        let mut events = vec![NewEvent::new(
+            "import",
+            "images",
+            study_id,
+            None::<&()>,
+            Some(&serde_json::json!({
+                "stored": new_ids.len(),
+                "unchanged": unchanged,
+                "quarantined": tally.quarantined,
+                "refused": tally.refused + refused_here,
+                "skipped": tally.skipped,
+                "digest": digest,
+            })),
+        )];
+        events.extend(digests(&mut tx, DataTable::Images, &new_ids).await?);
+        audit(&mut tx, actor, events).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(ImageImportSummary {
+            stored: new_ids.len(),
+            unchanged,
+            results,
+            digest,
+        })
+    }
+
+    async fn exam_images(&self, exam_id: i64) -> StoreResult<Vec<Image>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{IMAGE_SELECT} WHERE exam_id = $1"
+        )))
+        .bind(exam_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        let mut images = rows.iter().map(image_of).collect::<StoreResult<Vec<_>>>()?;
+        // In Rust, not SQL: the databases order NULLs differently.
+        images.sort_by(|a, b| {
+            a.series_uid
+                .cmp(&b.series_uid)
+                .then_with(|| match (a.position, b.position) {
+                    (Some(x), Some(y)) => x.total_cmp(&y),
+                    (Some(_), None) => std::cmp::Ordering::Less,
+                    (None, Some(_)) => std::cmp::Ordering::Greater,
+                    (None, None) => std::cmp::Ordering::Equal,
+                })
+                .then_with(|| {
+                    a.instance_number
+                        .unwrap_or(i64::MAX)
+                        .cmp(&b.instance_number.unwrap_or(i64::MAX))
+                })
+                .then_with(|| a.id.cmp(&b.id))
+        });
+        Ok(images)
+    }
+
+    async fn images_after(&self, study_id: i64, after: i64, limit: i64) -> StoreResult<Vec<Image>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{IMAGE_SELECT} WHERE study_id = $1 AND id > $2 ORDER BY id LIMIT $3"
+        )))
+        .bind(study_id)
+        .bind(after)
+        .bind(limit.clamp(1, 10_000))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter().map(image_of).collect()
+    }
+
+    async fn image_data(&self, id: i64) -> StoreResult<Option<Vec<u8>>> {
+        sqlx::query_scalar("SELECT data FROM images WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)
+    }
+
     async fn audit_events(&self, after: i64, limit: i64) -> StoreResult<Vec<AuditEvent>> {
         let mut conn = self.pool.acquire().await.map_err(backend)?;
         events_page(&mut conn, after, limit).await
@@ -1871,6 +2079,35 @@ impl Store for ThisStore {
                 }
             }
         }
+        // An image's bytes against the SHA-256 its (proven) row records,
+        // a few images at a time.
+        let mut after = 0;
+        loop {
+            let page = sqlx::query(
+                "SELECT id, sha256, data FROM images WHERE id > $1 ORDER BY id LIMIT 16",
+            )
+            .bind(after)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(backend)?;
+            for row in &page {
+                after = row.try_get("id").map_err(backend)?;
+                let recorded: String = row.try_get("sha256").map_err(backend)?;
+                let data: Vec<u8> = row.try_get("data").map_err(backend)?;
+                if sclerad_model::hex(&Sha256::digest(&data)) != recorded {
+                    replay.content_differs(
+                        DataTable::Images,
+                        after,
+                        "its DICOM bytes do not match the SHA-256 its row records: \
+                         they were changed outside sclerad"
+                            .into(),
+                    );
+                }
+            }
+            if page.len() < 16 {
+                break;
+            }
+        }
         tx.rollback().await.map_err(backend)?;
         Ok(match replay.finish() {
             Ok(rows) => Ok(Verified { events, rows }),
@@ -1926,4 +2163,78 @@ fn study_of(row: &DbRow) -> StoreResult<Study> {
         columns: from_json::<StudyColumns>(&columns, "study columns")?,
         created_at: row.try_get("created_at").map_err(backend)?,
     })
+}
+
+/// The columns of an [`Image`], without its bytes.
+const IMAGE_SELECT: &str = "SELECT id, exam_id, sop_instance_uid, series_uid, sop_class_uid, \
+     modality, instance_number, position, pixel_rows, pixel_columns, frames, bytes, sha256, \
+     overridden, created_at FROM images";
+
+fn image_of(row: &DbRow) -> StoreResult<Image> {
+    Ok(Image {
+        id: row.try_get("id").map_err(backend)?,
+        exam_id: row.try_get("exam_id").map_err(backend)?,
+        sop_instance_uid: row.try_get("sop_instance_uid").map_err(backend)?,
+        series_uid: row.try_get("series_uid").map_err(backend)?,
+        sop_class_uid: row.try_get("sop_class_uid").map_err(backend)?,
+        modality: row.try_get("modality").map_err(backend)?,
+        instance_number: row.try_get("instance_number").map_err(backend)?,
+        position: row.try_get("position").map_err(backend)?,
+        rows: row.try_get("pixel_rows").map_err(backend)?,
+        columns: row.try_get("pixel_columns").map_err(backend)?,
+        frames: row.try_get("frames").map_err(backend)?,
+        bytes: row.try_get("bytes").map_err(backend)?,
+        sha256: row.try_get("sha256").map_err(backend)?,
+        overridden: row.try_get("overridden").map_err(backend)?,
+        created_at: row.try_get("created_at").map_err(backend)?,
+    })
+}
+
+async fn insert_image(
+    tx: &mut DbConnection,
+    study_id: i64,
+    image: &NewImage,
+    sha256: &str,
+) -> StoreResult<i64> {
+    sqlx::query_scalar(
+        "INSERT INTO images (study_id, exam_id, sop_instance_uid, series_uid, sop_class_uid, \
+         modality, instance_number, position, pixel_rows, pixel_columns, frames, bytes, sha256, \
+         overridden, created_at, data) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id",
+    )
+    .bind(study_id)
+    .bind(image.exam_id)
+    .bind(&image.sop_instance_uid)
+    .bind(&image.series_uid)
+    .bind(&image.sop_class_uid)
+    .bind(&image.modality)
+    .bind(image.instance_number)
+    .bind(image.position)
+    .bind(image.rows)
+    .bind(image.columns)
+    .bind(image.frames)
+    .bind(i64::try_from(image.data.len()).unwrap_or(i64::MAX))
+    .bind(sha256)
+    .bind(&image.overridden)
+    .bind(now())
+    .bind(&image.data)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(backend)
+}
+
+async fn study_exists(tx: &mut DbConnection, study_id: i64) -> StoreResult<()> {
+    let found: Option<i64> = sqlx::query_scalar("SELECT id FROM studies WHERE id = $1")
+        .bind(study_id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(backend)?;
+    found
+        .map(|_| ())
+        .ok_or_else(|| StoreError::not_found(format!("study {study_id}")))
+}
+
+fn secret_of(text: &str) -> StoreResult<ImageSecret> {
+    ImageSecret::from_hex(text)
+        .ok_or_else(|| StoreError::Backend("the study's image secret is not 64 hex digits".into()))
 }

@@ -18,6 +18,7 @@ pub mod blinding;
 pub mod codec;
 mod edit;
 mod error;
+pub mod images;
 pub mod migrate;
 pub mod password;
 pub mod proof;
@@ -28,6 +29,9 @@ mod types;
 pub use audit::{Anchor, AuditEvent, BrokenLink, ChainVerifier, NewEvent};
 pub use edit::{edit_patient, MAX_CELL_CHARS};
 pub use error::{StoreError, StoreResult};
+pub use images::{
+    Image, ImageFeed, ImageImportSummary, ImageSecret, ImageStored, ImageTally, NewImage,
+};
 pub use migrate::{now, Migration};
 pub use proof::{AuditFailure, RowMismatch, Verified};
 pub use records::{read_study, to_tables, StudyImport};
@@ -225,6 +229,31 @@ pub trait Store: Send + Sync + 'static {
         findings: &[Finding],
         expected_version: i64,
     ) -> StoreResult<Reading>;
+
+    // ---- images ----
+
+    /// The study's image secret, created (and audited, never shown) at
+    /// the first call.
+    async fn image_secret(&self, actor: &Actor, study_id: i64) -> StoreResult<ImageSecret>;
+    /// Stores the instances `feed` brings, in one transaction with one
+    /// audit event (and the row digests), when the feed ends with
+    /// [`ImageFeed::End`]; writes nothing if it closes without its end or
+    /// anything fails. An instance whose UID is stored already is
+    /// `Unchanged` if its bytes are the same, else `Refused`. Memory: the
+    /// instance being written and one small result per instance.
+    async fn import_images(
+        &self,
+        actor: &Actor,
+        study_id: i64,
+        feed: tokio::sync::mpsc::Receiver<ImageFeed>,
+    ) -> StoreResult<ImageImportSummary>;
+    /// The images of an exam: by series, then position along the slice
+    /// normal, then instance number.
+    async fn exam_images(&self, exam_id: i64) -> StoreResult<Vec<Image>>;
+    /// Up to `limit` images of a study with ids above `after`, in id order.
+    async fn images_after(&self, study_id: i64, after: i64, limit: i64) -> StoreResult<Vec<Image>>;
+    /// The bytes of image `id`, if it exists.
+    async fn image_data(&self, id: i64) -> StoreResult<Option<Vec<u8>>>;
 
     // ---- audit ----
 

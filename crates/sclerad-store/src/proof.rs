@@ -17,6 +17,10 @@
 //! An import hashes the text it binds instead ([`values_hash`]), which
 //! both databases store unchanged (integers as their decimal digits).
 //!
+//! An image's DICOM bytes are not a proven column: its row holds their
+//! SHA-256 (`images.sha256`, proven), and verification hashes the bytes
+//! again ([`Replay::content_differs`]).
+//!
 //! Not proven: login counters and lock times (`users.failed_logins`,
 //! `locked_until`, changed at every failed login without an event) and
 //! sessions (short-lived credentials, not study data).
@@ -95,9 +99,20 @@ tables! {
     Exams "exams" ["patient_ref", "modality", "exam_date", "ct_type", "ct_levels"] names ["patient_ref", "modality"];
     Assignments "assignments" ["exam_id", "reader_id", "code", "position", "kind", "created_at"] names ["code"];
     Readings "readings" ["exam_id", "reader", "kind", "assignment_id", "findings", "version", "updated_at"] names ["exam_id", "reader", "kind"];
+    StudySecrets "study_secrets" ["study_id", "secret", "created_at"] names ["study_id"];
+    Images "images" ["study_id", "exam_id", "sop_instance_uid", "series_uid", "sop_class_uid", "modality", "instance_number", "position", "pixel_rows", "pixel_columns", "frames", "bytes", "sha256", "overridden", "created_at"] names ["exam_id", "sop_instance_uid"];
 }
 
 impl DataTable {
+    /// The schema version (migration) that created the table: migration 3
+    /// (row digests) records the rows of the tables that existed then.
+    pub fn since(self) -> i64 {
+        match self {
+            DataTable::StudySecrets | DataTable::Images => 4,
+            _ => 1,
+        }
+    }
+
     /// The table named `name`.
     pub fn from_name(name: &str) -> Option<DataTable> {
         DataTable::ALL.iter().copied().find(|t| t.name() == name)
@@ -279,6 +294,12 @@ impl Replay {
                 "is not in the audit trail: it was added outside sclerad".into(),
             ),
         }
+    }
+
+    /// Records that the content a row vouches for by its digest column (an
+    /// image's bytes against its SHA-256) is not that content.
+    pub fn content_differs(&mut self, table: DataTable, id: i64, reason: String) {
+        self.mismatch(table, None, id, reason);
     }
 
     /// Ends the check: every row the trail says exists must have been seen.
