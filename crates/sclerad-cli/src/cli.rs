@@ -79,6 +79,93 @@ Examples:
   sclerad images render series/IM0042 --out a.png --window 300,1500 --frame 0"
     )]
     Render(ImagesRenderArgs),
+
+    /// Take DICOM images into a study, de-identified on the way in (DICOM
+    /// PS3.15 Annex E, Basic Profile with Retain Longitudinal Temporal
+    /// Information with Modified Dates). Each instance is matched to a
+    /// study patient and exam by the map; the originals are never stored.
+    #[command(after_help = IMAGES_IMPORT_HELP)]
+    Import(ImagesImportArgs),
+
+    /// Write a study's stored, de-identified instances as DICOM files:
+    /// DIR/PSEUDONYM/EXAM/SERIES/INSTANCE.dcm.
+    #[command(
+        after_help = "The folder must not exist or be empty; it is written whole or not at all.
+
+Examples:
+  sclerad images export --study nancy --out nancy-images/
+  sclerad images export --study nancy --out nancy-images/ --db postgres://sclerad@db.example/sclerad"
+    )]
+    Export(ImagesExportArgs),
+}
+
+const IMAGES_IMPORT_HELP: &str = "\
+MAP.csv has one row per source patient: columns dicom_patient_id (the
+images' Patient ID) and patient_id (the study's), and optionally
+accession_number (the row then applies to that exam only) and exam
+(hand_radiograph or ct; else recognised from Modality and Body Part
+Examined). Several source patients may map to one study patient.
+
+Each file is stored, quarantined (its pixels may show burned-in text:
+Burned In Annotation YES, ultrasound, secondary capture…), refused (corrupt,
+unknown patient, no exam) or skipped (not DICOM, a DICOMDIR). A quarantined
+instance is not stored in any form; once checked, import it again with
+--allow-burned-in. Importing the same files again stores nothing twice.
+
+The report (--report) has the columns source, action, reason, patient_id,
+exam, instance and warnings (an image date that is not the bundle's).
+
+Exit status: 0 every DICOM instance stored, 1 some quarantined or refused,
+2 usage or I/O errors (nothing stored).
+
+Examples:
+  sclerad images import /media/cdrom --study nancy --map map.csv --report report.csv
+  sclerad images import hands.zip ct/ --study nancy --map map.csv
+  sclerad images import checked/IM0007 --study nancy --map map.csv --allow-burned-in";
+
+#[derive(Debug, Args)]
+pub struct ImagesImportArgs {
+    /// DICOM files, folders (read recursively) or .zip files.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// The study the images belong to.
+    #[arg(long, value_name = "NAME")]
+    pub study: String,
+
+    /// The map from source patients to study patients (CSV).
+    #[arg(long, value_name = "MAP.csv")]
+    pub map: PathBuf,
+
+    /// Write what became of each file here (CSV).
+    #[arg(long, value_name = "REPORT.csv")]
+    pub report: Option<PathBuf>,
+
+    /// Store instances that may show burned-in text: only after a person
+    /// has checked their pixels.
+    #[arg(long)]
+    pub allow_burned_in: bool,
+
+    /// Largest file read, in MiB (a file or a zip member).
+    #[arg(long, value_name = "MIB", default_value_t = 1024)]
+    pub max_file_size: u64,
+
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ImagesExportArgs {
+    /// The study.
+    #[arg(long, value_name = "NAME")]
+    pub study: String,
+
+    /// The folder to write (must not exist or be empty).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+
+    #[command(flatten)]
+    pub db: DbArgs,
 }
 
 #[derive(Debug, Args)]
@@ -517,6 +604,13 @@ pub struct SynthArgs {
     /// Replace a bundle already in the folder.
     #[arg(long)]
     pub force: bool,
+
+    /// Also write, for each patient, a hand radiograph and a CT series
+    /// that agree with the readings (DIR/images/, with made-up hospital
+    /// identifiers to de-identify) and the map DIR/images-map.csv for
+    /// `sclerad images import`. Needs --readings long.
+    #[arg(long)]
+    pub images: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -49,7 +49,7 @@ pub fn runtime() -> Result<tokio::runtime::Runtime> {
 
 /// Who the command line acts as, for the audit trail: the operating-system
 /// user.
-fn actor() -> Actor {
+pub(crate) fn actor() -> Actor {
     let who = std::env::var("USER")
         .or_else(|_| std::env::var("USERNAME"))
         .unwrap_or_else(|_| "unknown".into());
@@ -248,8 +248,9 @@ pub fn audit(command: &AuditCommand) -> Result<ExitCode> {
         Ok(proved) => {
             println!(
                 "Audit trail intact: {} events, every link checked; every current row of \
-                 users, API tokens, studies, patients, exams, assignments and readings \
-                 ({} rows) is what the trail records.",
+                 users, API tokens, studies, patients, exams, assignments, readings, image \
+                 secrets and images ({} rows) is what the trail records, and every image's \
+                 bytes match their recorded SHA-256.",
                 proved.events, proved.rows
             );
             if args.anchor.is_empty() {
@@ -432,6 +433,8 @@ pub fn demo_serve(
                 .with_context(|| format!("cannot create the store {}", path.display()))?,
         );
         let who = Actor::command_line("sclerad-demo");
+        // The images are drawn from every consensus, held back or not.
+        let truth = cohort;
         let (cohort, held_back) = without_some_consensus(cohort, DEMO_OPEN_PATIENTS);
         let study = store
             .import_study(&who, "nancy-demo", &StudyImport::from_cohort(&cohort))
@@ -461,6 +464,9 @@ pub fn demo_serve(
             0.1,
         )
         .await?;
+        let started = std::time::Instant::now();
+        let images =
+            crate::images::import_demo_images(store.as_ref(), &who, study.id, truth).await?;
         let listener = tokio::net::TcpListener::bind(bind)
             .await
             .with_context(|| format!("cannot serve on {bind}"))?;
@@ -470,6 +476,10 @@ pub fn demo_serve(
             study.name,
             path.display(),
             readers.join(" and ")
+        );
+        println!(
+            "Drew and stored, de-identified, {images} synthetic images (a hand radiograph and a CT series per patient, agreeing with the readings) in {:.1} s.",
+            started.elapsed().as_secs_f64()
         );
         println!(
             "The consensus of the last {held_back} patients' exams was left out of the store: the adjudicator settles their disagreements."

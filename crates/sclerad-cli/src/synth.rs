@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use sclerad_synth::{generate, ReadingsMode, SynthOptions};
 
 use crate::cli::{ReadingsArg, SynthArgs};
@@ -13,6 +13,9 @@ pub fn run(args: &SynthArgs) -> Result<ExitCode> {
             "{} already holds a bundle (patients.csv); use --force to replace it",
             args.out.display()
         );
+    }
+    if args.images && matches!(args.readings, ReadingsArg::Summary) {
+        bail!("--images draws the lesions where the readings put them: add --readings long");
     }
     let readings = match args.readings {
         ReadingsArg::Summary => ReadingsMode::Summary,
@@ -44,5 +47,14 @@ pub fn run(args: &SynthArgs) -> Result<ExitCode> {
         args.seed,
         args.out.display()
     );
+    if args.images {
+        let files = sclerad_synth::images::write_images(&cohort, &args.out)
+            .with_context(|| format!("cannot write the images into {}", args.out.display()))?;
+        println!(
+            "Wrote {files} DICOM files to {} and their map to {}",
+            args.out.join("images").display(),
+            args.out.join("images-map.csv").display()
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -1885,3 +1885,540 @@ fn images_render_writes_a_png_of_a_dicom_frame() {
     );
     assert!(!std::path::Path::new(&other).exists());
 }
+
+// ---- images import and export ----
+
+mod images {
+    use super::*;
+    use dicom_core::value::{DataSetSequence, PrimitiveValue};
+    use dicom_core::{DataElement, Tag, VR};
+    use dicom_dictionary_std::tags;
+    use dicom_object::{open_file, DefaultDicomObject, InMemDicomObject};
+    use std::path::Path;
+
+    fn edit(from: &Path, to: &Path, change: impl FnOnce(&mut DefaultDicomObject)) {
+        let mut obj = open_file(from).expect("open a synthetic file");
+        change(&mut obj);
+        let mut bytes = Vec::new();
+        obj.write_all(&mut bytes).expect("write");
+        std::fs::write(to, bytes).expect("write the file");
+    }
+
+    fn put(obj: &mut DefaultDicomObject, tag: Tag, vr: VR, value: &str) {
+        obj.put(DataElement::new(tag, vr, PrimitiveValue::from(value)));
+    }
+
+    fn string(obj: &InMemDicomObject, tag: Tag) -> String {
+        obj.get(tag)
+            .and_then(|e| e.value().to_str().ok())
+            .map(|s| s.trim_end_matches(['\0', ' ']).to_string())
+            .unwrap_or_default()
+    }
+
+    fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+            .expect("dir")
+            .map(|e| e.expect("entry").path())
+            .collect();
+        entries.sort();
+        for e in entries {
+            if e.is_dir() {
+                files_under(&e, out);
+            } else {
+                out.push(e);
+            }
+        }
+    }
+
+    /// Every UI value of a data set, nested sequences included.
+    fn uids(obj: &InMemDicomObject, out: &mut BTreeSet<String>) {
+        for e in obj.iter() {
+            if e.vr() == VR::UI {
+                if let Ok(v) = e.value().to_str() {
+                    let v = v.trim_end_matches(['\0', ' ']).to_string();
+                    if !v.starts_with("1.2.840.10008.") && !v.is_empty() {
+                        out.insert(v);
+                    }
+                }
+            }
+            if let Some(items) = e.items() {
+                for item in items {
+                    uids(item, out);
+                }
+            }
+        }
+    }
+
+    fn private_tags(obj: &InMemDicomObject) -> Vec<Tag> {
+        let mut found = Vec::new();
+        for e in obj.iter() {
+            if e.header().tag.group() % 2 == 1 {
+                found.push(e.header().tag);
+            }
+            if let Some(items) = e.items() {
+                for item in items {
+                    found.extend(private_tags(item));
+                }
+            }
+        }
+        found
+    }
+
+    fn date(obj: &InMemDicomObject, tag: Tag) -> chrono::NaiveDate {
+        chrono::NaiveDate::parse_from_str(&string(obj, tag), "%Y%m%d").expect("a date")
+    }
+
+    /// `sclerad images import` and `export` on synthetic hospital files
+    /// with identifiers planted wherever real files hide them, plus files
+    /// that must be quarantined, refused or skipped: nothing identifying
+    /// survives, no private tag remains, the provenance attributes are
+    /// set, UIDs and references stay consistent, each patient's date
+    /// interval is unchanged, the report names every file and why, a
+    /// second import stores nothing twice, and the override stores a
+    /// checked instance.
+    #[test]
+    fn import_deidentifies_reports_and_export_writes_what_was_stored() {
+        let dir = tempfile::tempdir().expect("temp");
+        let d = dir.path();
+        let bundle = d.join("b");
+        let b = bundle.display().to_string();
+        let out = sclerad(&[
+            "synth",
+            "--patients",
+            "3",
+            "--readings",
+            "long",
+            "--images",
+            "--out",
+            &b,
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", text_of(&out));
+        let db = format!("sqlite:{}", d.join("s.db").display());
+        let out = sclerad(&["import", &b, "--study", "s", "--db", &db]);
+        assert_eq!(out.status.code(), Some(0), "{}", text_of(&out));
+
+        // The hospital's files: the synthetic ones, one slice with more
+        // identifiers planted, and an extra folder of trouble.
+        let images = bundle.join("images");
+        let mut sources = Vec::new();
+        files_under(&images, &mut sources);
+        let ct = sources
+            .iter()
+            .find(|p| p.display().to_string().contains("/ct/IM0003"))
+            .expect("a CT slice")
+            .clone();
+        let hand = sources
+            .iter()
+            .find(|p| p.display().to_string().contains("/hand/"))
+            .expect("a radiograph")
+            .clone();
+        let neighbour = ct.with_file_name("IM0002.dcm");
+        let neighbour_uid = string(
+            &open_file(&neighbour).expect("open"),
+            tags::SOP_INSTANCE_UID,
+        );
+        edit(&ct.clone(), &ct, |o| {
+            put(
+                o,
+                tags::IMAGE_COMMENTS,
+                VR::LT,
+                "seen with Mrs MARTIN-PLANTED, room 12",
+            );
+            put(o, tags::OPERATORS_NAME, VR::PN, "OPERATOR^PLANTED");
+            put(o, tags::DEVICE_SERIAL_NUMBER, VR::LO, "SN-PLANTED-998877");
+            put(
+                o,
+                tags::INSTITUTION_ADDRESS,
+                VR::ST,
+                "29 avenue PLANTED, Nancy",
+            );
+            put(o, tags::PATIENT_ADDRESS, VR::LO, "3 rue PLANTED");
+            put(o, tags::INSTANCE_CREATION_DATE, VR::DA, "20100611");
+            put(o, Tag(0x0009, 0x0010), VR::LO, "ACME PLANTED");
+            put(o, Tag(0x0009, 0x1001), VR::LO, "PRIVATE-PLANTED");
+            let reference = InMemDicomObject::from_element_iter([
+                DataElement::new(
+                    tags::REFERENCED_SOP_CLASS_UID,
+                    VR::UI,
+                    PrimitiveValue::from("1.2.840.10008.5.1.4.1.1.2"),
+                ),
+                DataElement::new(
+                    tags::REFERENCED_SOP_INSTANCE_UID,
+                    VR::UI,
+                    PrimitiveValue::from(neighbour_uid.as_str()),
+                ),
+            ]);
+            o.put(DataElement::new(
+                tags::REFERENCED_IMAGE_SEQUENCE,
+                VR::SQ,
+                DataSetSequence::from(vec![reference]),
+            ));
+            let equipment = InMemDicomObject::from_element_iter([
+                DataElement::new(
+                    tags::CONTRIBUTION_DATE_TIME,
+                    VR::DT,
+                    PrimitiveValue::from("20100612101500"),
+                ),
+                DataElement::new(
+                    tags::CONTRIBUTION_DESCRIPTION,
+                    VR::ST,
+                    PrimitiveValue::from("edited by PLANTED"),
+                ),
+            ]);
+            o.put(DataElement::new(
+                tags::CONTRIBUTING_EQUIPMENT_SEQUENCE,
+                VR::SQ,
+                DataSetSequence::from(vec![equipment]),
+            ));
+        });
+        let extra = d.join("extra");
+        std::fs::create_dir(&extra).expect("dir");
+        std::fs::write(
+            extra.join("README.TXT"),
+            "Insert the CD; the viewer is VIEWER.EXE",
+        )
+        .expect("write");
+        std::fs::copy(
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../sclerad-dicom/tests/data/DICOMDIR-empty.dcm"),
+            extra.join("DICOMDIR"),
+        )
+        .expect("copy");
+        let slice = std::fs::read(&neighbour).expect("read");
+        std::fs::write(extra.join("cut.dcm"), &slice[..slice.len() / 2]).expect("write");
+        edit(&hand, &extra.join("burned.dcm"), |o| {
+            put(o, tags::BURNED_IN_ANNOTATION, VR::CS, "YES");
+            put(o, tags::SOP_INSTANCE_UID, VR::UI, "2.25.1001");
+        });
+        edit(&hand, &extra.join("us.dcm"), |o| {
+            put(
+                o,
+                tags::SOP_CLASS_UID,
+                VR::UI,
+                "1.2.840.10008.5.1.4.1.1.6.1",
+            );
+            put(o, tags::SOP_INSTANCE_UID, VR::UI, "2.25.1002");
+        });
+        edit(&hand, &extra.join("stranger.dcm"), |o| {
+            put(o, tags::PATIENT_ID, VR::LO, "NOT-IN-THE-MAP");
+            put(o, tags::SOP_INSTANCE_UID, VR::UI, "2.25.1003");
+        });
+        // What must not survive: every identifier of the sources.
+        let mut needles: BTreeSet<String> = BTreeSet::new();
+        let mut source_uids = BTreeSet::new();
+        let mut source_dates: BTreeMap<String, (chrono::NaiveDate, chrono::NaiveDate)> =
+            BTreeMap::new();
+        for path in &sources {
+            let o = open_file(path).expect("open");
+            for tag in [
+                tags::PATIENT_ID,
+                tags::PATIENT_NAME,
+                tags::PATIENT_BIRTH_DATE,
+                tags::ACCESSION_NUMBER,
+                tags::INSTITUTION_NAME,
+                tags::REFERRING_PHYSICIAN_NAME,
+            ] {
+                let v = string(&o, tag);
+                needles.insert(v.clone());
+                // The family name alone too.
+                if let Some((family, _)) = v.split_once('^') {
+                    needles.insert(family.to_string());
+                }
+            }
+            uids(&o, &mut source_uids);
+            let pid = string(&o, tags::PATIENT_ID);
+            let entry = source_dates
+                .entry(pid)
+                .or_insert((date(&o, tags::STUDY_DATE), date(&o, tags::STUDY_DATE)));
+            if path.display().to_string().contains("/hand/") {
+                entry.0 = date(&o, tags::STUDY_DATE);
+            } else {
+                entry.1 = date(&o, tags::STUDY_DATE);
+            }
+        }
+        needles.extend(
+            [
+                "PLANTED",
+                "HOSPPACS",
+                "HOSPITAL_PACS",
+                "Brabois",
+                "2.25.1001",
+                "2.25.1002",
+            ]
+            .map(String::from),
+        );
+        needles.extend(source_uids.iter().cloned());
+        needles.retain(|n| n.len() >= 4);
+
+        let zip_path = d.join("extra.zip");
+        let status = Command::new("zip")
+            .arg("-qr")
+            .arg(&zip_path)
+            .arg(".")
+            .current_dir(&extra)
+            .status();
+        let zipped = status.map(|s| s.success()).unwrap_or(false);
+        let map = bundle.join("images-map.csv").display().to_string();
+        let report = d.join("report.csv");
+        let r = report.display().to_string();
+        let imgs = images.display().to_string();
+        let ex = if zipped {
+            zip_path.display().to_string()
+        } else {
+            extra.display().to_string()
+        };
+        let out = sclerad(&[
+            "images", "import", &imgs, &ex, "--study", "s", "--db", &db, "--map", &map, "--report",
+            &r,
+        ]);
+        assert_eq!(out.status.code(), Some(1), "{}", text_of(&out));
+        let report_text = std::fs::read_to_string(&report).expect("report");
+        let lines: Vec<&str> = report_text.lines().collect();
+        assert_eq!(
+            lines[0],
+            "source,action,reason,patient_id,exam,instance,warnings"
+        );
+        assert_eq!(lines.len() - 1, sources.len() + 6, "{report_text}");
+        let line_of = |name: &str| {
+            lines
+                .iter()
+                .find(|l| l.split(',').next().is_some_and(|s| s.ends_with(name)))
+                .unwrap_or_else(|| panic!("{name} in the report:\n{report_text}"))
+                .to_string()
+        };
+        for (name, action, why) in [
+            ("README.TXT", "skipped", "not a DICOM file"),
+            ("DICOMDIR", "skipped", "DICOMDIR"),
+            ("cut.dcm", "refused", ""),
+            ("burned.dcm", "quarantined", "Burned In Annotation"),
+            ("us.dcm", "quarantined", "ultrasound"),
+            ("stranger.dcm", "refused", "not in the map"),
+        ] {
+            let line = line_of(name);
+            assert!(
+                line.contains(&format!(",{action},")) && line.contains(why),
+                "{name}: {line}"
+            );
+        }
+        assert!(
+            lines[1..]
+                .iter()
+                .filter(|l| l.contains("/images/"))
+                .all(|l| l.contains(",stored,")),
+            "{report_text}"
+        );
+        let stdout = text(&out.stdout);
+        assert!(
+            stdout.contains(&format!("{} stored", plural_instances(sources.len())))
+                && stdout.contains("2 quarantined")
+                && stdout.contains("2 refused")
+                && stdout.contains("2 skipped"),
+            "{stdout}"
+        );
+
+        // Again: nothing stored twice.
+        let again = sclerad(&[
+            "images", "import", &imgs, "--study", "s", "--db", &db, "--map", &map,
+        ]);
+        assert_eq!(again.status.code(), Some(0), "{}", text_of(&again));
+        assert!(
+            text(&again.stdout).contains(&format!(
+                "0 instances stored, {} stored already",
+                sources.len()
+            )),
+            "{}",
+            text_of(&again)
+        );
+        // The data manager checked the burned-in radiograph: stored.
+        let burned = extra.join("burned.dcm").display().to_string();
+        let checked = sclerad(&[
+            "images",
+            "import",
+            &burned,
+            "--study",
+            "s",
+            "--db",
+            &db,
+            "--map",
+            &map,
+            "--allow-burned-in",
+            "--report",
+            &r,
+        ]);
+        assert_eq!(checked.status.code(), Some(0), "{}", text_of(&checked));
+        let report_text = std::fs::read_to_string(&report).expect("report");
+        assert!(
+            report_text
+                .contains(",stored,stored on --allow-burned-in: Burned In Annotation is YES"),
+            "{report_text}"
+        );
+
+        let exported = d.join("exported");
+        let e = exported.display().to_string();
+        let out = sclerad(&["images", "export", "--study", "s", "--db", &db, "--out", &e]);
+        assert_eq!(out.status.code(), Some(0), "{}", text_of(&out));
+        let mut files = Vec::new();
+        files_under(&exported, &mut files);
+        assert_eq!(files.len(), sources.len() + 1);
+        let mut series: BTreeMap<String, BTreeSet<(String, String, String)>> = BTreeMap::new();
+        let mut by_uid = BTreeSet::new();
+        let mut exported_dates: BTreeMap<
+            String,
+            (Option<chrono::NaiveDate>, Option<chrono::NaiveDate>),
+        > = BTreeMap::new();
+        let mut references = Vec::new();
+        for path in &files {
+            let raw = std::fs::read(path).expect("read");
+            let lossy = String::from_utf8_lossy(&raw);
+            for needle in &needles {
+                assert!(
+                    !lossy.contains(needle.as_str()),
+                    "{} holds {needle:?}",
+                    path.display()
+                );
+            }
+            let o = open_file(path).expect("an exported file is DICOM");
+            assert!(
+                private_tags(&o).is_empty(),
+                "{}: private tags",
+                path.display()
+            );
+            assert_eq!(string(&o, tags::PATIENT_IDENTITY_REMOVED), "YES");
+            assert_eq!(
+                string(&o, tags::LONGITUDINAL_TEMPORAL_INFORMATION_MODIFIED),
+                "MODIFIED"
+            );
+            assert!(o.get(tags::DEIDENTIFICATION_METHOD_CODE_SEQUENCE).is_some());
+            assert!(string(&o, tags::PATIENT_BIRTH_DATE).is_empty());
+            let pseudonym = string(&o, tags::PATIENT_ID);
+            assert!(pseudonym.starts_with("SCL-"), "{pseudonym}");
+            assert!(path.display().to_string().contains(&pseudonym));
+            let uid = string(&o, tags::SOP_INSTANCE_UID);
+            assert_eq!(o.meta().media_storage_sop_instance_uid(), uid);
+            assert!(uid.starts_with("2.25."));
+            by_uid.insert(uid);
+            let exam = if path.display().to_string().contains("/ct/") {
+                "ct"
+            } else {
+                "hand"
+            };
+            series
+                .entry(format!("{pseudonym}/{exam}"))
+                .or_default()
+                .insert((
+                    string(&o, tags::STUDY_INSTANCE_UID),
+                    string(&o, tags::SERIES_INSTANCE_UID),
+                    string(&o, tags::FRAME_OF_REFERENCE_UID),
+                ));
+            let entry = exported_dates.entry(pseudonym).or_default();
+            if exam == "ct" {
+                entry.1 = Some(date(&o, tags::STUDY_DATE));
+            } else {
+                entry.0 = Some(date(&o, tags::STUDY_DATE));
+            }
+            if let Some(items) = o
+                .get(tags::REFERENCED_IMAGE_SEQUENCE)
+                .and_then(|e| e.items())
+            {
+                references.push(string(&items[0], tags::REFERENCED_SOP_INSTANCE_UID));
+                assert!(o
+                    .get(tags::IMAGE_COMMENTS)
+                    .is_none_or(|e| e.value().to_str().map_or(true, |s| s.trim().is_empty())));
+                let equipment = o
+                    .get(tags::CONTRIBUTING_EQUIPMENT_SEQUENCE)
+                    .and_then(|e| e.items())
+                    .expect("contributing equipment kept");
+                let shifted = string(&equipment[0], tags::CONTRIBUTION_DATE_TIME);
+                assert!(!shifted.starts_with("20100612"), "{shifted}");
+            }
+        }
+        // One study, series and frame of reference per exam.
+        assert!(series.values().all(|s| s.len() == 1), "{series:?}");
+        assert_eq!(references.len(), 1);
+        assert!(
+            by_uid.contains(&references[0]),
+            "the reference follows its slice"
+        );
+        // The interval between a patient's radiograph and CT survives.
+        let source_intervals: BTreeSet<i64> = source_dates
+            .values()
+            .map(|(h, c)| (*c - *h).num_days())
+            .collect();
+        let exported_intervals: BTreeSet<i64> = exported_dates
+            .values()
+            .filter_map(|(h, c)| Some((c.as_ref()?.signed_duration_since(*h.as_ref()?)).num_days()))
+            .collect();
+        assert_eq!(source_intervals, exported_intervals);
+        // And the dates themselves moved (a shift of 1 to 10 years).
+        let source_pairs: BTreeSet<_> = source_dates.values().copied().collect();
+        for (h, c) in exported_dates.values() {
+            let pair = (h.expect("a radiograph"), c.expect("a CT"));
+            assert!(!source_pairs.contains(&pair), "{pair:?} not shifted");
+        }
+        // And the trail proves it all.
+        let verify = sclerad(&["audit", "verify", "--db", &db]);
+        assert_eq!(verify.status.code(), Some(0), "{}", text_of(&verify));
+        // Export refuses a folder that holds something.
+        let again = sclerad(&["images", "export", "--study", "s", "--db", &db, "--out", &e]);
+        assert_eq!(again.status.code(), Some(2), "{}", text_of(&again));
+    }
+
+    fn plural_instances(n: usize) -> String {
+        format!("{n} {}", if n == 1 { "instance" } else { "instances" })
+    }
+
+    /// A bad map is refused before anything is stored, naming the file,
+    /// row and column.
+    #[test]
+    fn a_bad_map_names_row_and_column_and_stores_nothing() {
+        let dir = tempfile::tempdir().expect("temp");
+        let d = dir.path();
+        let b = d.join("b").display().to_string();
+        let out = sclerad(&[
+            "synth",
+            "--patients",
+            "2",
+            "--readings",
+            "long",
+            "--out",
+            &b,
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", text_of(&out));
+        let db = format!("sqlite:{}", d.join("s.db").display());
+        assert_eq!(
+            sclerad(&["import", &b, "--study", "s", "--db", &db])
+                .status
+                .code(),
+            Some(0)
+        );
+        let map = d.join("map.csv");
+        std::fs::write(
+            &map,
+            "dicom_patient_id,patient_id,exam\nH1,S0001,hand\nH2,NOPE,\nH1,S0002,ct\n",
+        )
+        .expect("write");
+        let m = map.display().to_string();
+        let out = sclerad(&[
+            "images", "import", &b, "--study", "s", "--db", &db, "--map", &m,
+        ]);
+        assert_eq!(out.status.code(), Some(2), "{}", text_of(&out));
+        let err = text(&out.stderr);
+        assert!(
+            err.contains("row 2, column exam") && err.contains("\"hand\" is not an exam"),
+            "{err}"
+        );
+        assert!(
+            err.contains("row 3, column patient_id") && err.contains("\"NOPE\""),
+            "{err}"
+        );
+        let unknown = sclerad(&[
+            "images", "import", &b, "--study", "nope", "--db", &db, "--map", &m,
+        ]);
+        assert_eq!(unknown.status.code(), Some(2));
+        assert!(
+            text(&unknown.stderr).contains("no study \"nope\""),
+            "{}",
+            text_of(&unknown)
+        );
+    }
+}

@@ -104,6 +104,23 @@ impl StudySecret {
         format!("2.25.{}", u128::from_be_bytes(bytes))
     }
 
+    /// The pseudonym of a study patient in the images (their PatientID
+    /// and PatientName there): `SCL-` and 16 hex digits of a keyed hash,
+    /// so neither the study's nor the hospital's identifier shows.
+    pub fn pseudonym(&self, study_patient: &str) -> String {
+        let mac = self.mac("pseudonym", study_patient);
+        let hex: String = mac[..8].iter().map(|b| format!("{b:02X}")).collect();
+        format!("SCL-{hex}")
+    }
+
+    /// The subject an instance of `study_patient` belongs to.
+    pub fn subject(&self, study_patient: &str) -> Subject {
+        Subject {
+            pseudonym: self.pseudonym(study_patient),
+            day_offset: self.day_offset(study_patient),
+        }
+    }
+
     /// The date offset of a study patient: whole days, from 365 to 3,650
     /// days back, the same for every instance of the patient.
     pub fn day_offset(&self, study_patient: &str) -> i64 {
@@ -203,7 +220,7 @@ const CLASS_UIDS: &[Tag] = &[
 ];
 
 /// The text of a string element, trimmed of padding.
-fn text(obj: &InMemDicomObject, tag: Tag) -> Option<String> {
+pub(crate) fn text(obj: &InMemDicomObject, tag: Tag) -> Option<String> {
     let e = obj.get(tag)?;
     // A value the source did not type (VR UN) holds the text's bytes.
     let s = if e.vr() == VR::UN {

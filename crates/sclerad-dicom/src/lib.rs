@@ -9,8 +9,10 @@
 //!   standard's Table E.1-1, edition [`profile::EDITION`], read as data).
 
 pub mod deid;
+pub mod intake;
 pub mod profile;
 pub mod render;
+pub mod synthetic;
 pub mod volume;
 
 use dicom_core::value::Value;

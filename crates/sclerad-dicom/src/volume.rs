@@ -90,6 +90,17 @@ fn numbers(obj: &InMemDicomObject, tag: Tag) -> Option<Vec<f64>> {
         .collect()
 }
 
+/// Where a slice lies along its normal (mm): Image Position (Patient)
+/// projected on the cross product of the row and column directions of
+/// Image Orientation (Patient). `None` without both.
+pub fn slice_position(obj: &InMemDicomObject) -> Option<f64> {
+    let o = numbers(obj, tags::IMAGE_ORIENTATION_PATIENT).filter(|v| v.len() == 6)?;
+    let p = numbers(obj, tags::IMAGE_POSITION_PATIENT).filter(|v| v.len() == 3)?;
+    let n = cross([o[0], o[1], o[2]], [o[3], o[4], o[5]]);
+    let d = p[0] * n[0] + p[1] * n[1] + p[2] * n[2];
+    d.is_finite().then_some(d)
+}
+
 fn cross(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
     [
         a[1] * b[2] - a[2] * b[1],

@@ -12,6 +12,7 @@ mod derive;
 mod finding;
 mod fnv;
 mod hex;
+pub mod layout;
 mod level;
 pub mod parallel;
 mod problem;

@@ -7,6 +7,7 @@
 //! writing it out is `sclerad-bundle`'s job.
 
 mod demo;
+pub mod images;
 mod readings;
 mod rng;
 mod synth;

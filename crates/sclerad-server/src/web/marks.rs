@@ -86,7 +86,7 @@ pub(super) struct SiteMark {
 }
 
 /// A straight stroke of the drawing: from (x1, y1) to (x2, y2).
-pub(super) type Stroke = (i32, i32, i32, i32);
+pub(super) use sclerad_model::layout::Stroke;
 
 /// One hand of the drawing: its outline (fingers as thick round lines,
 /// the palm as a polygon) and its title.
@@ -134,89 +134,10 @@ pub fn lesion_letter(lesion: Lesion) -> &'static str {
     }
 }
 
-/// Where a site is drawn on the patient's right hand, which the PA view
-/// shows on the viewer's left, palm towards the viewer, thumb towards the
-/// middle: (x, y, radius) in the drawing's units (1000 × 600 for both
-/// hands; the left hand is its mirror image about x = 500).
 /// The smallest radius a site answers to, in drawing units: 32 units are
 /// 25 CSS pixels on a tablet held upright (the drawing 780 pixels wide), a
 /// target WCAG 2.5.8 accepts; no two sites' targets overlap.
 const HIT_RADIUS: i32 = 16;
-
-fn site_point(site: HandSite) -> (i32, i32, i32) {
-    use HandSite::*;
-    // Digits 2–5: (x, tuft, DIP, PIP, MCP).
-    let digit = |d: u8| match d {
-        2 => (310, 80, 132, 212, 338),
-        3 => (230, 48, 102, 188, 332),
-        4 => (150, 78, 128, 208, 340),
-        _ => (72, 152, 196, 256, 350),
-    };
-    let soft = |d: u8| {
-        let (x, _, dip, pip, _) = digit(d);
-        (x - 27, (dip + pip) / 2, 9)
-    };
-    match site {
-        TuftD1 => (442, 196, 14),
-        IpD1 => (424, 250, 13),
-        McpD1 => (396, 322, 13),
-        CmcD1 => (352, 408, 13),
-        SoftTissueD1 => (455, 228, 9),
-        TuftD2 => (digit(2).0, digit(2).1, 14),
-        TuftD3 => (digit(3).0, digit(3).1, 14),
-        TuftD4 => (digit(4).0, digit(4).1, 14),
-        TuftD5 => (digit(5).0, digit(5).1, 14),
-        SoftTissueD2 => soft(2),
-        SoftTissueD3 => soft(3),
-        SoftTissueD4 => soft(4),
-        SoftTissueD5 => soft(5),
-        DipD2 => (digit(2).0, digit(2).2, 13),
-        DipD3 => (digit(3).0, digit(3).2, 13),
-        DipD4 => (digit(4).0, digit(4).2, 13),
-        DipD5 => (digit(5).0, digit(5).2, 13),
-        PipD2 => (digit(2).0, digit(2).3, 13),
-        PipD3 => (digit(3).0, digit(3).3, 13),
-        PipD4 => (digit(4).0, digit(4).3, 13),
-        PipD5 => (digit(5).0, digit(5).3, 13),
-        McpD2 => (digit(2).0, digit(2).4, 13),
-        McpD3 => (digit(3).0, digit(3).4, 13),
-        McpD4 => (digit(4).0, digit(4).4, 13),
-        McpD5 => (digit(5).0, digit(5).4, 13),
-        Carpus => (222, 436, 26),
-        Wrist => (222, 520, 20),
-    }
-}
-
-/// The outline of the patient's right hand (fingers from tuft to MCP,
-/// the thumb from tuft to CMC) and its palm, in the same units.
-fn right_hand_outline() -> (Vec<Stroke>, Vec<(i32, i32)>) {
-    use HandSite::*;
-    let line = |a: HandSite, b: HandSite| {
-        let (x1, y1, _) = site_point(a);
-        let (x2, y2, _) = site_point(b);
-        (x1, y1 - 10, x2, y2)
-    };
-    let fingers = vec![
-        line(TuftD5, McpD5),
-        line(TuftD4, McpD4),
-        line(TuftD3, McpD3),
-        line(TuftD2, McpD2),
-        line(TuftD1, CmcD1),
-    ];
-    let palm = vec![
-        (50, 352),
-        (150, 330),
-        (318, 330),
-        (372, 372),
-        (330, 470),
-        (292, 556),
-        (152, 556),
-        (112, 470),
-        (52, 412),
-    ];
-    (fingers, palm)
-}
-
 /// `value` as JSON safe inside a `<script type="application/json">`.
 fn script_json(value: &serde_json::Value) -> String {
     value
@@ -271,7 +192,7 @@ impl HandForm {
         let mut recorded = Vec::new();
         let mut panel = None;
         for (side, title) in sides {
-            let (fingers, palm) = right_hand_outline();
+            let (fingers, palm) = sclerad_model::layout::right_hand_outline();
             outlines.push(HandOutline {
                 side: side.code(),
                 title,
@@ -288,7 +209,7 @@ impl HandForm {
             });
             for site in HandSite::ALL {
                 let here = recorded_at(side, *site);
-                let (x, y, r) = site_point(*site);
+                let (x, y, r) = sclerad_model::layout::site_point(*site);
                 let current = selected == Some((side, *site));
                 let words: Vec<String> = here.iter().map(|(l, g)| hand_words(*l, *g)).collect();
                 for w in &words {
