@@ -131,6 +131,35 @@ pub fn render(
     })
 }
 
+/// The window a viewer starts from, as (centre, width) in the modality
+/// LUT's units: the file's first window, else the first frame's range.
+pub fn initial_window(file: &FileDicomObject<InMemDicomObject>) -> Result<(f64, f64), RenderError> {
+    let decoded = file
+        .decode_pixel_data()
+        .map_err(|e| RenderError::Decode(e.to_string()))?;
+    if let Ok(Some(windows)) = decoded.window() {
+        if let Some(w) = windows.first().filter(|w| w.width >= 1.0) {
+            return Ok((w.center, w.width));
+        }
+    }
+    let values: Vec<f64> = decoded
+        .to_vec_frame_with_options(
+            0,
+            &ConvertOptions::new().with_voi_lut(VoiLutOption::Identity),
+        )
+        .map_err(|e| RenderError::Decode(e.to_string()))?;
+    let (low, high) = values
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| {
+            (l.min(*v), h.max(*v))
+        });
+    if high > low {
+        Ok(((low + high) / 2.0, high - low))
+    } else {
+        Ok((low, 1.0))
+    }
+}
+
 /// The file's own VOI: its VOI LUT, else its first window, else the
 /// frame's range.
 fn auto(decoded: &dicom_pixeldata::DecodedPixelData<'_>, values: &[f64]) -> Vec<u8> {

@@ -507,3 +507,350 @@
     }
   });
 })();
+
+// ---- the image viewer beside the forms ----
+// Without the script the viewer is plain images and links (a window, a
+// slab, the next slice); with it: wheel, keys and drag, images swapped in
+// place, the HU under the cursor, and the page's address kept in step so
+// a reload shows the same view.
+(function () {
+  "use strict";
+  var viewer = document.querySelector("[data-viewer]");
+  if (!viewer) {
+    return;
+  }
+  document.documentElement.classList.add("js");
+  var base = viewer.getAttribute("data-base");
+  var stage = viewer.querySelector("[data-stage]");
+  if (!stage) {
+    return;
+  }
+  var kind = stage.getAttribute("data-kind");
+  var params = new URLSearchParams(location.search);
+  var view = {
+    window: params.get("window") || "",
+    invert: params.get("invert") === "true",
+    slab: Number(params.get("slab") || 0) || 0
+  };
+  var readout = viewer.querySelector("[data-window-readout]");
+
+  function imageQuery() {
+    var q = new URLSearchParams();
+    if (view.window) {
+      q.set("window", view.window);
+    }
+    if (view.invert) {
+      q.set("invert", "true");
+    }
+    if (view.slab > 0) {
+      q.set("slab", String(view.slab));
+    }
+    return q.toString();
+  }
+
+  // The page's own address follows the view (window, invert, slab, slice).
+  function remember(extra) {
+    var q = new URLSearchParams(location.search);
+    ["window", "invert", "slab", "slice", "saved"].forEach(function (k) {
+      q.delete(k);
+    });
+    if (view.window) {
+      q.set("window", view.window);
+    }
+    if (view.invert) {
+      q.set("invert", "true");
+    }
+    if (view.slab > 0) {
+      q.set("slab", String(view.slab));
+    }
+    Object.keys(extra || {}).forEach(function (k) {
+      q.set(k, extra[k]);
+    });
+    history.replaceState(null, "", location.pathname + (q.toString() ? "?" + q.toString() : ""));
+  }
+
+  // (centre, width) of a window name, in the image's units.
+  function windowOf(name, fallback) {
+    if (name === "bone") {
+      return [400, 1800];
+    }
+    if (name === "soft") {
+      return [40, 400];
+    }
+    var m = /^(-?[0-9.]+),([0-9.]+)$/.exec(name || "");
+    return m ? [Number(m[1]), Number(m[2])] : fallback;
+  }
+
+  // Shift + drag: window (across) and level (up and down).
+  function windowDrag(target, start, apply) {
+    target.addEventListener("pointerdown", function (e) {
+      if (!e.shiftKey) {
+        return;
+      }
+      e.preventDefault();
+      e.stopPropagation();
+      var from = windowOf(view.window, start());
+      var x0 = e.clientX;
+      var y0 = e.clientY;
+      var timer = null;
+      function move(ev) {
+        var w = Math.max(1, from[1] + (ev.clientX - x0) * from[1] / 200);
+        var c = from[0] - (ev.clientY - y0) * from[1] / 400;
+        view.window = Math.round(c) + "," + Math.round(w);
+        if (readout) {
+          readout.textContent = "window " + view.window;
+        }
+        clearTimeout(timer);
+        timer = setTimeout(apply, 90);
+      }
+      function up() {
+        document.removeEventListener("pointermove", move);
+        document.removeEventListener("pointerup", up);
+        clearTimeout(timer);
+        apply();
+      }
+      document.addEventListener("pointermove", move);
+      document.addEventListener("pointerup", up);
+    });
+  }
+
+  function intercept(selector, change, apply) {
+    viewer.querySelectorAll(selector).forEach(function (a) {
+      a.addEventListener("click", function (e) {
+        e.preventDefault();
+        change(a);
+        apply();
+      });
+    });
+  }
+
+  if (kind === "radiograph") {
+    var img = stage.querySelector("img[data-viewer-image]");
+    var image = img.getAttribute("src").replace(/\?.*$/, "");
+    var zoom = 1;
+    var panX = 0;
+    var panY = 0;
+    function place() {
+      img.style.transform = "translate(" + panX + "px, " + panY + "px) scale(" + zoom + ")";
+    }
+    function reload() {
+      img.src = image + "?" + imageQuery();
+      if (readout) {
+        readout.textContent = view.window ? "window " + view.window : "the image's own window";
+      }
+      remember();
+    }
+    function zoomAt(factor, cx, cy) {
+      var z = Math.max(1, Math.min(12, zoom * factor));
+      // Keep the point under the cursor where it is.
+      panX = cx - (cx - panX) * z / zoom;
+      panY = cy - (cy - panY) * z / zoom;
+      zoom = z;
+      if (zoom === 1) {
+        panX = 0;
+        panY = 0;
+      }
+      place();
+    }
+    stage.addEventListener("wheel", function (e) {
+      e.preventDefault();
+      var r = stage.getBoundingClientRect();
+      zoomAt(e.deltaY < 0 ? 1.25 : 0.8, e.clientX - r.left, e.clientY - r.top);
+    }, { passive: false });
+    stage.addEventListener("pointerdown", function (e) {
+      if (e.shiftKey) {
+        return;
+      }
+      e.preventDefault();
+      var x0 = e.clientX - panX;
+      var y0 = e.clientY - panY;
+      function move(ev) {
+        panX = ev.clientX - x0;
+        panY = ev.clientY - y0;
+        place();
+      }
+      function up() {
+        document.removeEventListener("pointermove", move);
+        document.removeEventListener("pointerup", up);
+      }
+      document.addEventListener("pointermove", move);
+      document.addEventListener("pointerup", up);
+    });
+    viewer.querySelectorAll("[data-zoom]").forEach(function (b) {
+      b.addEventListener("click", function () {
+        var how = b.getAttribute("data-zoom");
+        var r = stage.getBoundingClientRect();
+        if (how === "fit") {
+          zoom = 1;
+          panX = 0;
+          panY = 0;
+          place();
+        } else {
+          zoomAt(how === "in" ? 1.5 : 1 / 1.5, r.width / 2, r.height / 2);
+        }
+      });
+    });
+    var own = [Number(stage.getAttribute("data-center")), Number(stage.getAttribute("data-width"))];
+    windowDrag(stage, function () { return own; }, reload);
+    intercept("[data-window-preset]", function () { view.window = ""; }, reload);
+    intercept("[data-invert]", function (a) {
+      view.invert = !view.invert;
+      a.textContent = view.invert ? "normal" : "invert";
+    }, reload);
+    return;
+  }
+
+  // ---- CT: axial slice and sagittal reformat ----
+  var axial = stage.querySelector("img[data-plane=axial]");
+  var sagittal = stage.querySelector("[data-sagittal]");
+  var sagittalImage = stage.querySelector("[data-sagittal-image]");
+  var line = stage.querySelector("[data-slice-line]");
+  var sliceOut = stage.querySelector("[data-slice]");
+  var positionOut = stage.querySelector("[data-position]");
+  var huOut = stage.querySelector("[data-hu]");
+  var count = Number(stage.getAttribute("data-slices"));
+  var column = Number(stage.getAttribute("data-column"));
+  var rowMm = Number(stage.getAttribute("data-row-mm"));
+  var offsets = stage.getAttribute("data-offsets").split(" ").map(Number);
+  var positions = stage.getAttribute("data-positions").split(" ");
+  var slice = Number(stage.getAttribute("data-slice-index"));
+  if (!view.window) {
+    view.window = "";
+  }
+
+  function images() {
+    axial.src = base + "/ct/axial/" + slice + "?" + imageQuery();
+    sagittalImage.setAttribute("href", base + "/ct/sagittal/" + column + "?" + imageQuery());
+  }
+
+  function show(n) {
+    slice = Math.max(0, Math.min(count - 1, n));
+    axial.src = base + "/ct/axial/" + slice + "?" + imageQuery();
+    axial.setAttribute("data-slice-shown", String(slice));
+    sliceOut.textContent = String(slice + 1);
+    positionOut.textContent = positions[slice];
+    line.setAttribute("y1", String(offsets[slice]));
+    line.setAttribute("y2", String(offsets[slice]));
+    huOut.textContent = "—";
+    remember({ slice: String(slice) });
+  }
+
+  function step(d) {
+    show(slice + d);
+  }
+
+  stage.addEventListener("wheel", function (e) {
+    e.preventDefault();
+    step(e.deltaY > 0 ? -1 : 1);
+  }, { passive: false });
+  viewer.querySelectorAll("[data-slice-step]").forEach(function (a) {
+    a.addEventListener("click", function (e) {
+      e.preventDefault();
+      step(Number(a.getAttribute("data-slice-step")));
+    });
+  });
+
+  // Click on the sagittal plane: to the slice at that height.
+  sagittal.addEventListener("click", function (e) {
+    if (e.shiftKey) {
+      return;
+    }
+    var ctm = sagittal.getScreenCTM();
+    if (!ctm) {
+      return;
+    }
+    var p = new DOMPoint(e.clientX, e.clientY).matrixTransform(ctm.inverse());
+    var best = 0;
+    offsets.forEach(function (o, i) {
+      if (Math.abs(o - p.y) < Math.abs(offsets[best] - p.y)) {
+        best = i;
+      }
+    });
+    show(best);
+  });
+
+  // The HU under the cursor, asked of the server (one question at a time).
+  var asking = false;
+  var pending = null;
+  function ask(url) {
+    if (asking) {
+      pending = url;
+      return;
+    }
+    asking = true;
+    fetch(url, { credentials: "same-origin" }).then(function (r) {
+      return r.ok ? r.json() : null;
+    }).then(function (j) {
+      if (j && typeof j.hu === "number") {
+        huOut.textContent = String(j.hu);
+      }
+    }, function () {}).then(function () {
+      asking = false;
+      if (pending) {
+        var next = pending;
+        pending = null;
+        ask(next);
+      }
+    });
+  }
+  axial.addEventListener("pointermove", function (e) {
+    var x = Math.floor(e.offsetX * axial.naturalWidth / axial.clientWidth);
+    var y = Math.floor(e.offsetY * axial.naturalHeight / axial.clientHeight);
+    ask(base + "/hu?plane=axial&index=" + slice + "&x=" + x + "&y=" + y);
+  });
+  sagittal.addEventListener("pointermove", function (e) {
+    var ctm = sagittal.getScreenCTM();
+    if (!ctm) {
+      return;
+    }
+    var p = new DOMPoint(e.clientX, e.clientY).matrixTransform(ctm.inverse());
+    if (p.x < 0 || p.y < 0 || p.x >= rowMm * Number(axial.getAttribute("height"))) {
+      return;
+    }
+    ask(base + "/hu?plane=sagittal&index=" + column + "&x=" + Math.floor(p.x / rowMm) + "&y=" + Math.floor(p.y / rowMm));
+  });
+
+  function apply() {
+    images();
+    remember({ slice: String(slice) });
+  }
+  windowDrag(stage, function () { return [400, 1800]; }, apply);
+  intercept("[data-window-preset]", function (a) {
+    view.window = a.getAttribute("data-window-preset");
+  }, apply);
+  intercept("[data-slab]", function (a) {
+    view.slab = Number(a.getAttribute("data-slab"));
+  }, apply);
+  intercept("[data-invert]", function (a) {
+    view.invert = !view.invert;
+    a.textContent = view.invert ? "normal" : "invert";
+  }, apply);
+
+  document.addEventListener("keydown", function (e) {
+    if (e.ctrlKey || e.metaKey || e.altKey) {
+      return;
+    }
+    var t = e.target;
+    var tag = t && t.tagName;
+    if (tag === "SELECT" || tag === "TEXTAREA" || (tag === "INPUT" && !/^(checkbox|radio|hidden|submit|button)$/.test(t.type))) {
+      return;
+    }
+    if (e.key === "PageUp") {
+      step(1);
+    } else if (e.key === "PageDown") {
+      step(-1);
+    } else if (e.key === "b") {
+      view.window = "bone";
+      apply();
+    } else if (e.key === "t") {
+      view.window = "soft";
+      apply();
+    } else if (e.key === "m") {
+      view.slab = view.slab >= 20 ? 0 : view.slab + 10;
+      apply();
+    } else {
+      return;
+    }
+    e.preventDefault();
+  });
+})();

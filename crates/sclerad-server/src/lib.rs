@@ -72,6 +72,8 @@ pub struct AppState {
     pub logins: Arc<auth::LoginGuard>,
     /// API tokens recently found valid.
     pub tokens: Arc<auth::TokenCache>,
+    /// Exams' images assembled for the viewer, recently used.
+    pub images: Arc<web::images::ImageCache>,
 }
 
 impl AppState {
@@ -86,6 +88,7 @@ impl AppState {
             dummy_hash: dummy.into(),
             logins: Arc::new(auth::LoginGuard::default()),
             tokens: Arc::new(auth::TokenCache::default()),
+            images: Arc::new(web::images::ImageCache::default()),
         })
     }
 }

@@ -2009,6 +2009,15 @@ impl Store for ThisStore {
         rows.iter().map(image_of).collect()
     }
 
+    async fn work_item_exam(&self, reader_id: i64, code: &str) -> StoreResult<Option<i64>> {
+        sqlx::query_scalar("SELECT exam_id FROM assignments WHERE reader_id = $1 AND code = $2")
+            .bind(reader_id)
+            .bind(code)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)
+    }
+
     async fn image_data(&self, id: i64) -> StoreResult<Option<Vec<u8>>> {
         sqlx::query_scalar("SELECT data FROM images WHERE id = $1")
             .bind(id)

@@ -252,6 +252,10 @@ pub trait Store: Send + Sync + 'static {
     async fn exam_images(&self, exam_id: i64) -> StoreResult<Vec<Image>>;
     /// Up to `limit` images of a study with ids above `after`, in id order.
     async fn images_after(&self, study_id: i64, after: i64, limit: i64) -> StoreResult<Vec<Image>>;
+    /// The exam a reader's worklist code presents, for the server to find
+    /// its images (`None` if the code is not the reader's). The exam id
+    /// never goes to the reader: ids of one patient's exams are close.
+    async fn work_item_exam(&self, reader_id: i64, code: &str) -> StoreResult<Option<i64>>;
     /// The bytes of image `id`, if it exists.
     async fn image_data(&self, id: i64) -> StoreResult<Option<Vec<u8>>>;
 

@@ -14,5 +14,6 @@
 mod harness;
 
 mod adjudicator;
+mod images;
 mod pages;
 mod reader;

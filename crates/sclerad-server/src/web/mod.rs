@@ -5,6 +5,7 @@
 //! browser without a session is sent to the login page.
 
 mod adjudication;
+pub mod images;
 mod marks;
 mod reading;
 mod session;
@@ -39,6 +40,12 @@ pub fn routes() -> Router<AppState> {
             "/read/{code}",
             get(reading::reading_page).post(reading::save),
         )
+        .route("/read/{code}/image/{n}", get(images::read_radiograph))
+        .route(
+            "/read/{code}/ct/{plane}/{index}",
+            get(images::read_ct_plane),
+        )
+        .route("/read/{code}/hu", get(images::read_ct_hu))
         .route("/adjudicate", get(adjudication::studies))
         .route("/adjudicate/{study}", get(adjudication::list))
         .route(

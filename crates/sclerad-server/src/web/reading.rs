@@ -12,6 +12,7 @@ use sclerad_model::{ct_coverage, CtType, Finding};
 use sclerad_store::{Modality, Role, StoreError, WorkItem};
 use serde::Deserialize;
 
+use super::images::{reader_pane, Pane, ViewQuery};
 use super::marks::{submitted, Marks, Recorded, Submitted};
 use super::{render, PageError, Viewer};
 use crate::{AppError, AppState};
@@ -118,10 +119,13 @@ struct ExamPage {
     notice: Option<String>,
     problem: Option<String>,
     marks: Marks,
+    pane: Pane,
 }
 
+#[allow(clippy::too_many_arguments)]
 fn exam_page(
     viewer: Viewer,
+    pane: Pane,
     item: &WorkItem,
     findings: &[Finding],
     version: i64,
@@ -144,6 +148,7 @@ fn exam_page(
             findings,
             site,
         ),
+        pane,
     }
 }
 
@@ -165,6 +170,45 @@ pub struct ExamQuery {
     saved: bool,
     /// The hand site chosen (`side:site`).
     site: Option<String>,
+    /// The viewer's window, slice, slab… (see [`ViewQuery`]).
+    window: Option<String>,
+    #[serde(default)]
+    invert: bool,
+    image: Option<usize>,
+    slice: Option<usize>,
+    column: Option<usize>,
+    slab: Option<f64>,
+}
+
+impl ExamQuery {
+    fn view(&self) -> ViewQuery {
+        ViewQuery {
+            window: self.window.clone(),
+            invert: self.invert,
+            image: self.image,
+            frame: None,
+            slice: self.slice,
+            column: self.column,
+            slab: self.slab,
+        }
+    }
+}
+
+/// The viewer pane of the reader's exam.
+async fn pane_of(
+    state: &AppState,
+    viewer: &Viewer,
+    item: &WorkItem,
+    view: &ViewQuery,
+) -> Result<Pane, PageError> {
+    reader_pane(
+        state,
+        viewer,
+        &item.code,
+        view,
+        ct_coverage(item.ct_type.as_deref(), item.ct_levels.as_deref()),
+    )
+    .await
 }
 
 /// The reading form of one exam of the reader's worklist.
@@ -183,10 +227,12 @@ pub async fn reading_page(
         .unwrap_or_default();
     let notice = q.saved.then(|| "Saved.".to_string());
     let version = item.version;
+    let pane = pane_of(&state, &viewer, &item, &q.view()).await?;
     Ok(render(
         StatusCode::OK,
         &exam_page(
             viewer,
+            pane,
             &item,
             &findings,
             version,
@@ -254,11 +300,13 @@ pub async fn save(
     }
     csrf?;
     let site = form.site.as_deref();
-    let refuse = |viewer: Viewer, findings: &[Finding], message: &str| {
+    let pane = pane_of(&state, &viewer, &item, &ViewQuery::default()).await?;
+    let refuse = |viewer: Viewer, pane: Pane, findings: &[Finding], message: &str| {
         render(
             StatusCode::UNPROCESSABLE_ENTITY,
             &exam_page(
                 viewer,
+                pane,
                 &item,
                 findings,
                 form.version,
@@ -269,7 +317,7 @@ pub async fn save(
         )
     };
     if let Recorded::Refused(why) = form.recorded()? {
-        return Ok(refuse(viewer, &form.findings, why));
+        return Ok(refuse(viewer, pane, &form.findings, why));
     }
     let saved = state
         .store
@@ -299,6 +347,7 @@ pub async fn save(
                 StatusCode::CONFLICT,
                 &exam_page(
                     viewer,
+                    pane,
                     &item,
                     &form.findings,
                     current,
@@ -310,6 +359,7 @@ pub async fn save(
         }
         Err(StoreError::Invalid { field, message }) => Ok(refuse(
             viewer,
+            pane,
             &form.findings,
             &format!("{field}: {message}"),
         )),
