@@ -393,6 +393,68 @@ impl<'x> Row<'_, 'x> {
         Some(x as u8)
     }
 
+    /// The mark on an image (`image_uid`, `frame`, `x`, `y`; version 2):
+    /// a frame or point without `image_uid`, or `x` without `y`, is a
+    /// problem and no mark is kept (the finding itself is).
+    fn mark(&mut self) -> Option<sclerad_model::ImageMark> {
+        let uid = self.text("image_uid");
+        let frame = self.number("frame", Bounds::Closed(1.0, 1e6));
+        let frame = match frame {
+            Some(f) if f.fract() != 0.0 => {
+                let (cell, header) = self
+                    .cell("frame")
+                    .map(|(c, h)| (c.clone(), h.to_string()))?;
+                self.reject(
+                    "bad-number",
+                    &header,
+                    &cell,
+                    format!("{f} is not a whole number"),
+                );
+                return None;
+            }
+            other => other.map(|f| f as u32),
+        };
+        let x = self.number("x", Bounds::Closed(0.0, 1e6));
+        let y = self.number("y", Bounds::Closed(0.0, 1e6));
+        let Some(uid) = uid else {
+            for name in ["frame", "x", "y"] {
+                if let Some((cell, header)) = self.cell(name) {
+                    if !matches!(cell, Cell::Empty) {
+                        let (cell, header) = (cell.clone(), header.to_string());
+                        self.reject(
+                            "mark-without-image",
+                            &header,
+                            &cell,
+                            "a mark needs the image it was made on (image_uid)".into(),
+                        );
+                        return None;
+                    }
+                }
+            }
+            return None;
+        };
+        let point = match (x, y) {
+            (Some(x), Some(y)) => Some((x, y)),
+            (None, None) => None,
+            _ => {
+                let name = if x.is_none() { "x" } else { "y" };
+                let (cell, header) = self.cell(name).map(|(c, h)| (c.clone(), h.to_string()))?;
+                self.reject(
+                    "missing-cell",
+                    &header,
+                    &cell,
+                    "is empty; a point on an image has both x and y".into(),
+                );
+                return None;
+            }
+        };
+        Some(sclerad_model::ImageMark {
+            image_uid: uid,
+            frame,
+            point,
+        })
+    }
+
     fn date(&mut self, name: &'static str) -> Option<NaiveDate> {
         let dates = self.dates;
         self.typed(name, "bad-date", |c| cell::date(c, dates))
@@ -899,6 +961,7 @@ pub(crate) fn read_hand(
             // them would only repeat the problem); a bad grade only loses the grade.
             let failed = r.failed;
             let grade = r.integer("grade", 0, 3);
+            let mark = r.mark();
             let extra = r.extra();
             match (patient_id, reader, lesion, failed) {
                 (Some(patient_id), Some(reader), Some(lesion), false) => Some(HandReading {
@@ -909,6 +972,7 @@ pub(crate) fn read_hand(
                     site,
                     lesion,
                     grade,
+                    mark,
                     extra,
                 }),
                 _ => None,
@@ -968,6 +1032,7 @@ pub(crate) fn read_spine(
                 Morphology::WHAT,
                 &Morphology::expected(),
             );
+            let mark = r.mark();
             let extra = r.extra();
             match (patient_id, reader, segment, failed) {
                 (Some(patient_id), Some(reader), Some(segment), false) => Some(SpineReading {
@@ -979,6 +1044,7 @@ pub(crate) fn read_spine(
                     foraminal,
                     side,
                     morphology,
+                    mark,
                     extra,
                 }),
                 _ => None,

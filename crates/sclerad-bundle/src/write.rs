@@ -115,22 +115,47 @@ fn patient_row(p: &Patient, columns: &[Col]) -> Vec<String> {
         .collect()
 }
 
-fn hand_header(h: &Readings<HandReading>) -> Vec<String> {
-    sclerad_model::HandColumn::CODES
+/// The columns of a readings table: the format's, the mark's only when a
+/// reading has a mark (a version-1 bundle stays version 1).
+fn known_columns(codes: &[&str], marks: bool) -> Vec<String> {
+    codes
         .iter()
+        .filter(|c| marks || !sclerad_model::MARK_COLUMNS.contains(c))
         .map(|c| c.to_string())
+        .collect()
+}
+
+fn mark_cells<'r>(mark: &'r Option<sclerad_model::ImageMark>, out: &mut Vec<Cow<'r, str>>) {
+    match mark {
+        Some(m) => out.extend([
+            Cow::Borrowed(m.image_uid.as_str()),
+            m.frame
+                .map_or(Cow::Borrowed(""), |f| Cow::Owned(f.to_string())),
+            m.point
+                .map_or(Cow::Borrowed(""), |p| Cow::Owned(p.0.to_string())),
+            m.point
+                .map_or(Cow::Borrowed(""), |p| Cow::Owned(p.1.to_string())),
+        ]),
+        None => out.extend([const { Cow::Borrowed("") }; 4]),
+    }
+}
+
+fn hand_header(h: &Readings<HandReading>) -> Vec<String> {
+    let marks = h.rows.iter().any(|r| r.mark.is_some());
+    known_columns(sclerad_model::HandColumn::CODES, marks)
+        .into_iter()
         .chain(h.extra_columns.iter().cloned())
         .collect()
 }
 
-fn hand_row(r: &HandReading) -> Vec<String> {
+fn hand_row(r: &HandReading, marks: bool) -> Vec<String> {
     let mut cells = Vec::new();
-    hand_cells(r, &mut cells);
+    hand_cells(r, marks, &mut cells);
     cells.into_iter().map(Cow::into_owned).collect()
 }
 
 /// The cells of a hand readings row, borrowed from it where it holds them.
-fn hand_cells<'r>(r: &'r HandReading, out: &mut Vec<Cow<'r, str>>) {
+fn hand_cells<'r>(r: &'r HandReading, marks: bool, out: &mut Vec<Cow<'r, str>>) {
     out.clear();
     out.extend([
         Cow::Borrowed(r.patient_id.as_str()),
@@ -141,25 +166,28 @@ fn hand_cells<'r>(r: &'r HandReading, out: &mut Vec<Cow<'r, str>>) {
         r.grade
             .map_or(Cow::Borrowed(""), |g| Cow::Owned(g.to_string())),
     ]);
+    if marks {
+        mark_cells(&r.mark, out);
+    }
     out.extend(r.extra.iter().map(|e| Cow::Borrowed(e.as_str())));
 }
 
 fn spine_header(s: &Readings<SpineReading>) -> Vec<String> {
-    sclerad_model::SpineColumn::CODES
-        .iter()
-        .map(|c| c.to_string())
+    let marks = s.rows.iter().any(|r| r.mark.is_some());
+    known_columns(sclerad_model::SpineColumn::CODES, marks)
+        .into_iter()
         .chain(s.extra_columns.iter().cloned())
         .collect()
 }
 
-fn spine_row(r: &SpineReading) -> Vec<String> {
+fn spine_row(r: &SpineReading, marks: bool) -> Vec<String> {
     let mut cells = Vec::new();
-    spine_cells(r, &mut cells);
+    spine_cells(r, marks, &mut cells);
     cells.into_iter().map(Cow::into_owned).collect()
 }
 
 /// The cells of a spine readings row, borrowed from it where it holds them.
-fn spine_cells<'r>(r: &'r SpineReading, out: &mut Vec<Cow<'r, str>>) {
+fn spine_cells<'r>(r: &'r SpineReading, marks: bool, out: &mut Vec<Cow<'r, str>>) {
     out.clear();
     out.extend([
         Cow::Borrowed(r.patient_id.as_str()),
@@ -175,6 +203,9 @@ fn spine_cells<'r>(r: &'r SpineReading, out: &mut Vec<Cow<'r, str>>) {
         Cow::Borrowed(r.side.map_or("", |s| s.code())),
         Cow::Borrowed(r.morphology.map_or("", |m| m.code())),
     ]);
+    if marks {
+        mark_cells(&r.mark, out);
+    }
     out.extend(r.extra.iter().map(|e| Cow::Borrowed(e.as_str())));
 }
 
@@ -229,8 +260,9 @@ pub struct TableRows<'a> {
 enum Rows<'a> {
     Held(&'a [Vec<String>]),
     Patients(&'a [sclerad_model::Patient], Vec<Col>),
-    Hands(&'a [HandReading]),
-    Spines(&'a [SpineReading]),
+    /// The rows, and whether the table has the mark columns.
+    Hands(&'a [HandReading], bool),
+    Spines(&'a [SpineReading], bool),
 }
 
 impl TableRows<'_> {
@@ -244,8 +276,8 @@ impl TableRows<'_> {
         match &self.rows {
             Rows::Held(rows) => rows.len(),
             Rows::Patients(rows, _) => rows.len(),
-            Rows::Hands(rows) => rows.len(),
-            Rows::Spines(rows) => rows.len(),
+            Rows::Hands(rows, _) => rows.len(),
+            Rows::Spines(rows, _) => rows.len(),
         }
     }
 
@@ -270,14 +302,14 @@ impl TableRows<'_> {
                     out.extend(patient_row(p, columns).into_iter().map(Cow::Owned));
                 }
             }
-            Rows::Hands(rows) => {
+            Rows::Hands(rows, marks) => {
                 if let Some(r) = rows.get(i) {
-                    hand_cells(r, out);
+                    hand_cells(r, *marks, out);
                 }
             }
-            Rows::Spines(rows) => {
+            Rows::Spines(rows, marks) => {
                 if let Some(r) = rows.get(i) {
-                    spine_cells(r, out);
+                    spine_cells(r, *marks, out);
                 }
             }
         }
@@ -294,8 +326,12 @@ impl TableRows<'_> {
                 rows.get(i)
                     .map_or_else(Vec::new, |p| patient_row(p, columns)),
             ),
-            Rows::Hands(rows) => Cow::Owned(rows.get(i).map_or_else(Vec::new, hand_row)),
-            Rows::Spines(rows) => Cow::Owned(rows.get(i).map_or_else(Vec::new, spine_row)),
+            Rows::Hands(rows, marks) => {
+                Cow::Owned(rows.get(i).map_or_else(Vec::new, |r| hand_row(r, *marks)))
+            }
+            Rows::Spines(rows, marks) => {
+                Cow::Owned(rows.get(i).map_or_else(Vec::new, |r| spine_row(r, *marks)))
+            }
         }
     }
 }
@@ -323,11 +359,11 @@ impl<'a> TextSource<'a> {
             },
             hand_readings: cohort.hand_readings.as_ref().map(|h| TableRows {
                 columns: hand_header(h),
-                rows: Rows::Hands(&h.rows),
+                rows: Rows::Hands(&h.rows, h.rows.iter().any(|r| r.mark.is_some())),
             }),
             spine_readings: cohort.spine_readings.as_ref().map(|s| TableRows {
                 columns: spine_header(s),
-                rows: Rows::Spines(&s.rows),
+                rows: Rows::Spines(&s.rows, s.rows.iter().any(|r| r.mark.is_some())),
             }),
         }
     }
@@ -397,13 +433,27 @@ pub fn write_folder(cohort: &Cohort, dir: &Path) -> Result<(), BundleError> {
     if let Some(h) = &cohort.hand_readings {
         files.push((
             "hand_readings.csv",
-            Box::new(move |w| write_csv(w, hand_header(h), h.rows.iter().map(hand_row))),
+            Box::new(move |w| {
+                let marks = h.rows.iter().any(|r| r.mark.is_some());
+                write_csv(
+                    w,
+                    hand_header(h),
+                    h.rows.iter().map(move |r| hand_row(r, marks)),
+                )
+            }),
         ));
     }
     if let Some(s) = &cohort.spine_readings {
         files.push((
             "spine_readings.csv",
-            Box::new(move |w| write_csv(w, spine_header(s), s.rows.iter().map(spine_row))),
+            Box::new(move |w| {
+                let marks = s.rows.iter().any(|r| r.mark.is_some());
+                write_csv(
+                    w,
+                    spine_header(s),
+                    s.rows.iter().map(move |r| spine_row(r, marks)),
+                )
+            }),
         ));
     }
     write_files(dir, &files)

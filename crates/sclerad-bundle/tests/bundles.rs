@@ -1085,6 +1085,12 @@ mod round_trip {
                             site: h.3,
                             lesion: h.4,
                             grade: h.5,
+                            // Every third reading marked on an image.
+                            mark: (i % 3 == 0).then(|| sclerad_model::ImageMark {
+                                image_uid: format!("2.25.{}", 1000 + i),
+                                frame: (i % 2 == 0).then_some(2),
+                                point: (i % 4 != 3).then_some((i as f64 + 0.5, 17.25)),
+                            }),
                             extra: vec![h.6.clone()],
                         })
                         .collect(),
@@ -1104,6 +1110,11 @@ mod round_trip {
                             foraminal: s.4,
                             side: s.5,
                             morphology: s.6,
+                            mark: (i % 2 == 1).then(|| sclerad_model::ImageMark {
+                                image_uid: format!("2.25.{}", 2000 + i),
+                                frame: None,
+                                point: Some((31.0, i as f64 * 1.5)),
+                            }),
                             extra: Vec::new(),
                         })
                         .collect(),

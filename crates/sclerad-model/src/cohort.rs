@@ -73,6 +73,10 @@ codes! {
         Site = "site",
         Lesion = "lesion",
         Grade = "grade",
+        ImageUid = "image_uid",
+        Frame = "frame",
+        X = "x",
+        Y = "y",
     }
 }
 
@@ -87,7 +91,28 @@ codes! {
         Foraminal = "foraminal",
         Side = "side",
         Morphology = "morphology",
+        ImageUid = "image_uid",
+        Frame = "frame",
+        X = "x",
+        Y = "y",
     }
+}
+
+/// The columns of a mark on an image (version 2 of the format), in both
+/// readings tables; a bundle writes them only when a reading has a mark.
+pub const MARK_COLUMNS: &[&str] = &["image_uid", "frame", "x", "y"];
+
+/// Where a reader saw a finding: an image of the exam (its de-identified
+/// SOP Instance UID), the frame of a multi-frame instance, and the point
+/// (column, row, in image pixels); without a point, the whole image.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImageMark {
+    /// The de-identified SOP Instance UID.
+    pub image_uid: String,
+    /// The frame, from 1.
+    pub frame: Option<u32>,
+    /// (x, y): column and row, in image pixels.
+    pub point: Option<(f64, f64)>,
 }
 
 impl PatientColumn {
@@ -371,6 +396,8 @@ pub struct HandReading {
     pub lesion: Option<Lesion>,
     /// Optional semi-quantitative grade 0–3.
     pub grade: Option<u8>,
+    /// Where it was seen on an image, if marked.
+    pub mark: Option<ImageMark>,
     /// Values of unknown columns.
     pub extra: Vec<String>,
 }
@@ -395,6 +422,8 @@ pub struct SpineReading {
     pub side: Option<SpineSide>,
     /// Morphology.
     pub morphology: Option<Morphology>,
+    /// Where it was seen on an image, if marked.
+    pub mark: Option<ImageMark>,
     /// Values of unknown columns.
     pub extra: Vec<String>,
 }

@@ -34,7 +34,7 @@ pub const MAX_FINDINGS: usize = HandSide::ALL.len() * HandSite::ALL.len() * Lesi
 /// `lesion` and optionally `grade`; a CT finding has `level`, `segment`,
 /// optionally `foraminal` (canal only), `side` and `morphology`. An empty
 /// list of findings means "read, nothing found".
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Finding {
     /// `left`/`right` (hand); `left`/`right`/`midline`/`bilateral` (CT).
@@ -61,6 +61,77 @@ pub struct Finding {
     /// `punctate`, `nodular`, `linear`, `amorphous` or `mass`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub morphology: Option<String>,
+    /// Where it was seen: the de-identified SOP Instance UID of an image
+    /// of the exam (version 2 of the format).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_uid: Option<String>,
+    /// The frame of a multi-frame image, from 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frame: Option<u32>,
+    /// The point on the image: column and row, in pixels.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub x: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub y: Option<f64>,
+}
+
+/// The mark of a finding as cells (`image_uid`, `frame`, `x`, `y`): a
+/// frame or point without the image, or `x` without `y`, is refused.
+fn mark_cells(f: &Finding, at: &str, cells: &mut Cells) -> Result<(), FindingError> {
+    let field = |name: &str| format!("{at}.{name}");
+    let Some(uid) = &f.image_uid else {
+        for (present, name) in [
+            (f.frame.is_some(), "frame"),
+            (f.x.is_some(), "x"),
+            (f.y.is_some(), "y"),
+        ] {
+            if present {
+                return Err(FindingError::new(
+                    field(name),
+                    "a mark needs the image it was made on (image_uid)",
+                ));
+            }
+        }
+        return Ok(());
+    };
+    let uid = uid.trim();
+    if uid.is_empty() || uid.len() > 64 || !uid.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        return Err(FindingError::new(
+            field("image_uid"),
+            "an image UID is digits and dots, at most 64 characters",
+        ));
+    }
+    set(cells, "image_uid", uid);
+    if let Some(frame) = f.frame {
+        if frame == 0 {
+            return Err(FindingError::new(field("frame"), "frames count from 1"));
+        }
+        set(cells, "frame", frame.to_string());
+    }
+    match (f.x, f.y) {
+        (None, None) => {}
+        (Some(x), Some(y)) => {
+            for (v, name) in [(x, "x"), (y, "y")] {
+                if !(v.is_finite() && (0.0..=1e6).contains(&v)) {
+                    return Err(FindingError::new(
+                        field(name),
+                        "a point is at 0 or more pixels, inside the image",
+                    ));
+                }
+            }
+            // Tenths of a pixel: what a click can tell.
+            set(cells, "x", format_coordinate(x));
+            set(cells, "y", format_coordinate(y));
+        }
+        (Some(_), None) => return Err(FindingError::new(field("y"), "a point has both x and y")),
+        (None, Some(_)) => return Err(FindingError::new(field("x"), "a point has both x and y")),
+    }
+    Ok(())
+}
+
+fn format_coordinate(v: f64) -> String {
+    let t = (v * 10.0).round() / 10.0;
+    format!("{t}")
 }
 
 /// Why submitted findings cannot be stored: the field (`findings[2].site`)
@@ -167,6 +238,7 @@ fn hand(f: &Finding, at: &str) -> Result<Cells, FindingError> {
         }
         set(&mut cells, HandColumn::Grade.code(), grade.to_string());
     }
+    mark_cells(f, at, &mut cells)?;
     Ok(cells)
 }
 
@@ -231,6 +303,7 @@ fn spine(f: &Finding, at: &str, coverage: Option<LevelSet>) -> Result<Cells, Fin
     if let Some(m) = morphology {
         set(&mut cells, SpineColumn::Morphology.code(), m.code());
     }
+    mark_cells(f, at, &mut cells)?;
     Ok(cells)
 }
 
@@ -319,6 +392,10 @@ pub fn findings_of_cells(cells: &[Cells]) -> Vec<Finding> {
                 segment: get(SpineColumn::Segment.code()),
                 foraminal: get(SpineColumn::Foraminal.code()).map(|v| v == "yes"),
                 morphology: get(SpineColumn::Morphology.code()),
+                image_uid: get("image_uid"),
+                frame: get("frame").and_then(|f| f.parse().ok()),
+                x: get("x").and_then(|v| v.parse().ok()),
+                y: get("y").and_then(|v| v.parse().ok()),
             }
         })
         .collect()

@@ -624,14 +624,183 @@
     });
   }
 
+  // ---- marks on the images: where a finding was seen ----
+  var form = document.querySelector("form.reading");
+  var markButtons = Array.prototype.slice.call(viewer.querySelectorAll("[data-mark-mode]"));
+  var markStatus = viewer.querySelector("[data-mark-status]");
+  var marking = false;
+  var lastKey = null;
+  // Other readings' marks (the adjudicator's page): [{reader, n, key, uid, x, y}].
+  var others = [];
+  var othersEl = document.getElementById("reader-marks");
+  if (othersEl) {
+    try {
+      others = JSON.parse(othersEl.textContent);
+    } catch (e) {
+      others = [];
+    }
+  }
+  function markSay(text) {
+    if (markStatus) {
+      markStatus.textContent = text;
+    }
+  }
+  function setMarking(on) {
+    marking = on;
+    viewer.classList.toggle("marking", on);
+    markButtons.forEach(function (b) {
+      b.setAttribute("aria-pressed", on ? "true" : "false");
+    });
+    if (on) {
+      markSay(lastKey ? "Click the image where " + words(lastKey) + " is seen." :
+        "Tick a finding on the form first, then click the image where it is seen.");
+    }
+  }
+  markButtons.forEach(function (b) {
+    b.addEventListener("click", function () {
+      setMarking(!marking);
+    });
+  });
+  if (form) {
+    form.addEventListener("change", function (e) {
+      var t = e.target;
+      if (t && t.name === "finding" && t.checked) {
+        lastKey = t.value;
+      }
+    });
+    form.addEventListener("focusin", function (e) {
+      var t = e.target;
+      if (t && t.name === "finding") {
+        lastKey = t.value;
+      }
+    });
+  }
+  function ticked(key) {
+    if (!form) {
+      return false;
+    }
+    var inputs = form.querySelectorAll("input[name=finding]");
+    for (var i = 0; i < inputs.length; i++) {
+      if (inputs[i].value === key && (inputs[i].type === "hidden" || inputs[i].checked)) {
+        return true;
+      }
+    }
+    return false;
+  }
+  function ownMarks() {
+    if (!form) {
+      return [];
+    }
+    return Array.prototype.slice.call(form.querySelectorAll("input[data-mark-of]")).map(function (i) {
+      var p = i.value.split(" ");
+      return { key: i.getAttribute("data-mark-of"), uid: p[0], x: Number(p[1]), y: Number(p[2]), n: 0 };
+    }).filter(function (m) {
+      return m.uid && !isNaN(m.x) && ticked(m.key);
+    });
+  }
+  var NS = "http://www.w3.org/2000/svg";
+  // A finding's key in words: "t8:canal" → "T8 canal", "left:tuft_d2:calcinosis" → "left tuft d2 calcinosis".
+  function words(key) {
+    var parts = key.split(":");
+    if (parts.length === 2) {
+      parts[0] = parts[0].toUpperCase();
+    }
+    return parts.join(" ").replace(/_/g, " ");
+  }
+  function drawMarks(svg, uid, size) {
+    if (!svg) {
+      return;
+    }
+    while (svg.firstChild) {
+      svg.removeChild(svg.firstChild);
+    }
+    var r = Math.max(3, size / 40);
+    ownMarks().concat(others).filter(function (m) {
+      return m.uid === uid && !isNaN(m.x);
+    }).forEach(function (m) {
+      var c = document.createElementNS(NS, "circle");
+      c.setAttribute("cx", String(m.x));
+      c.setAttribute("cy", String(m.y));
+      c.setAttribute("r", String(r));
+      c.setAttribute("class", "mark-ring" + (m.n ? " reader-" + m.n : ""));
+      c.setAttribute("data-mark-key", m.key);
+      if (m.reader) {
+        c.setAttribute("data-mark-reader", m.reader);
+      }
+      svg.appendChild(c);
+      var t = document.createElementNS(NS, "text");
+      t.setAttribute("x", String(m.x + r * 1.2));
+      t.setAttribute("y", String(m.y - r * 0.6));
+      t.setAttribute("class", "mark-label");
+      t.setAttribute("font-size", String(r * 1.6));
+      t.textContent = (m.reader ? m.reader + ": " : "") + words(m.key);
+      svg.appendChild(t);
+    });
+  }
+  // Where the click fell, in the image's pixels.
+  function pixelOf(img, e) {
+    var rect = img.getBoundingClientRect();
+    return {
+      x: Math.round((e.clientX - rect.left) * img.naturalWidth / rect.width * 10) / 10,
+      y: Math.round((e.clientY - rect.top) * img.naturalHeight / rect.height * 10) / 10
+    };
+  }
+  function placeMark(uid, p, redraw) {
+    setMarking(false);
+    if (!form || !lastKey) {
+      markSay("Tick a finding on the form first, then mark it on the image.");
+      return;
+    }
+    var box = form.querySelector("input[type=checkbox][name=finding][value='" + lastKey + "']");
+    if (box && !box.checked) {
+      box.click();
+    }
+    var input = form.querySelector("input[data-mark-of='" + lastKey + "']");
+    if (!input) {
+      input = document.createElement("input");
+      input.type = "hidden";
+      input.name = "mark:" + lastKey;
+      input.setAttribute("data-mark-of", lastKey);
+      form.appendChild(input);
+    }
+    input.value = uid + " " + p.x + " " + p.y;
+    input.dispatchEvent(new Event("change", { bubbles: true }));
+    markSay("Marked " + words(lastKey) + " at (" + p.x + ", " + p.y + ").");
+    redraw();
+  }
+  document.addEventListener("keydown", function (e) {
+    if (e.key !== "k" || e.ctrlKey || e.metaKey || e.altKey) {
+      return;
+    }
+    var t = e.target;
+    var tag = t && t.tagName;
+    if (tag === "SELECT" || tag === "TEXTAREA" || (tag === "INPUT" && !/^(checkbox|radio|hidden|submit|button)$/.test(t.type))) {
+      return;
+    }
+    e.preventDefault();
+    setMarking(!marking);
+  });
+
   if (kind === "radiograph") {
     var img = stage.querySelector("img[data-viewer-image]");
+    var box = stage.querySelector("[data-plane-box]");
+    var overlay = stage.querySelector("[data-overlay]");
+    var uid = img.getAttribute("data-instance");
+    function redrawMarks() {
+      drawMarks(overlay, uid, Number(img.getAttribute("width")));
+    }
+    redrawMarks();
+    img.addEventListener("click", function (e) {
+      if (marking) {
+        placeMark(uid, pixelOf(img, e), redrawMarks);
+      }
+    });
     var image = img.getAttribute("src").replace(/\?.*$/, "");
     var zoom = 1;
     var panX = 0;
     var panY = 0;
     function place() {
-      img.style.transform = "translate(" + panX + "px, " + panY + "px) scale(" + zoom + ")";
+      box.style.transform = "translate(" + panX + "px, " + panY + "px) scale(" + zoom + ")";
     }
     function reload() {
       img.src = image + "?" + imageQuery();
@@ -658,7 +827,7 @@
       zoomAt(e.deltaY < 0 ? 1.25 : 0.8, e.clientX - r.left, e.clientY - r.top);
     }, { passive: false });
     stage.addEventListener("pointerdown", function (e) {
-      if (e.shiftKey) {
+      if (e.shiftKey || marking) {
         return;
       }
       e.preventDefault();
@@ -714,9 +883,17 @@
   var offsets = stage.getAttribute("data-offsets").split(" ").map(Number);
   var positions = stage.getAttribute("data-positions").split(" ");
   var slice = Number(stage.getAttribute("data-slice-index"));
-  if (!view.window) {
-    view.window = "";
+  var uids = stage.getAttribute("data-uids").split(" ");
+  var axialOverlay = stage.querySelector("[data-overlay]");
+  function redrawMarks() {
+    drawMarks(axialOverlay, uids[slice], Number(axial.getAttribute("width")));
   }
+  redrawMarks();
+  axial.addEventListener("click", function (e) {
+    if (marking) {
+      placeMark(uids[slice], pixelOf(axial, e), redrawMarks);
+    }
+  });
 
   function images() {
     axial.src = base + "/ct/axial/" + slice + "?" + imageQuery();
@@ -731,7 +908,9 @@
     positionOut.textContent = positions[slice];
     line.setAttribute("y1", String(offsets[slice]));
     line.setAttribute("y2", String(offsets[slice]));
+    axial.setAttribute("data-instance", uids[slice]);
     huOut.textContent = "—";
+    redrawMarks();
     remember({ slice: String(slice) });
   }
 

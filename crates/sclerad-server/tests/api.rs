@@ -1594,6 +1594,10 @@ fn schemas_name_the_fields_the_api_sends() {
         segment: Some("canal".into()),
         foraminal: Some(true),
         morphology: Some("nodular".into()),
+        image_uid: Some("2.25.1".into()),
+        frame: Some(1),
+        x: Some(1.5),
+        y: Some(2.0),
     };
     assert_eq!(
         properties("Finding"),

@@ -663,7 +663,7 @@ impl ThisStore {
                 .map_err(backend)?;
         }
         let mut select = sqlx::QueryBuilder::<Db>::new(
-            "SELECT a.reader_id, a.code, a.position, e.modality, e.ct_type, e.ct_levels, \
+            "SELECT a.reader_id, a.code, a.position, a.exam_id, e.modality, e.ct_type, e.ct_levels, \
              r.findings, r.version, r.id AS reading_id \
              FROM assignments a JOIN readings r ON r.assignment_id = a.id \
              JOIN exams e ON e.id = a.exam_id WHERE a.code IN (",
@@ -685,10 +685,12 @@ impl ThisStore {
         // (reader, code) → (reading id, the item as the batch leaves it).
         let mut current: std::collections::HashMap<(i64, String), (i64, WorkItem)> =
             std::collections::HashMap::new();
+        let mut exam_of: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
         for row in &rows {
             let reader: i64 = row.try_get("reader_id").map_err(backend)?;
             let reading_id: i64 = row.try_get("reading_id").map_err(backend)?;
             let item = work_item_of(row)?;
+            exam_of.insert(item.code.clone(), row.try_get("exam_id").map_err(backend)?);
             current.insert((reader, item.code.clone()), (reading_id, item));
         }
         let mut results = Vec::with_capacity(jobs.len());
@@ -722,6 +724,11 @@ impl ThisStore {
                     continue;
                 }
             };
+            let exam_id = exam_of.get(&job.code).copied().unwrap_or_default();
+            if let Err(e) = check_marks(&mut tx, exam_id, &findings).await {
+                results.push(Err(e));
+                continue;
+            }
             let before = item.findings.clone();
             item.findings = Some(findings);
             item.version += 1;
@@ -1743,6 +1750,7 @@ impl Store for ThisStore {
             modality,
             ct_coverage(ct_type.as_deref(), ct_levels.as_deref()),
         )?;
+        check_marks(&mut tx, exam_id, &findings).await?;
         // The exam's consensus: the one saved here, else one imported (a
         // reading by `consensus`), which a save then takes over.
         let select = format!(
@@ -2246,4 +2254,65 @@ async fn study_exists(tx: &mut DbConnection, study_id: i64) -> StoreResult<()> {
 fn secret_of(text: &str) -> StoreResult<ImageSecret> {
     ImageSecret::from_hex(text)
         .ok_or_else(|| StoreError::Backend("the study's image secret is not 64 hex digits".into()))
+}
+
+/// The marks of checked findings against the exam's images: each
+/// `image_uid` one of the exam's images, its point inside it and its frame
+/// one of its frames, when the study holds images (a study without any
+/// keeps the marks an imported bundle brought).
+async fn check_marks(
+    tx: &mut DbConnection,
+    exam_id: i64,
+    findings: &[sclerad_model::Cells],
+) -> StoreResult<()> {
+    if !findings.iter().any(|f| f.contains_key("image_uid")) {
+        return Ok(());
+    }
+    let held: Option<i64> = sqlx::query_scalar(
+        "SELECT i.id FROM images i JOIN exams e ON e.id = $1 \
+         JOIN patients p ON p.id = e.patient_ref WHERE i.study_id = p.study_id LIMIT 1",
+    )
+    .bind(exam_id)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(backend)?;
+    if held.is_none() {
+        return Ok(());
+    }
+    for (i, f) in findings.iter().enumerate() {
+        let Some(uid) = f.get("image_uid") else {
+            continue;
+        };
+        let field = |name: &str| format!("findings[{i}].{name}");
+        let image = sqlx::query(
+            "SELECT pixel_rows, pixel_columns, frames FROM images WHERE exam_id = $1 AND sop_instance_uid = $2",
+        )
+        .bind(exam_id)
+        .bind(uid)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(backend)?
+        .ok_or_else(|| StoreError::invalid(field("image_uid"), "not an image of this exam"))?;
+        let rows: i64 = image.try_get("pixel_rows").map_err(backend)?;
+        let columns: i64 = image.try_get("pixel_columns").map_err(backend)?;
+        let frames: i64 = image.try_get("frames").map_err(backend)?;
+        let number = |k: &str| f.get(k).and_then(|v| v.parse::<f64>().ok());
+        if let (Some(x), Some(y)) = (number("x"), number("y")) {
+            if x >= columns as f64 || y >= rows as f64 {
+                return Err(StoreError::invalid(
+                    field("x"),
+                    format!("the point ({x}, {y}) is outside the {columns} × {rows} image"),
+                ));
+            }
+        }
+        if let Some(frame) = number("frame") {
+            if frame > frames as f64 {
+                return Err(StoreError::invalid(
+                    field("frame"),
+                    format!("the image has {frames} frame(s)"),
+                ));
+            }
+        }
+    }
+    Ok(())
 }

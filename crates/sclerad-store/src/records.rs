@@ -430,9 +430,24 @@ pub fn to_tables(
         if stored.is_none() && rows.is_empty() {
             return None;
         }
-        let columns = stored
-            .clone()
-            .unwrap_or_else(|| default.iter().map(|c| c.to_string()).collect());
+        let mut columns: Vec<String> = stored.clone().unwrap_or_else(|| {
+            default
+                .iter()
+                .filter(|c| !sclerad_model::MARK_COLUMNS.contains(c))
+                .map(|c| c.to_string())
+                .collect()
+        });
+        // Marks made on the server's images (version 2 columns), when the
+        // imported bundle had none.
+        for mark in sclerad_model::MARK_COLUMNS {
+            if !columns.iter().any(|c| c == mark)
+                && rows
+                    .iter()
+                    .any(|r| r.findings.iter().flatten().any(|f| f.contains_key(*mark)))
+            {
+                columns.push(mark.to_string());
+            }
+        }
         let mut out = Vec::new();
         for r in rows {
             let reader = export_reader(r);

@@ -429,6 +429,32 @@ fn spot(segment: SpineSegment, foraminal: bool, side: Option<SpineSide>) -> (f64
     }
 }
 
+/// The pixel (column, row) of an axial slice at the centre of the spot
+/// drawn for a spine finding, and the positions (mm along the normal) of
+/// the slices that show it: the viewer tested against known truth.
+pub fn spine_spot(
+    level: VertebralLevel,
+    segment: SpineSegment,
+    foraminal: bool,
+    side: Option<SpineSide>,
+) -> ((f64, f64), Vec<f64>) {
+    let (x, y) = spot(segment, foraminal, side);
+    let half = CT_SIZE as f64 * CT_SPACING / 2.0;
+    let pixel = ((x + half) / CT_SPACING - 0.5, (y + half) / CT_SPACING - 0.5);
+    let slices = match segment {
+        SpineSegment::Anterior => vec![0, 1],
+        _ => vec![1, 2],
+    };
+    let z = level_z(level);
+    (
+        pixel,
+        slices
+            .into_iter()
+            .map(|k| z + k as f64 * SLICE_MM)
+            .collect(),
+    )
+}
+
 fn draw_slice(level: VertebralLevel, k: usize, truth: &SpineTruth, rng: &mut Rng) -> Vec<i16> {
     let thoracic = (7..19).contains(&level.index());
     let disc = k == 0;

@@ -75,6 +75,7 @@ pub fn hand_readings(
                     site: Some(*rng.pick(&sites)),
                     lesion: Some(*lesion),
                     grade: Some(rng.between(1, 3) as u8),
+                    mark: None,
                     extra: Vec::new(),
                 });
             }
@@ -88,6 +89,7 @@ pub fn hand_readings(
                 site: None,
                 lesion: None,
                 grade: None,
+                mark: None,
                 extra: Vec::new(),
             });
         }
@@ -138,6 +140,7 @@ pub fn spine_readings(
                     foraminal,
                     side: Some(*rng.pick(SpineSide::ALL)),
                     morphology: Some(*rng.pick(Morphology::ALL)),
+                    mark: None,
                     extra: Vec::new(),
                 });
             }
@@ -152,6 +155,7 @@ pub fn spine_readings(
                 foraminal: None,
                 side: None,
                 morphology: None,
+                mark: None,
                 extra: Vec::new(),
             });
         }

@@ -39,6 +39,8 @@ pub struct Demo {
     /// `127.0.0.1:PORT`.
     pub addr: String,
     pub users: Vec<User>,
+    /// The demo's store (SQLite), for a test to look behind the pages.
+    pub db: PathBuf,
     _dir: tempfile::TempDir,
 }
 
@@ -79,6 +81,7 @@ impl Demo {
             child,
             addr: addr.expect("the URL"),
             users,
+            db: dir.path().join("demo").join("sclerad.db"),
             _dir: dir,
         }
     }

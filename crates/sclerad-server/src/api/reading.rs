@@ -23,8 +23,9 @@ pub(super) fn routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState>
 /// and responses carry and the store checks). A hand radiograph finding
 /// has `side`, `site`, `lesion` and optionally `grade`; a CT finding has
 /// `level`, `segment`, optionally `foraminal` (canal only), `side` and
-/// `morphology`. An empty list of findings means "read, nothing found".
-/// A test checks that its fields are the model's.
+/// `morphology`. Either may carry a mark on one of the exam's images
+/// (`image_uid`, optionally `frame`, and `x`, `y`). An empty list of
+/// findings means "read, nothing found". A test checks that its fields are the model's.
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct Finding {
@@ -44,6 +45,15 @@ pub struct Finding {
     foraminal: Option<bool>,
     /// `punctate`, `nodular`, `linear`, `amorphous` or `mass`.
     morphology: Option<String>,
+    /// Where the finding was seen: the de-identified SOP Instance UID of
+    /// an image of the exam (`images` of the exam's viewer).
+    image_uid: Option<String>,
+    /// The frame of a multi-frame image, from 1.
+    frame: Option<u32>,
+    /// The point on the image: column, in pixels (with `y`).
+    x: Option<f64>,
+    /// The point on the image: row, in pixels (with `x`).
+    y: Option<f64>,
 }
 
 /// Stored cells as findings (none for "read, nothing found" or unread).

@@ -288,6 +288,8 @@ pub struct CtView {
     pub offsets: String,
     /// Each slice's position along the normal (mm), for the script.
     pub positions: String,
+    /// Each slice's SOP Instance UID, for the script's marks.
+    pub uids: String,
 }
 
 impl Pane {
@@ -360,6 +362,7 @@ impl Pane {
                         .map(|p| format!("{p:.1}"))
                         .collect::<Vec<_>>()
                         .join(" "),
+                    uids: ct.uids.join(" "),
                 });
             }
         }

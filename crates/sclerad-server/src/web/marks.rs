@@ -344,6 +344,54 @@ pub struct Marks {
     pub(super) hand: Option<HandForm>,
     pub(super) spine: Vec<SpineRow>,
     pub(super) segments: Vec<&'static str>,
+    /// Each finding's mark on an image: (finding key, `UID[ X Y[ FRAME]]`),
+    /// kept in the form as hidden `mark:KEY` fields.
+    pub(super) image_marks: Vec<(String, String)>,
+}
+
+/// A finding's key on the forms: `side:site:lesion` (hand) or
+/// `level:segment` (CT).
+pub fn finding_key(f: &Finding) -> Option<String> {
+    match (&f.side, &f.site, &f.lesion, &f.level, &f.segment) {
+        (Some(side), Some(site), Some(lesion), _, _) => Some(format!("{side}:{site}:{lesion}")),
+        (_, _, _, Some(level), Some(segment)) => Some(format!("{level}:{segment}")),
+        _ => None,
+    }
+}
+
+/// A finding's mark as a form field value: `UID`, `UID X Y` or
+/// `UID X Y FRAME`.
+pub fn mark_value(f: &Finding) -> Option<String> {
+    let uid = f.image_uid.as_ref()?;
+    Some(match (f.x, f.y, f.frame) {
+        (Some(x), Some(y), Some(frame)) => format!("{uid} {x} {y} {frame}"),
+        (Some(x), Some(y), None) => format!("{uid} {x} {y}"),
+        _ => uid.clone(),
+    })
+}
+
+/// The mark of a form field value into `f` (a value the form could not
+/// have sent is refused).
+fn apply_mark(f: &mut Finding, value: &str) -> Result<(), ()> {
+    let parts: Vec<&str> = value.split_whitespace().collect();
+    let number = |t: &str| t.parse::<f64>().map_err(|_| ());
+    match parts.as_slice() {
+        [] => return Ok(()),
+        [uid] => f.image_uid = Some((*uid).into()),
+        [uid, x, y] => {
+            f.image_uid = Some((*uid).into());
+            f.x = Some(number(x)?);
+            f.y = Some(number(y)?);
+        }
+        [uid, x, y, frame] => {
+            f.image_uid = Some((*uid).into());
+            f.x = Some(number(x)?);
+            f.y = Some(number(y)?);
+            f.frame = Some(frame.parse().map_err(|_| ())?);
+        }
+        _ => return Err(()),
+    }
+    Ok(())
 }
 
 impl Marks {
@@ -401,6 +449,10 @@ impl Marks {
             hand,
             spine,
             segments: SpineSegment::ALL.iter().map(|s| s.code()).collect(),
+            image_marks: findings
+                .iter()
+                .filter_map(|f| Some((finding_key(f)?, mark_value(f)?)))
+                .collect(),
         }
     }
 }
@@ -459,6 +511,7 @@ pub fn submitted(body: &[u8], modality: Modality) -> Result<Submitted, AppError>
         site: None,
     };
     let mut grades = std::collections::HashMap::new();
+    let mut image_marks = std::collections::HashMap::new();
     let mut foraminal = std::collections::HashSet::new();
     // `side:level:segment` and `morphology:level:segment` → the choice.
     let mut details = std::collections::HashMap::new();
@@ -512,6 +565,12 @@ pub fn submitted(body: &[u8], modality: Modality) -> Result<Submitted, AppError>
             k if k.starts_with("foraminal:") => {
                 foraminal.insert(k["foraminal:".len()..].to_string());
             }
+            k if k.starts_with("mark:") => {
+                if value.len() > 200 {
+                    return Err(bad("a mark longer than a mark can be"));
+                }
+                image_marks.insert(k["mark:".len()..].to_string(), value.into_owned());
+            }
             k if k.starts_with("side:") || k.starts_with("morphology:") => {
                 if !value.is_empty() {
                     details.insert(k.to_string(), value.into_owned());
@@ -519,7 +578,9 @@ pub fn submitted(body: &[u8], modality: Modality) -> Result<Submitted, AppError>
             }
             _ => return Err(bad(&format!("an unknown field {key:?}"))),
         }
-        if grades.len() + foraminal.len() + details.len() > 4 * sclerad_model::MAX_FINDINGS {
+        if grades.len() + foraminal.len() + details.len() + image_marks.len()
+            > 5 * sclerad_model::MAX_FINDINGS
+        {
             return Err(bad("more fields than a reading form has"));
         }
     }
@@ -554,6 +615,10 @@ pub fn submitted(body: &[u8], modality: Modality) -> Result<Submitted, AppError>
             f.morphology = details
                 .get(&format!("morphology:{level}:{segment}"))
                 .cloned();
+        }
+        // A mark of a finding no longer ticked is dropped with it.
+        if let Some(value) = finding_key(f).and_then(|k| image_marks.get(&k)) {
+            apply_mark(f, value).map_err(|()| bad("a mark that is not `UID X Y`"))?;
         }
     }
     Ok(out)
