@@ -732,7 +732,7 @@
       t.setAttribute("x", String(m.x + r * 1.2));
       t.setAttribute("y", String(m.y - r * 0.6));
       t.setAttribute("class", "mark-label");
-      t.setAttribute("font-size", String(r * 1.6));
+      t.setAttribute("font-size", String(r * 1.1));
       t.textContent = (m.reader ? m.reader + ": " : "") + words(m.key);
       svg.appendChild(t);
     });

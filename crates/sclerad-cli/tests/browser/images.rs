@@ -263,3 +263,122 @@ fn a_hand_radiograph_shows_with_bone_white_and_can_be_windowed() {
         b.close().await;
     });
 }
+
+/// Each reader's save, through the reading form as the page posts it: one
+/// canal calcification at `level`, marked on `uid` at (x, y).
+async fn save_marked(b: &Browser<'_>, code: &str, level: &str, uid: &str, x: f64, y: f64) {
+    b.goto(&format!("/read/{code}")).await;
+    let status = b
+        .client
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             const f = document.querySelector('form.reading');
+             const body = new URLSearchParams();
+             body.set('csrf', f.querySelector('input[name=csrf]').value);
+             body.set('version', f.querySelector('input[name=version]').value);
+             body.set('action', 'save');
+             body.append('finding', arguments[0] + ':canal');
+             body.set('mark:' + arguments[0] + ':canal', arguments[1] + ' ' + arguments[2] + ' ' + arguments[3]);
+             fetch(f.getAttribute('action'), { method: 'POST', body, redirect: 'manual' }).then(r => r.text().then(t => done([r.status, t.slice(0, 600), location.pathname])));",
+            vec![json!(level), json!(uid), json!(x), json!(y)],
+        )
+        .await
+        .expect("the save script");
+    // The form answers a save with a redirect to the page.
+    assert!(
+        status[0] == json!(0) || status[0] == json!(303),
+        "save: {status}"
+    );
+}
+
+/// The adjudicator sees every reader's marks on the same slice, each
+/// named, on the exam's page.
+#[test]
+fn an_adjudicator_sees_every_readers_marks_on_the_same_image() {
+    let Some(env) = Env::start() else { return };
+    let (r1, r2) = (
+        env.demo.user("reader", 0).clone(),
+        env.demo.user("reader", 1).clone(),
+    );
+    // An open CT disagreement both readers have on their worklists, and
+    // one of its slices (from behind the pages).
+    let (exam, codes, uid, level) = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(async {
+            let pool = sqlx::SqlitePool::connect(&format!("sqlite:{}?mode=ro", env.demo.db.display()))
+                .await
+                .expect("store");
+            let (exam, levels): (i64, String) = sqlx::query_as(
+                "SELECT e.id, e.ct_type FROM exams e JOIN patients p ON p.id = e.patient_ref \
+                 WHERE e.modality = 'ct' AND NOT EXISTS (SELECT 1 FROM readings r WHERE r.exam_id = e.id \
+                 AND r.reader = 'consensus') AND EXISTS (SELECT 1 FROM images i WHERE i.exam_id = e.id) \
+                 ORDER BY e.id LIMIT 1",
+            )
+            .fetch_one(&pool)
+            .await
+            .expect("an open CT");
+            let mut codes = Vec::new();
+            for reader in [&r1.name, &r2.name] {
+                let code: String = sqlx::query_scalar(
+                    "SELECT a.code FROM assignments a JOIN users u ON u.id = a.reader_id \
+                     WHERE a.exam_id = $1 AND u.name = $2 AND a.kind = 'primary'",
+                )
+                .bind(exam)
+                .bind(reader)
+                .fetch_one(&pool)
+                .await
+                .expect("both readers read it");
+                codes.push(code);
+            }
+            let uid: String = sqlx::query_scalar(
+                "SELECT sop_instance_uid FROM images WHERE exam_id = $1 ORDER BY position DESC LIMIT 1",
+            )
+            .bind(exam)
+            .fetch_one(&pool)
+            .await
+            .expect("a slice");
+            pool.close().await;
+            let covered = sclerad_model::ct_coverage(Some(&levels), None).expect("coverage");
+            let top = covered.iter().next().expect("a level").code();
+            (exam, codes, uid, top)
+        });
+    env.run(async {
+        let b = env.browser().await;
+        b.viewport(1600, 1000).await;
+        for (reader, code, x) in [(&r1, &codes[0], 30.0), (&r2, &codes[1], 60.0)] {
+            b.login(reader).await;
+            save_marked(&b, code, &level, &uid, x, 40.0).await;
+            let (_, item) = b.fetch(&format!("/api/worklist/{code}")).await;
+            assert_eq!(item["findings"][0]["image_uid"], json!(uid), "{item}");
+            b.goto("/logout").await;
+            b.client.delete_all_cookies().await.expect("log out");
+        }
+        b.login(env.demo.user("adjudicator", 0)).await;
+        // The top slice (the most superior: the last index).
+        b.goto(&format!("/adjudicate/nancy-demo/{exam}")).await;
+        let last = b
+            .attr("[data-stage][data-kind=ct]", "data-slices")
+            .await
+            .and_then(|n| n.parse::<usize>().ok())
+            .expect("slices")
+            - 1;
+        b.goto(&format!("/adjudicate/nancy-demo/{exam}?slice={last}")).await;
+        b.wait(
+            "(() => { const i = document.querySelector('img[data-plane=axial]'); return i.complete && i.naturalWidth > 0; })()",
+            "the slice",
+        )
+        .await;
+        for reader in [&r1.name, &r2.name] {
+            assert_eq!(
+                b.count(&format!("[data-overlay] circle[data-mark-reader='{reader}']")).await,
+                1,
+                "{reader}'s mark"
+            );
+        }
+        b.axe("an adjudicator's CT with the readers' marks").await;
+        b.shot("adjudicator-ct-marks").await;
+        b.close().await;
+    });
+}

@@ -12,6 +12,7 @@ use sclerad_model::{ct_coverage, findings_of_cells, Finding, HandSide, HandSite,
 use sclerad_store::{review, Modality, Role, StoreError, Study};
 use serde::Deserialize;
 
+use super::images::{adjudicator_pane, reader_marks, Pane, ViewQuery};
 use super::marks::{lesion_label, site_label, submitted, Comparison, Marks, Recorded};
 use super::{encode, render, PageError, Viewer};
 use crate::{AppError, AppState};
@@ -126,6 +127,8 @@ struct ExamPage {
     problem: Option<String>,
     compare: Comparison,
     marks: Marks,
+    pane: Pane,
+    reader_marks: String,
 }
 
 /// The flags the readers disagree on, in words: `calcinosis, flexion
@@ -231,6 +234,7 @@ fn exam_page(
     study: &Study,
     d: &review::Disagreement,
     covered: Option<sclerad_model::LevelSet>,
+    pane: Pane,
     form: Shown<'_>,
 ) -> ExamPage {
     let Shown {
@@ -284,13 +288,37 @@ fn exam_page(
         version,
         problem,
         marks: Marks::of(d.modality, covered, shown, site),
+        pane,
+        reader_marks: reader_marks(&readings),
     }
 }
 
-/// The hand site chosen on a consensus form (`side:site`).
+/// The hand site chosen on a consensus form (`side:site`), and the
+/// viewer's view.
 #[derive(Debug, Deserialize)]
 pub struct SiteQuery {
     site: Option<String>,
+    window: Option<String>,
+    #[serde(default)]
+    invert: bool,
+    image: Option<usize>,
+    slice: Option<usize>,
+    column: Option<usize>,
+    slab: Option<f64>,
+}
+
+impl SiteQuery {
+    fn view(&self) -> ViewQuery {
+        ViewQuery {
+            window: self.window.clone(),
+            invert: self.invert,
+            image: self.image,
+            frame: None,
+            slice: self.slice,
+            column: self.column,
+            slab: self.slab,
+        }
+    }
 }
 
 /// One disagreement: the readings side by side, and the consensus form.
@@ -305,6 +333,7 @@ pub async fn exam(
     let study = study_of(&state, &name).await?;
     let (d, covered) = disagreement(&state, &study, exam_id).await?;
     let version = d.consensus_version;
+    let pane = adjudicator_pane(&state, &study.name, exam_id, &q.view(), covered).await?;
     Ok(render(
         StatusCode::OK,
         &exam_page(
@@ -312,6 +341,7 @@ pub async fn exam(
             &study,
             &d,
             covered,
+            pane,
             Shown {
                 marked: None,
                 version,
@@ -337,6 +367,8 @@ pub async fn save(
     let (d, covered) = disagreement(&state, &study, exam_id).await?;
     let form = submitted(&body, d.modality)?;
     viewer.check_csrf(&form.csrf)?;
+    let pane =
+        adjudicator_pane(&state, &study.name, exam_id, &ViewQuery::default(), covered).await?;
     // The page again, with the findings sent and why they were not saved.
     let again = |status,
                  d: &review::Disagreement,
@@ -351,6 +383,7 @@ pub async fn save(
                 &study,
                 d,
                 covered,
+                pane.clone(),
                 Shown {
                     marked: Some(findings),
                     version,

@@ -232,6 +232,7 @@ impl ViewQuery {
 }
 
 /// A level on the ruler beside the sagittal plane, in mm from its top.
+#[derive(Clone)]
 pub struct Tick {
     pub label: String,
     /// Its upper and lower edge, and its middle.
@@ -241,6 +242,7 @@ pub struct Tick {
 }
 
 /// The viewer pane of a page.
+#[derive(Clone)]
 pub struct Pane {
     /// The page its images hang under (`/read/CODE`).
     pub base: String,
@@ -255,6 +257,7 @@ pub struct Pane {
 }
 
 /// A radiograph in the pane.
+#[derive(Clone)]
 pub struct RadiographView {
     pub count: usize,
     pub image: usize,
@@ -267,6 +270,7 @@ pub struct RadiographView {
 }
 
 /// A CT series in the pane.
+#[derive(Clone)]
 pub struct CtView {
     pub slices: usize,
     pub slice: usize,
@@ -662,4 +666,92 @@ pub async fn reader_pane(
         q,
         levels,
     ))
+}
+
+// ---- the adjudicator's routes ----
+
+/// The exam of an adjudicator's page (the study must exist; adjudicators
+/// see every study's disagreements).
+async fn adjudicators_exam(
+    state: &AppState,
+    viewer: &Viewer,
+    study: &str,
+    exam: &str,
+) -> Result<i64, PageError> {
+    viewer.require(Role::Adjudicator)?;
+    if state.store.study(study).await?.is_none() {
+        return Err(AppError::NotFound(format!("no study {study:?}")).into());
+    }
+    exam.parse()
+        .map_err(|_| AppError::NotFound(format!("no exam {exam:?}")).into())
+}
+
+pub async fn adjudicate_radiograph(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path((study, exam, n)): Path<(String, String, usize)>,
+    Query(q): Query<ViewQuery>,
+) -> Result<Response, PageError> {
+    let exam = adjudicators_exam(&state, &viewer, &study, &exam).await?;
+    radiograph(&state, exam, n, &q).await
+}
+
+pub async fn adjudicate_ct_plane(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path((study, exam, plane, index)): Path<(String, String, String, usize)>,
+    Query(q): Query<ViewQuery>,
+) -> Result<Response, PageError> {
+    let exam = adjudicators_exam(&state, &viewer, &study, &exam).await?;
+    ct_plane(&state, exam, &plane, index, &q).await
+}
+
+pub async fn adjudicate_ct_hu(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path((study, exam)): Path<(String, String)>,
+    Query(q): Query<HuQuery>,
+) -> Result<Response, PageError> {
+    let exam = adjudicators_exam(&state, &viewer, &study, &exam).await?;
+    ct_hu(&state, exam, &q).await
+}
+
+/// The pane of an adjudicator's exam page.
+pub async fn adjudicator_pane(
+    state: &AppState,
+    study: &str,
+    exam: i64,
+    q: &ViewQuery,
+    levels: Option<LevelSet>,
+) -> Result<Pane, PageError> {
+    let loaded = load(state, exam).await?;
+    Ok(Pane::new(
+        format!("/adjudicate/{}/{exam}", super::encode(study)),
+        &loaded,
+        q,
+        levels,
+    ))
+}
+
+/// Every reading's marks, for the viewer to draw (JSON safe inside a
+/// `<script type="application/json">`): reader, its number (1, 2…),
+/// finding key, instance and point.
+pub fn reader_marks(readings: &[(String, Vec<sclerad_model::Finding>)]) -> String {
+    let mut marks = Vec::new();
+    for (n, (reader, findings)) in readings.iter().enumerate() {
+        for f in findings {
+            if let (Some(key), Some(uid), Some(x), Some(y)) =
+                (super::marks::finding_key(f), &f.image_uid, f.x, f.y)
+            {
+                marks.push(serde_json::json!({
+                    "reader": reader, "n": n + 1, "key": key, "uid": uid, "x": x, "y": y,
+                }));
+            }
+        }
+    }
+    serde_json::Value::Array(marks)
+        .to_string()
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026")
 }

@@ -52,6 +52,18 @@ pub fn routes() -> Router<AppState> {
             "/adjudicate/{study}/{exam}",
             get(adjudication::exam).post(adjudication::save),
         )
+        .route(
+            "/adjudicate/{study}/{exam}/image/{n}",
+            get(images::adjudicate_radiograph),
+        )
+        .route(
+            "/adjudicate/{study}/{exam}/ct/{plane}/{index}",
+            get(images::adjudicate_ct_plane),
+        )
+        .route(
+            "/adjudicate/{study}/{exam}/hu",
+            get(images::adjudicate_ct_hu),
+        )
         .route("/assets/sclerad.css", get(stylesheet))
         .route("/assets/sclerad.js", get(script))
         .layer(axum::middleware::map_response(page_headers))
