@@ -87,6 +87,24 @@ Examples:
     #[command(after_help = IMAGES_IMPORT_HELP)]
     Import(ImagesImportArgs),
 
+    /// Receive images pushed by a PACS (DICOM C-STORE on ADDR, as the AE
+    /// TITLE), de-identified on the way in as `images import` does; each
+    /// association is stored, in one audited import, when the sender
+    /// releases it.
+    #[command(
+        after_help = "A sender must call this receiver by its AE title. Instances that may show
+burned-in text, of patients not in the map, or without an exam are answered
+with a failure status (0xC000) naming why, and not stored; the others are
+stored when the sender releases the association (if that fails, the
+association is aborted and nothing of it is stored). C-ECHO is answered.
+Ctrl-C stops the receiver; associations released before are kept.
+
+Examples:
+  sclerad images listen --study nancy --map map.csv --bind 0.0.0.0:11112 --ae SCLERAD
+  storescu -aec SCLERAD localhost 11112 ct/*.dcm"
+    )]
+    Listen(ImagesListenArgs),
+
     /// Write a study's stored, de-identified instances as DICOM files:
     /// DIR/PSEUDONYM/EXAM/SERIES/INSTANCE.dcm.
     #[command(
@@ -149,6 +167,36 @@ pub struct ImagesImportArgs {
     /// Largest file read, in MiB (a file or a zip member).
     #[arg(long, value_name = "MIB", default_value_t = 1024)]
     pub max_file_size: u64,
+
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ImagesListenArgs {
+    /// The study the images belong to.
+    #[arg(long, value_name = "NAME")]
+    pub study: String,
+
+    /// The map from source patients to study patients (CSV).
+    #[arg(long, value_name = "MAP.csv")]
+    pub map: PathBuf,
+
+    /// Where to listen.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:11112")]
+    pub bind: std::net::SocketAddr,
+
+    /// The receiver's AE title (1 to 16 characters).
+    #[arg(long, value_name = "TITLE", default_value = "SCLERAD")]
+    pub ae: String,
+
+    /// Store instances that may show burned-in text (checked by a person).
+    #[arg(long)]
+    pub allow_burned_in: bool,
+
+    /// Associations served at once.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub associations: u32,
 
     #[command(flatten)]
     pub db: DbArgs,

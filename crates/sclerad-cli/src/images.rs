@@ -14,7 +14,9 @@ use sclerad_dicom::{read, render, Options, Read, StudySecret};
 use sclerad_model::spreadsheet_safe;
 use sclerad_store::{ImageFeed, ImageStored, ImageTally, NewImage, Store};
 
-use crate::cli::{ImagesCommand, ImagesExportArgs, ImagesImportArgs, ImagesRenderArgs};
+use crate::cli::{
+    ImagesCommand, ImagesExportArgs, ImagesImportArgs, ImagesListenArgs, ImagesRenderArgs,
+};
 use crate::store::{actor, open, runtime};
 
 pub fn run(command: &ImagesCommand) -> Result<ExitCode> {
@@ -22,6 +24,7 @@ pub fn run(command: &ImagesCommand) -> Result<ExitCode> {
         ImagesCommand::Render(args) => render_file(args),
         ImagesCommand::Import(args) => import(args),
         ImagesCommand::Export(args) => export(args),
+        ImagesCommand::Listen(args) => listen(args),
     }
 }
 
@@ -675,4 +678,287 @@ async fn write_images(
         }
     }
     Ok(count)
+}
+
+// ---- listen ----
+
+/// What every association of a listener shares.
+struct Listening {
+    store: Arc<dyn Store>,
+    study_id: i64,
+    map: Map,
+    secret: StudySecret,
+    side: StudySide,
+    options: Options,
+    who: sclerad_store::Actor,
+    rt: tokio::runtime::Handle,
+}
+
+/// One association's receiver: de-identified instances spooled to a
+/// private temporary folder (never the originals), stored at release.
+struct AssociationReceiver<'a> {
+    shared: &'a Listening,
+    spool: tempfile::TempDir,
+    produced: Produced,
+    /// (line index, the image without its bytes, its spooled file).
+    spooled: Vec<(usize, NewImage, PathBuf)>,
+    n: usize,
+}
+
+impl sclerad_dicom::listen::Receiver for AssociationReceiver<'_> {
+    fn instance(
+        &mut self,
+        file: dicom_object::FileDicomObject<dicom_object::InMemDicomObject>,
+    ) -> sclerad_dicom::listen::Verdict {
+        use sclerad_dicom::listen::Verdict;
+        self.n += 1;
+        let shared = self.shared;
+        let intaker = Intaker {
+            map: &shared.map,
+            secret: &shared.secret,
+            patients: &shared.side.dates,
+            options: shared.options,
+        };
+        let source = format!("association instance {}", self.n);
+        match intaker.instance(&file) {
+            Intake::Prepared(p) => {
+                let Some(exam_id) = shared
+                    .side
+                    .exams
+                    .get(&(p.patient_id.clone(), p.exam))
+                    .copied()
+                else {
+                    return self.refuse(
+                        source,
+                        format!("patient {:?} has no {} exam", p.patient_id, p.exam.code()),
+                    );
+                };
+                let path = self.spool.path().join(format!("{}.dcm", self.n));
+                if let Err(e) = std::fs::write(&path, &p.data) {
+                    return self.refuse(source, format!("cannot spool it: {e}"));
+                }
+                let p = *p;
+                self.produced.lines.push(Line {
+                    source,
+                    action: "",
+                    reason: p
+                        .overridden
+                        .as_ref()
+                        .map(|w| format!("stored on --allow-burned-in: {w}"))
+                        .unwrap_or_default(),
+                    patient_id: p.patient_id.clone(),
+                    exam: p.exam.code().into(),
+                    instance: p.sop_instance_uid.clone(),
+                    warnings: p.warnings.join("; "),
+                });
+                let image = NewImage {
+                    exam_id,
+                    sop_instance_uid: p.sop_instance_uid,
+                    series_uid: p.series_uid,
+                    sop_class_uid: p.sop_class_uid,
+                    modality: p.modality,
+                    instance_number: p.instance_number,
+                    position: p.position,
+                    rows: p.rows,
+                    columns: p.columns,
+                    frames: p.frames,
+                    overridden: p.overridden,
+                    data: Vec::new(),
+                };
+                self.spooled
+                    .push((self.produced.lines.len() - 1, image, path));
+                Verdict::Taken
+            }
+            Intake::Quarantined { reason, route } => {
+                self.produced.tally.quarantined += 1;
+                println!(
+                    "{source}: quarantined ({} {}): {reason}",
+                    route.patient_id,
+                    route.exam.code()
+                );
+                Verdict::Refused(format!("quarantined: {reason}"))
+            }
+            Intake::Refused(why) | Intake::Skipped(why) => self.refuse(source, why),
+        }
+    }
+
+    fn release(&mut self) -> Result<(), String> {
+        if self.n == 0 {
+            // An echo, or an association that sent nothing: no import.
+            return Ok(());
+        }
+        let (tx, rx) = tokio::sync::mpsc::channel(8);
+        let spooled: Vec<(NewImage, PathBuf)> = self
+            .spooled
+            .iter()
+            .map(|(_, image, path)| (image.clone(), path.clone()))
+            .collect();
+        let tally = self.produced.tally.clone();
+        let feeder = std::thread::spawn(move || -> Result<(), String> {
+            for (mut image, path) in spooled {
+                image.data = std::fs::read(&path).map_err(|e| format!("the spool: {e}"))?;
+                tx.blocking_send(ImageFeed::Image(image))
+                    .map_err(|_| "the store stopped taking images".to_string())?;
+            }
+            tx.blocking_send(ImageFeed::End(tally))
+                .map_err(|_| "the store stopped taking images".to_string())
+        });
+        let shared = self.shared;
+        let stored =
+            shared
+                .rt
+                .block_on(shared.store.import_images(&shared.who, shared.study_id, rx));
+        let fed = feeder
+            .join()
+            .map_err(|_| "the spool reader failed".to_string())?;
+        let summary = stored.map_err(|e| e.to_string())?;
+        fed?;
+        let (mut new, mut unchanged) = (0, 0);
+        for ((index, _, _), result) in self.spooled.iter().zip(&summary.results) {
+            let line = &mut self.produced.lines[*index];
+            match result {
+                ImageStored::New(_) => {
+                    new += 1;
+                    line.action = "stored";
+                }
+                ImageStored::Unchanged(_) => {
+                    unchanged += 1;
+                    line.action = "stored";
+                    line.reason = "stored already (unchanged)".into();
+                }
+                ImageStored::Refused(why) => {
+                    line.action = "refused";
+                    line.reason = why.clone();
+                }
+            }
+            println!(
+                "{}: {} {} {} {}{}",
+                line.source,
+                line.action,
+                line.patient_id,
+                line.exam,
+                line.instance,
+                if line.warnings.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", line.warnings)
+                }
+            );
+        }
+        println!(
+            "Association released: {new} stored, {unchanged} stored already, {} quarantined, {} refused.",
+            self.produced.tally.quarantined, self.produced.tally.refused
+        );
+        Ok(())
+    }
+}
+
+impl AssociationReceiver<'_> {
+    fn refuse(&mut self, source: String, why: String) -> sclerad_dicom::listen::Verdict {
+        self.produced.tally.refused += 1;
+        println!("{source}: refused: {why}");
+        sclerad_dicom::listen::Verdict::Refused(why)
+    }
+}
+
+fn listen(args: &ImagesListenArgs) -> Result<ExitCode> {
+    let ae = args.ae.trim();
+    if ae.is_empty()
+        || ae.len() > 16
+        || !ae.bytes().all(|b| (0x20..0x7f).contains(&b) && b != b'\\')
+    {
+        bail!("--ae {ae:?}: an AE title is 1 to 16 characters of printable ASCII, without a backslash");
+    }
+    let rt = runtime()?;
+    let shared = rt.block_on(async {
+        let store = open(&args.db).await?;
+        let study = store
+            .study(&args.study)
+            .await?
+            .with_context(|| format!("there is no study {:?} in the store", args.study))?;
+        let side = study_side(store.as_ref(), study.id).await?;
+        let map = read_map(&args.map, &side)?;
+        let who = actor();
+        let secret = StudySecret::new(store.image_secret(&who, study.id).await?.0);
+        anyhow::Ok(Listening {
+            store,
+            study_id: study.id,
+            map,
+            secret,
+            side,
+            options: Options {
+                allow_burned_in: args.allow_burned_in,
+            },
+            who,
+            rt: rt.handle().clone(),
+        })
+    })?;
+    let listener = std::net::TcpListener::bind(args.bind)
+        .with_context(|| format!("cannot listen on {}", args.bind))?;
+    let addr = listener.local_addr()?;
+    println!(
+        "Listening for DICOM C-STORE as {ae} on {addr}, into study {:?} (Ctrl-C stops).",
+        args.study
+    );
+    let options = sclerad_dicom::listen::ListenOptions {
+        ae_title: ae.to_string(),
+        max_pdu_length: 65536,
+        timeout: std::time::Duration::from_secs(120),
+    };
+    let busy = std::sync::atomic::AtomicU32::new(0);
+    std::thread::scope(|scope| {
+        for stream in listener.incoming() {
+            let stream = match stream {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("a connection failed: {e}");
+                    continue;
+                }
+            };
+            if busy.load(std::sync::atomic::Ordering::SeqCst) >= args.associations {
+                eprintln!(
+                    "a connection refused: {} associations at once already",
+                    args.associations
+                );
+                drop(stream);
+                continue;
+            }
+            busy.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let (shared, options, busy) = (&shared, &options, &busy);
+            scope.spawn(move || {
+                let peer = stream
+                    .peer_addr()
+                    .map(|a| a.to_string())
+                    .unwrap_or_default();
+                let outcome = tempfile::Builder::new()
+                    .prefix("sclerad-listen-")
+                    .tempdir()
+                    .map_err(|e| e.to_string())
+                    .and_then(|spool| {
+                        let mut receiver = AssociationReceiver {
+                            shared,
+                            spool,
+                            produced: Produced {
+                                lines: Vec::new(),
+                                fed: Vec::new(),
+                                tally: ImageTally::default(),
+                            },
+                            spooled: Vec::new(),
+                            n: 0,
+                        };
+                        sclerad_dicom::listen::serve(stream, options, &mut receiver)
+                            .map_err(|e| e.to_string())
+                    });
+                match outcome {
+                    Ok(served) => println!(
+                        "Association from {} ({peer}) ended: {} C-STORE requests.",
+                        served.calling_ae, served.stores
+                    ),
+                    Err(e) => eprintln!("Association from {peer}: {e}"),
+                }
+                busy.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+            });
+        }
+    });
+    Ok(ExitCode::SUCCESS)
 }

@@ -2422,3 +2422,313 @@ mod images {
         );
     }
 }
+
+/// DICOM networking on loopback: `sclerad images listen` receiving from
+/// DCMTK's `storescu` and from Orthanc.
+mod listen {
+    use super::*;
+    use std::io::{BufRead, Read, Write};
+    use std::process::{Child, Stdio};
+
+    /// A program of DCMTK or Orthanc, or `None` (and the test passes,
+    /// saying so) only when `SCLERAD_SKIP_DICOM_NETWORK=1`.
+    fn program(name: &str) -> Option<PathBuf> {
+        let found = std::env::var_os("PATH").and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|p| p.join(name))
+                .find(|p| p.is_file())
+        });
+        if found.is_none() {
+            assert!(
+                std::env::var("SCLERAD_SKIP_DICOM_NETWORK").as_deref() == Ok("1"),
+                "{name} is not installed (Debian: apt-get install dcmtk orthanc); \
+                 set SCLERAD_SKIP_DICOM_NETWORK=1 to skip the DICOM network tests"
+            );
+            eprintln!("skipped: no {name}");
+        }
+        found
+    }
+
+    struct Listener {
+        child: Child,
+        addr: String,
+    }
+
+    impl Drop for Listener {
+        fn drop(&mut self) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+
+    fn start_listener(db: &str, map: &str) -> Listener {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sclerad"))
+            .args([
+                "images",
+                "listen",
+                "--study",
+                "s",
+                "--db",
+                db,
+                "--map",
+                map,
+                "--bind",
+                "127.0.0.1:0",
+                "--ae",
+                "SCLERAD",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("run sclerad images listen");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        let first = lines.next().expect("a line").expect("text");
+        let addr = first
+            .split(" on ")
+            .nth(1)
+            .and_then(|rest| rest.split(',').next())
+            .expect("the address")
+            .to_string();
+        std::thread::spawn(move || for _ in lines {});
+        Listener { child, addr }
+    }
+
+    /// A study of two synthetic patients with images; the database URL and
+    /// the images' map.
+    fn study(d: &std::path::Path) -> (String, String, PathBuf) {
+        let b = d.join("b");
+        let bs = b.display().to_string();
+        let out = sclerad(&[
+            "synth",
+            "--patients",
+            "2",
+            "--readings",
+            "long",
+            "--images",
+            "--out",
+            &bs,
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", text_of(&out));
+        let db = format!("sqlite:{}", d.join("s.db").display());
+        assert_eq!(
+            sclerad(&["import", &bs, "--study", "s", "--db", &db])
+                .status
+                .code(),
+            Some(0)
+        );
+        (
+            db,
+            b.join("images-map.csv").display().to_string(),
+            b.join("images"),
+        )
+    }
+
+    fn exported(d: &std::path::Path, db: &str, name: &str) -> Vec<PathBuf> {
+        let out_dir = d.join(name);
+        let e = out_dir.display().to_string();
+        let out = sclerad(&["images", "export", "--study", "s", "--db", db, "--out", &e]);
+        assert_eq!(out.status.code(), Some(0), "{}", text_of(&out));
+        let mut files = Vec::new();
+        let mut stack = vec![out_dir];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).expect("dir") {
+                let p = entry.expect("entry").path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else {
+                    files.push(p);
+                }
+            }
+        }
+        files
+    }
+
+    fn series_files(images: &std::path::Path, exam: &str) -> Vec<String> {
+        let patient = std::fs::read_dir(images)
+            .expect("images")
+            .map(|e| e.expect("entry").path())
+            .min()
+            .expect("a patient");
+        let mut files: Vec<String> = std::fs::read_dir(patient.join(exam))
+            .expect("exam folder")
+            .map(|e| e.expect("entry").path().display().to_string())
+            .collect();
+        files.sort();
+        files
+    }
+
+    /// `storescu` pushing a CT series lands it, de-identified; an instance
+    /// of a patient the map does not know is answered with a failure and
+    /// not stored; the trail proves it.
+    #[test]
+    fn storescu_pushes_a_ct_series_into_the_study() {
+        let Some(storescu) = program("storescu") else {
+            return;
+        };
+        let dir = tempfile::tempdir().expect("temp");
+        let d = dir.path();
+        let (db, map, images) = study(d);
+        let listener = start_listener(&db, &map);
+        let (host, port) = listener.addr.rsplit_once(':').expect("host:port");
+        let slices = series_files(&images, "ct");
+        let out = Command::new(&storescu)
+            .args(["-aec", "SCLERAD", host, port])
+            .args(&slices)
+            .output()
+            .expect("run storescu");
+        assert!(out.status.success(), "storescu: {}", text_of(&out));
+        // A file of a patient not in the map: refused, with a reason.
+        let stranger = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../sclerad-dicom/tests/data/CT_small.dcm");
+        let out = Command::new(&storescu)
+            .args(["-aec", "SCLERAD", host, port])
+            .arg(&stranger)
+            .output()
+            .expect("run storescu");
+        assert!(
+            !out.status.success(),
+            "the stranger was accepted: {}",
+            text_of(&out)
+        );
+        drop(listener);
+        let files = exported(d, &db, "exported");
+        assert_eq!(
+            files.len(),
+            slices.len(),
+            "every slice stored, nothing else"
+        );
+        let hospital_id = std::fs::read_to_string(&map)
+            .expect("map")
+            .lines()
+            .nth(1)
+            .and_then(|l| l.split(',').next().map(String::from))
+            .expect("a hospital id");
+        for f in &files {
+            let raw = String::from_utf8_lossy(&std::fs::read(f).expect("read")).into_owned();
+            assert!(
+                !raw.contains(&hospital_id) && !raw.contains("CHRU"),
+                "{}",
+                f.display()
+            );
+            assert!(f.display().to_string().contains("/SCL-"), "{}", f.display());
+        }
+        let verify = sclerad(&["audit", "verify", "--db", &db]);
+        assert_eq!(verify.status.code(), Some(0), "{}", text_of(&verify));
+    }
+
+    fn http(port: u16, method: &str, path: &str, body: &[u8]) -> (u16, String) {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect to Orthanc");
+        let head = format!(
+            "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        s.write_all(head.as_bytes()).expect("send");
+        s.write_all(body).expect("send");
+        let mut reply = Vec::new();
+        s.read_to_end(&mut reply).expect("read");
+        let reply = String::from_utf8_lossy(&reply).into_owned();
+        let status = reply
+            .split(' ')
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        let body = reply
+            .split_once("\r\n\r\n")
+            .map_or("", |(_, b)| b)
+            .to_string();
+        (status, body)
+    }
+
+    fn free_port() -> u16 {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("a free port")
+    }
+
+    /// Orthanc (a PACS) sends a radiograph and a CT series it holds to the
+    /// listener, configured as one of its modalities: both land,
+    /// de-identified.
+    #[test]
+    fn orthanc_sends_a_study_to_the_listener() {
+        let Some(orthanc) = program("Orthanc") else {
+            return;
+        };
+        let dir = tempfile::tempdir().expect("temp");
+        let d = dir.path();
+        let (db, map, images) = study(d);
+        let listener = start_listener(&db, &map);
+        let (_, port) = listener.addr.rsplit_once(':').expect("host:port");
+        let (http_port, dicom_port) = (free_port(), free_port());
+        let config = json_config(d, http_port, dicom_port, port);
+        let mut pacs = Command::new(orthanc)
+            .arg(&config)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("run Orthanc");
+        let started = std::time::Instant::now();
+        while http_port_closed(http_port) {
+            assert!(started.elapsed().as_secs() < 60, "Orthanc did not start");
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+        let mut files = series_files(&images, "ct");
+        files.extend(series_files(&images, "hand"));
+        let mut ids = Vec::new();
+        for f in &files {
+            let (status, body) = http(
+                http_port,
+                "POST",
+                "/instances",
+                &std::fs::read(f).expect("read"),
+            );
+            assert_eq!(status, 200, "upload {f}: {body}");
+            let v: serde_json::Value = serde_json::from_str(&body).expect("json");
+            ids.push(v["ID"].as_str().expect("an id").to_string());
+        }
+        let request = serde_json::json!({ "Resources": ids, "Synchronous": true }).to_string();
+        let (status, body) = http(
+            http_port,
+            "POST",
+            "/modalities/sclerad/store",
+            request.as_bytes(),
+        );
+        let _ = pacs.kill();
+        let _ = pacs.wait();
+        assert_eq!(status, 200, "Orthanc's C-STORE: {body}");
+        drop(listener);
+        let stored = exported(d, &db, "exported");
+        assert_eq!(stored.len(), files.len(), "Orthanc's instances stored");
+        assert!(stored
+            .iter()
+            .any(|p| p.display().to_string().contains("/hand_radiograph/")));
+        assert!(stored
+            .iter()
+            .any(|p| p.display().to_string().contains("/ct/")));
+    }
+
+    fn http_port_closed(port: u16) -> bool {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_err()
+    }
+
+    fn json_config(d: &std::path::Path, http: u16, dicom: u16, listener: &str) -> PathBuf {
+        let storage = d.join("orthanc-db");
+        let config = serde_json::json!({
+            "Name": "sclerad-test-pacs",
+            "StorageDirectory": storage.display().to_string(),
+            "IndexDirectory": storage.display().to_string(),
+            "HttpPort": http,
+            "DicomPort": dicom,
+            "DicomAet": "TESTPACS",
+            "RemoteAccessAllowed": false,
+            "AuthenticationEnabled": false,
+            "HttpServerEnabled": true,
+            "Plugins": [],
+            "DicomModalities": { "sclerad": ["SCLERAD", "127.0.0.1", listener.parse::<u16>().expect("port")] },
+        });
+        let path = d.join("orthanc.json");
+        std::fs::write(&path, config.to_string()).expect("write the config");
+        path
+    }
+}

@@ -10,6 +10,7 @@
 
 pub mod deid;
 pub mod intake;
+pub mod listen;
 pub mod profile;
 pub mod render;
 pub mod synthetic;
