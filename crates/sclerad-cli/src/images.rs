@@ -372,6 +372,7 @@ fn take_one(
                 columns: p.columns,
                 frames: p.frames,
                 overridden: p.overridden,
+                date_gap_days: p.date_gap_days,
                 data: p.data,
             };
             tx.blocking_send(ImageFeed::Image(image))
@@ -763,6 +764,7 @@ impl sclerad_dicom::listen::Receiver for AssociationReceiver<'_> {
                     columns: p.columns,
                     frames: p.frames,
                     overridden: p.overridden,
+                    date_gap_days: p.date_gap_days,
                     data: Vec::new(),
                 };
                 self.spooled

@@ -345,6 +345,9 @@ pub struct Prepared {
     pub frames: i64,
     /// The quarantine reason overridden, if one was.
     pub overridden: Option<String>,
+    /// The source's date less the bundle's exam date, in days (before
+    /// any shift; `None` when either is missing).
+    pub date_gap_days: Option<i64>,
     /// The de-identified file.
     pub data: Vec<u8>,
     /// What the data manager should look at (an image date that is not
@@ -407,6 +410,10 @@ impl Intaker<'_> {
             return Intake::Refused("the instance has no pixel data: it is not an image".into());
         }
         let mut warnings = Vec::new();
+        let date_gap_days = match (source.date, dates.of(route.exam)) {
+            (Some(image), Some(bundle)) => Some((image - bundle).num_days()),
+            _ => None,
+        };
         match (source.date, dates.of(route.exam)) {
             (Some(image), Some(bundle)) if image != bundle => warnings.push(format!(
                 "the image is dated {image} but the bundle's {} is {bundle}",
@@ -455,6 +462,7 @@ impl Intaker<'_> {
             columns,
             frames: number(tags::NUMBER_OF_FRAMES).unwrap_or(1).max(1),
             overridden: report.override_reason,
+            date_gap_days,
             data,
             warnings,
         }))

@@ -25,6 +25,11 @@ mod connections;
 /// The web pages.
 #[path = "api/web.rs"]
 mod web;
+
+/// The image viewer's routes and the images API.
+#[path = "api/images.rs"]
+mod images;
+use images::images_are_read_through_the_readers_code_only;
 use web::{
     adjudicator_pages_compare_accept_and_resolve, page_route_role_matrix,
     reader_pages_read_save_and_stay_blind,
@@ -252,6 +257,7 @@ fn allowed() -> BTreeMap<(&'static str, &'static str), &'static [&'static str]> 
             ("GET", "/api/studies/{study}/export"),
             &["root", "dm", "stat"][..],
         ),
+        (("GET", "/api/studies/{study}/images"), &["root", "dm"][..]),
         (
             ("POST", "/api/studies/{study}/assignments"),
             &["root", "dm"][..],
@@ -1567,6 +1573,7 @@ on_both_backends!(
     reader_pages_read_save_and_stay_blind,
     adjudicator_pages_compare_accept_and_resolve,
     page_route_role_matrix,
+    images_are_read_through_the_readers_code_only,
 );
 
 /// The OpenAPI schemas of findings and agreement rows describe exactly the

@@ -2,6 +2,8 @@
 -- secret that keys their de-identification (UID replacement, date
 -- offsets, pseudonyms). The original files are never stored. Both tables
 -- are proven by row digests; an image's bytes by the SHA-256 in its row.
+-- date_gap_days: the source's date less the bundle's exam date, in days,
+-- as checked at import before any date was shifted (NULL: either missing).
 CREATE TABLE study_secrets (
     id         BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     study_id   BIGINT NOT NULL UNIQUE REFERENCES studies (id),
@@ -25,6 +27,7 @@ CREATE TABLE images (
     bytes            BIGINT NOT NULL,
     sha256           TEXT NOT NULL,
     overridden       TEXT,
+    date_gap_days    BIGINT,
     created_at       TEXT NOT NULL,
     data             BYTEA NOT NULL,
     UNIQUE (study_id, sop_instance_uid)

@@ -987,6 +987,7 @@ fn new_image(
         columns: 2,
         frames: 1,
         overridden: None,
+        date_gap_days: Some(-3),
         data: data.to_vec(),
     }
 }

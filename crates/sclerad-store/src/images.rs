@@ -70,6 +70,9 @@ pub struct NewImage {
     pub frames: i64,
     /// The quarantine reason a data manager overrode to store it, if any.
     pub overridden: Option<String>,
+    /// The source's date less the bundle's exam date, in days (checked
+    /// before any date was shifted; `None` when either is missing).
+    pub date_gap_days: Option<i64>,
     /// The de-identified DICOM file (preamble, meta and data set).
     pub data: Vec<u8>,
 }
@@ -105,6 +108,8 @@ pub struct Image {
     pub sha256: String,
     /// The quarantine reason overridden to store it, if any.
     pub overridden: Option<String>,
+    /// The source's date less the bundle's exam date, in days.
+    pub date_gap_days: Option<i64>,
     /// When it was stored (RFC 3339).
     pub created_at: String,
 }
@@ -154,4 +159,107 @@ pub struct ImageImportSummary {
     /// SHA-256 over the stored instances (`uid sha256` lines, feed
     /// order), as the import's audit event records it.
     pub digest: String,
+}
+
+/// One exam's images as the data manager checks them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExamImages {
+    /// The study patient.
+    pub patient_id: String,
+    /// The exam.
+    pub exam: crate::Modality,
+    /// Instances stored.
+    pub instances: usize,
+    /// Series among them.
+    pub series: usize,
+    /// Bytes stored.
+    pub bytes: i64,
+    /// The largest gap, in days, between an image's date and the bundle's
+    /// exam date (checked before any date was shifted).
+    pub date_gap_days: Option<i64>,
+    /// What the data manager should look at.
+    pub problems: Vec<ImageProblem>,
+}
+
+/// A problem of an exam's images.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ImageProblem {
+    /// `warning` or `note`.
+    pub severity: &'static str,
+    /// A stable code: `image-date-mismatch`, `images-without-exam-date`,
+    /// `exam-without-images`, `burned-in-override`.
+    pub code: &'static str,
+    /// In words.
+    pub message: String,
+}
+
+/// Each exam of `patients` with what `images` (of the same study) hold of
+/// it, and the problems: images dated other than the bundle's exam date, an
+/// exam dated in the bundle without images (or images without a date in
+/// the bundle), instances stored on an overridden quarantine.
+pub fn check_images(patients: &[crate::PatientRecord], images: &[Image]) -> Vec<ExamImages> {
+    use std::collections::{BTreeSet, HashMap};
+    let mut by_exam: HashMap<i64, Vec<&Image>> = HashMap::new();
+    for image in images {
+        by_exam.entry(image.exam_id).or_default().push(image);
+    }
+    let mut out = Vec::with_capacity(patients.len() * 2);
+    for p in patients {
+        for (exam, column) in [(&p.hand_radiograph, "hand_xray_date"), (&p.ct, "ct_date")] {
+            let list = by_exam.get(&exam.id).map(Vec::as_slice).unwrap_or(&[]);
+            let series: BTreeSet<&str> = list.iter().map(|i| i.series_uid.as_str()).collect();
+            let gap = list
+                .iter()
+                .filter_map(|i| i.date_gap_days)
+                .max_by_key(|g| g.abs());
+            let mut problems = Vec::new();
+            match (list.is_empty(), exam.date.is_some()) {
+                (true, true) => problems.push(ImageProblem {
+                    severity: "note",
+                    code: "exam-without-images",
+                    message: format!(
+                        "the bundle dates this exam ({column}) but no image of it is stored"
+                    ),
+                }),
+                (false, false) => problems.push(ImageProblem {
+                    severity: "warning",
+                    code: "images-without-exam-date",
+                    message: format!("images are stored but the bundle has no {column}"),
+                }),
+                _ => {}
+            }
+            if let Some(g) = gap.filter(|g| *g != 0) {
+                problems.push(ImageProblem {
+                    severity: "warning",
+                    code: "image-date-mismatch",
+                    message: format!(
+                        "an image is dated {} day{} {} the bundle's {column}",
+                        g.abs(),
+                        if g.abs() == 1 { "" } else { "s" },
+                        if g > 0 { "after" } else { "before" }
+                    ),
+                });
+            }
+            let overridden = list.iter().filter(|i| i.overridden.is_some()).count();
+            if overridden > 0 {
+                problems.push(ImageProblem {
+                    severity: "note",
+                    code: "burned-in-override",
+                    message: format!(
+                        "{overridden} instance(s) stored on --allow-burned-in (their pixels were checked by a person)"
+                    ),
+                });
+            }
+            out.push(ExamImages {
+                patient_id: p.patient_id.clone(),
+                exam: exam.modality,
+                instances: list.len(),
+                series: series.len(),
+                bytes: list.iter().map(|i| i.bytes).sum(),
+                date_gap_days: gap,
+                problems,
+            });
+        }
+    }
+    out
 }

@@ -30,7 +30,8 @@ pub use audit::{Anchor, AuditEvent, BrokenLink, ChainVerifier, NewEvent};
 pub use edit::{edit_patient, MAX_CELL_CHARS};
 pub use error::{StoreError, StoreResult};
 pub use images::{
-    Image, ImageFeed, ImageImportSummary, ImageSecret, ImageStored, ImageTally, NewImage,
+    check_images, ExamImages, Image, ImageFeed, ImageImportSummary, ImageProblem, ImageSecret,
+    ImageStored, ImageTally, NewImage,
 };
 pub use migrate::{now, Migration};
 pub use proof::{AuditFailure, RowMismatch, Verified};

@@ -12,6 +12,7 @@ mod adjudication;
 mod agreement;
 mod assignments;
 mod audit;
+mod images;
 mod page;
 mod reading;
 mod session;
@@ -42,6 +43,7 @@ pub(crate) fn routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState>
         session::routes,
         users::routes,
         studies::routes,
+        images::routes,
         assignments::routes,
         reading::routes,
         adjudication::routes,

@@ -81,12 +81,12 @@ fn enc(text: &str) -> String {
 }
 
 /// Logs `name` in through the login form; the session cookie.
-async fn log_in(app: &Router, name: &str) -> String {
+pub(super) async fn log_in(app: &Router, name: &str) -> String {
     log_in_to(app, name, "/read").await
 }
 
 /// Logs `name` in through the login form, coming back to `next`.
-async fn log_in_to(app: &Router, name: &str, next: &str) -> String {
+pub(super) async fn log_in_to(app: &Router, name: &str, next: &str) -> String {
     let form = format!(
         "name={}&password={}&next={}",
         enc(name),
@@ -100,9 +100,16 @@ async fn log_in_to(app: &Router, name: &str, next: &str) -> String {
 }
 
 /// The value of the hidden CSRF field of a page's forms.
-fn csrf_of(html: &str) -> String {
+pub(super) fn csrf_of(html: &str) -> String {
     let at = html.find("name=\"csrf\" value=\"").expect("a CSRF field") + 19;
     html[at..].split('"').next().expect("value").to_string()
+}
+
+/// A page's HTML as `cookie`'s user gets it (200 expected).
+pub(super) async fn page_of(app: &Router, uri: &str, cookie: &str) -> String {
+    let reply = page(app, Method::GET, uri, Some(cookie), None).await;
+    assert_eq!(reply.status, StatusCode::OK, "{uri}: {}", reply.html);
+    reply.html
 }
 
 /// The drawn site `side:site` of a hand form: its `<a …>` element.

@@ -1,0 +1,357 @@
+//! The image viewer's routes and the images API, in-process: a study whose
+//! CT and radiograph were taken in through `sclerad-dicom`'s intake, read
+//! by the reader whose code it is and no one else, rendered as PNG, the HU
+//! of a known spot, marks checked against the exam's images, the data
+//! manager's image check.
+
+use super::web::{csrf_of, log_in, page_of};
+use super::*;
+use sclerad_dicom::intake::{ExamDates, Intake, Intaker, Map};
+use sclerad_dicom::synthetic::{ct_slice, radiograph, Hospital};
+
+fn hospital(id: &str, date: &str, seed: &str) -> Hospital {
+    Hospital {
+        patient_id: id.into(),
+        patient_name: "DOE^JANE".into(),
+        birth_date: chrono::NaiveDate::from_ymd_opt(1950, 2, 3).expect("date"),
+        sex: "F".into(),
+        accession_number: "A1".into(),
+        institution: "Hospital".into(),
+        referring_physician: "DR^WHO".into(),
+        date: chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").expect("date"),
+        seed: seed.into(),
+    }
+}
+
+/// P01's thoracic CT (8 slices of 32 × 32, 2 mm pixels, a 1,200 HU spot at
+/// the centre of slice 3, from the bottom) dated as the bundle says, and
+/// P02's radiograph dated four days after its `hand_xray_date`, taken into
+/// study `s`.
+async fn with_images(f: &Fixture) {
+    let study = f.store.study("s").await.expect("read").expect("s");
+    let patients = f.store.patients(study.id).await.expect("patients");
+    let secret = f
+        .store
+        .image_secret(&Actor::command_line("test"), study.id)
+        .await
+        .expect("secret");
+    let secret = sclerad_dicom::StudySecret::new(secret.0);
+    let header: Vec<String> = vec!["dicom_patient_id".into(), "patient_id".into()];
+    let rows = vec![
+        (2, vec!["H1".to_string(), "P01".to_string()]),
+        (3, vec!["H2".to_string(), "P02".to_string()]),
+    ];
+    let map = Map::from_table(&header, &rows, |p| p.starts_with('P')).expect("map");
+    let parse = |d: &Option<String>| {
+        d.as_deref()
+            .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+    };
+    let dates: std::collections::HashMap<String, ExamDates> = patients
+        .iter()
+        .map(|p| {
+            (
+                p.patient_id.clone(),
+                ExamDates {
+                    hand_radiograph: parse(&p.hand_radiograph.date),
+                    ct: parse(&p.ct.date),
+                },
+            )
+        })
+        .collect();
+    let intaker = Intaker {
+        map: &map,
+        secret: &secret,
+        patients: &dates,
+        options: sclerad_dicom::Options::default(),
+    };
+    let mut files = Vec::new();
+    for s in 0..8 {
+        let hu: Vec<i16> = (0..32 * 32)
+            .map(|i| {
+                if s == 3 && (i / 32, i % 32) == (16, 16) {
+                    1200
+                } else {
+                    40
+                }
+            })
+            .collect();
+        files.push((
+            patients[0].ct.id,
+            ct_slice(
+                &hospital("H1", "2017-06-02", "p1"),
+                s,
+                32,
+                32,
+                2.0,
+                s as f64 * 5.0,
+                5.0,
+                &hu,
+            ),
+        ));
+    }
+    let pixels: Vec<u16> = (0..40 * 30).map(|i| (i % 4000) as u16).collect();
+    files.push((
+        patients[1].hand_radiograph.id,
+        radiograph(
+            &hospital("H2", "2016-01-14", "p2"),
+            30,
+            40,
+            0.5,
+            &pixels,
+            true,
+        ),
+    ));
+    let (tx, rx) = tokio::sync::mpsc::channel(16);
+    for (exam_id, file) in files {
+        let Intake::Prepared(p) = intaker.instance(&file) else {
+            panic!("not prepared");
+        };
+        let p = *p;
+        tx.send(sclerad_store::ImageFeed::Image(sclerad_store::NewImage {
+            exam_id,
+            sop_instance_uid: p.sop_instance_uid,
+            series_uid: p.series_uid,
+            sop_class_uid: p.sop_class_uid,
+            modality: p.modality,
+            instance_number: p.instance_number,
+            position: p.position,
+            rows: p.rows,
+            columns: p.columns,
+            frames: p.frames,
+            overridden: p.overridden,
+            date_gap_days: p.date_gap_days,
+            data: p.data,
+        }))
+        .await
+        .expect("feed");
+    }
+    tx.send(sclerad_store::ImageFeed::End(Default::default()))
+        .await
+        .expect("end");
+    drop(tx);
+    let summary = f
+        .store
+        .import_images(&Actor::command_line("test"), study.id, rx)
+        .await
+        .expect("import");
+    assert_eq!(summary.stored, 9);
+}
+
+pub(super) async fn images_are_read_through_the_readers_code_only(store: Arc<dyn Store>) {
+    let f = fixture(store).await;
+    with_images(&f).await;
+    f.assign(0.0).await;
+    let app = &f.app;
+    let rita = log_in(app, "rita").await;
+    let rolf = log_in(app, "rolf").await;
+    // Rita's CTs: find the one with images (P01's).
+    let mut ct = None;
+    for item in f.worklist("rita").await {
+        if item["modality"] != "ct" {
+            continue;
+        }
+        let code = item["code"].as_str().expect("code").to_string();
+        let p = page_of(app, &format!("/read/{code}"), &rita).await;
+        if p.contains("data-kind=\"ct\"") {
+            ct = Some((code, p));
+        }
+    }
+    let (code, html) = ct.expect("a CT with images on rita's worklist");
+    assert!(
+        html.contains("data-viewer") && html.contains("data-slices=\"8\""),
+        "{html}"
+    );
+    // The spot: slice 3 from the bottom, its centre.
+    let hu = send(
+        app,
+        Request::get(format!("/read/{code}/hu?plane=axial&index=3&x=16&y=16"))
+            .header(header::COOKIE, format!("sclerad_session={rita}"))
+            .body(Body::empty())
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(hu.status, StatusCode::OK, "{}", hu.text);
+    assert_eq!(hu.json()["hu"], json!(1200));
+    for path in [
+        format!("/read/{code}/ct/axial/3"),
+        format!("/read/{code}/ct/axial/3?slab=10&window=bone"),
+        format!("/read/{code}/ct/sagittal/16?window=soft"),
+    ] {
+        let png = send(
+            app,
+            Request::get(&path)
+                .header(header::COOKIE, format!("sclerad_session={rita}"))
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await;
+        assert_eq!(png.status, StatusCode::OK, "{path}: {}", png.text);
+        assert_eq!(png.headers[header::CONTENT_TYPE], "image/png");
+        assert!(png.headers[header::CACHE_CONTROL]
+            .to_str()
+            .expect("text")
+            .starts_with("private"));
+    }
+    let status = |path: String, cookie: String| async move {
+        send(
+            app,
+            Request::get(&path)
+                .header(header::COOKIE, format!("sclerad_session={cookie}"))
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+        .status
+    };
+    // Out of range, a bad window, another reader's code, another role,
+    // no session.
+    assert_eq!(
+        status(format!("/read/{code}/ct/axial/99"), rita.clone()).await,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        status(format!("/read/{code}/ct/axial/1?window=40"), rita.clone()).await,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        status(format!("/read/{code}/ct/axial/1"), rolf.clone()).await,
+        StatusCode::NOT_FOUND
+    );
+    let dm = log_in_to_start(app, "dm").await;
+    assert_eq!(
+        status(format!("/read/{code}/ct/axial/1"), dm).await,
+        StatusCode::FORBIDDEN
+    );
+    let anonymous = send(
+        app,
+        Request::get(format!("/read/{code}/ct/axial/1"))
+            .body(Body::empty())
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(anonymous.status, StatusCode::SEE_OTHER);
+
+    // A mark on one of the exam's slices is kept; one on an image of
+    // another exam, or outside the image, is refused.
+    let uids: Vec<String> = html
+        .split("data-uids=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the slices' UIDs")
+        .split(' ')
+        .map(String::from)
+        .collect();
+    assert_eq!(uids.len(), 8);
+    let csrf = csrf_of(&html);
+    let save = |mark: String| {
+        let csrf = csrf.clone();
+        let code = code.clone();
+        let rita = rita.clone();
+        async move {
+            let form = format!(
+                "csrf={csrf}&version=0&action=save&finding=t4%3Acanal&{}",
+                mark
+            );
+            send(
+                app,
+                Request::post(format!("/read/{code}"))
+                    .header(header::COOKIE, format!("sclerad_session={rita}"))
+                    .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                    .body(Body::from(form))
+                    .expect("request"),
+            )
+            .await
+        }
+    };
+    let outside = save(format!("mark%3At4%3Acanal={}+40+3", uids[3])).await;
+    assert_eq!(
+        outside.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        outside.text
+    );
+    assert!(
+        outside.text.contains("outside the 32 × 32 image"),
+        "{}",
+        outside.text
+    );
+    let foreign = save("mark%3At4%3Acanal=2.25.12345+4+3".into()).await;
+    assert_eq!(foreign.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        foreign.text.contains("not an image of this exam"),
+        "{}",
+        foreign.text
+    );
+    let kept = save(format!("mark%3At4%3Acanal={}+16.5+16", uids[3])).await;
+    assert_eq!(kept.status, StatusCode::SEE_OTHER, "{}", kept.text);
+    let item = f
+        .ok(Method::GET, &format!("/api/worklist/{code}"), "rita", None)
+        .await;
+    assert_eq!(
+        item["findings"],
+        json!([{"level": "t4", "segment": "canal", "image_uid": uids[3], "x": 16.5, "y": 16.0}])
+    );
+    // The page keeps the mark for the next save, and the export has it.
+    let again = page_of(app, &format!("/read/{code}"), &rita).await;
+    assert!(
+        again.contains(&format!(
+            "name=\"mark:t4:canal\" value=\"{} 16.5 16\"",
+            uids[3]
+        )),
+        "{again}"
+    );
+    let export = f.ok(Method::GET, "/api/studies/s/export", "dm", None).await;
+    let spine = &export["spine_readings"];
+    let columns: Vec<&str> = spine["columns"]
+        .as_array()
+        .expect("columns")
+        .iter()
+        .filter_map(|c| c.as_str())
+        .collect();
+    for c in ["image_uid", "x", "y"] {
+        assert!(columns.contains(&c), "{columns:?}");
+    }
+    assert!(spine.to_string().contains(&uids[3]), "{spine}");
+
+    // The data manager's check: P02's radiograph four days late.
+    let images = f.ok(Method::GET, "/api/studies/s/images", "dm", None).await;
+    let list = images.as_array().expect("a list");
+    let p01_ct = list
+        .iter()
+        .find(|e| e["patient_id"] == "P01" && e["exam"] == "ct")
+        .expect("P01's CT");
+    assert_eq!(
+        (p01_ct["instances"].clone(), p01_ct["series"].clone()),
+        (json!(8), json!(1))
+    );
+    assert_eq!(p01_ct["date_gap_days"], json!(0));
+    let p02_hand = list
+        .iter()
+        .find(|e| e["patient_id"] == "P02" && e["exam"] == "hand_radiograph")
+        .expect("P02's radiograph");
+    assert_eq!(p02_hand["date_gap_days"], json!(4));
+    assert_eq!(
+        p02_hand["problems"][0]["code"],
+        json!("image-date-mismatch"),
+        "{p02_hand}"
+    );
+    assert!(
+        p02_hand["problems"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("4 days after the bundle's hand_xray_date")),
+        "{p02_hand}"
+    );
+    let p01_hand = list
+        .iter()
+        .find(|e| e["patient_id"] == "P01" && e["exam"] == "hand_radiograph")
+        .expect("P01's radiograph");
+    assert_eq!(
+        p01_hand["problems"][0]["code"],
+        json!("exam-without-images")
+    );
+}
+
+/// Logs `name` in (a role whose start page is not the worklist).
+async fn log_in_to_start(app: &Router, name: &str) -> String {
+    super::web::log_in_to(app, name, "/").await
+}
