@@ -198,9 +198,20 @@ pub fn import(args: &ImagesImportArgs) -> Result<ExitCode> {
         let stored = store.import_images(&who, study.id, rx).await;
         let produced = producer
             .join()
-            .map_err(|_| anyhow!("the import's reader thread failed"))??;
-        let summary = stored.context("the images were not stored (nothing was)")?;
-        finish(args, produced, summary.results)
+            .map_err(|_| anyhow!("the import's reader thread failed"))?;
+        // Whichever failed first: a file the reader could not read (the
+        // store then saw the feed end early), or the store (the reader
+        // then only saw it stop taking images).
+        match (stored, produced) {
+            (Ok(summary), Ok(produced)) => finish(args, produced, summary.results),
+            (Err(e), Err(reader)) if reader.to_string().contains("stopped taking") => {
+                Err(anyhow!(e)).context("the images were not stored (nothing of this import was)")
+            }
+            (_, Err(reader)) => Err(reader).context("nothing of this import was stored"),
+            (Err(e), Ok(_)) => {
+                Err(anyhow!(e)).context("the images were not stored (nothing of this import was)")
+            }
+        }
     })
 }
 

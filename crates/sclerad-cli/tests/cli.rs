@@ -2420,6 +2420,60 @@ mod images {
             "{}",
             text_of(&unknown)
         );
+        // A good map, but a file past the size limit half-way: exit 2,
+        // nothing of the import stored.
+        let b2 = d.join("b2").display().to_string();
+        let out = sclerad(&[
+            "synth",
+            "--patients",
+            "2",
+            "--readings",
+            "long",
+            "--images",
+            "--out",
+            &b2,
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", text_of(&out));
+        let db2 = format!("sqlite:{}", d.join("s2.db").display());
+        assert_eq!(
+            sclerad(&["import", &b2, "--study", "s", "--db", &db2])
+                .status
+                .code(),
+            Some(0)
+        );
+        let big = d.join("b2/images/zz-big.dcm");
+        std::fs::write(&big, vec![0u8; 2 << 20]).expect("write");
+        let map2 = d.join("b2/images-map.csv").display().to_string();
+        let images = d.join("b2/images").display().to_string();
+        let out = sclerad(&[
+            "images",
+            "import",
+            &images,
+            "--study",
+            "s",
+            "--db",
+            &db2,
+            "--map",
+            &map2,
+            "--max-file-size",
+            "1",
+        ]);
+        assert_eq!(out.status.code(), Some(2), "{}", text_of(&out));
+        assert!(
+            text(&out.stderr).contains("zz-big.dcm")
+                && text(&out.stderr).contains("--max-file-size"),
+            "{}",
+            text_of(&out)
+        );
+        let e = d.join("none").display().to_string();
+        let exported = sclerad(&[
+            "images", "export", "--study", "s", "--db", &db2, "--out", &e,
+        ]);
+        assert!(
+            text(&exported.stdout).contains("Wrote 0 instances"),
+            "{}",
+            text_of(&exported)
+        );
     }
 }
 
