@@ -384,6 +384,7 @@ fn take_one(
                 frames: p.frames,
                 overridden: p.overridden,
                 date_gap_days: p.date_gap_days,
+                body_part: p.body_part,
                 data: p.data,
             };
             tx.blocking_send(ImageFeed::Image(image))
@@ -776,6 +777,7 @@ impl sclerad_dicom::listen::Receiver for AssociationReceiver<'_> {
                     frames: p.frames,
                     overridden: p.overridden,
                     date_gap_days: p.date_gap_days,
+                    body_part: p.body_part,
                     data: Vec::new(),
                 };
                 self.spooled

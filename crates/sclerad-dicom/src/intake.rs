@@ -348,6 +348,8 @@ pub struct Prepared {
     /// The source's date less the bundle's exam date, in days (before
     /// any shift; `None` when either is missing).
     pub date_gap_days: Option<i64>,
+    /// Its Body Part Examined, as a code (letters, digits, `_`, at most 16).
+    pub body_part: Option<String>,
     /// The de-identified file.
     pub data: Vec<u8>,
     /// What the data manager should look at (an image date that is not
@@ -463,6 +465,18 @@ impl Intaker<'_> {
             frames: number(tags::NUMBER_OF_FRAMES).unwrap_or(1).max(1),
             overridden: report.override_reason,
             date_gap_days,
+            body_part: source
+                .body_part
+                .as_deref()
+                .map(|b| {
+                    b.chars()
+                        .filter(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == ' ')
+                        .take(16)
+                        .collect::<String>()
+                        .trim()
+                        .to_ascii_uppercase()
+                })
+                .filter(|b| !b.is_empty()),
             data,
             warnings,
         }))

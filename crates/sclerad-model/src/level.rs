@@ -76,6 +76,48 @@ impl serde::Serialize for VertebralLevel {
     }
 }
 
+/// Where a series along the spine is taken to begin, for
+/// [`LevelSet::spanned`]: its most cranial level (`Top`, counting down) or
+/// its most caudal (`Bottom`, counting up).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SeriesAnchor {
+    Top(VertebralLevel),
+    Bottom(VertebralLevel),
+}
+
+impl SeriesAnchor {
+    /// The anchor a CT of `ct_type` (else whose images say Body Part
+    /// Examined `body_part`) suggests: a thoracic or thoraco-abdomino-pelvic
+    /// CT from C7 down, a lumbar one from S1 up; a chest from T1 down, an
+    /// abdomen from T11 down, a cervical spine from C1 down, a lumbar spine
+    /// or a pelvis from S1 up.
+    pub fn suggested(ct_type: Option<CtType>, body_part: Option<&str>) -> Option<SeriesAnchor> {
+        let level = |code: &str| VertebralLevel::parse(code);
+        match ct_type {
+            Some(CtType::Thoracic) | Some(CtType::ThoracoAbdominoPelvic) => {
+                return level("c7").map(SeriesAnchor::Top)
+            }
+            Some(CtType::Lumbar) => return level("s1").map(SeriesAnchor::Bottom),
+            None => {}
+        }
+        let part: String = body_part?
+            .chars()
+            .filter(|c| c.is_ascii_alphabetic())
+            .collect::<String>()
+            .to_ascii_uppercase();
+        match part.as_str() {
+            "CHESTABDOMENPELVIS" | "CAP" | "TAP" | "WHOLEBODY" | "CHESTABDOMEN" => {
+                level("c7").map(SeriesAnchor::Top)
+            }
+            "CHEST" | "THORAX" | "LUNG" | "TSPINE" => level("t1").map(SeriesAnchor::Top),
+            "ABDOMEN" | "ABDOMENPELVIS" => level("t11").map(SeriesAnchor::Top),
+            "CSPINE" | "NECK" => level("c1").map(SeriesAnchor::Top),
+            "LSPINE" | "PELVIS" | "SSPINE" | "SACRUM" => level("s1").map(SeriesAnchor::Bottom),
+            _ => None,
+        }
+    }
+}
+
 /// A set of vertebral levels, such as the levels a CT shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct LevelSet(u32);
@@ -115,6 +157,41 @@ impl LevelSet {
             (Some(a), Some(b)) => LevelSet::range(a, b),
             _ => LevelSet::EMPTY,
         }
+    }
+
+    /// The levels a series of `extent_mm` along the spine covers from
+    /// `anchor` on, at typical heights of a vertebra with its disc (cervical
+    /// 16 mm, thoracic 20 to 28 mm, lumbar 33 mm, sacral 30 mm): a level
+    /// counts when at least half of it lies inside. A proposal for a person
+    /// to check, not a measurement.
+    pub fn spanned(anchor: SeriesAnchor, extent_mm: f64) -> Self {
+        let height = |l: VertebralLevel| match l.index() {
+            0..=6 => 16.0,
+            7..=18 => 20.0 + (l.index() - 7) as f64 * 8.0 / 11.0,
+            19..=23 => 33.0,
+            _ => 30.0,
+        };
+        let mut set = LevelSet::EMPTY;
+        let mut left = extent_mm.max(0.0);
+        let mut at = Some(match anchor {
+            SeriesAnchor::Top(l) | SeriesAnchor::Bottom(l) => l,
+        });
+        while let Some(level) = at {
+            let h = height(level);
+            if left < h / 2.0 {
+                break;
+            }
+            set.insert(level);
+            left -= h;
+            at = match anchor {
+                SeriesAnchor::Top(_) => VertebralLevel::from_index(level.index() + 1),
+                SeriesAnchor::Bottom(_) => level
+                    .index()
+                    .checked_sub(1)
+                    .and_then(VertebralLevel::from_index),
+            };
+        }
+        set
     }
 
     /// Parses a level range list such as `t1-l2` or `c7-t12,l1-l5` or `t5`.
@@ -265,5 +342,39 @@ mod tests {
         assert_eq!(LevelSet::default_for(CtType::Lumbar).to_string(), "t11-s1");
         assert!(LevelSet::default_for(CtType::Thoracic).contains(lv("t12")));
         assert!(!LevelSet::default_for(CtType::Thoracic).contains(lv("l2")));
+    }
+}
+
+#[cfg(test)]
+mod spanned_tests {
+    use super::*;
+
+    fn l(code: &str) -> VertebralLevel {
+        VertebralLevel::parse(code).expect("a level")
+    }
+
+    #[test]
+    fn a_series_spans_levels_from_its_anchor() {
+        // A lumbar CT of 200 mm from S1 up: S1 and the five lumbar levels.
+        let lumbar = LevelSet::spanned(SeriesAnchor::Bottom(l("s1")), 200.0);
+        assert_eq!(lumbar.to_string(), "l1-s1");
+        // A chest of 290 mm from T1 down: the twelve thoracic levels.
+        let chest = LevelSet::spanned(SeriesAnchor::Top(l("t1")), 290.0);
+        assert_eq!(chest.to_string(), "t1-t12");
+        // Too short for half a level: nothing; the spine ends at S1.
+        assert!(LevelSet::spanned(SeriesAnchor::Top(l("t1")), 5.0).is_empty());
+        assert_eq!(
+            LevelSet::spanned(SeriesAnchor::Top(l("l5")), 900.0).to_string(),
+            "l5-s1"
+        );
+        assert_eq!(
+            SeriesAnchor::suggested(None, Some("L SPINE")),
+            Some(SeriesAnchor::Bottom(l("s1")))
+        );
+        assert_eq!(
+            SeriesAnchor::suggested(Some(CtType::Thoracic), Some("LSPINE")),
+            Some(SeriesAnchor::Top(l("c7")))
+        );
+        assert_eq!(SeriesAnchor::suggested(None, Some("KNEE")), None);
     }
 }

@@ -38,7 +38,7 @@ pub use finding::{
 };
 pub use fnv::Fnv;
 pub use hex::hex;
-pub use level::{LevelListError, LevelSet, VertebralLevel};
+pub use level::{LevelListError, LevelSet, SeriesAnchor, VertebralLevel};
 pub use problem::{
     cap_problems, cap_problems_as_they_grow, Location, Problem, ProblemCounts, Severity, TableName,
     CAP_PROBLEMS_AT, PROBLEMS_PER_RULE,

@@ -28,6 +28,7 @@ CREATE TABLE images (
     sha256           TEXT NOT NULL,
     overridden       TEXT,
     date_gap_days    BIGINT,
+    body_part        TEXT,
     created_at       TEXT NOT NULL,
     data             BYTEA NOT NULL,
     UNIQUE (study_id, sop_instance_uid)

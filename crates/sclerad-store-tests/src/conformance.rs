@@ -988,6 +988,7 @@ fn new_image(
         frames: 1,
         overridden: None,
         date_gap_days: Some(-3),
+        body_part: Some("CHEST".into()),
         data: data.to_vec(),
     }
 }

@@ -2185,7 +2185,7 @@ fn study_of(row: &DbRow) -> StoreResult<Study> {
 /// The columns of an [`Image`], without its bytes.
 const IMAGE_SELECT: &str = "SELECT id, exam_id, sop_instance_uid, series_uid, sop_class_uid, \
      modality, instance_number, position, pixel_rows, pixel_columns, frames, bytes, sha256, \
-     overridden, date_gap_days, created_at FROM images";
+     overridden, date_gap_days, body_part, created_at FROM images";
 
 fn image_of(row: &DbRow) -> StoreResult<Image> {
     Ok(Image {
@@ -2204,6 +2204,7 @@ fn image_of(row: &DbRow) -> StoreResult<Image> {
         sha256: row.try_get("sha256").map_err(backend)?,
         overridden: row.try_get("overridden").map_err(backend)?,
         date_gap_days: row.try_get("date_gap_days").map_err(backend)?,
+        body_part: row.try_get("body_part").map_err(backend)?,
         created_at: row.try_get("created_at").map_err(backend)?,
     })
 }
@@ -2217,8 +2218,8 @@ async fn insert_image(
     sqlx::query_scalar(
         "INSERT INTO images (study_id, exam_id, sop_instance_uid, series_uid, sop_class_uid, \
          modality, instance_number, position, pixel_rows, pixel_columns, frames, bytes, sha256, \
-         overridden, date_gap_days, created_at, data) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING id",
+         overridden, date_gap_days, body_part, created_at, data) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) RETURNING id",
     )
     .bind(study_id)
     .bind(image.exam_id)
@@ -2235,6 +2236,7 @@ async fn insert_image(
     .bind(sha256)
     .bind(&image.overridden)
     .bind(image.date_gap_days)
+    .bind(&image.body_part)
     .bind(now())
     .bind(&image.data)
     .fetch_one(&mut *tx)

@@ -73,6 +73,8 @@ pub struct NewImage {
     /// The source's date less the bundle's exam date, in days (checked
     /// before any date was shifted; `None` when either is missing).
     pub date_gap_days: Option<i64>,
+    /// Its Body Part Examined (`CHEST`, `LSPINE`…), if it says.
+    pub body_part: Option<String>,
     /// The de-identified DICOM file (preamble, meta and data set).
     pub data: Vec<u8>,
 }
@@ -110,6 +112,8 @@ pub struct Image {
     pub overridden: Option<String>,
     /// The source's date less the bundle's exam date, in days.
     pub date_gap_days: Option<i64>,
+    /// Its Body Part Examined.
+    pub body_part: Option<String>,
     /// When it was stored (RFC 3339).
     pub created_at: String,
 }
@@ -177,6 +181,10 @@ pub struct ExamImages {
     /// The largest gap, in days, between an image's date and the bundle's
     /// exam date (checked before any date was shifted).
     pub date_gap_days: Option<i64>,
+    /// For a CT whose `ct_levels` is empty: the levels its images seem to
+    /// cover (the series' extent from an anchor its type or Body Part
+    /// Examined suggests), for the data manager to check and set.
+    pub proposed_ct_levels: Option<String>,
     /// What the data manager should look at.
     pub problems: Vec<ImageProblem>,
 }
@@ -187,7 +195,7 @@ pub struct ImageProblem {
     /// `warning` or `note`.
     pub severity: &'static str,
     /// A stable code: `image-date-mismatch`, `images-without-exam-date`,
-    /// `exam-without-images`, `burned-in-override`.
+    /// `exam-without-images`, `burned-in-override`, `ct-levels-proposed`.
     pub code: &'static str,
     /// In words.
     pub message: String,
@@ -250,6 +258,22 @@ pub fn check_images(patients: &[crate::PatientRecord], images: &[Image]) -> Vec<
                     ),
                 });
             }
+            let proposed = (exam.modality == crate::Modality::Ct
+                && exam
+                    .ct_levels
+                    .as_deref()
+                    .is_none_or(|l| l.trim().is_empty()))
+            .then(|| proposed_levels(exam, list))
+            .flatten();
+            if let Some((levels, why)) = &proposed {
+                problems.push(ImageProblem {
+                    severity: "note",
+                    code: "ct-levels-proposed",
+                    message: format!(
+                        "ct_levels is empty: the images ({why}) suggest {levels}; check them against the images and set ct_levels"
+                    ),
+                });
+            }
             out.push(ExamImages {
                 patient_id: p.patient_id.clone(),
                 exam: exam.modality,
@@ -257,9 +281,55 @@ pub fn check_images(patients: &[crate::PatientRecord], images: &[Image]) -> Vec<
                 series: series.len(),
                 bytes: list.iter().map(|i| i.bytes).sum(),
                 date_gap_days: gap,
+                proposed_ct_levels: proposed.map(|(l, _)| l),
                 problems,
             });
         }
     }
     out
+}
+
+/// The levels a CT's images seem to cover: the extent of its largest
+/// series along the normal, from the anchor its `ct_type` or the images'
+/// Body Part Examined suggests; and how that was found, in words.
+fn proposed_levels(exam: &crate::Exam, images: &[&Image]) -> Option<(String, String)> {
+    use std::collections::HashMap;
+    let mut series: HashMap<&str, Vec<&Image>> = HashMap::new();
+    for i in images {
+        series.entry(i.series_uid.as_str()).or_default().push(i);
+    }
+    let largest = series.values().max_by_key(|s| s.len())?;
+    let mut positions: Vec<f64> = largest.iter().filter_map(|i| i.position).collect();
+    if positions.len() < 2 {
+        return None;
+    }
+    positions.sort_by(f64::total_cmp);
+    let gaps: Vec<f64> = positions.windows(2).map(|w| w[1] - w[0]).collect();
+    let step = gaps.iter().copied().sum::<f64>() / gaps.len() as f64;
+    let extent = positions[positions.len() - 1] - positions[0] + step;
+    let mut parts: HashMap<&str, usize> = HashMap::new();
+    for i in largest.iter() {
+        if let Some(b) = &i.body_part {
+            *parts.entry(b.as_str()).or_default() += 1;
+        }
+    }
+    let body_part = parts.into_iter().max_by_key(|(_, n)| *n).map(|(b, _)| b);
+    let ct_type = exam
+        .ct_type
+        .as_deref()
+        .and_then(sclerad_model::CtType::parse);
+    let anchor = sclerad_model::SeriesAnchor::suggested(ct_type, body_part)?;
+    let levels = sclerad_model::LevelSet::spanned(anchor, extent);
+    if levels.is_empty() {
+        return None;
+    }
+    let from = match (ct_type, body_part) {
+        (Some(t), _) => format!("a {} CT", t.code()),
+        (None, Some(b)) => b.to_string(),
+        (None, None) => "a CT".to_string(),
+    };
+    Some((
+        levels.to_string(),
+        format!("{from}, {extent:.0} mm along the spine"),
+    ))
 }

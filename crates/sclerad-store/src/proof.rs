@@ -100,7 +100,7 @@ tables! {
     Assignments "assignments" ["exam_id", "reader_id", "code", "position", "kind", "created_at"] names ["code"];
     Readings "readings" ["exam_id", "reader", "kind", "assignment_id", "findings", "version", "updated_at"] names ["exam_id", "reader", "kind"];
     StudySecrets "study_secrets" ["study_id", "secret", "created_at"] names ["study_id"];
-    Images "images" ["study_id", "exam_id", "sop_instance_uid", "series_uid", "sop_class_uid", "modality", "instance_number", "position", "pixel_rows", "pixel_columns", "frames", "bytes", "sha256", "overridden", "date_gap_days", "created_at"] names ["exam_id", "sop_instance_uid"];
+    Images "images" ["study_id", "exam_id", "sop_instance_uid", "series_uid", "sop_class_uid", "modality", "instance_number", "position", "pixel_rows", "pixel_columns", "frames", "bytes", "sha256", "overridden", "date_gap_days", "body_part", "created_at"] names ["exam_id", "sop_instance_uid"];
 }
 
 impl DataTable {

@@ -23,7 +23,7 @@ pub struct ImageProblemView {
     /// `warning` or `note`.
     pub severity: String,
     /// `image-date-mismatch`, `images-without-exam-date`,
-    /// `exam-without-images` or `burned-in-override`.
+    /// `exam-without-images`, `burned-in-override` or `ct-levels-proposed`.
     pub code: String,
     /// In words.
     pub message: String,
@@ -45,6 +45,10 @@ pub struct ExamImagesView {
     /// The largest gap, in days, between an image's date and the bundle's
     /// exam date (checked at import, before any date was shifted).
     pub date_gap_days: Option<i64>,
+    /// For a CT whose `ct_levels` is empty: the levels its images seem to
+    /// cover (a proposal to check, from the series' extent and its type
+    /// or Body Part Examined).
+    pub proposed_ct_levels: Option<String>,
     /// What to look at.
     pub problems: Vec<ImageProblemView>,
 }
@@ -91,6 +95,7 @@ pub async fn list_images(
             series: e.series,
             bytes: e.bytes,
             date_gap_days: e.date_gap_days,
+            proposed_ct_levels: e.proposed_ct_levels,
             problems: e
                 .problems
                 .into_iter()

@@ -120,6 +120,7 @@ async fn with_images(f: &Fixture) {
             frames: p.frames,
             overridden: p.overridden,
             date_gap_days: p.date_gap_days,
+            body_part: p.body_part,
             data: p.data,
         }))
         .await
@@ -325,6 +326,14 @@ pub(super) async fn images_are_read_through_the_readers_code_only(store: Arc<dyn
         (json!(8), json!(1))
     );
     assert_eq!(p01_ct["date_gap_days"], json!(0));
+    // Its ct_levels is empty: 8 slices 5 mm apart from C7 down (a
+    // thoracic CT) make C7 and T1.
+    assert_eq!(p01_ct["proposed_ct_levels"], json!("c7-t1"), "{p01_ct}");
+    assert_eq!(
+        p01_ct["problems"][0]["code"],
+        json!("ct-levels-proposed"),
+        "{p01_ct}"
+    );
     let p02_hand = list
         .iter()
         .find(|e| e["patient_id"] == "P02" && e["exam"] == "hand_radiograph")
