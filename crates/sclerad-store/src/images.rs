@@ -119,6 +119,9 @@ pub struct Image {
 }
 
 /// What an import of images is fed, in order: instances, then the end.
+// Sent through a channel of a few items, once per instance: the size of
+// the end marker does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum ImageFeed {
     /// An instance to store.
