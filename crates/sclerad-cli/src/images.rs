@@ -199,6 +199,9 @@ pub fn import(args: &ImagesImportArgs) -> Result<ExitCode> {
         let produced = producer
             .join()
             .map_err(|_| anyhow!("the import's reader thread failed"))?;
+        // SQLite folds its write-ahead log back into the file: the images
+        // do not take their size twice on disk.
+        store.close().await;
         // Whichever failed first: a file the reader could not read (the
         // store then saw the feed end early), or the store (the reader
         // then only saw it stop taking images).

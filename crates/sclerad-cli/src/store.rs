@@ -97,7 +97,9 @@ pub fn import(args: &ImportArgs) -> Result<ExitCode> {
     let rt = runtime()?;
     let summary = rt.block_on(async {
         let store = open(&args.db).await?;
-        match store.import_study(&actor(), &args.study, &import).await {
+        let imported = store.import_study(&actor(), &args.study, &import).await;
+        store.close().await;
+        match imported {
             Err(StoreError::AlreadyExists { .. }) => bail!(
                 "a study named {:?} is already in the store; nothing was imported",
                 args.study

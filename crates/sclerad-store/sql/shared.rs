@@ -869,6 +869,10 @@ async fn reader_name(tx: &mut DbConnection, reader_id: i64) -> StoreResult<Strin
 
 #[async_trait]
 impl Store for ThisStore {
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+
     fn backend(&self) -> Backend {
         BACKEND
     }

@@ -71,6 +71,11 @@ pub trait Store: Send + Sync + 'static {
     /// The database kind.
     fn backend(&self) -> Backend;
 
+    /// Closes the store's connections, letting the database tidy up
+    /// (SQLite checkpoints its write-ahead log into the file). A command
+    /// that wrote much calls it before it ends.
+    async fn close(&self) {}
+
     // ---- users, sessions, tokens ----
 
     /// Creates a user. Fails with `Invalid` for a name [`check_user_name`]
