@@ -436,6 +436,9 @@ impl Intaker<'_> {
             Ok(Outcome::Quarantined { reason }) => return Intake::Quarantined { reason, route },
             Err(e) => return Intake::Refused(e.to_string()),
         };
+        if let Some(why) = undecodable(&object) {
+            warnings.push(why);
+        }
         if !report.unreadable.is_empty() {
             warnings.push(format!(
                 "values that could not be read were emptied: {}",
@@ -480,5 +483,65 @@ impl Intaker<'_> {
             data,
             warnings,
         }))
+    }
+}
+
+/// Why this build cannot show the instance's pixels, if it cannot: its
+/// transfer syntax needs a codec left out (JPEG 2000, JPEG-LS… behind the
+/// crate's features).
+fn undecodable(file: &FileDicomObject<InMemDicomObject>) -> Option<String> {
+    use dicom_encoding::transfer_syntax::TransferSyntaxIndex;
+    let uid = file.meta().transfer_syntax().trim_end_matches('\0');
+    match dicom_transfer_syntax_registry::TransferSyntaxRegistry.get(uid) {
+        Some(ts) if ts.can_decode_all() => None,
+        Some(ts) => Some(format!(
+            "its pixel data ({}) cannot be decoded by this build: stored, but the viewer cannot show it \
+             (build sclerad with the sclerad-dicom feature for that codec)",
+            ts.name()
+        )),
+        None => Some(format!(
+            "its transfer syntax {uid} is unknown to this build: stored, but the viewer cannot show it"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_syntax(ts: &str) -> FileDicomObject<InMemDicomObject> {
+        let h = crate::synthetic::Hospital {
+            patient_id: "H".into(),
+            patient_name: "A^B".into(),
+            birth_date: NaiveDate::from_ymd_opt(1950, 1, 1).expect("date"),
+            sex: "F".into(),
+            accession_number: "1".into(),
+            institution: "I".into(),
+            referring_physician: "R".into(),
+            date: NaiveDate::from_ymd_opt(2017, 1, 1).expect("date"),
+            seed: "s".into(),
+        };
+        let file = crate::synthetic::radiograph(&h, 2, 2, 0.5, &[0, 1, 2, 3], false);
+        let meta = dicom_object::FileMetaTableBuilder::new()
+            .media_storage_sop_class_uid(crate::synthetic::DX_CLASS)
+            .media_storage_sop_instance_uid("2.25.1")
+            .transfer_syntax(ts)
+            .build()
+            .expect("meta");
+        file.into_inner().with_exact_meta(meta)
+    }
+
+    #[test]
+    fn a_transfer_syntax_this_build_cannot_decode_is_named() {
+        assert_eq!(undecodable(&with_syntax("1.2.840.10008.1.2.1")), None);
+        if !cfg!(feature = "jpeg2000") {
+            let why = undecodable(&with_syntax("1.2.840.10008.1.2.4.90")).expect("a warning");
+            assert!(
+                why.contains("JPEG 2000") && why.contains("viewer cannot show it"),
+                "{why}"
+            );
+        }
+        let why = undecodable(&with_syntax("1.2.3.4")).expect("a warning");
+        assert!(why.contains("unknown"), "{why}");
     }
 }
