@@ -289,6 +289,15 @@ pub fn demo(args: &DemoArgs) -> Result<ExitCode> {
         cohort.patients.len(),
         bundle.display()
     );
+    // The patients' images, beside the bundle (not in it: the bundle is
+    // the clinical record), drawn to agree with the consensus readings.
+    let files = sclerad_synth::images::write_images(&cohort, &args.out)
+        .with_context(|| format!("cannot write the demo's images into {}", args.out.display()))?;
+    println!(
+        "Wrote {files} synthetic DICOM files (a hand radiograph and a CT series per patient, agreeing with the readings) to {} and their map to {}",
+        args.out.join("images").display(),
+        args.out.join("images-map.csv").display()
+    );
     let analysed = run_with(
         &bundle,
         &results,

@@ -480,7 +480,10 @@ Examples:
 const DEMO_EXAMPLES: &str = "\
 The demo cohort has the Nancy abstract's marginals (77 patients, 68 women,
 mean age 56.9, 55 lcSSc / 22 dcSSc, the published lesion counts) and
-readings by two radiologists and their consensus.
+readings by two radiologists and their consensus. Beside the bundle: each
+patient's synthetic hand radiograph and CT series (DICOM, drawn to agree
+with the consensus readings, with made-up hospital identifiers) and their
+map for `sclerad images import`.
 
 Examples:
   sclerad demo

@@ -322,6 +322,16 @@ fn demo_in_an_empty_folder_writes_bundle_results_and_report() {
     assert!(text(&out.stdout).contains("report.html"));
     let root = dir.path().join("sclerad-demo");
     assert!(root.join("bundle/patients.csv").exists());
+    // The images beside the bundle, with their map: one hospital patient
+    // folder per patient.
+    let map = std::fs::read_to_string(root.join("images-map.csv")).expect("the map");
+    assert_eq!(map.lines().count(), 78, "{map}");
+    assert_eq!(
+        std::fs::read_dir(root.join("images"))
+            .expect("images")
+            .count(),
+        77
+    );
     let json: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(root.join("results/results.json")).expect("results"),
     )
