@@ -318,9 +318,14 @@ fn shift_value(vr: VR, value: &str, days: i64) -> Option<String> {
     if !v.is_ascii() {
         return None;
     }
+    // A DT's date is its leading digits (4, 6 or 8 of them: year,
+    // year-month or the full date), before any time or UTC offset.
     let (date, rest) = match vr {
         VR::DA => (v, ""),
-        _ => v.split_at(v.len().min(8)),
+        _ => {
+            let digits = v.bytes().take(8).take_while(u8::is_ascii_digit).count();
+            v.split_at(digits)
+        }
     };
     match date.len() {
         // YYYYMMDD (or YYYY.MM.DD in a DA).
@@ -654,4 +659,33 @@ pub fn deidentify(
         object: Box::new(out.with_exact_meta(meta)),
         report: cleaner.report,
     })
+}
+
+#[cfg(test)]
+mod shift_tests {
+    use super::*;
+
+    #[test]
+    fn date_times_keep_their_precision_and_offset() {
+        // 2017-07-15 less 30 days is 2017-06-15.
+        assert_eq!(
+            shift_value(VR::DT, "20170715101500.25+0100", -30).as_deref(),
+            Some("20170615101500.25+0100")
+        );
+        assert_eq!(
+            shift_value(VR::DT, "201707+0100", -30).as_deref(),
+            Some("201706+0100")
+        );
+        assert_eq!(
+            shift_value(VR::DT, "2017-0500", -400).as_deref(),
+            Some("2016-0500")
+        );
+        assert_eq!(shift_value(VR::DT, "2017", -400).as_deref(), Some("2016"));
+        assert_eq!(
+            shift_value(VR::DA, "20170715", -1).as_deref(),
+            Some("20170714")
+        );
+        assert_eq!(shift_value(VR::DT, "", -1).as_deref(), Some(""));
+        assert_eq!(shift_value(VR::DT, "17-07", -1), None);
+    }
 }
