@@ -26,8 +26,8 @@ use sclerad_model::{
 
 pub use cell::DateFormat;
 pub use write::{
-    derived_csv, write_file_atomically, write_folder, TableRows, TextSource, TextTable, TextTables,
-    DERIVED_COLUMNS,
+    derived_csv, write_bytes_atomically, write_file_atomically, write_folder, TableRows,
+    TextSource, TextTable, TextTables, DERIVED_COLUMNS,
 };
 
 use raw::RawTable;

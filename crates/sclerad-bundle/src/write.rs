@@ -557,6 +557,12 @@ pub fn derived_csv(derived: &[sclerad_model::DerivedPatient]) -> String {
 
 /// Writes `text` to `path` through a temporary file renamed into place.
 pub fn write_file_atomically(path: &Path, text: &str) -> Result<(), BundleError> {
+    write_bytes_atomically(path, text.as_bytes())
+}
+
+/// Writes `bytes` to `path` through a temporary file renamed into place:
+/// never a half-written file.
+pub fn write_bytes_atomically(path: &Path, bytes: &[u8]) -> Result<(), BundleError> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -565,7 +571,7 @@ pub fn write_file_atomically(path: &Path, text: &str) -> Result<(), BundleError>
         .file_name()
         .map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    std::fs::write(&tmp, text).map_err(|e| BundleError::io(&tmp, e))?;
+    std::fs::write(&tmp, bytes).map_err(|e| BundleError::io(&tmp, e))?;
     std::fs::rename(&tmp, path).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
         BundleError::io(path, e)

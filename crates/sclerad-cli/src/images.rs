@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use anyhow::{anyhow, bail, Context, Result};
 use chrono::NaiveDate;
-use sclerad_dicom::intake::{ExamDates, ExamKind, Intake, Intaker, Map};
+use sclerad_dicom::intake::{ExamDates, ExamKind, Intake, Intaker, Map, Prepared};
 use sclerad_dicom::{read, render, Options, Read, StudySecret};
 use sclerad_model::spreadsheet_safe;
 use sclerad_store::{ImageFeed, ImageStored, ImageTally, NewImage, Store};
@@ -54,7 +54,7 @@ fn render_file(args: &ImagesRenderArgs) -> Result<ExitCode> {
     let rendered = render::render(&file, args.frame, args.window)
         .with_context(|| format!("cannot render {}", path.display()))?;
     let png = render::png(&rendered)?;
-    write_atomically(&args.out, &png)?;
+    sclerad_bundle::write_bytes_atomically(&args.out, &png)?;
     println!(
         "Wrote {} ({}×{}, frame {}).",
         args.out.display(),
@@ -63,20 +63,6 @@ fn render_file(args: &ImagesRenderArgs) -> Result<ExitCode> {
         args.frame
     );
     Ok(ExitCode::SUCCESS)
-}
-
-/// Writes `bytes` beside `path`, then renames: never a half-written file.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "out".into());
-    let part = path.with_file_name(format!(".{name}.part-{}", std::process::id()));
-    if let Err(e) = std::fs::write(&part, bytes).and_then(|()| std::fs::rename(&part, path)) {
-        let _ = std::fs::remove_file(&part);
-        return Err(e).with_context(|| format!("cannot write {}", path.display()));
-    }
-    Ok(())
 }
 
 // ---- import ----
@@ -92,12 +78,74 @@ struct Line {
     warnings: String,
 }
 
-/// What the producer hands back: the report's lines, with the index of
-/// each line whose instance went to the store (in feed order).
+impl Line {
+    /// A file not stored (yet): `action` is set when its fate is known.
+    fn of(source: String) -> Line {
+        Line {
+            source,
+            action: "",
+            reason: String::new(),
+            patient_id: String::new(),
+            exam: String::new(),
+            instance: String::new(),
+            warnings: String::new(),
+        }
+    }
+
+    /// The line of a de-identified instance on its way to the store.
+    fn prepared(source: String, p: &Prepared) -> Line {
+        Line {
+            patient_id: p.patient_id.clone(),
+            exam: p.exam.code().into(),
+            instance: p.sop_instance_uid.clone(),
+            warnings: p.warnings.join("; "),
+            reason: p
+                .overridden
+                .as_ref()
+                .map(|why| format!("stored on --allow-burned-in: {why}"))
+                .unwrap_or_default(),
+            ..Line::of(source)
+        }
+    }
+}
+
+/// What an import's reader hands back: the report's lines, with the index
+/// of each line whose instance went to the store (in feed order).
+#[derive(Default)]
 struct Produced {
     lines: Vec<Line>,
     fed: Vec<usize>,
     tally: ImageTally,
+}
+
+impl Produced {
+    /// Marks each fed line with what the store did; (stored now, stored
+    /// already, refused by the store).
+    fn apply(&mut self, results: &[ImageStored]) -> (usize, usize, usize) {
+        let (mut new, mut unchanged, mut refused) = (0, 0, 0);
+        for (index, result) in self.fed.iter().zip(results) {
+            let line = &mut self.lines[*index];
+            match result {
+                ImageStored::New(_) => {
+                    new += 1;
+                    line.action = "stored";
+                }
+                ImageStored::Unchanged(_) => {
+                    unchanged += 1;
+                    line.action = "stored";
+                    if line.reason.is_empty() {
+                        line.reason = "stored already (unchanged)".into();
+                    }
+                }
+                ImageStored::Refused(why) => {
+                    refused += 1;
+                    line.action = "refused";
+                    line.reason = why.clone();
+                }
+            }
+        }
+        (new, unchanged, refused)
+    }
 }
 
 /// The study's side of an intake: who is in it, their exams.
@@ -161,130 +209,243 @@ fn read_map(path: &Path, side: &StudySide) -> Result<Map> {
     })
 }
 
-pub fn import(args: &ImagesImportArgs) -> Result<ExitCode> {
-    for path in &args.paths {
-        std::fs::symlink_metadata(path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
-    }
-    let limit = args.max_file_size.saturating_mul(1 << 20);
-    runtime()?.block_on(async {
-        let store = open(&args.db).await?;
-        let study = store
-            .study(&args.study)
-            .await?
-            .with_context(|| format!("there is no study {:?} in the store", args.study))?;
-        let side = study_side(store.as_ref(), study.id).await?;
-        let map = read_map(&args.map, &side)?;
-        let who = actor();
-        let secret = StudySecret::new(store.image_secret(&who, study.id).await?.0);
-        let (tx, rx) = tokio::sync::mpsc::channel(8);
-        let paths = args.paths.clone();
-        let options = Options {
-            allow_burned_in: args.allow_burned_in,
-        };
-        let side = Arc::new(side);
-        let producer_side = Arc::clone(&side);
-        // De-identification on its own thread, writing on the runtime's:
-        // both cores busy, at most eight instances in between.
-        let producer = std::thread::spawn(move || {
-            let intaker = Intaker {
-                map: &map,
-                secret: &secret,
-                patients: &producer_side.dates,
-                options,
-            };
-            produce(&paths, limit, &intaker, &producer_side.exams, &tx)
-        });
-        let stored = store.import_images(&who, study.id, rx).await;
-        let produced = producer
-            .join()
-            .map_err(|_| anyhow!("the import's reader thread failed"))?;
-        // SQLite folds its write-ahead log back into the file: the images
-        // do not take their size twice on disk.
-        store.close().await;
-        // Whichever failed first: a file the reader could not read (the
-        // store then saw the feed end early), or the store (the reader
-        // then only saw it stop taking images).
-        match (stored, produced) {
-            (Ok(summary), Ok(produced)) => finish(args, produced, summary.results),
-            (Err(e), Err(reader)) if reader.to_string().contains("stopped taking") => {
-                Err(anyhow!(e)).context("the images were not stored (nothing of this import was)")
-            }
-            (_, Err(reader)) => Err(reader).context("nothing of this import was stored"),
-            (Err(e), Ok(_)) => {
-                Err(anyhow!(e)).context("the images were not stored (nothing of this import was)")
-            }
-        }
-    })
+/// Everything an intake into one study needs, read from the store and the
+/// map once.
+struct StudyIntake {
+    store: Arc<dyn Store>,
+    study_id: i64,
+    map: Map,
+    secret: StudySecret,
+    side: StudySide,
+    options: Options,
+    who: sclerad_store::Actor,
 }
 
-/// The demo's synthetic images of every patient of `cohort`, taken into
-/// study `study_id` as `sclerad images import` takes files in (the map
-/// from their hospital identifiers, de-identification, one audited
-/// import). Returns the number of instances stored.
-pub async fn import_demo_images(
+impl StudyIntake {
+    async fn open(
+        db: &crate::cli::DbArgs,
+        study: &str,
+        map: &Path,
+        options: Options,
+    ) -> Result<StudyIntake> {
+        let store = open(db).await?;
+        let found = store
+            .study(study)
+            .await?
+            .with_context(|| format!("there is no study {study:?} in the store"))?;
+        let side = study_side(store.as_ref(), found.id).await?;
+        let map = read_map(map, &side)?;
+        let who = actor();
+        let secret = StudySecret::new(store.image_secret(&who, found.id).await?.0);
+        Ok(StudyIntake {
+            store,
+            study_id: found.id,
+            map,
+            secret,
+            side,
+            options,
+            who,
+        })
+    }
+
+    fn intaker(&self) -> Intaker<'_> {
+        Intaker {
+            map: &self.map,
+            secret: &self.secret,
+            patients: &self.side.dates,
+            options: self.options,
+        }
+    }
+
+    /// Where one file's intake goes: its report line, and its instance to
+    /// `send` when it is to be stored.
+    fn take(
+        &self,
+        produced: &mut Produced,
+        source: String,
+        intake: Intake,
+        send: &mut dyn FnMut(NewImage) -> Result<()>,
+    ) -> Result<()> {
+        let mut line = Line::of(source);
+        match intake {
+            Intake::Skipped(why) => {
+                produced.tally.skipped += 1;
+                line.action = "skipped";
+                line.reason = why;
+            }
+            Intake::Refused(why) => {
+                produced.tally.refused += 1;
+                line.action = "refused";
+                line.reason = why;
+            }
+            Intake::Quarantined { reason, route } => {
+                produced.tally.quarantined += 1;
+                line.action = "quarantined";
+                line.reason = format!(
+                    "{reason}; not stored: once its pixels are checked, import it again with --allow-burned-in"
+                );
+                line.patient_id = route.patient_id;
+                line.exam = route.exam.code().into();
+            }
+            Intake::Prepared(p) => {
+                let key = (p.patient_id.clone(), p.exam);
+                let Some(exam_id) = self.side.exams.get(&key).copied() else {
+                    produced.tally.refused += 1;
+                    line.action = "refused";
+                    line.reason =
+                        format!("patient {:?} has no {} exam", p.patient_id, p.exam.code());
+                    produced.lines.push(line);
+                    return Ok(());
+                };
+                line = Line::prepared(line.source, &p);
+                send(new_image(exam_id, *p))?;
+                produced.fed.push(produced.lines.len());
+            }
+        }
+        produced.lines.push(line);
+        Ok(())
+    }
+}
+
+/// The store's row of a prepared instance of exam `exam_id`.
+fn new_image(exam_id: i64, p: Prepared) -> NewImage {
+    NewImage {
+        exam_id,
+        sop_instance_uid: p.sop_instance_uid,
+        series_uid: p.series_uid,
+        sop_class_uid: p.sop_class_uid,
+        modality: p.modality,
+        instance_number: p.instance_number,
+        position: p.position,
+        rows: p.rows,
+        columns: p.columns,
+        frames: p.frames,
+        overridden: p.overridden,
+        date_gap_days: p.date_gap_days,
+        body_part: p.body_part,
+        data: p.data,
+    }
+}
+
+/// The store no longer takes what the reader sends (it failed: its own
+/// error says why).
+#[derive(Debug)]
+struct StoreStopped;
+
+impl std::fmt::Display for StoreStopped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the store stopped taking images")
+    }
+}
+
+impl std::error::Error for StoreStopped {}
+
+fn sender(tx: &tokio::sync::mpsc::Sender<ImageFeed>) -> impl FnMut(NewImage) -> Result<()> + '_ {
+    move |image| {
+        tx.blocking_send(ImageFeed::Image(image))
+            .map_err(|_| anyhow!(StoreStopped))
+    }
+}
+
+/// One import: `feed` runs on its own thread — reading, de-identifying,
+/// sending each instance and then the end — while the store writes what
+/// it sends (both cores busy, at most eight instances in between). The
+/// error is whichever failed first: the reader (the store then saw the
+/// feed end early) or the store (the reader then saw it stop taking
+/// images). Nothing of a failed import is stored.
+async fn fed_import<T: Send + 'static>(
     store: &dyn Store,
     who: &sclerad_store::Actor,
     study_id: i64,
-    cohort: &sclerad_model::Cohort,
-) -> Result<usize> {
-    let side = study_side(store, study_id).await?;
-    let header: Vec<String> = vec!["dicom_patient_id".into(), "patient_id".into()];
-    let rows: Vec<(usize, Vec<String>)> = cohort
-        .patients
-        .iter()
-        .enumerate()
-        .map(|(i, p)| {
-            (
-                i + 2,
-                vec![
-                    sclerad_synth::images::hospital_id(&p.patient_id),
-                    p.patient_id.clone(),
-                ],
-            )
-        })
-        .collect();
-    let map = Map::from_table(&header, &rows, |p| side.dates.contains_key(p))
-        .map_err(|problems| anyhow!("the demo's image map: {}", problems[0]))?;
-    let secret = StudySecret::new(store.image_secret(who, study_id).await?.0);
+    feed: impl FnOnce(&tokio::sync::mpsc::Sender<ImageFeed>) -> Result<T> + Send + 'static,
+) -> Result<(T, sclerad_store::ImageImportSummary)> {
     let (tx, rx) = tokio::sync::mpsc::channel(8);
-    let cohort = cohort.clone();
-    let producer = std::thread::spawn(move || -> Result<Produced> {
-        let intaker = Intaker {
-            map: &map,
-            secret: &secret,
-            patients: &side.dates,
-            options: Options::default(),
-        };
-        let mut produced = Produced {
-            lines: Vec::new(),
-            fed: Vec::new(),
-            tally: ImageTally::default(),
-        };
-        for patient in &cohort.patients {
-            let images = sclerad_synth::images::patient_images(&cohort, patient);
-            let id = &patient.patient_id;
-            for (i, file) in images.hand.iter().chain(&images.ct).enumerate() {
-                let intake = intaker.instance(file);
-                take_one(
-                    &mut produced,
-                    format!("demo:{id}/{i}"),
-                    intake,
-                    &side.exams,
-                    &tx,
-                )?;
-            }
-        }
-        tx.blocking_send(ImageFeed::End(produced.tally.clone()))
-            .map_err(|_| anyhow!("the store stopped taking images"))?;
-        Ok(produced)
-    });
+    let reader = std::thread::spawn(move || feed(&tx));
     let stored = store.import_images(who, study_id, rx).await;
-    let produced = producer
+    let read = reader
         .join()
-        .map_err(|_| anyhow!("the demo's image thread failed"))??;
-    let summary = stored?;
-    if let Some(line) = produced.lines.iter().find(|l| !l.action.is_empty()) {
+        .map_err(|_| anyhow!("the import's reader thread failed"))?;
+    match (stored, read) {
+        (Ok(summary), Ok(value)) => Ok((value, summary)),
+        (Err(e), Err(reader)) if reader.is::<StoreStopped>() => {
+            Err(anyhow!(e)).context("the images were not stored (nothing of this import was)")
+        }
+        (_, Err(reader)) => Err(reader).context("nothing of this import was stored"),
+        (Err(e), Ok(_)) => {
+            Err(anyhow!(e)).context("the images were not stored (nothing of this import was)")
+        }
+    }
+}
+
+/// Reads every file under `paths` into the intake and the store.
+async fn import_paths(
+    intake: Arc<StudyIntake>,
+    paths: Vec<PathBuf>,
+    limit: u64,
+) -> Result<(Produced, sclerad_store::ImageImportSummary)> {
+    let reader = Arc::clone(&intake);
+    let result = fed_import(
+        intake.store.as_ref(),
+        &intake.who,
+        intake.study_id,
+        move |tx| {
+            let intaker = reader.intaker();
+            let mut produced = Produced::default();
+            let mut send = sender(tx);
+            let mut take = |source: String, file: Result<Vec<u8>, String>| -> Result<()> {
+                let intake = match file {
+                    Ok(bytes) => intaker.bytes(&bytes),
+                    Err(why) => Intake::Skipped(why),
+                };
+                reader.take(&mut produced, source, intake, &mut send)
+            };
+            for path in &paths {
+                walk(path, limit, true, &mut take)?;
+            }
+            tx.blocking_send(ImageFeed::End(produced.tally.clone()))
+                .map_err(|_| anyhow!(StoreStopped))?;
+            Ok(produced)
+        },
+    )
+    .await;
+    // SQLite folds its write-ahead log back into the file: the images do
+    // not take their size twice on disk.
+    intake.store.close().await;
+    result
+}
+
+pub fn import(args: &ImagesImportArgs) -> Result<ExitCode> {
+    for path in &args.paths {
+        std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+    }
+    let limit = args.max_file_size.saturating_mul(1 << 20);
+    let options = Options {
+        allow_burned_in: args.allow_burned_in,
+    };
+    runtime()?.block_on(async {
+        let intake = StudyIntake::open(&args.db, &args.study, &args.map, options).await?;
+        let (produced, summary) = import_paths(Arc::new(intake), args.paths.clone(), limit).await?;
+        finish(args, produced, &summary.results)
+    })
+}
+
+/// The demo's synthetic images (written under `images` with their map),
+/// taken into study `study` exactly as `sclerad images import` takes
+/// files in. Returns the number of instances stored.
+pub async fn import_demo_images(
+    db: &crate::cli::DbArgs,
+    study: &str,
+    images: &Path,
+    map: &Path,
+) -> Result<usize> {
+    let intake = StudyIntake::open(db, study, map, Options::default()).await?;
+    let (produced, summary) =
+        import_paths(Arc::new(intake), vec![images.to_path_buf()], 64 << 20).await?;
+    if let Some(line) = produced
+        .lines
+        .iter()
+        .find(|l| l.action == "quarantined" || l.action == "refused" || l.action == "skipped")
+    {
         bail!(
             "a demo image was not stored: {}: {}",
             line.source,
@@ -294,121 +455,21 @@ pub async fn import_demo_images(
     Ok(summary.stored)
 }
 
-fn produce(
-    paths: &[PathBuf],
-    limit: u64,
-    intaker: &Intaker<'_>,
-    exams: &HashMap<(String, ExamKind), i64>,
-    tx: &tokio::sync::mpsc::Sender<ImageFeed>,
-) -> Result<Produced> {
-    let mut produced = Produced {
-        lines: Vec::new(),
-        fed: Vec::new(),
-        tally: ImageTally::default(),
-    };
-    let mut take = |source: String, file: Result<Vec<u8>, String>| -> Result<()> {
-        let intake = match file {
-            Ok(bytes) => intaker.bytes(&bytes),
-            Err(why) => Intake::Skipped(why),
-        };
-        take_one(&mut produced, source, intake, exams, tx)
-    };
-    for path in paths {
-        walk(path, limit, &mut take)?;
-    }
-    let tally = produced.tally.clone();
-    tx.blocking_send(ImageFeed::End(tally))
-        .map_err(|_| anyhow!("the store stopped taking images"))?;
-    Ok(produced)
-}
-
-fn take_one(
-    produced: &mut Produced,
-    source: String,
-    intake: Intake,
-    exams: &HashMap<(String, ExamKind), i64>,
-    tx: &tokio::sync::mpsc::Sender<ImageFeed>,
-) -> Result<()> {
-    let mut line = Line {
-        source,
-        action: "",
-        reason: String::new(),
-        patient_id: String::new(),
-        exam: String::new(),
-        instance: String::new(),
-        warnings: String::new(),
-    };
-    match intake {
-        Intake::Skipped(why) => {
-            produced.tally.skipped += 1;
-            line.action = "skipped";
-            line.reason = why;
-        }
-        Intake::Refused(why) => {
-            produced.tally.refused += 1;
-            line.action = "refused";
-            line.reason = why;
-        }
-        Intake::Quarantined { reason, route } => {
-            produced.tally.quarantined += 1;
-            line.action = "quarantined";
-            line.reason = format!(
-                "{reason}; not stored: once its pixels are checked, import it again with --allow-burned-in"
-            );
-            line.patient_id = route.patient_id;
-            line.exam = route.exam.code().into();
-        }
-        Intake::Prepared(p) => {
-            let Some(exam_id) = exams.get(&(p.patient_id.clone(), p.exam)).copied() else {
-                produced.tally.refused += 1;
-                line.action = "refused";
-                line.reason = format!("patient {:?} has no {} exam", p.patient_id, p.exam.code());
-                produced.lines.push(line);
-                return Ok(());
-            };
-            line.patient_id = p.patient_id.clone();
-            line.exam = p.exam.code().into();
-            line.instance = p.sop_instance_uid.clone();
-            line.warnings = p.warnings.join("; ");
-            if let Some(why) = &p.overridden {
-                line.reason = format!("stored on --allow-burned-in: {why}");
-            }
-            let p = *p;
-            let image = NewImage {
-                exam_id,
-                sop_instance_uid: p.sop_instance_uid,
-                series_uid: p.series_uid,
-                sop_class_uid: p.sop_class_uid,
-                modality: p.modality,
-                instance_number: p.instance_number,
-                position: p.position,
-                rows: p.rows,
-                columns: p.columns,
-                frames: p.frames,
-                overridden: p.overridden,
-                date_gap_days: p.date_gap_days,
-                body_part: p.body_part,
-                data: p.data,
-            };
-            tx.blocking_send(ImageFeed::Image(image))
-                .map_err(|_| anyhow!("the store stopped taking images"))?;
-            produced.fed.push(produced.lines.len());
-        }
-    }
-    produced.lines.push(line);
-    Ok(())
-}
-
 /// What a walk hands each file to: its bytes, or why it is skipped.
 type Take<'a> = dyn FnMut(String, Result<Vec<u8>, String>) -> Result<()> + 'a;
 
 /// Calls `take` with each file under `path` (a file, a folder read
-/// recursively in name order, or a zip's members); symbolic links and
-/// special files are not followed. An unreadable file is an error: the
-/// import stops, storing nothing.
-fn walk(path: &Path, limit: u64, take: &mut Take<'_>) -> Result<()> {
-    let meta = std::fs::symlink_metadata(path)
-        .with_context(|| format!("cannot read {}", path.display()))?;
+/// recursively in name order, or a zip's members). A path given on the
+/// command line is followed if it is a symbolic link (`follow`); links and
+/// special files inside folders are skipped. An unreadable file is an
+/// error: the import stops, storing nothing.
+fn walk(path: &Path, limit: u64, follow: bool, take: &mut Take<'_>) -> Result<()> {
+    let meta = if follow {
+        std::fs::metadata(path)
+    } else {
+        std::fs::symlink_metadata(path)
+    }
+    .with_context(|| format!("cannot read {}", path.display()))?;
     if meta.is_dir() {
         let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
             .with_context(|| format!("cannot read the folder {}", path.display()))?
@@ -417,7 +478,7 @@ fn walk(path: &Path, limit: u64, take: &mut Take<'_>) -> Result<()> {
             .with_context(|| format!("cannot read the folder {}", path.display()))?;
         entries.sort();
         for entry in entries {
-            walk(&entry, limit, take)?;
+            walk(&entry, limit, false, take)?;
         }
         return Ok(());
     }
@@ -486,30 +547,9 @@ fn walk_zip(source: &str, bytes: Vec<u8>, limit: u64, take: &mut Take<'_>) -> Re
 fn finish(
     args: &ImagesImportArgs,
     mut produced: Produced,
-    results: Vec<ImageStored>,
+    results: &[ImageStored],
 ) -> Result<ExitCode> {
-    let (mut new, mut unchanged, mut refused_by_store) = (0, 0, 0);
-    for (index, result) in produced.fed.iter().zip(results) {
-        let line = &mut produced.lines[*index];
-        match result {
-            ImageStored::New(_) => {
-                new += 1;
-                line.action = "stored";
-            }
-            ImageStored::Unchanged(_) => {
-                unchanged += 1;
-                line.action = "stored";
-                if line.reason.is_empty() {
-                    line.reason = "stored already (unchanged)".into();
-                }
-            }
-            ImageStored::Refused(why) => {
-                refused_by_store += 1;
-                line.action = "refused";
-                line.reason = why;
-            }
-        }
-    }
+    let (new, unchanged, refused_by_store) = produced.apply(results);
     let tally = &produced.tally;
     let refused = tally.refused + refused_by_store;
     if let Some(path) = &args.report {
@@ -528,7 +568,7 @@ fn finish(
             text.push_str(&quoted.join(","));
             text.push('\n');
         }
-        write_atomically(path, text.as_bytes())?;
+        sclerad_bundle::write_bytes_atomically(path, text.as_bytes())?;
     }
     let warned = produced
         .lines
@@ -684,6 +724,15 @@ async fn write_images(
                     image.id
                 );
             }
+            // UIDs become file names: digits and dots only.
+            for uid in [&image.series_uid, &image.sop_instance_uid] {
+                if uid.is_empty() || !uid.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+                    bail!(
+                        "image {} has a UID that is not digits and dots: nothing was exported",
+                        image.id
+                    );
+                }
+            }
             let folder = dir.join(pseudonym).join(exam).join(&image.series_uid);
             std::fs::create_dir_all(&folder)
                 .with_context(|| format!("cannot create {}", folder.display()))?;
@@ -698,27 +747,16 @@ async fn write_images(
 
 // ---- listen ----
 
-/// What every association of a listener shares.
-struct Listening {
-    store: Arc<dyn Store>,
-    study_id: i64,
-    map: Map,
-    secret: StudySecret,
-    side: StudySide,
-    options: Options,
-    who: sclerad_store::Actor,
-    rt: tokio::runtime::Handle,
-}
-
 /// One association's receiver: de-identified instances spooled to a
 /// private temporary folder (never the originals), stored at release.
 struct AssociationReceiver<'a> {
-    shared: &'a Listening,
+    intake: &'a Arc<StudyIntake>,
+    rt: &'a tokio::runtime::Handle,
     spool: tempfile::TempDir,
     produced: Produced,
-    /// (line index, the image without its bytes, its spooled file).
-    spooled: Vec<(usize, NewImage, PathBuf)>,
-    n: usize,
+    /// The fed instances without their bytes, and where they are spooled.
+    spooled: Vec<(NewImage, PathBuf)>,
+    received: usize,
 }
 
 impl sclerad_dicom::listen::Receiver for AssociationReceiver<'_> {
@@ -727,128 +765,68 @@ impl sclerad_dicom::listen::Receiver for AssociationReceiver<'_> {
         file: dicom_object::FileDicomObject<dicom_object::InMemDicomObject>,
     ) -> sclerad_dicom::listen::Verdict {
         use sclerad_dicom::listen::Verdict;
-        self.n += 1;
-        let shared = self.shared;
-        let intaker = Intaker {
-            map: &shared.map,
-            secret: &shared.secret,
-            patients: &shared.side.dates,
-            options: shared.options,
+        self.received += 1;
+        let source = format!("association instance {}", self.received);
+        let intake = self.intake.intaker().instance(&file);
+        let lines = self.produced.lines.len();
+        let spool = self.spool.path().join(format!("{}.dcm", self.received));
+        let mut spooled = None;
+        let mut send = |mut image: NewImage| -> Result<()> {
+            std::fs::write(&spool, std::mem::take(&mut image.data))
+                .with_context(|| format!("cannot spool it in {}", spool.display()))?;
+            spooled = Some(image);
+            Ok(())
         };
-        let source = format!("association instance {}", self.n);
-        match intaker.instance(&file) {
-            Intake::Prepared(p) => {
-                let Some(exam_id) = shared
-                    .side
-                    .exams
-                    .get(&(p.patient_id.clone(), p.exam))
-                    .copied()
-                else {
-                    return self.refuse(
-                        source,
-                        format!("patient {:?} has no {} exam", p.patient_id, p.exam.code()),
-                    );
-                };
-                let path = self.spool.path().join(format!("{}.dcm", self.n));
-                if let Err(e) = std::fs::write(&path, &p.data) {
-                    return self.refuse(source, format!("cannot spool it: {e}"));
-                }
-                let p = *p;
-                self.produced.lines.push(Line {
-                    source,
-                    action: "",
-                    reason: p
-                        .overridden
-                        .as_ref()
-                        .map(|w| format!("stored on --allow-burned-in: {w}"))
-                        .unwrap_or_default(),
-                    patient_id: p.patient_id.clone(),
-                    exam: p.exam.code().into(),
-                    instance: p.sop_instance_uid.clone(),
-                    warnings: p.warnings.join("; "),
-                });
-                let image = NewImage {
-                    exam_id,
-                    sop_instance_uid: p.sop_instance_uid,
-                    series_uid: p.series_uid,
-                    sop_class_uid: p.sop_class_uid,
-                    modality: p.modality,
-                    instance_number: p.instance_number,
-                    position: p.position,
-                    rows: p.rows,
-                    columns: p.columns,
-                    frames: p.frames,
-                    overridden: p.overridden,
-                    date_gap_days: p.date_gap_days,
-                    body_part: p.body_part,
-                    data: Vec::new(),
-                };
-                self.spooled
-                    .push((self.produced.lines.len() - 1, image, path));
+        let taken = self
+            .intake
+            .take(&mut self.produced, source, intake, &mut send);
+        if let Err(e) = taken {
+            // It could not be spooled: refused (no line was written for it).
+            self.produced.tally.refused += 1;
+            println!("association instance {}: refused: {e:#}", self.received);
+            return Verdict::Refused(format!("{e:#}"));
+        }
+        let line = &self.produced.lines[lines];
+        match spooled {
+            Some(image) => {
+                self.spooled.push((image, spool));
                 Verdict::Taken
             }
-            Intake::Quarantined { reason, route } => {
-                self.produced.tally.quarantined += 1;
-                println!(
-                    "{source}: quarantined ({} {}): {reason}",
-                    route.patient_id,
-                    route.exam.code()
-                );
-                Verdict::Refused(format!("quarantined: {reason}"))
+            None => {
+                println!("{}: {}: {}", line.source, line.action, line.reason);
+                Verdict::Refused(format!("{}: {}", line.action, line.reason))
             }
-            Intake::Refused(why) | Intake::Skipped(why) => self.refuse(source, why),
         }
     }
 
     fn release(&mut self) -> Result<(), String> {
-        if self.n == 0 {
+        if self.received == 0 {
             // An echo, or an association that sent nothing: no import.
             return Ok(());
         }
-        let (tx, rx) = tokio::sync::mpsc::channel(8);
-        let spooled: Vec<(NewImage, PathBuf)> = self
-            .spooled
-            .iter()
-            .map(|(_, image, path)| (image.clone(), path.clone()))
-            .collect();
+        let spooled = self.spooled.clone();
         let tally = self.produced.tally.clone();
-        let feeder = std::thread::spawn(move || -> Result<(), String> {
-            for (mut image, path) in spooled {
-                image.data = std::fs::read(&path).map_err(|e| format!("the spool: {e}"))?;
-                tx.blocking_send(ImageFeed::Image(image))
-                    .map_err(|_| "the store stopped taking images".to_string())?;
-            }
-            tx.blocking_send(ImageFeed::End(tally))
-                .map_err(|_| "the store stopped taking images".to_string())
-        });
-        let shared = self.shared;
-        let stored =
-            shared
-                .rt
-                .block_on(shared.store.import_images(&shared.who, shared.study_id, rx));
-        let fed = feeder
-            .join()
-            .map_err(|_| "the spool reader failed".to_string())?;
-        let summary = stored.map_err(|e| e.to_string())?;
-        fed?;
-        let (mut new, mut unchanged) = (0, 0);
-        for ((index, _, _), result) in self.spooled.iter().zip(&summary.results) {
-            let line = &mut self.produced.lines[*index];
-            match result {
-                ImageStored::New(_) => {
-                    new += 1;
-                    line.action = "stored";
+        let intake = self.intake;
+        let stored = self.rt.block_on(fed_import(
+            intake.store.as_ref(),
+            &intake.who,
+            intake.study_id,
+            move |tx| {
+                let mut send = sender(tx);
+                for (mut image, path) in spooled {
+                    image.data = std::fs::read(&path)
+                        .with_context(|| format!("cannot read the spool {}", path.display()))?;
+                    send(image)?;
                 }
-                ImageStored::Unchanged(_) => {
-                    unchanged += 1;
-                    line.action = "stored";
-                    line.reason = "stored already (unchanged)".into();
-                }
-                ImageStored::Refused(why) => {
-                    line.action = "refused";
-                    line.reason = why.clone();
-                }
-            }
+                tx.blocking_send(ImageFeed::End(tally))
+                    .map_err(|_| anyhow!(StoreStopped))?;
+                Ok(())
+            },
+        ));
+        let ((), summary) = stored.map_err(|e| format!("{e:#}"))?;
+        let (new, unchanged, refused) = self.produced.apply(&summary.results);
+        for &index in &self.produced.fed {
+            let line = &self.produced.lines[index];
             println!(
                 "{}: {} {} {} {}{}",
                 line.source,
@@ -865,17 +843,10 @@ impl sclerad_dicom::listen::Receiver for AssociationReceiver<'_> {
         }
         println!(
             "Association released: {new} stored, {unchanged} stored already, {} quarantined, {} refused.",
-            self.produced.tally.quarantined, self.produced.tally.refused
+            self.produced.tally.quarantined,
+            self.produced.tally.refused + refused
         );
         Ok(())
-    }
-}
-
-impl AssociationReceiver<'_> {
-    fn refuse(&mut self, source: String, why: String) -> sclerad_dicom::listen::Verdict {
-        self.produced.tally.refused += 1;
-        println!("{source}: refused: {why}");
-        sclerad_dicom::listen::Verdict::Refused(why)
     }
 }
 
@@ -888,29 +859,11 @@ fn listen(args: &ImagesListenArgs) -> Result<ExitCode> {
         bail!("--ae {ae:?}: an AE title is 1 to 16 characters of printable ASCII, without a backslash");
     }
     let rt = runtime()?;
-    let shared = rt.block_on(async {
-        let store = open(&args.db).await?;
-        let study = store
-            .study(&args.study)
-            .await?
-            .with_context(|| format!("there is no study {:?} in the store", args.study))?;
-        let side = study_side(store.as_ref(), study.id).await?;
-        let map = read_map(&args.map, &side)?;
-        let who = actor();
-        let secret = StudySecret::new(store.image_secret(&who, study.id).await?.0);
-        anyhow::Ok(Listening {
-            store,
-            study_id: study.id,
-            map,
-            secret,
-            side,
-            options: Options {
-                allow_burned_in: args.allow_burned_in,
-            },
-            who,
-            rt: rt.handle().clone(),
-        })
-    })?;
+    let options = Options {
+        allow_burned_in: args.allow_burned_in,
+    };
+    let intake =
+        Arc::new(rt.block_on(StudyIntake::open(&args.db, &args.study, &args.map, options))?);
     let listener = std::net::TcpListener::bind(args.bind)
         .with_context(|| format!("cannot listen on {}", args.bind))?;
     let addr = listener.local_addr()?;
@@ -924,6 +877,7 @@ fn listen(args: &ImagesListenArgs) -> Result<ExitCode> {
         timeout: std::time::Duration::from_secs(120),
     };
     let busy = std::sync::atomic::AtomicU32::new(0);
+    let handle = rt.handle().clone();
     std::thread::scope(|scope| {
         for stream in listener.incoming() {
             let stream = match stream {
@@ -942,7 +896,7 @@ fn listen(args: &ImagesListenArgs) -> Result<ExitCode> {
                 continue;
             }
             busy.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            let (shared, options, busy) = (&shared, &options, &busy);
+            let (intake, rt, options, busy) = (&intake, &handle, &options, &busy);
             scope.spawn(move || {
                 let peer = stream
                     .peer_addr()
@@ -954,15 +908,12 @@ fn listen(args: &ImagesListenArgs) -> Result<ExitCode> {
                     .map_err(|e| e.to_string())
                     .and_then(|spool| {
                         let mut receiver = AssociationReceiver {
-                            shared,
+                            intake,
+                            rt,
                             spool,
-                            produced: Produced {
-                                lines: Vec::new(),
-                                fed: Vec::new(),
-                                tally: ImageTally::default(),
-                            },
+                            produced: Produced::default(),
                             spooled: Vec::new(),
-                            n: 0,
+                            received: 0,
                         };
                         sclerad_dicom::listen::serve(stream, options, &mut receiver)
                             .map_err(|e| e.to_string())

@@ -435,8 +435,6 @@ pub fn demo_serve(
                 .with_context(|| format!("cannot create the store {}", path.display()))?,
         );
         let who = Actor::command_line("sclerad-demo");
-        // The images are drawn from every consensus, held back or not.
-        let truth = cohort;
         let (cohort, held_back) = without_some_consensus(cohort, DEMO_OPEN_PATIENTS);
         let study = store
             .import_study(&who, "nancy-demo", &StudyImport::from_cohort(&cohort))
@@ -467,8 +465,16 @@ pub fn demo_serve(
         )
         .await?;
         let started = std::time::Instant::now();
-        let images =
-            crate::images::import_demo_images(store.as_ref(), &who, study.id, truth).await?;
+        // The images `sclerad demo` wrote beside the bundle (drawn from
+        // every consensus, held back here or not), taken in as `images
+        // import` takes files.
+        let images = crate::images::import_demo_images(
+            &crate::cli::DbArgs { db: url.clone() },
+            &study.name,
+            &out.join("images"),
+            &out.join("images-map.csv"),
+        )
+        .await?;
         let listener = tokio::net::TcpListener::bind(bind)
             .await
             .with_context(|| format!("cannot serve on {bind}"))?;
@@ -480,7 +486,7 @@ pub fn demo_serve(
             readers.join(" and ")
         );
         println!(
-            "Drew and stored, de-identified, {images} synthetic images (a hand radiograph and a CT series per patient, agreeing with the readings) in {:.1} s.",
+            "Took in, de-identified, the demo's {images} synthetic images (a hand radiograph and a CT series per patient, agreeing with the readings) in {:.1} s.",
             started.elapsed().as_secs_f64()
         );
         println!(

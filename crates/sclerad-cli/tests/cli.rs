@@ -2226,9 +2226,13 @@ mod images {
             "{stdout}"
         );
 
-        // Again: nothing stored twice.
+        // Again, through a symbolic link to the folder (a path given is
+        // followed): nothing stored twice.
+        let link = d.join("cd-link");
+        std::os::unix::fs::symlink(&images, &link).expect("symlink");
+        let linked = link.display().to_string();
         let again = sclerad(&[
-            "images", "import", &imgs, "--study", "s", "--db", &db, "--map", &map,
+            "images", "import", &linked, "--study", "s", "--db", &db, "--map", &map,
         ]);
         assert_eq!(again.status.code(), Some(0), "{}", text_of(&again));
         assert!(

@@ -293,32 +293,10 @@ fn exam_page(
     }
 }
 
-/// The hand site chosen on a consensus form (`side:site`), and the
-/// viewer's view.
+/// The hand site chosen on a consensus form (`side:site`).
 #[derive(Debug, Deserialize)]
 pub struct SiteQuery {
     site: Option<String>,
-    window: Option<String>,
-    #[serde(default)]
-    invert: bool,
-    image: Option<usize>,
-    slice: Option<usize>,
-    column: Option<usize>,
-    slab: Option<f64>,
-}
-
-impl SiteQuery {
-    fn view(&self) -> ViewQuery {
-        ViewQuery {
-            window: self.window.clone(),
-            invert: self.invert,
-            image: self.image,
-            frame: None,
-            slice: self.slice,
-            column: self.column,
-            slab: self.slab,
-        }
-    }
 }
 
 /// One disagreement: the readings side by side, and the consensus form.
@@ -327,13 +305,14 @@ pub async fn exam(
     viewer: Viewer,
     Path((name, exam)): Path<(String, String)>,
     Query(q): Query<SiteQuery>,
+    Query(view): Query<ViewQuery>,
 ) -> Result<Response, PageError> {
     viewer.require(Role::Adjudicator)?;
     let exam_id = exam_number(&exam)?;
     let study = study_of(&state, &name).await?;
     let (d, covered) = disagreement(&state, &study, exam_id).await?;
     let version = d.consensus_version;
-    let pane = adjudicator_pane(&state, &study.name, exam_id, &q.view(), covered).await?;
+    let pane = adjudicator_pane(&state, &study.name, exam_id, &view, covered).await?;
     Ok(render(
         StatusCode::OK,
         &exam_page(

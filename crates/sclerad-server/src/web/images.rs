@@ -79,10 +79,13 @@ impl Loaded {
 type Slot = Arc<tokio::sync::OnceCell<Arc<Loaded>>>;
 
 /// Exams assembled recently, the most recent last: at most
-/// [`ImageCache::EXAMS`] exams and [`ImageCache::BYTES`] of pixels.
+/// [`ImageCache::EXAMS`] exams and [`ImageCache::BYTES`] of pixels. Each
+/// is kept with the ids of the images it was assembled from, so an exam
+/// whose images changed since (an import while the server runs) is
+/// assembled again.
 #[derive(Default)]
 pub struct ImageCache {
-    entries: Mutex<VecDeque<(i64, Slot)>>,
+    entries: Mutex<VecDeque<(i64, Vec<i64>, Slot)>>,
 }
 
 impl ImageCache {
@@ -91,23 +94,26 @@ impl ImageCache {
     /// Pixels kept, in bytes (a 500-slice 512 × 512 CT is 262 MB).
     pub const BYTES: usize = 768 << 20;
 
-    fn slot(&self, exam: i64) -> Slot {
+    fn slot(&self, exam: i64, images: &[i64]) -> Slot {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(i) = entries.iter().position(|(e, _)| *e == exam) {
-            let entry = entries.remove(i).unwrap_or((exam, Slot::default()));
-            let slot = Arc::clone(&entry.1);
-            entries.push_back(entry);
-            return slot;
+        if let Some(i) = entries.iter().position(|(e, _, _)| *e == exam) {
+            if let Some(entry) = entries.remove(i) {
+                if entry.1 == images {
+                    let slot = Arc::clone(&entry.2);
+                    entries.push_back(entry);
+                    return slot;
+                }
+            }
         }
         let slot = Slot::default();
-        entries.push_back((exam, Arc::clone(&slot)));
+        entries.push_back((exam, images.to_vec(), Arc::clone(&slot)));
         // Bounded by count and by the pixels of those loaded.
         let mut total: usize = entries
             .iter()
-            .filter_map(|(_, s)| s.get().map(|l| l.bytes()))
+            .filter_map(|(_, _, s)| s.get().map(|l| l.bytes()))
             .sum();
         while entries.len() > Self::EXAMS || (total > Self::BYTES && entries.len() > 1) {
-            if let Some((_, old)) = entries.pop_front() {
+            if let Some((_, _, old)) = entries.pop_front() {
                 total = total.saturating_sub(old.get().map_or(0, |l| l.bytes()));
             }
         }
@@ -117,10 +123,12 @@ impl ImageCache {
 
 /// The exam's images, assembled (or from the cache).
 pub async fn load(state: &AppState, exam_id: i64) -> Result<Arc<Loaded>, AppError> {
-    let slot = state.images.slot(exam_id);
+    // The exam's images as stored now (their rows, not their bytes).
+    let images = state.store.exam_images(exam_id).await?;
+    let ids: Vec<i64> = images.iter().map(|i| i.id).collect();
+    let slot = state.images.slot(exam_id, &ids);
     let loaded = slot
         .get_or_try_init(|| async {
-            let images = state.store.exam_images(exam_id).await?;
             let mut files = Vec::with_capacity(images.len());
             for image in &images {
                 let data =
@@ -192,7 +200,8 @@ fn assemble(files: Vec<(sclerad_store::Image, Vec<u8>)>) -> Loaded {
     Loaded::Radiographs(radiographs)
 }
 
-/// How a view is asked for, in the query of the page and of each image.
+/// How a view is asked for, in the query of the page and of each image
+/// (other fields of the query, such as the hand site, are the page's).
 #[derive(Debug, Default, Clone, Deserialize)]
 pub struct ViewQuery {
     /// `bone`, `soft`, `auto` or `CENTER,WIDTH`.

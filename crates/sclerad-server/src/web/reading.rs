@@ -170,28 +170,6 @@ pub struct ExamQuery {
     saved: bool,
     /// The hand site chosen (`side:site`).
     site: Option<String>,
-    /// The viewer's window, slice, slab… (see [`ViewQuery`]).
-    window: Option<String>,
-    #[serde(default)]
-    invert: bool,
-    image: Option<usize>,
-    slice: Option<usize>,
-    column: Option<usize>,
-    slab: Option<f64>,
-}
-
-impl ExamQuery {
-    fn view(&self) -> ViewQuery {
-        ViewQuery {
-            window: self.window.clone(),
-            invert: self.invert,
-            image: self.image,
-            frame: None,
-            slice: self.slice,
-            column: self.column,
-            slab: self.slab,
-        }
-    }
 }
 
 /// The viewer pane of the reader's exam.
@@ -217,6 +195,7 @@ pub async fn reading_page(
     viewer: Viewer,
     Path(code): Path<String>,
     Query(q): Query<ExamQuery>,
+    Query(view): Query<ViewQuery>,
 ) -> Result<Response, PageError> {
     viewer.require(Role::Reader)?;
     let item = item_of(&state, &viewer, &code).await?;
@@ -227,7 +206,7 @@ pub async fn reading_page(
         .unwrap_or_default();
     let notice = q.saved.then(|| "Saved.".to_string());
     let version = item.version;
-    let pane = pane_of(&state, &viewer, &item, &q.view()).await?;
+    let pane = pane_of(&state, &viewer, &item, &view).await?;
     Ok(render(
         StatusCode::OK,
         &exam_page(

@@ -28,6 +28,52 @@ fn hospital(id: &str, date: &str, seed: &str) -> Hospital {
 /// P02's radiograph dated four days after its `hand_xray_date`, taken into
 /// study `s`.
 async fn with_images(f: &Fixture) {
+    let patients = f.store.patients(study_id(f).await).await.expect("patients");
+    let mut files = Vec::new();
+    for s in 0..8 {
+        let hu: Vec<i16> = (0..32 * 32)
+            .map(|i| {
+                if s == 3 && (i / 32, i % 32) == (16, 16) {
+                    1200
+                } else {
+                    40
+                }
+            })
+            .collect();
+        files.push((
+            patients[0].ct.id,
+            ct_slice(
+                &hospital("H1", "2017-06-02", "p1"),
+                s,
+                32,
+                32,
+                2.0,
+                s as f64 * 5.0,
+                5.0,
+                &hu,
+            ),
+        ));
+    }
+    files.push((
+        patients[1].hand_radiograph.id,
+        a_radiograph("H2", "2016-01-14", "p2"),
+    ));
+    assert_eq!(take_in(f, files).await, 9);
+}
+
+async fn study_id(f: &Fixture) -> i64 {
+    f.store.study("s").await.expect("read").expect("s").id
+}
+
+/// A 40 × 30 MONOCHROME1 radiograph of hospital patient `id`.
+fn a_radiograph(id: &str, date: &str, seed: &str) -> dicom_object::DefaultDicomObject {
+    let pixels: Vec<u16> = (0..40 * 30).map(|i| (i % 4000) as u16).collect();
+    radiograph(&hospital(id, date, seed), 30, 40, 0.5, &pixels, true)
+}
+
+/// Takes `files` (exam id, instance) into study `s` through the intake
+/// (map H1 → P01, H2 → P02), in one import; the number stored.
+async fn take_in(f: &Fixture, files: Vec<(i64, dicom_object::DefaultDicomObject)>) -> usize {
     let study = f.store.study("s").await.expect("read").expect("s");
     let patients = f.store.patients(study.id).await.expect("patients");
     let secret = f
@@ -64,43 +110,6 @@ async fn with_images(f: &Fixture) {
         patients: &dates,
         options: sclerad_dicom::Options::default(),
     };
-    let mut files = Vec::new();
-    for s in 0..8 {
-        let hu: Vec<i16> = (0..32 * 32)
-            .map(|i| {
-                if s == 3 && (i / 32, i % 32) == (16, 16) {
-                    1200
-                } else {
-                    40
-                }
-            })
-            .collect();
-        files.push((
-            patients[0].ct.id,
-            ct_slice(
-                &hospital("H1", "2017-06-02", "p1"),
-                s,
-                32,
-                32,
-                2.0,
-                s as f64 * 5.0,
-                5.0,
-                &hu,
-            ),
-        ));
-    }
-    let pixels: Vec<u16> = (0..40 * 30).map(|i| (i % 4000) as u16).collect();
-    files.push((
-        patients[1].hand_radiograph.id,
-        radiograph(
-            &hospital("H2", "2016-01-14", "p2"),
-            30,
-            40,
-            0.5,
-            &pixels,
-            true,
-        ),
-    ));
     let (tx, rx) = tokio::sync::mpsc::channel(16);
     for (exam_id, file) in files {
         let Intake::Prepared(p) = intaker.instance(&file) else {
@@ -135,7 +144,7 @@ async fn with_images(f: &Fixture) {
         .import_images(&Actor::command_line("test"), study.id, rx)
         .await
         .expect("import");
-    assert_eq!(summary.stored, 9);
+    summary.stored
 }
 
 pub(super) async fn images_are_read_through_the_readers_code_only(store: Arc<dyn Store>) {
@@ -358,6 +367,35 @@ pub(super) async fn images_are_read_through_the_readers_code_only(store: Arc<dyn
         p01_hand["problems"][0]["code"],
         json!("exam-without-images")
     );
+
+    // Images taken in while the server runs show on an exam it has shown
+    // without images (and so has in its cache).
+    let mut radiographs = 0;
+    let mut hands = Vec::new();
+    for item in f.worklist("rita").await {
+        if item["modality"] == "hand_radiograph" {
+            let code = item["code"].as_str().expect("code").to_string();
+            let p = page_of(app, &format!("/read/{code}"), &rita).await;
+            radiographs += usize::from(p.contains("data-kind=\"radiograph\""));
+            hands.push(code);
+        }
+    }
+    assert_eq!(radiographs, 1, "P02's only");
+    let p01 = f
+        .store
+        .patients(study_id(&f).await)
+        .await
+        .expect("patients")[0]
+        .hand_radiograph
+        .id;
+    let taken = take_in(&f, vec![(p01, a_radiograph("H1", "2017-03-01", "p1"))]).await;
+    assert_eq!(taken, 1);
+    let mut now = 0;
+    for code in &hands {
+        let p = page_of(app, &format!("/read/{code}"), &rita).await;
+        now += usize::from(p.contains("data-kind=\"radiograph\""));
+    }
+    assert_eq!(now, 2, "P01's radiograph shows once taken in");
 }
 
 /// Logs `name` in (a role whose start page is not the worklist).
