@@ -487,8 +487,8 @@ impl Intaker<'_> {
 }
 
 /// Why this build cannot show the instance's pixels, if it cannot: its
-/// transfer syntax needs a codec left out (JPEG 2000, JPEG-LS… behind the
-/// crate's features).
+/// transfer syntax needs a codec left out (JPEG 2000 behind the crate's
+/// `jpeg2000` feature, JPEG-LS not available).
 fn undecodable(file: &FileDicomObject<InMemDicomObject>) -> Option<String> {
     use dicom_encoding::transfer_syntax::TransferSyntaxIndex;
     let uid = file.meta().transfer_syntax().trim_end_matches('\0');
