@@ -2098,7 +2098,7 @@ mod images {
         std::fs::write(extra.join("cut.dcm"), &slice[..slice.len() / 2]).expect("write");
         edit(&hand, &extra.join("burned.dcm"), |o| {
             put(o, tags::BURNED_IN_ANNOTATION, VR::CS, "YES");
-            put(o, tags::SOP_INSTANCE_UID, VR::UI, "2.25.1001");
+            put(o, tags::SOP_INSTANCE_UID, VR::UI, "1.3.6.1.4.1.59999.1001");
         });
         edit(&hand, &extra.join("us.dcm"), |o| {
             put(
@@ -2107,11 +2107,11 @@ mod images {
                 VR::UI,
                 "1.2.840.10008.5.1.4.1.1.6.1",
             );
-            put(o, tags::SOP_INSTANCE_UID, VR::UI, "2.25.1002");
+            put(o, tags::SOP_INSTANCE_UID, VR::UI, "1.3.6.1.4.1.59999.1002");
         });
         edit(&hand, &extra.join("stranger.dcm"), |o| {
             put(o, tags::PATIENT_ID, VR::LO, "NOT-IN-THE-MAP");
-            put(o, tags::SOP_INSTANCE_UID, VR::UI, "2.25.1003");
+            put(o, tags::SOP_INSTANCE_UID, VR::UI, "1.3.6.1.4.1.59999.1003");
         });
         // What must not survive: every identifier of the sources.
         let mut needles: BTreeSet<String> = BTreeSet::new();
@@ -2152,8 +2152,8 @@ mod images {
                 "HOSPPACS",
                 "HOSPITAL_PACS",
                 "Brabois",
-                "2.25.1001",
-                "2.25.1002",
+                "1.3.6.1.4.1.59999.1001",
+                "1.3.6.1.4.1.59999.1002",
             ]
             .map(String::from),
         );
