@@ -265,6 +265,31 @@ enum Rows<'a> {
     Spines(&'a [SpineReading], bool),
 }
 
+impl<'a> TableRows<'a> {
+    /// The patient id and reader of readings row `i`, borrowed from the
+    /// table (empty where the row has none); `None` past the end and for
+    /// the patients table. Cheaper than [`TableRows::cells`] for a caller
+    /// that only groups rows into readings.
+    pub fn reading_key(&self, i: usize) -> Option<(&'a str, &'a str)> {
+        match &self.rows {
+            Rows::Held(rows) => {
+                let at = |name: &str| self.columns.iter().position(|c| c == name);
+                let (p, r) = (at("patient_id"), at("reader"));
+                let row = rows.get(i)?;
+                let get = |k: Option<usize>| k.and_then(|k| row.get(k)).map_or("", String::as_str);
+                Some((get(p), get(r)))
+            }
+            Rows::Patients(..) => None,
+            Rows::Hands(rows, _) => rows
+                .get(i)
+                .map(|r| (r.patient_id.as_str(), r.reader.as_str())),
+            Rows::Spines(rows, _) => rows
+                .get(i)
+                .map(|r| (r.patient_id.as_str(), r.reader.as_str())),
+        }
+    }
+}
+
 impl TableRows<'_> {
     /// Column names, in file order.
     pub fn columns(&self) -> &[String] {

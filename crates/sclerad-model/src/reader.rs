@@ -49,7 +49,16 @@ impl fmt::Display for ReaderChoiceError {
 
 /// The distinct reader names of a readings table, sorted.
 pub fn readers_of<'a, I: IntoIterator<Item = &'a str>>(names: I) -> Vec<String> {
-    let set: BTreeSet<&str> = names.into_iter().collect();
+    // A table's rows come in runs of one reader's: a name like the one
+    // before is not looked up again (millions of rows, a few readers).
+    let mut set: BTreeSet<&str> = BTreeSet::new();
+    let mut last = None;
+    for name in names {
+        if last != Some(name) {
+            set.insert(name);
+            last = Some(name);
+        }
+    }
     set.into_iter().map(str::to_string).collect()
 }
 
@@ -162,6 +171,13 @@ mod tests {
         assert_eq!(repeat_of("rad1#repeat"), Some("rad1"));
         assert_eq!(repeat_of("rad1"), None);
         assert_eq!(repeat_of("#repeat"), None);
+    }
+
+    #[test]
+    fn readers_are_distinct_and_sorted_runs_or_not() {
+        let rows = ["b", "b", "a", "b", "a", "a", "c#repeat", "b"];
+        assert_eq!(readers_of(rows), v(&["a", "b", "c#repeat"]));
+        assert!(readers_of([]).is_empty());
     }
 
     fn v(names: &[&str]) -> Vec<String> {

@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use sclerad_bundle::{TextSource, TextTable, TextTables};
+use sclerad_bundle::{TableRows, TextSource, TextTable, TextTables};
 
 use sha2::{Digest, Sha256};
 
@@ -62,33 +62,44 @@ impl<'a> StudyImport<'a> {
 
     fn new(source: TextSource<'a>) -> Self {
         let mut readings: Vec<ReadingRows> = Vec::new();
-        let mut index: HashMap<(Modality, String, String), usize> = HashMap::new();
         let tables_of = [
             (Modality::HandRadiograph, &source.hand_readings),
             (Modality::Ct, &source.spine_readings),
         ];
+        let rows: usize = tables_of
+            .iter()
+            .filter_map(|(_, t)| t.as_ref().map(TableRows::len))
+            .sum();
+        // A reading's rows are most often consecutive: the reading of the
+        // row before is tried first, and the index only when it differs.
+        let mut index: HashMap<(Modality, &'a str, &'a str), usize> =
+            HashMap::with_capacity(rows / 2);
         for (modality, table) in tables_of {
             let Some(t) = table else { continue };
-            let mut row = Vec::new();
+            let mut last: Option<((&str, &str), usize)> = None;
             for i in 0..t.len() {
-                t.cells(i, &mut row);
-                let patient_id = cell(t.columns(), &row, "patient_id").unwrap_or_default();
-                let named = cell(t.columns(), &row, "reader").unwrap_or_default();
-                let key = (modality, patient_id.to_string(), named.to_string());
-                let at = *index.entry(key).or_insert_with(|| {
-                    // An exported repeat reading comes back as a repeat reading.
-                    let kind = match sclerad_model::repeat_of(named) {
-                        Some(_) => ReadingKind::Repeat,
-                        None if sclerad_model::is_consensus(named) => ReadingKind::Consensus,
-                        None => ReadingKind::Imported,
-                    };
-                    readings.push(ReadingRows {
-                        modality,
-                        kind,
-                        rows: Vec::new(),
-                    });
-                    readings.len() - 1
-                });
+                let Some(key) = t.reading_key(i) else { break };
+                let at = match last {
+                    Some((k, at)) if k == key => at,
+                    _ => *index.entry((modality, key.0, key.1)).or_insert_with(|| {
+                        let named = key.1;
+                        // An exported repeat reading comes back as a repeat reading.
+                        let kind = match sclerad_model::repeat_of(named) {
+                            Some(_) => ReadingKind::Repeat,
+                            None if sclerad_model::is_consensus(named) => {
+                                ReadingKind::Consensus
+                            }
+                            None => ReadingKind::Imported,
+                        };
+                        readings.push(ReadingRows {
+                            modality,
+                            kind,
+                            rows: Vec::new(),
+                        });
+                        readings.len() - 1
+                    }),
+                };
+                last = Some((key, at));
                 readings[at].rows.push(u32::try_from(i).unwrap_or(u32::MAX));
             }
         }
@@ -604,6 +615,33 @@ mod tests {
                 (&r.patient_id, r.modality, &r.reader, r.kind)
             );
         }
+    }
+
+    /// Readings are grouped alike whether the text is held or rendered
+    /// from the cohort, a reading's rows apart (P1, P2, P1) included.
+    #[test]
+    fn a_cohort_and_its_tables_give_the_same_readings() {
+        let tables = sample();
+        let loaded =
+            sclerad_bundle::read_text_tables(&tables, &sclerad_bundle::ReadOptions::default());
+        let (held, rendered) = (
+            StudyImport::from_tables(&tables),
+            StudyImport::from_cohort(&loaded.cohort),
+        );
+        assert_eq!(rendered.reading_count(), 2);
+        assert_eq!(
+            held.readings(0..held.reading_count()),
+            rendered.readings(0..rendered.reading_count())
+        );
+        let hand = tables.hand_readings.as_ref().expect("hand");
+        let rows = TextSource::held(&tables);
+        let keys: Vec<_> = (0..=hand.rows.len())
+            .map(|i| rows.hand_readings.as_ref().and_then(|t| t.reading_key(i)))
+            .collect();
+        assert_eq!(
+            keys,
+            [Some(("P1", "a")), Some(("P2", "a")), Some(("P1", "a")), None]
+        );
     }
 
     #[test]
