@@ -170,6 +170,9 @@ pub struct ImagesImportArgs {
 
     #[command(flatten)]
     pub db: DbArgs,
+
+    #[command(flatten)]
+    pub act_as: ActAs,
 }
 
 #[derive(Debug, Args)]
@@ -200,6 +203,9 @@ pub struct ImagesListenArgs {
 
     #[command(flatten)]
     pub db: DbArgs,
+
+    #[command(flatten)]
+    pub act_as: ActAs,
 }
 
 #[derive(Debug, Args)]
@@ -214,6 +220,9 @@ pub struct ImagesExportArgs {
 
     #[command(flatten)]
     pub db: DbArgs,
+
+    #[command(flatten)]
+    pub act_as: ActAs,
 }
 
 #[derive(Debug, Args)]
@@ -250,6 +259,16 @@ pub struct DbArgs {
         env = "SCLERAD_DB"
     )]
     pub db: String,
+}
+
+/// Who a command that changes the store acts as, for the audit trail.
+#[derive(Debug, Args, Default)]
+pub struct ActAs {
+    /// Act as this user of the store: the audit trail names them. The user
+    /// must exist, be enabled and have a role that may do this. Without
+    /// it, the trail names the operating-system account (`cli:NAME`).
+    #[arg(long = "as", value_name = "USER", env = "SCLERAD_AS")]
+    pub user: Option<String>,
 }
 
 const SERVE_EXAMPLES: &str = "\
@@ -347,6 +366,9 @@ pub struct ImportArgs {
     pub db: DbArgs,
 
     #[command(flatten)]
+    pub act_as: ActAs,
+
+    #[command(flatten)]
     pub input: InputArgs,
 }
 
@@ -399,6 +421,53 @@ Examples:
         after_help = "Examples:\n  sclerad user list\n  sclerad user list --db postgres://sclerad@db.example/sclerad"
     )]
     List(UserListArgs),
+    /// Disable a user: their sessions end and their API tokens are revoked
+    /// at once, and they can no longer log in.
+    #[command(
+        after_help = "Examples:\n  sclerad user disable alice --as admin\n  sclerad user enable alice --as admin"
+    )]
+    Disable(UserNameArgs),
+    /// Enable a disabled user again (revoked API tokens stay revoked).
+    #[command(after_help = "Examples:\n  sclerad user enable alice --as admin")]
+    Enable(UserNameArgs),
+    /// Give a user another role; their sessions end and their API tokens
+    /// are revoked.
+    #[command(after_help = "Examples:\n  sclerad user role alice --role adjudicator --as admin")]
+    Role(UserRoleArgs),
+    /// Set a user's password (read as for `user add`); their sessions end
+    /// and their API tokens are revoked.
+    #[command(
+        after_help = "Examples:\n  printf '%s\\n' \"$PASSWORD\" | sclerad user password alice --as admin"
+    )]
+    Password(UserNameArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct UserNameArgs {
+    /// Login name.
+    pub name: String,
+
+    #[command(flatten)]
+    pub db: DbArgs,
+
+    #[command(flatten)]
+    pub act_as: ActAs,
+}
+
+#[derive(Debug, Args)]
+pub struct UserRoleArgs {
+    /// Login name.
+    pub name: String,
+
+    /// The new role.
+    #[arg(long, value_enum)]
+    pub role: RoleArg,
+
+    #[command(flatten)]
+    pub db: DbArgs,
+
+    #[command(flatten)]
+    pub act_as: ActAs,
 }
 
 #[derive(Debug, Args)]
@@ -412,6 +481,9 @@ pub struct UserAddArgs {
 
     #[command(flatten)]
     pub db: DbArgs,
+
+    #[command(flatten)]
+    pub act_as: ActAs,
 }
 
 #[derive(Debug, Args)]

@@ -12,12 +12,12 @@ use chrono::NaiveDate;
 use sclerad_dicom::intake::{ExamDates, ExamKind, Intake, Intaker, Map, Prepared};
 use sclerad_dicom::{read, render, Options, Read, StudySecret};
 use sclerad_model::spreadsheet_safe;
-use sclerad_store::{ImageFeed, ImageStored, ImageTally, NewImage, Store};
+use sclerad_store::{ImageFeed, ImageStored, ImageTally, NewImage, Role, Store};
 
 use crate::cli::{
     ImagesCommand, ImagesExportArgs, ImagesImportArgs, ImagesListenArgs, ImagesRenderArgs,
 };
-use crate::store::{actor, open, runtime};
+use crate::store::{acting, open, runtime};
 
 pub fn run(command: &ImagesCommand) -> Result<ExitCode> {
     match command {
@@ -224,6 +224,7 @@ struct StudyIntake {
 impl StudyIntake {
     async fn open(
         db: &crate::cli::DbArgs,
+        act_as: &crate::cli::ActAs,
         study: &str,
         map: &Path,
         options: Options,
@@ -235,7 +236,7 @@ impl StudyIntake {
             .with_context(|| format!("there is no study {study:?} in the store"))?;
         let side = study_side(store.as_ref(), found.id).await?;
         let map = read_map(map, &side)?;
-        let who = actor();
+        let who = acting(store.as_ref(), act_as, &[Role::DataManager]).await?;
         let secret = StudySecret::new(store.image_secret(&who, found.id).await?.0);
         Ok(StudyIntake {
             store,
@@ -423,7 +424,8 @@ pub fn import(args: &ImagesImportArgs) -> Result<ExitCode> {
         allow_burned_in: args.allow_burned_in,
     };
     runtime()?.block_on(async {
-        let intake = StudyIntake::open(&args.db, &args.study, &args.map, options).await?;
+        let intake =
+            StudyIntake::open(&args.db, &args.act_as, &args.study, &args.map, options).await?;
         let (produced, summary) = import_paths(Arc::new(intake), args.paths.clone(), limit).await?;
         finish(args, produced, &summary.results)
     })
@@ -438,7 +440,14 @@ pub async fn import_demo_images(
     images: &Path,
     map: &Path,
 ) -> Result<usize> {
-    let intake = StudyIntake::open(db, study, map, Options::default()).await?;
+    let intake = StudyIntake::open(
+        db,
+        &crate::cli::ActAs::default(),
+        study,
+        map,
+        Options::default(),
+    )
+    .await?;
     let (produced, summary) =
         import_paths(Arc::new(intake), vec![images.to_path_buf()], 64 << 20).await?;
     if let Some(line) = produced
@@ -648,7 +657,8 @@ fn export(args: &ImagesExportArgs) -> Result<ExitCode> {
             .study(&args.study)
             .await?
             .with_context(|| format!("there is no study {:?} in the store", args.study))?;
-        let secret = StudySecret::new(store.image_secret(&actor(), study.id).await?.0);
+        let who = acting(store.as_ref(), &args.act_as, &[Role::DataManager]).await?;
+        let secret = StudySecret::new(store.image_secret(&who, study.id).await?.0);
         // Exam → (pseudonym, exam code).
         let mut exams: HashMap<i64, (String, &'static str)> = HashMap::new();
         for p in store.patients(study.id).await? {
@@ -862,8 +872,13 @@ fn listen(args: &ImagesListenArgs) -> Result<ExitCode> {
     let options = Options {
         allow_burned_in: args.allow_burned_in,
     };
-    let intake =
-        Arc::new(rt.block_on(StudyIntake::open(&args.db, &args.study, &args.map, options))?);
+    let intake = Arc::new(rt.block_on(StudyIntake::open(
+        &args.db,
+        &args.act_as,
+        &args.study,
+        &args.map,
+        options,
+    ))?);
     let listener = std::net::TcpListener::bind(args.bind)
         .with_context(|| format!("cannot listen on {}", args.bind))?;
     let addr = listener.local_addr()?;

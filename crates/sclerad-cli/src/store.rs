@@ -12,8 +12,8 @@ use sclerad_store_postgres::PostgresStore;
 use sclerad_store_sqlite::SqliteStore;
 
 use crate::cli::{
-    AuditCommand, DbArgs, ExportArgs, ImportArgs, LogFormat, RoleArg, ServeArgs, UserAddArgs,
-    UserCommand, UserListArgs,
+    ActAs, AuditCommand, DbArgs, ExportArgs, ImportArgs, LogFormat, RoleArg, ServeArgs,
+    UserAddArgs, UserCommand, UserListArgs,
 };
 use crate::validate::{print_problems, read_options, sort_problems};
 
@@ -47,13 +47,67 @@ pub fn runtime() -> Result<tokio::runtime::Runtime> {
         .context("cannot start the async runtime")
 }
 
-/// Who the command line acts as, for the audit trail: the operating-system
-/// user.
-pub(crate) fn actor() -> Actor {
-    let who = std::env::var("USER")
-        .or_else(|_| std::env::var("USERNAME"))
-        .unwrap_or_else(|_| "unknown".into());
-    Actor::command_line(&who)
+/// Who the command line acts as, for the audit trail: the store's user
+/// that `--as` names, who must exist, be enabled and have one of the roles
+/// `may` (an admin may do everything); without `--as`, the operating-system
+/// account ([`os_actor`]).
+pub(crate) async fn acting(store: &dyn Store, act_as: &ActAs, may: &[Role]) -> Result<Actor> {
+    let Some(given) = act_as.user.as_deref() else {
+        return os_actor();
+    };
+    let name = sclerad_store::login_name(given.trim());
+    let Some(credentials) = store.credentials(&name).await? else {
+        bail!("--as {given:?}: there is no such user in the store (see `sclerad user list`)")
+    };
+    let user = credentials.user;
+    if user.disabled {
+        bail!("--as {given:?}: the user is disabled");
+    }
+    if user.role != Role::Admin && !may.contains(&user.role) {
+        let roles: Vec<&str> = std::iter::once(Role::Admin)
+            .chain(may.iter().copied())
+            .map(Role::code)
+            .collect();
+        bail!(
+            "--as {given:?}: this needs the role {} (the user is {})",
+            roles.join(" or "),
+            user.role
+        );
+    }
+    Ok(Actor::user(&user))
+}
+
+/// The operating-system account running the command, as `cli:NAME`:
+/// `USER`, `USERNAME` or `LOGNAME`, else the name of the process's user id
+/// (`/etc/passwd`), else `uid N`. Only printable characters are kept, at
+/// most 64; a command that cannot tell who runs it refuses to act.
+pub(crate) fn os_actor() -> Result<Actor> {
+    let clean = |v: &str| -> Option<String> {
+        let v: String = v.chars().filter(|c| !c.is_control()).take(64).collect();
+        let v = v.trim();
+        (!v.is_empty()).then(|| v.to_string())
+    };
+    for var in ["USER", "USERNAME", "LOGNAME"] {
+        if let Some(name) = std::env::var(var).ok().as_deref().and_then(clean) {
+            return Ok(Actor::command_line(&name));
+        }
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if let Ok(me) = std::fs::metadata("/proc/self") {
+            let uid = me.uid().to_string();
+            let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+            let name = passwd.lines().find_map(|line| {
+                let mut fields = line.split(':');
+                let name = fields.next()?;
+                (fields.nth(1)? == uid).then_some(name)
+            });
+            let who = name.and_then(clean).unwrap_or_else(|| format!("uid {uid}"));
+            return Ok(Actor::command_line(&who));
+        }
+    }
+    bail!("cannot tell who runs this command: give --as USER, a user of the store")
 }
 
 pub fn import(args: &ImportArgs) -> Result<ExitCode> {
@@ -97,7 +151,8 @@ pub fn import(args: &ImportArgs) -> Result<ExitCode> {
     let rt = runtime()?;
     let summary = rt.block_on(async {
         let store = open(&args.db).await?;
-        let imported = store.import_study(&actor(), &args.study, &import).await;
+        let who = acting(store.as_ref(), &args.act_as, &[Role::DataManager]).await?;
+        let imported = store.import_study(&who, &args.study, &import).await;
         store.close().await;
         match imported {
             Err(StoreError::AlreadyExists { .. }) => bail!(
@@ -189,7 +244,86 @@ pub fn user(command: &UserCommand) -> Result<ExitCode> {
     match command {
         UserCommand::Add(args) => user_add(args),
         UserCommand::List(args) => user_list(args),
+        UserCommand::Disable(args) => {
+            user_change(&args.name, &args.db, &args.act_as, Change::Disable)
+        }
+        UserCommand::Enable(args) => {
+            user_change(&args.name, &args.db, &args.act_as, Change::Enable)
+        }
+        UserCommand::Role(args) => user_change(
+            &args.name,
+            &args.db,
+            &args.act_as,
+            Change::Role(role(args.role)),
+        ),
+        UserCommand::Password(args) => {
+            // Asked for before the store is opened, as for `user add`.
+            let password = read_password(args.name.trim())?;
+            let hash = sclerad_store::password::hash(&password)
+                .map_err(|e| anyhow::anyhow!("{e}; the password was not changed"))?;
+            user_change(&args.name, &args.db, &args.act_as, Change::Password(hash))
+        }
     }
+}
+
+/// A change to a user of the store.
+enum Change {
+    Disable,
+    Enable,
+    Role(Role),
+    /// The new password's hash.
+    Password(String),
+}
+
+fn user_change(name: &str, db: &DbArgs, act_as: &ActAs, change: Change) -> Result<ExitCode> {
+    let rt = runtime()?;
+    let line = rt.block_on(async {
+        let store = open(db).await?;
+        let who = acting(store.as_ref(), act_as, &[]).await?;
+        let login = sclerad_store::login_name(name.trim());
+        let Some(found) = store.credentials(&login).await? else {
+            bail!("there is no user {name:?} in the store (see `sclerad user list`)")
+        };
+        let user = found.user;
+        let changed = |e: StoreError| match e {
+            StoreError::Invalid { message, .. } => anyhow::anyhow!("{message}"),
+            other => anyhow::Error::from(other),
+        };
+        anyhow::Ok(match change {
+            Change::Disable if user.disabled => format!("User {:?} was disabled already.", user.name),
+            Change::Disable => {
+                store.set_disabled(&who, user.id, true).await.map_err(changed)?;
+                format!(
+                    "Disabled user {:?}: their sessions ended and their API tokens were revoked.",
+                    user.name
+                )
+            }
+            Change::Enable if !user.disabled => format!("User {:?} was enabled already.", user.name),
+            Change::Enable => {
+                store.set_disabled(&who, user.id, false).await.map_err(changed)?;
+                format!("Enabled user {:?}.", user.name)
+            }
+            Change::Role(role) if role == user.role => {
+                format!("User {:?} has the role {role} already.", user.name)
+            }
+            Change::Role(role) => {
+                store.set_role(&who, user.id, role).await.map_err(changed)?;
+                format!(
+                    "User {:?} now has the role {role} (was {}); their sessions ended and their API tokens were revoked.",
+                    user.name, user.role
+                )
+            }
+            Change::Password(hash) => {
+                store.set_password(&who, user.id, &hash, true).await.map_err(changed)?;
+                format!(
+                    "Set the password of {:?}; their sessions ended and their API tokens were revoked.",
+                    user.name
+                )
+            }
+        })
+    })?;
+    println!("{line}");
+    Ok(ExitCode::SUCCESS)
 }
 
 fn user_add(args: &UserAddArgs) -> Result<ExitCode> {
@@ -205,10 +339,8 @@ fn user_add(args: &UserAddArgs) -> Result<ExitCode> {
     let rt = runtime()?;
     let user = rt.block_on(async {
         let store = open(&args.db).await?;
-        match store
-            .create_user(&actor(), name, role(args.role), &hash)
-            .await
-        {
+        let who = acting(store.as_ref(), &args.act_as, &[]).await?;
+        match store.create_user(&who, name, role(args.role), &hash).await {
             Err(StoreError::AlreadyExists { what }) => bail!("{what} exists already"),
             other => other.map_err(anyhow::Error::from),
         }
@@ -230,8 +362,11 @@ fn user_list(args: &UserListArgs) -> Result<ExitCode> {
     for u in users {
         writeln!(
             out,
-            "{:<24} {:<12} created {}",
-            u.name, u.role, u.created_at
+            "{:<24} {:<12} created {}{}",
+            u.name,
+            u.role,
+            u.created_at,
+            if u.disabled { "  disabled" } else { "" }
         )?;
     }
     Ok(ExitCode::SUCCESS)
@@ -250,7 +385,7 @@ pub fn audit(command: &AuditCommand) -> Result<ExitCode> {
         Ok(proved) => {
             println!(
                 "Audit trail intact: {} events, every link checked; every current row of \
-                 users, API tokens, studies, patients, exams, assignments, readings, image \
+                 users, disabled users, API tokens, studies, patients, exams, assignments, readings, image \
                  secrets and images ({} rows) is what the trail records, and every image's \
                  bytes match their recorded SHA-256.",
                 proved.events, proved.rows
@@ -363,6 +498,25 @@ async fn serve_store(
     };
     let state =
         sclerad_server::AppState::new(store, config).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    // First start: a store with no user gets a one-time link to create the
+    // first admin in the browser (printed, never logged).
+    if let Some(path) = state
+        .first_start_path()
+        .await
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?
+    {
+        let mut at = listener.local_addr()?;
+        if at.ip().is_unspecified() {
+            at.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+        }
+        println!(
+            "First start: this store has no user yet. Create the first admin in the browser \
+             (the link works once, until the server stops):\n  http://{at}{path}\n\
+             Or from the command line: sclerad user add NAME --role admin"
+        );
+        use std::io::Write as _;
+        std::io::stdout().flush()?;
+    }
     let app = sclerad_server::router(state);
     sclerad_server::serve_on(listener, app, limits, shutdown_signal())
         .await

@@ -216,6 +216,10 @@ fn help_has_examples() {
         &["export", "--help"],
         &["user", "add", "--help"],
         &["user", "list", "--help"],
+        &["user", "disable", "--help"],
+        &["user", "enable", "--help"],
+        &["user", "role", "--help"],
+        &["user", "password", "--help"],
         &["audit", "verify", "--help"],
         &["images", "render", "--help"],
     ] {
@@ -766,6 +770,244 @@ fn users_come_with_a_password_from_stdin_never_an_argument() {
     );
 }
 
+/// `sclerad` with standard input, in an environment without the user
+/// variables (`USER`, `USERNAME`, `LOGNAME`) unless `user` gives one.
+fn sclerad_as_account(args: &[&str], stdin: &str, user: Option<&str>) -> Output {
+    use std::io::Write;
+    let mut command = Command::new(env!("CARGO_BIN_EXE_sclerad"));
+    command
+        .args(args)
+        .env_remove("USER")
+        .env_remove("USERNAME")
+        .env_remove("LOGNAME")
+        .env_remove("SCLERAD_AS")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    if let Some(user) = user {
+        command.env("USER", user);
+    }
+    let mut child = command.spawn().expect("run sclerad");
+    if let Some(mut input) = child.stdin.take() {
+        let _ = input.write_all(stdin.as_bytes());
+    }
+    child.wait_with_output().expect("wait")
+}
+
+/// The actors of the audit trail's change events, in order (row digest
+/// events left out).
+fn trail_actors(db: &str) -> Vec<(String, String, String)> {
+    tokio::runtime::Runtime::new().expect("rt").block_on(async {
+        let pool = sqlx::SqlitePool::connect(db).await.expect("open");
+        let rows: Vec<(String, String, String)> = sqlx::query_as(
+            "SELECT actor, action, entity FROM audit_events WHERE action <> 'digest' ORDER BY seq",
+        )
+        .fetch_all(&pool)
+        .await
+        .expect("events");
+        pool.close().await;
+        rows
+    })
+}
+
+#[test]
+fn users_are_disabled_given_roles_and_the_command_line_acts_as_one() {
+    let dir = tempfile::tempdir().expect("temp");
+    let db = format!("sqlite:{}", dir.path().join("study.db").display());
+    let pass = "a long passphrase\n";
+    // The first admin, made by the operating-system account: named, even
+    // with no user variable set (the account of the process's uid).
+    let out = sclerad_as_account(
+        &["user", "add", "boss", "--role", "admin", "--db", &db],
+        pass,
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = sclerad_as_account(
+        &[
+            "user",
+            "add",
+            "dana",
+            "--role",
+            "data_manager",
+            "--db",
+            &db,
+            "--as",
+            "boss",
+        ],
+        pass,
+        Some("ignored"),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = sclerad_as_account(
+        &["user", "add", "rita", "--role", "reader", "--db", &db],
+        pass,
+        Some("ops"),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = sclerad_as_account(
+        &[
+            "import",
+            &example("readings"),
+            "--study",
+            "s",
+            "--db",
+            &db,
+            "--as",
+            "dana",
+        ],
+        "",
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+
+    // --as is checked against the store: an unknown user, a role that may
+    // not, a disabled user; nothing is written for any of them.
+    let before = trail_actors(&db).len();
+    let readings = example("readings");
+    let import_as = |who: &'static str| -> Vec<String> {
+        ["import", readings.as_str(), "--study", "t", "--as", who]
+            .map(String::from)
+            .to_vec()
+    };
+    for (args, says) in [
+        (import_as("nobody"), "no such user"),
+        (
+            import_as("rita"),
+            "needs the role admin or data_manager (the user is reader)",
+        ),
+        (
+            ["user", "disable", "rita", "--as", "dana"]
+                .map(String::from)
+                .to_vec(),
+            "needs the role admin (the user is data_manager)",
+        ),
+    ] {
+        let mut full: Vec<&str> = args.iter().map(String::as_str).collect();
+        full.extend(["--db", &db]);
+        let out = sclerad_as_account(&full, "", Some("ops"));
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{full:?}: {}",
+            text(&out.stderr)
+        );
+        assert!(
+            text(&out.stderr).contains(says),
+            "{full:?}: {}",
+            text(&out.stderr)
+        );
+    }
+    assert_eq!(trail_actors(&db).len(), before, "refused: nothing written");
+
+    // Disable, enable, a new role, a new password, by the admin.
+    let run = |args: &[&str], stdin: &str| {
+        let mut full: Vec<&str> = args.to_vec();
+        full.extend(["--db", &db, "--as", "boss"]);
+        let out = sclerad_as_account(&full, stdin, Some("ops"));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        text(&out.stdout)
+    };
+    assert!(run(&["user", "disable", "rita"], "").contains("Disabled user \"rita\""));
+    assert!(run(&["user", "disable", "rita"], "").contains("disabled already"));
+    let list = text(&sclerad(&["user", "list", "--db", &db]).stdout);
+    let rita_line = list
+        .lines()
+        .find(|l| l.starts_with("rita"))
+        .expect("rita listed");
+    assert!(rita_line.ends_with("disabled"), "{list}");
+    let out = sclerad_as_account(
+        &[
+            "import",
+            &example("readings"),
+            "--study",
+            "u",
+            "--db",
+            &db,
+            "--as",
+            "rita",
+        ],
+        "",
+        None,
+    );
+    assert!(
+        text(&out.stderr).contains("the user is disabled"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(run(&["user", "enable", "rita"], "").contains("Enabled user \"rita\""));
+    assert!(run(&["user", "role", "rita", "--role", "adjudicator"], "")
+        .contains("now has the role adjudicator (was reader)"));
+    assert!(
+        run(&["user", "password", "rita"], "another long passphrase\n")
+            .contains("Set the password")
+    );
+    let out = sclerad_as_account(
+        &["user", "password", "rita", "--db", &db, "--as", "boss"],
+        "short\n",
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("at least 10 characters"),
+        "{}",
+        text(&out.stderr)
+    );
+    // The only admin cannot disable themselves.
+    let out = sclerad_as_account(
+        &["user", "disable", "boss", "--db", &db, "--as", "boss"],
+        "",
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("only admin"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = sclerad_as_account(
+        &["user", "enable", "ghost", "--db", &db, "--as", "boss"],
+        "",
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("no user \"ghost\""),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // The trail names who did each thing; never an unknown actor.
+    let actors = trail_actors(&db);
+    assert!(
+        actors.iter().all(|(who, _, _)| !who.contains("unknown")),
+        "{actors:?}"
+    );
+    let first = &actors[0].0;
+    assert!(first.starts_with("cli:") && first.len() > 4, "{actors:?}");
+    let wanted = [
+        ("boss", "create", "user"),
+        ("cli:ops", "create", "user"),
+        ("dana", "import", "study"),
+        ("boss", "disable", "user"),
+        ("boss", "enable", "user"),
+        ("boss", "role", "user"),
+        ("boss", "password", "user"),
+    ];
+    let got: Vec<(&str, &str, &str)> = actors[1..]
+        .iter()
+        .map(|(a, b, c)| (a.as_str(), b.as_str(), c.as_str()))
+        .collect();
+    assert_eq!(got, wanted);
+    let out = sclerad(&["audit", "verify", "--db", &db]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+}
+
 #[test]
 fn audit_verify_names_the_first_altered_event() {
     let dir = tempfile::tempdir().expect("temp");
@@ -853,9 +1095,27 @@ fn serve_in_an_empty_folder_creates_the_store_and_refuses_every_operation_withou
         .args(["serve", "--bind", &addr])
         .current_dir(dir.path())
         .env_remove("SCLERAD_DB")
+        .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("serve");
+    let mut child = child;
+    // First start: the one-time link to create the first admin.
+    let link = {
+        use std::io::BufRead;
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        let first = lines.next().expect("a line").expect("text");
+        assert!(
+            first.starts_with("First start: this store has no user yet."),
+            "{first}"
+        );
+        let link = lines.next().expect("the link").expect("text");
+        let prefix = format!("http://{addr}/setup/");
+        let link = link.trim().to_string();
+        assert!(link.starts_with(&prefix), "{link}");
+        link[format!("http://{addr}").len()..].to_string()
+    };
     let mut up = false;
     for _ in 0..100 {
         if std::net::TcpStream::connect(&addr).is_ok() {
@@ -893,6 +1153,11 @@ fn serve_in_an_empty_folder_creates_the_store_and_refuses_every_operation_withou
     assert!(checked >= 15, "{checked} operations checked");
     let (status, _) = http(&addr, "GET", "/api/docs/", "");
     assert_eq!(status, 200, "Swagger UI is served from the binary");
+    let (status, form) = http(&addr, "GET", &link, "");
+    assert_eq!(status, 200, "{form}");
+    assert!(form.contains("data-form=\"first-admin\""), "{form}");
+    let (status, _) = http(&addr, "GET", "/setup/another", "");
+    assert_eq!(status, 404);
     // SIGTERM: graceful shutdown, exit 0.
     let pid = child.id().to_string();
     let killed = Command::new("kill")

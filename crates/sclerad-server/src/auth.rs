@@ -255,6 +255,11 @@ pub async fn open_session(
             .await?;
         return Err(wrong());
     }
+    // A disabled user is refused as a wrong password is, once the
+    // password was checked: the answer does not tell a guesser which.
+    if creds.user.disabled {
+        return Err(wrong());
+    }
     state.store.record_login(creds.user.id, true, None).await?;
     let token = random_token()?;
     let csrf_token = random_token()?;

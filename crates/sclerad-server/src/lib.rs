@@ -74,6 +74,8 @@ pub struct AppState {
     pub tokens: Arc<auth::TokenCache>,
     /// Exams' images assembled for the viewer, recently used.
     pub images: Arc<web::images::ImageCache>,
+    /// The first-start link's secret, while unused.
+    pub first_start: Arc<web::setup::FirstStart>,
 }
 
 impl AppState {
@@ -89,6 +91,7 @@ impl AppState {
             logins: Arc::new(auth::LoginGuard::default()),
             tokens: Arc::new(auth::TokenCache::default()),
             images: Arc::new(web::images::ImageCache::default()),
+            first_start: Arc::new(web::setup::FirstStart::default()),
         })
     }
 }

@@ -31,8 +31,8 @@ mod web;
 mod images;
 use images::images_are_read_through_the_readers_code_only;
 use web::{
-    adjudicator_pages_compare_accept_and_resolve, page_route_role_matrix,
-    reader_pages_read_save_and_stay_blind,
+    adjudicator_pages_compare_accept_and_resolve, first_start_creates_one_admin_once,
+    page_route_role_matrix, reader_pages_read_save_and_stay_blind,
 };
 
 const PASSWORD: &str = "correct horse battery";
@@ -834,6 +834,114 @@ async fn sessions_need_csrf_and_logins_are_throttled(store: Arc<dyn Store>) {
     );
 }
 
+/// A disabled user is stopped at once: the open session, the API token
+/// and the next login (refused as a wrong password is); enabled again, the
+/// login works and the revoked token stays revoked.
+async fn a_disabled_user_is_stopped_at_once(store: Arc<dyn Store>) {
+    let f = fixture(store).await;
+    let login = || {
+        request(
+            Method::POST,
+            "/api/login",
+            None,
+            Some(&json!({"name": "rita", "password": PASSWORD})),
+        )
+    };
+    let reply = send(&f.app, login()).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    let session = reply.headers[header::SET_COOKIE]
+        .to_str()
+        .expect("cookie")
+        .split(';')
+        .next()
+        .expect("pair")
+        .to_string();
+    let me_by_cookie = || {
+        Request::builder()
+            .uri("/api/me")
+            .header(header::COOKIE, &session)
+            .body(Body::empty())
+            .expect("request")
+    };
+    // The token is not used before the disable: a token this server saw
+    // valid is trusted for TokenCache::TTL without asking the store (a
+    // disable through this server clears that at once; one by another
+    // process on the store takes at most that long).
+    let token = f.tokens["rita"].clone();
+    assert_eq!(send(&f.app, me_by_cookie()).await.status, StatusCode::OK);
+    assert!(f
+        .store
+        .token_user(&token_hash(&token), &sclerad_store::now())
+        .await
+        .expect("read")
+        .is_some());
+
+    let rita = f
+        .store
+        .credentials("rita")
+        .await
+        .expect("read")
+        .expect("rita")
+        .user;
+    f.store
+        .set_disabled(&Actor::command_line("test"), rita.id, true)
+        .await
+        .expect("disable");
+    assert_eq!(
+        send(&f.app, me_by_cookie()).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let by_token = request(Method::GET, "/api/worklist", Some(&token), None);
+    assert_eq!(
+        send(&f.app, by_token).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let page = Request::builder()
+        .uri("/read")
+        .header(header::COOKIE, &session)
+        .body(Body::empty())
+        .expect("request");
+    let page = send(&f.app, page).await;
+    assert!(
+        page.status == StatusCode::SEE_OTHER
+            && page.headers[header::LOCATION]
+                .to_str()
+                .is_ok_and(|l| l.starts_with("/login")),
+        "{} {:?}",
+        page.status,
+        page.headers
+    );
+    let refused = send(&f.app, login()).await;
+    let wrong = send(
+        &f.app,
+        request(
+            Method::POST,
+            "/api/login",
+            None,
+            Some(&json!({"name": "rolf", "password": "not the password"})),
+        ),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        (refused.status, refused.text),
+        (wrong.status, wrong.text),
+        "refused as a wrong password is"
+    );
+
+    f.store
+        .set_disabled(&Actor::command_line("test"), rita.id, false)
+        .await
+        .expect("enable");
+    assert_eq!(send(&f.app, login()).await.status, StatusCode::OK);
+    let by_token = request(Method::GET, "/api/worklist", Some(&token), None);
+    assert_eq!(
+        send(&f.app, by_token).await.status,
+        StatusCode::UNAUTHORIZED,
+        "revoked at the disable"
+    );
+}
+
 async fn concurrent_edits_lose_nothing(store: Arc<dyn Store>) {
     let f = fixture(store).await;
     let edit = |v: &str| json!({"version": 1, "cells": {"centre_note": v}});
@@ -1565,6 +1673,7 @@ on_both_backends!(
     route_role_matrix,
     readers_never_see_clinical_data,
     sessions_need_csrf_and_logins_are_throttled,
+    a_disabled_user_is_stopped_at_once,
     concurrent_edits_lose_nothing,
     hostile_payloads_are_refused_or_stored_inert,
     double_reading_adjudication_agreement_export,
@@ -1573,6 +1682,7 @@ on_both_backends!(
     reader_pages_read_save_and_stay_blind,
     adjudicator_pages_compare_accept_and_resolve,
     page_route_role_matrix,
+    first_start_creates_one_admin_once,
     images_are_read_through_the_readers_code_only,
 );
 

@@ -57,7 +57,16 @@ async fn concurrent_opens_migrate_once() {
         .fetch_all(&raw)
         .await
         .expect("migrations");
-    assert_eq!(versions, vec![1, 2, 3, 4]);
+    let every: Vec<i64> = sclerad_store_postgres::MIGRATIONS
+        .iter()
+        .map(|m| m.version)
+        .collect();
+    assert_eq!(versions, every);
+    assert_eq!(
+        every,
+        (1..=5).collect::<Vec<i64>>(),
+        "numbered from 1, none skipped"
+    );
 }
 
 #[tokio::test]

@@ -35,6 +35,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0004_images.sql",
         sql: include_str!("../migrations/0004_images.sql"),
     },
+    Migration {
+        version: 5,
+        name: "0005_disabled_users.sql",
+        sql: include_str!("../migrations/0005_disabled_users.sql"),
+    },
 ];
 
 /// A study store in one SQLite file.

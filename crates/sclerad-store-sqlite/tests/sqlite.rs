@@ -57,7 +57,16 @@ async fn opening_creates_the_file_and_migrates_once() {
         .fetch_all(&raw)
         .await
         .expect("migrations");
-    assert_eq!(versions, vec![1, 2, 3, 4]);
+    let every: Vec<i64> = sclerad_store_sqlite::MIGRATIONS
+        .iter()
+        .map(|m| m.version)
+        .collect();
+    assert_eq!(versions, every);
+    assert_eq!(
+        every,
+        (1..=5).collect::<Vec<i64>>(),
+        "numbered from 1, none skipped"
+    );
     let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
         .fetch_one(&raw)
         .await

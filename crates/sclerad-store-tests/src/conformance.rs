@@ -366,6 +366,144 @@ pub async fn users_sessions_tokens(store: &dyn Store) {
     assert_eq!(verified(store).await, 6);
 }
 
+/// Disabling a user ends what the user could do at once, enabling gives
+/// back the login (not the tokens), a new role ends the old role's
+/// sessions; the last admin is kept; and every change is proven.
+pub async fn users_are_disabled_and_given_roles(store: &dyn Store, raw: &RawSql) {
+    let boss = store
+        .create_user(&admin(), "boss", Role::Admin, "$argon2id$b")
+        .await
+        .expect("admin");
+    let rita = store
+        .create_user(&admin(), "rita", Role::Reader, "$argon2id$r")
+        .await
+        .expect("reader");
+    let (live, later) = ("2026-12-30T00:00:00.000000Z", "2027-01-01T00:00:00.000000Z");
+    store
+        .create_session(rita.id, "s1", "c", later)
+        .await
+        .expect("session");
+    store
+        .create_token(&admin(), rita.id, "t", "t1", later)
+        .await
+        .expect("token");
+    assert!(!rita.disabled);
+
+    let off = store
+        .set_disabled(&Actor::user(&boss), rita.id, true)
+        .await
+        .expect("disable");
+    assert!(off.disabled && off.name == "rita");
+    assert!(store.session("s1", live).await.expect("read").is_none());
+    assert!(store.token_user("t1", live).await.expect("read").is_none());
+    assert!(store.tokens(rita.id).await.expect("tokens").is_empty());
+    let creds = store
+        .credentials("rita")
+        .await
+        .expect("read")
+        .expect("rita");
+    assert!(creds.user.disabled, "login sees the user is disabled");
+    // A session made for a disabled user (as a login racing the disable
+    // would) is refused all the same, and so is a token.
+    store
+        .create_session(rita.id, "s2", "c", later)
+        .await
+        .expect("session");
+    store
+        .create_token(&admin(), rita.id, "t", "t2", later)
+        .await
+        .expect("token");
+    assert!(store.session("s2", live).await.expect("read").is_none());
+    assert!(store.token_user("t2", live).await.expect("read").is_none());
+    let listed = store.users().await.expect("users");
+    let states: Vec<(&str, bool)> = listed
+        .iter()
+        .map(|u| (u.name.as_str(), u.disabled))
+        .collect();
+    assert_eq!(states, [("boss", false), ("rita", true)]);
+    // Disabled again: nothing changes, nothing is recorded.
+    let before = verified(store).await;
+    store
+        .set_disabled(&admin(), rita.id, true)
+        .await
+        .expect("again");
+    assert_eq!(verified(store).await, before);
+
+    // Enabled: the session made while disabled works again, as a login
+    // would; the tokens revoked at the disable stay revoked.
+    let on = store
+        .set_disabled(&admin(), rita.id, false)
+        .await
+        .expect("enable");
+    assert!(!on.disabled);
+    assert!(store.session("s2", live).await.expect("read").is_some());
+    assert!(store.token_user("t1", live).await.expect("read").is_none());
+
+    // A new role ends the sessions and tokens of the old one.
+    let made = store
+        .set_role(&admin(), rita.id, Role::Adjudicator)
+        .await
+        .expect("role");
+    assert_eq!(made.role, Role::Adjudicator);
+    assert!(store.session("s2", live).await.expect("read").is_none());
+    assert!(store.token_user("t2", live).await.expect("read").is_none());
+
+    // The only admin who can log in is kept.
+    for refused in [
+        store.set_disabled(&admin(), boss.id, true).await,
+        store.set_role(&admin(), boss.id, Role::Reader).await,
+    ] {
+        match refused {
+            Err(StoreError::Invalid { message, .. }) => {
+                assert!(message.contains("only admin"), "{message}")
+            }
+            other => panic!("the last admin taken away: {other:?}"),
+        }
+    }
+    store
+        .set_role(&admin(), rita.id, Role::Admin)
+        .await
+        .expect("a second admin");
+    store
+        .set_disabled(&admin(), boss.id, true)
+        .await
+        .expect("now boss can be disabled");
+    for missing in [
+        store.set_disabled(&admin(), 999_999, true).await,
+        store.set_role(&admin(), 999_999, Role::Reader).await,
+    ] {
+        assert!(
+            matches!(missing, Err(StoreError::NotFound { .. })),
+            "{missing:?}"
+        );
+    }
+    // The trail tells who did what.
+    let events = store.audit_events(0, 1000).await.expect("events");
+    let actions: Vec<(&str, &str)> = events
+        .iter()
+        .filter(|e| e.entity == "user" && e.action != "create")
+        .map(|e| (e.action.as_str(), e.actor.as_str()))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            ("disable", "boss"),
+            ("enable", "cli:test"),
+            ("role", "cli:test"),
+            ("role", "cli:test"),
+            ("disable", "cli:test"),
+        ]
+    );
+    verify_audit(store).await.expect("read").expect("intact");
+
+    // A disabled user enabled in the database, behind sclerad's back.
+    raw("DELETE FROM disabled_users WHERE user_id = (SELECT id FROM users WHERE name = 'boss')")
+        .await;
+    let (first, count) = row_failure(store).await;
+    assert_eq!((first.table, count), ("disabled_users", 1), "{first}");
+    assert!(first.reason.contains("deleted outside sclerad"), "{first}");
+}
+
 /// Import keeps every cell and reading; export gives the same tables.
 pub async fn import_export_round_trip(store: &dyn Store) {
     let tables = sample_tables();
@@ -1208,6 +1346,18 @@ macro_rules! conformance_tests {
                     return;
                 };
                 $crate::conformance::direct_edits_are_named(store.as_ref(), raw.as_ref()).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn users_are_disabled_and_given_roles() {
+                let Some((store, raw)) = $raw().await else {
+                    return;
+                };
+                $crate::conformance::users_are_disabled_and_given_roles(
+                    store.as_ref(),
+                    raw.as_ref(),
+                )
+                .await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

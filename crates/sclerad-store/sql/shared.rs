@@ -116,8 +116,16 @@ fn user_of(row: &DbRow) -> StoreResult<User> {
         name: row.try_get("name").map_err(backend)?,
         role: from_code(&role, Role::parse, "role")?,
         created_at: row.try_get("created_at").map_err(backend)?,
+        disabled: row.try_get("disabled").map_err(backend)?,
     })
 }
+
+/// Whether the user `u` is disabled, as a column `disabled` of a query on
+/// `users u`.
+const DISABLED: &str = "EXISTS (SELECT 1 FROM disabled_users d WHERE d.user_id = u.id) AS disabled";
+
+/// That the user `u` of a query is not disabled.
+const NOT_DISABLED: &str = "NOT EXISTS (SELECT 1 FROM disabled_users d WHERE d.user_id = u.id)";
 
 const PATIENT_SELECT: &str = "SELECT p.id, p.patient_id, p.cells, p.version, \
      h.id AS h_id, h.exam_date AS h_date, \
@@ -849,6 +857,47 @@ async fn end_all(
     Ok(ids.len())
 }
 
+/// User `user_id` as it stands in the caller's transaction.
+async fn user_in(tx: &mut DbConnection, user_id: i64) -> StoreResult<User> {
+    let sql = format!(
+        "SELECT u.id, u.name, u.role, u.created_at, {DISABLED} FROM users u WHERE u.id = $1"
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(user_id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(backend)?
+        .ok_or_else(|| StoreError::not_found(format!("user {user_id}")))?;
+    user_of(&row)
+}
+
+/// Refuses to take away the last enabled admin (`what`: "disabled", "given
+/// another role"): a store without one has no one to manage its users from
+/// the browser.
+async fn keep_an_admin(tx: &mut DbConnection, user: &User, what: &str) -> StoreResult<()> {
+    if user.role != Role::Admin || user.disabled {
+        return Ok(());
+    }
+    let sql =
+        format!("SELECT COUNT(*) FROM users u WHERE u.role = $1 AND u.id <> $2 AND {NOT_DISABLED}");
+    let others: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .bind(Role::Admin.code())
+        .bind(user.id)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(backend)?;
+    if others == 0 {
+        return Err(StoreError::invalid(
+            "user",
+            format!(
+                "{:?} is the only admin who can log in and cannot be {what}; make another admin first",
+                user.name
+            ),
+        ));
+    }
+    Ok(())
+}
+
 async fn reader_name(tx: &mut DbConnection, reader_id: i64) -> StoreResult<String> {
     let row = sqlx::query("SELECT name, role FROM users WHERE id = $1")
         .bind(reader_id)
@@ -902,7 +951,7 @@ impl Store for ThisStore {
         }
         let row = sqlx::query(
             "INSERT INTO users (name, role, password_hash, created_at) VALUES ($1, $2, $3, $4) \
-             RETURNING id, name, role, created_at",
+             RETURNING id, name, role, created_at, FALSE AS disabled",
         )
         .bind(&name)
         .bind(role.code())
@@ -931,7 +980,10 @@ impl Store for ThisStore {
     }
 
     async fn users(&self) -> StoreResult<Vec<User>> {
-        let rows = sqlx::query("SELECT id, name, role, created_at FROM users ORDER BY name")
+        let sql = format!(
+            "SELECT u.id, u.name, u.role, u.created_at, {DISABLED} FROM users u ORDER BY u.name"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .fetch_all(&self.pool)
             .await
             .map_err(backend)?;
@@ -939,14 +991,15 @@ impl Store for ThisStore {
     }
 
     async fn credentials(&self, name: &str) -> StoreResult<Option<Credentials>> {
-        let row = sqlx::query(
-            "SELECT id, name, role, created_at, password_hash, failed_logins, locked_until \
-             FROM users WHERE name = $1",
-        )
-        .bind(name)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(backend)?;
+        let sql = format!(
+            "SELECT u.id, u.name, u.role, u.created_at, {DISABLED}, u.password_hash, \
+             u.failed_logins, u.locked_until FROM users u WHERE u.name = $1"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
         let Some(row) = row else { return Ok(None) };
         Ok(Some(Credentials {
             user: user_of(&row)?,
@@ -1000,16 +1053,17 @@ impl Store for ThisStore {
     }
 
     async fn session(&self, token_hash: &str, now: &str) -> StoreResult<Option<Session>> {
-        let row = sqlx::query(
-            "SELECT s.token_hash, s.csrf_token, s.expires_at, u.id, u.name, u.role, u.created_at \
-             FROM sessions s JOIN users u ON u.id = s.user_id \
-             WHERE s.token_hash = $1 AND s.expires_at > $2",
-        )
-        .bind(token_hash)
-        .bind(now)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(backend)?;
+        let sql = format!(
+            "SELECT s.token_hash, s.csrf_token, s.expires_at, u.id, u.name, u.role, u.created_at, \
+             FALSE AS disabled FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.token_hash = $1 AND s.expires_at > $2 AND {NOT_DISABLED}"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(token_hash)
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
         let Some(row) = row else { return Ok(None) };
         Ok(Some(Session {
             token_hash: row.try_get("token_hash").map_err(backend)?,
@@ -1071,6 +1125,79 @@ impl Store for ThisStore {
         tx.commit().await.map_err(backend)
     }
 
+    async fn set_disabled(&self, actor: &Actor, user_id: i64, disabled: bool) -> StoreResult<User> {
+        let mut tx = self.write().await?;
+        let user = user_in(&mut tx, user_id).await?;
+        if user.disabled == disabled {
+            return Ok(user);
+        }
+        if disabled {
+            keep_an_admin(&mut tx, &user, "disabled").await?;
+        }
+        let row_id: Option<i64> = if disabled {
+            let id = sqlx::query_scalar(
+                "INSERT INTO disabled_users (user_id, disabled_at) VALUES ($1, $2) RETURNING id",
+            )
+            .bind(user_id)
+            .bind(now())
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(backend)?;
+            end_all(&mut tx, actor, user_id, true).await?;
+            Some(id)
+        } else {
+            sqlx::query_scalar("DELETE FROM disabled_users WHERE user_id = $1 RETURNING id")
+                .bind(user_id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(backend)?
+        };
+        let mut events = vec![NewEvent::new(
+            if disabled { "disable" } else { "enable" },
+            "user",
+            user_id,
+            None::<&()>,
+            None::<&()>,
+        )];
+        if let Some(id) = row_id {
+            events.extend(digests(&mut tx, DataTable::DisabledUsers, &[id]).await?);
+        }
+        audit(&mut tx, actor, events).await?;
+        let user = user_in(&mut tx, user_id).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(user)
+    }
+
+    async fn set_role(&self, actor: &Actor, user_id: i64, role: Role) -> StoreResult<User> {
+        let mut tx = self.write().await?;
+        let user = user_in(&mut tx, user_id).await?;
+        if user.role == role {
+            return Ok(user);
+        }
+        keep_an_admin(&mut tx, &user, "given another role").await?;
+        sqlx::query("UPDATE users SET role = $1 WHERE id = $2")
+            .bind(role.code())
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        // What the user could do ends with the role: sessions and tokens
+        // made for it are ended.
+        end_all(&mut tx, actor, user_id, true).await?;
+        let mut events = vec![NewEvent::new(
+            "role",
+            "user",
+            user_id,
+            Some(&user.role.code()),
+            Some(&role.code()),
+        )];
+        events.extend(digests(&mut tx, DataTable::Users, &[user_id]).await?);
+        audit(&mut tx, actor, events).await?;
+        let user = user_in(&mut tx, user_id).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(user)
+    }
+
     async fn create_token(
         &self,
         actor: &Actor,
@@ -1107,15 +1234,17 @@ impl Store for ThisStore {
     }
 
     async fn token_user(&self, token_hash: &str, now: &str) -> StoreResult<Option<User>> {
-        let row = sqlx::query(
-            "SELECT u.id, u.name, u.role, u.created_at FROM api_tokens t \
-             JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1 AND t.expires_at > $2",
-        )
-        .bind(token_hash)
-        .bind(now)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(backend)?;
+        let sql = format!(
+            "SELECT u.id, u.name, u.role, u.created_at, FALSE AS disabled FROM api_tokens t \
+             JOIN users u ON u.id = t.user_id \
+             WHERE t.token_hash = $1 AND t.expires_at > $2 AND {NOT_DISABLED}"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(token_hash)
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
         row.as_ref().map(user_of).transpose()
     }
 

@@ -132,6 +132,19 @@ pub trait Store: Send + Sync + 'static {
         password_hash: &str,
         end_tokens: bool,
     ) -> StoreResult<()>;
+    /// Disables (`true`) or enables a user. Disabling ends every session
+    /// of the user and revokes every API token in the same transaction;
+    /// while disabled, the user can neither log in nor use a session or a
+    /// token. Setting the state the user has already changes and records
+    /// nothing. Fails with `NotFound` for an unknown user and `Invalid` for
+    /// the last enabled admin. Returns the user as it now is.
+    async fn set_disabled(&self, actor: &Actor, user_id: i64, disabled: bool) -> StoreResult<User>;
+    /// Gives a user another role, ending the user's sessions and revoking
+    /// the user's API tokens in the same transaction (they were granted
+    /// for the old role). Fails with `NotFound` for an unknown user and
+    /// `Invalid` when it would leave no enabled admin. Returns the user as
+    /// it now is.
+    async fn set_role(&self, actor: &Actor, user_id: i64, role: Role) -> StoreResult<User>;
     /// Creates an API token for `user_id`, valid until `expires_at`
     /// (RFC 3339); only its hash is stored.
     async fn create_token(

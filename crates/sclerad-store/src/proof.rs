@@ -100,6 +100,7 @@ tables! {
     Assignments "assignments" ["exam_id", "reader_id", "code", "position", "kind", "created_at"] names ["code"];
     Readings "readings" ["exam_id", "reader", "kind", "assignment_id", "findings", "version", "updated_at"] names ["exam_id", "reader", "kind"];
     StudySecrets "study_secrets" ["study_id", "secret", "created_at"] names ["study_id"];
+    DisabledUsers "disabled_users" ["user_id", "disabled_at"] names ["user_id"];
     Images "images" ["study_id", "exam_id", "sop_instance_uid", "series_uid", "sop_class_uid", "modality", "instance_number", "position", "pixel_rows", "pixel_columns", "frames", "bytes", "sha256", "overridden", "date_gap_days", "body_part", "created_at"] names ["exam_id", "sop_instance_uid"];
 }
 
@@ -109,6 +110,7 @@ impl DataTable {
     pub fn since(self) -> i64 {
         match self {
             DataTable::StudySecrets | DataTable::Images => 4,
+            DataTable::DisabledUsers => 5,
             _ => 1,
         }
     }

@@ -86,9 +86,7 @@ impl<'a> StudyImport<'a> {
                         // An exported repeat reading comes back as a repeat reading.
                         let kind = match sclerad_model::repeat_of(named) {
                             Some(_) => ReadingKind::Repeat,
-                            None if sclerad_model::is_consensus(named) => {
-                                ReadingKind::Consensus
-                            }
+                            None if sclerad_model::is_consensus(named) => ReadingKind::Consensus,
                             None => ReadingKind::Imported,
                         };
                         readings.push(ReadingRows {
@@ -640,7 +638,12 @@ mod tests {
             .collect();
         assert_eq!(
             keys,
-            [Some(("P1", "a")), Some(("P2", "a")), Some(("P1", "a")), None]
+            [
+                Some(("P1", "a")),
+                Some(("P2", "a")),
+                Some(("P1", "a")),
+                None
+            ]
         );
     }
 

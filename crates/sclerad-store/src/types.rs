@@ -123,6 +123,9 @@ pub struct User {
     pub role: Role,
     /// When the user was created (RFC 3339).
     pub created_at: String,
+    /// Disabled: no login, session or API token of the user is accepted.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub disabled: bool,
 }
 
 /// A user with what login needs.

@@ -86,6 +86,42 @@ impl Demo {
         }
     }
 
+    /// `sclerad serve` on a new, empty store: no user, and the first-start
+    /// link it printed (its path, `/setup/SECRET`).
+    fn first_start() -> (Demo, String) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = format!("sqlite:{}", dir.path().join("sclerad.db").display());
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sclerad"))
+            .args(["serve", "--bind", "127.0.0.1:0", "--db", &db])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("run sclerad serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        let link = loop {
+            let line = lines
+                .next()
+                .expect("serve printed the first-start link")
+                .expect("a line");
+            if let Some(rest) = line.trim().strip_prefix("http://") {
+                break rest.to_string();
+            }
+        };
+        std::thread::spawn(move || for _ in lines {});
+        let (addr, path) = link.split_at(link.find('/').expect("a path"));
+        (
+            Demo {
+                child,
+                addr: addr.to_string(),
+                users: Vec::new(),
+                db: dir.path().join("sclerad.db"),
+                _dir: dir,
+            },
+            path.to_string(),
+        )
+    }
+
     /// The `nth` (from 0) printed user of `role`.
     pub fn user(&self, role: &str, nth: usize) -> &User {
         self.users
@@ -243,6 +279,22 @@ impl Env {
     /// when ChromeDriver is missing and `SCLERAD_SKIP_BROWSER=1` says that
     /// is expected.
     pub fn start() -> Option<Env> {
+        Env::start_with(Demo::start)
+    }
+
+    /// Everything started, the server being `sclerad serve` on an empty
+    /// store; and the path of the first-start link it printed.
+    pub fn first_start() -> Option<(Env, String)> {
+        let mut path = String::new();
+        let env = Env::start_with(|| {
+            let (demo, link) = Demo::first_start();
+            path = link;
+            demo
+        })?;
+        Some((env, path))
+    }
+
+    fn start_with(server: impl FnOnce() -> Demo) -> Option<Env> {
         let Some(chromedriver) = find_program("SCLERAD_CHROMEDRIVER", "chromedriver") else {
             if std::env::var("SCLERAD_SKIP_BROWSER").as_deref() == Ok("1") {
                 eprintln!("browser test skipped: no chromedriver and SCLERAD_SKIP_BROWSER=1");
@@ -255,7 +307,7 @@ impl Env {
         };
         let turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
         let driver = Driver::start(chromedriver);
-        let demo = Demo::start();
+        let demo = server();
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()

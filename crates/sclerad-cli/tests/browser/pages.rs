@@ -45,6 +45,56 @@ fn without_a_session_every_page_sends_the_browser_to_the_login_page() {
     });
 }
 
+/// First start, as the person who installed sclerad meets it: the link
+/// `sclerad serve` printed on an empty store, a refusal shown at its field,
+/// the first admin created, a login, and the link gone.
+#[test]
+fn the_first_admin_is_created_from_the_printed_link() {
+    let Some((env, link)) = Env::first_start() else {
+        return;
+    };
+    env.run(async {
+        let b = env.browser().await;
+        b.goto(&link).await;
+        b.wait(
+            "document.querySelector('form[data-form=first-admin]')",
+            "the form",
+        )
+        .await;
+        b.shot("first-start").await;
+        b.axe("the first-start page").await;
+        let fill = |password: &'static str, again: &'static str| {
+            let b = &b;
+            async move {
+                for (field, text) in [("name", "root"), ("password", password), ("again", again)] {
+                    let input = b.find(&format!("input[name={field}]")).await;
+                    input.clear().await.expect("clear");
+                    input.send_keys(text).await.expect("type");
+                }
+                b.click("[data-action=create-admin]").await;
+            }
+        };
+        fill("a long first passphrase", "a long other passphrase").await;
+        b.wait(
+            "document.querySelector('[data-problem=again]')",
+            "the refusal at the field",
+        )
+        .await;
+        b.shot("first-start-refused").await;
+        b.axe("a refused first start").await;
+        fill("a long first passphrase", "a long first passphrase").await;
+        b.wait_path("/login").await;
+        b.submit_login("root", "a long first passphrase").await;
+        b.wait_path("/").await;
+        b.goto(&link).await;
+        b.wait("document.readyState === 'complete'", "the page")
+            .await;
+        let (status, _, _) = env.demo.http("GET", &link, &[], "");
+        assert_eq!(status, 404, "the link works once");
+        b.close().await;
+    });
+}
+
 /// Every patient id and every date of the demo bundle, as a page could
 /// spell it, and the names of the other readers.
 fn needles() -> Vec<String> {

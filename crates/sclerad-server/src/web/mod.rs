@@ -9,6 +9,7 @@ pub mod images;
 mod marks;
 mod reading;
 mod session;
+pub mod setup;
 
 use askama::Template;
 use axum::extract::FromRequestParts;
@@ -34,6 +35,10 @@ pub fn routes() -> Router<AppState> {
         .route("/", get(session::home))
         .route("/login", get(session::login_page).post(session::login))
         .route("/logout", axum::routing::post(session::logout))
+        .route(
+            "/setup/{token}",
+            get(setup::first_admin_page).post(setup::create_first_admin),
+        )
         .route("/read", get(reading::worklist))
         .route("/read/next", get(reading::next_unread))
         .route(

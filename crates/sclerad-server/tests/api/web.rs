@@ -853,3 +853,94 @@ fn the_reading_guide_lists_every_shortcut_of_the_pages() {
         "docs/reading.md's shortcuts (left) differ from templates/shortcuts.html's (right)"
     );
 }
+
+/// First start: an empty store gets a one-time link; its form refuses a
+/// bad password or name at the field, keeping the link; a good one creates
+/// the admin, who then logs in; the link is then gone, and a store with
+/// users never gets one.
+pub(super) async fn first_start_creates_one_admin_once(store: Arc<dyn Store>) {
+    let state = AppState::new(Arc::clone(&store), Config::default()).expect("state");
+    let path = state
+        .first_start_path()
+        .await
+        .expect("users read")
+        .expect("an empty store gets a link");
+    assert!(path.starts_with("/setup/") && path.len() > 30, "{path}");
+    let app = router(state.clone());
+    let form_page = page(&app, Method::GET, &path, None, None).await;
+    assert_eq!(form_page.status, StatusCode::OK, "{}", form_page.html);
+    assert!(form_page.html.contains("data-form=\"first-admin\""));
+    assert!(form_page.csp.is_some());
+    let wrong = page(&app, Method::GET, "/setup/not-the-secret", None, None).await;
+    assert_eq!(wrong.status, StatusCode::NOT_FOUND);
+    let post = |form: String| {
+        let app = app.clone();
+        let path = path.clone();
+        async move { page(&app, Method::POST, &path, None, Some(&form)).await }
+    };
+    let form = |name: &str, password: &str, again: &str| {
+        format!(
+            "name={}&password={}&again={}",
+            enc(name),
+            enc(password),
+            enc(again)
+        )
+    };
+    for (fields, field, says) in [
+        (
+            form("root", PASSWORD, "something else"),
+            "again",
+            "The two passwords differ.",
+        ),
+        (
+            form("root", "short", "short"),
+            "password",
+            "at least 10 characters",
+        ),
+        (form("consensus", PASSWORD, PASSWORD), "name", "consensus"),
+    ] {
+        let refused = post(fields).await;
+        assert_eq!(
+            refused.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            refused.html
+        );
+        assert!(
+            refused.html.contains(&format!("data-problem=\"{field}\""))
+                && refused.html.contains(says),
+            "{field}: {}",
+            refused.html
+        );
+        assert!(
+            store.users().await.expect("users").is_empty(),
+            "nothing made"
+        );
+    }
+    let made = post(form("root", PASSWORD, PASSWORD)).await;
+    assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.html);
+    assert_eq!(made.location.as_deref(), Some("/login?next=%2F"));
+    let users = store.users().await.expect("users");
+    assert_eq!(users.len(), 1);
+    assert_eq!(
+        (users[0].name.as_str(), users[0].role),
+        ("root", Role::Admin)
+    );
+    log_in_to(&app, "root", "/").await;
+    // Used: gone, for a look and for a second admin alike.
+    assert_eq!(
+        page(&app, Method::GET, &path, None, None).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let again = post(form("second", PASSWORD, PASSWORD)).await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND);
+    assert_eq!(store.users().await.expect("users").len(), 1);
+    assert!(state.first_start_path().await.expect("read").is_none());
+    let events = store.audit_events(0, 100).await.expect("events");
+    assert!(
+        events
+            .iter()
+            .any(|e| e.action == "create" && e.entity == "user" && e.actor == "web:first-start"),
+        "the trail names the first start"
+    );
+}
