@@ -120,9 +120,9 @@ fn user_of(row: &DbRow) -> StoreResult<User> {
     })
 }
 
-/// Whether the user `u` is disabled, as a column `disabled` of a query on
-/// `users u`.
-const DISABLED: &str = "EXISTS (SELECT 1 FROM disabled_users d WHERE d.user_id = u.id) AS disabled";
+/// The columns [`user_of`] reads, of a query on `users u`.
+const USER_COLUMNS: &str = "u.id, u.name, u.role, u.created_at, \
+     EXISTS (SELECT 1 FROM disabled_users d WHERE d.user_id = u.id) AS disabled";
 
 /// That the user `u` of a query is not disabled.
 const NOT_DISABLED: &str = "NOT EXISTS (SELECT 1 FROM disabled_users d WHERE d.user_id = u.id)";
@@ -859,9 +859,7 @@ async fn end_all(
 
 /// User `user_id` as it stands in the caller's transaction.
 async fn user_in(tx: &mut DbConnection, user_id: i64) -> StoreResult<User> {
-    let sql = format!(
-        "SELECT u.id, u.name, u.role, u.created_at, {DISABLED} FROM users u WHERE u.id = $1"
-    );
+    let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1");
     let row = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(user_id)
         .fetch_optional(&mut *tx)
@@ -980,9 +978,7 @@ impl Store for ThisStore {
     }
 
     async fn users(&self) -> StoreResult<Vec<User>> {
-        let sql = format!(
-            "SELECT u.id, u.name, u.role, u.created_at, {DISABLED} FROM users u ORDER BY u.name"
-        );
+        let sql = format!("SELECT {USER_COLUMNS} FROM users u ORDER BY u.name");
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .fetch_all(&self.pool)
             .await
@@ -992,7 +988,7 @@ impl Store for ThisStore {
 
     async fn credentials(&self, name: &str) -> StoreResult<Option<Credentials>> {
         let sql = format!(
-            "SELECT u.id, u.name, u.role, u.created_at, {DISABLED}, u.password_hash, \
+            "SELECT {USER_COLUMNS}, u.password_hash, \
              u.failed_logins, u.locked_until FROM users u WHERE u.name = $1"
         );
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -1054,8 +1050,8 @@ impl Store for ThisStore {
 
     async fn session(&self, token_hash: &str, now: &str) -> StoreResult<Option<Session>> {
         let sql = format!(
-            "SELECT s.token_hash, s.csrf_token, s.expires_at, u.id, u.name, u.role, u.created_at, \
-             FALSE AS disabled FROM sessions s JOIN users u ON u.id = s.user_id \
+            "SELECT s.token_hash, s.csrf_token, s.expires_at, {USER_COLUMNS} \
+             FROM sessions s JOIN users u ON u.id = s.user_id \
              WHERE s.token_hash = $1 AND s.expires_at > $2 AND {NOT_DISABLED}"
         );
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -1235,7 +1231,7 @@ impl Store for ThisStore {
 
     async fn token_user(&self, token_hash: &str, now: &str) -> StoreResult<Option<User>> {
         let sql = format!(
-            "SELECT u.id, u.name, u.role, u.created_at, FALSE AS disabled FROM api_tokens t \
+            "SELECT {USER_COLUMNS} FROM api_tokens t \
              JOIN users u ON u.id = t.user_id \
              WHERE t.token_hash = $1 AND t.expires_at > $2 AND {NOT_DISABLED}"
         );

@@ -908,7 +908,11 @@ pub(super) async fn first_start_creates_one_admin_once(store: Arc<dyn Store>) {
         );
         assert!(
             refused.html.contains(&format!("data-problem=\"{field}\""))
-                && refused.html.contains(says),
+                && refused.html.contains(says)
+                && refused.html.contains(&format!(
+                    "id=\"{field}\" name=\"{field}\" aria-invalid=\"true\" aria-describedby=\"problem\""
+                ))
+                && refused.html.matches("aria-invalid").count() == 1,
             "{field}: {}",
             refused.html
         );
