@@ -1287,6 +1287,176 @@ pub async fn images_are_stored_once_and_proven(store: &dyn Store, raw: &RawSql) 
     assert!(first.reason.contains("deleted outside sclerad"), "{first}");
 }
 
+/// The audit search: newest first, each filter field exact, `from` and
+/// `until` bounding the time, paging back by `before`, and records cut to
+/// a bounded length.
+pub async fn audit_search_filters_and_pages(store: &dyn Store) {
+    use sclerad_store::AuditFilter;
+    let boss = store
+        .create_user(&admin(), "boss", Role::Admin, "$argon2id$b")
+        .await
+        .expect("admin");
+    let mut made = Vec::new();
+    for name in ["rita", "rolf", "ruth"] {
+        made.push(
+            store
+                .create_user(&Actor::user(&boss), name, Role::Reader, "$argon2id$r")
+                .await
+                .expect("reader"),
+        );
+    }
+    store
+        .set_disabled(&Actor::user(&boss), made[1].id, true)
+        .await
+        .expect("disable");
+    let all = store
+        .audit_search(&AuditFilter::default(), None, 100)
+        .await
+        .expect("search");
+    let whole = store.audit_events(0, 100).await.expect("events");
+    assert_eq!(all.len(), whole.len());
+    let seqs: Vec<i64> = all.iter().map(|e| e.seq).collect();
+    let mut newest_first: Vec<i64> = whole.iter().map(|e| e.seq).collect();
+    newest_first.reverse();
+    assert_eq!(seqs, newest_first, "newest first");
+
+    let by_boss = AuditFilter {
+        actor: Some("boss".into()),
+        action: Some("create".into()),
+        entity: Some("user".into()),
+        ..AuditFilter::default()
+    };
+    let created = store
+        .audit_search(&by_boss, None, 100)
+        .await
+        .expect("search");
+    assert_eq!(created.len(), 3, "{created:?}");
+    assert!(created
+        .iter()
+        .all(|e| e.actor == "boss" && e.action == "create"));
+    // Paged back: two, then the one before them.
+    let first = store.audit_search(&by_boss, None, 2).await.expect("page");
+    let rest = store
+        .audit_search(&by_boss, Some(first[1].seq), 2)
+        .await
+        .expect("page");
+    assert_eq!((first.len(), rest.len()), (2, 1));
+    assert_eq!(rest[0].seq, created[2].seq);
+
+    let record = AuditFilter {
+        entity: Some("user".into()),
+        entity_id: Some(made[1].id.to_string()),
+        ..AuditFilter::default()
+    };
+    let rolf = store
+        .audit_search(&record, None, 100)
+        .await
+        .expect("search");
+    let actions: Vec<&str> = rolf.iter().map(|e| e.action.as_str()).collect();
+    assert!(
+        actions.len() >= 2 && actions.contains(&"create"),
+        "{actions:?}"
+    );
+    assert!(rolf.iter().all(|e| e.entity_id == made[1].id.to_string()));
+
+    let at = &all[0].at;
+    let none_later = AuditFilter {
+        from: Some(format!("{at}~")),
+        ..AuditFilter::default()
+    };
+    assert!(store
+        .audit_search(&none_later, None, 100)
+        .await
+        .expect("search")
+        .is_empty());
+    let before_all = AuditFilter {
+        until: Some(whole[0].at.clone()),
+        ..AuditFilter::default()
+    };
+    assert!(store
+        .audit_search(&before_all, None, 100)
+        .await
+        .expect("search")
+        .is_empty());
+    let within = AuditFilter {
+        from: Some(whole[0].at.clone()),
+        until: Some(format!("{at}~")),
+        ..AuditFilter::default()
+    };
+    assert_eq!(
+        store
+            .audit_search(&within, None, 100)
+            .await
+            .expect("search")
+            .len(),
+        whole.len()
+    );
+    let nobody = AuditFilter {
+        actor: Some("nobody".into()),
+        ..AuditFilter::default()
+    };
+    assert!(store
+        .audit_search(&nobody, None, 100)
+        .await
+        .expect("search")
+        .is_empty());
+
+    // A large record comes back cut to SEARCH_RECORD_CHARS characters.
+    let tables = sample_tables();
+    store
+        .import_study(&admin(), "s", &StudyImport::from_tables(&tables))
+        .await
+        .expect("import");
+    // An edit whose record holds a long (free-text) cell, with a letter
+    // of two bytes at the cut: cut by characters, not bytes.
+    let study = store.study("s").await.expect("read").expect("s");
+    let mut p = store
+        .patient(study.id, "P01")
+        .await
+        .expect("read")
+        .expect("P01");
+    p.cells.insert("note".into(), "é".repeat(5000));
+    store
+        .update_patient(&admin(), study.id, &p, p.version)
+        .await
+        .expect("edit");
+    let edits = AuditFilter {
+        entity: Some("patient".into()),
+        ..AuditFilter::default()
+    };
+    let cut = store.audit_search(&edits, None, 100).await.expect("search");
+    assert_eq!(cut.len(), 1, "{cut:?}");
+    let full = store.audit_events(0, 1000).await.expect("events");
+    let longest = full
+        .iter()
+        .filter_map(|e| e.after.as_ref().map(|a| a.chars().count()))
+        .max()
+        .unwrap_or(0);
+    let cut_longest = cut
+        .iter()
+        .chain(
+            &store
+                .audit_search(&AuditFilter::default(), None, 1000)
+                .await
+                .expect("search"),
+        )
+        .filter_map(|e| e.after.as_ref().map(|a| a.chars().count()))
+        .max()
+        .unwrap_or(0);
+    assert!(
+        longest > sclerad_store::audit::SEARCH_RECORD_CHARS,
+        "the trail holds a record longer than a search returns ({longest})"
+    );
+    assert!(
+        cut_longest <= sclerad_store::audit::SEARCH_RECORD_CHARS,
+        "{cut_longest}"
+    );
+    assert_eq!(
+        cut_longest,
+        longest.min(sclerad_store::audit::SEARCH_RECORD_CHARS)
+    );
+}
+
 /// Runs every check of the suite as its own test, for a back end whose
 /// tests provide `async fn $open() -> Option<Arc<dyn Store>>` returning a
 /// fresh, empty store (`None` only when the back end's tests were skipped
@@ -1358,6 +1528,12 @@ macro_rules! conformance_tests {
                     raw.as_ref(),
                 )
                 .await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn audit_search_filters_and_pages() {
+                let Some(store) = $open().await else { return };
+                $crate::conformance::audit_search_filters_and_pages(store.as_ref()).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

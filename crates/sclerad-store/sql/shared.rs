@@ -37,7 +37,7 @@ use sclerad_model::{check_findings, ct_coverage, Finding};
 use sclerad_store::codec::{from_code, from_json, to_json};
 use sclerad_store::proof::{digest_events, row_hash, values_hash, DataRow, DataTable, Replay};
 use sclerad_store::{
-    audit::{AuditEvent, NewEvent},
+    audit::{AuditEvent, AuditFilter, NewEvent},
     check_study_name, check_user_name, looks_like, migrate, now, Actor, Anchor, ApiToken,
     AuditFailure, Backend, BrokenLink, ChainVerifier, Credentials, Exam, ImportSummary, Migration,
     Modality, NewAssignment, Page, Paged, PatientRecord, Reading, ReadingKind, Role, Session,
@@ -2168,6 +2168,38 @@ impl Store for ThisStore {
         events_page(&mut conn, after, limit).await
     }
 
+    async fn audit_search(
+        &self,
+        filter: &AuditFilter,
+        before: Option<i64>,
+        limit: i64,
+    ) -> StoreResult<Vec<AuditEvent>> {
+        let chars = i64::try_from(sclerad_store::audit::SEARCH_RECORD_CHARS).unwrap_or(2000);
+        let rows = sqlx::query(
+            "SELECT seq, at, actor, action, entity, entity_id, \
+                    substr(before, 1, CAST($9 AS INTEGER)) AS before, substr(after, 1, CAST($9 AS INTEGER)) AS after, prev_hash, hash \
+             FROM audit_events \
+             WHERE seq < $1 \
+               AND ($2 IS NULL OR actor = $2) AND ($3 IS NULL OR action = $3) \
+               AND ($4 IS NULL OR entity = $4) AND ($5 IS NULL OR entity_id = $5) \
+               AND ($6 IS NULL OR at >= $6) AND ($7 IS NULL OR at < $7) \
+             ORDER BY seq DESC LIMIT $8",
+        )
+        .bind(before.unwrap_or(i64::MAX))
+        .bind(filter.actor.as_deref())
+        .bind(filter.action.as_deref())
+        .bind(filter.entity.as_deref())
+        .bind(filter.entity_id.as_deref())
+        .bind(filter.from.as_deref())
+        .bind(filter.until.as_deref())
+        .bind(limit.clamp(1, 1000))
+        .bind(chars)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter().map(event_of).collect()
+    }
+
     async fn audit_head(&self) -> StoreResult<Option<(i64, String)>> {
         let mut conn = self.pool.acquire().await.map_err(backend)?;
         head_of(&mut conn).await
@@ -2276,22 +2308,22 @@ async fn events_page(
     .fetch_all(&mut *conn)
     .await
     .map_err(backend)?;
-    rows.iter()
-        .map(|row| {
-            Ok(AuditEvent {
-                seq: row.try_get("seq").map_err(backend)?,
-                at: row.try_get("at").map_err(backend)?,
-                actor: row.try_get("actor").map_err(backend)?,
-                action: row.try_get("action").map_err(backend)?,
-                entity: row.try_get("entity").map_err(backend)?,
-                entity_id: row.try_get("entity_id").map_err(backend)?,
-                before: row.try_get("before").map_err(backend)?,
-                after: row.try_get("after").map_err(backend)?,
-                prev_hash: row.try_get("prev_hash").map_err(backend)?,
-                hash: row.try_get("hash").map_err(backend)?,
-            })
-        })
-        .collect()
+    rows.iter().map(event_of).collect()
+}
+
+fn event_of(row: &DbRow) -> StoreResult<AuditEvent> {
+    Ok(AuditEvent {
+        seq: row.try_get("seq").map_err(backend)?,
+        at: row.try_get("at").map_err(backend)?,
+        actor: row.try_get("actor").map_err(backend)?,
+        action: row.try_get("action").map_err(backend)?,
+        entity: row.try_get("entity").map_err(backend)?,
+        entity_id: row.try_get("entity_id").map_err(backend)?,
+        before: row.try_get("before").map_err(backend)?,
+        after: row.try_get("after").map_err(backend)?,
+        prev_hash: row.try_get("prev_hash").map_err(backend)?,
+        hash: row.try_get("hash").map_err(backend)?,
+    })
 }
 
 async fn head_of(conn: &mut DbConnection) -> StoreResult<Option<(i64, String)>> {

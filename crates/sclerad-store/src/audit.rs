@@ -51,6 +51,30 @@ fn json<T: Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_else(|e| format!("{{\"unserialisable\":\"{e}\"}}"))
 }
 
+/// Which events an audit search keeps: each given field must match
+/// exactly; `from` and `until` bound `at` (RFC 3339 text, compared as
+/// text: `2026-12-03` is the start of that day).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    /// Who (`rita`, `cli:root`, `web:first-start`).
+    pub actor: Option<String>,
+    /// What was done (`create`, `disable`, `save`, …).
+    pub action: Option<String>,
+    /// The kind of record (`user`, `patient`, `reading`, …).
+    pub entity: Option<String>,
+    /// Which record.
+    pub entity_id: Option<String>,
+    /// At or after.
+    pub from: Option<String>,
+    /// Before.
+    pub until: Option<String>,
+}
+
+/// How many characters of an event's `before` and `after` an audit search
+/// returns: enough to read a change, bounded for a page of them (a large
+/// import's row digests run to 190 KB an event).
+pub const SEARCH_RECORD_CHARS: usize = 2000;
+
 /// One stored event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AuditEvent {

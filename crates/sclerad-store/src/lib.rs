@@ -26,7 +26,7 @@ pub mod records;
 pub mod review;
 mod types;
 
-pub use audit::{Anchor, AuditEvent, BrokenLink, ChainVerifier, NewEvent};
+pub use audit::{Anchor, AuditEvent, AuditFilter, BrokenLink, ChainVerifier, NewEvent};
 pub use edit::{edit_patient, MAX_CELL_CHARS};
 pub use error::{StoreError, StoreResult};
 pub use images::{
@@ -282,6 +282,16 @@ pub trait Store: Send + Sync + 'static {
 
     /// Up to `limit` events with `seq > after`, in order.
     async fn audit_events(&self, after: i64, limit: i64) -> StoreResult<Vec<AuditEvent>>;
+    /// Up to `limit` events matching `filter` with `seq < before` (all
+    /// when `None`), newest first; `before` and `after` cut to
+    /// [`audit::SEARCH_RECORD_CHARS`] characters (the chain is verified
+    /// from [`Store::audit_events`], never from these).
+    async fn audit_search(
+        &self,
+        filter: &AuditFilter,
+        before: Option<i64>,
+        limit: i64,
+    ) -> StoreResult<Vec<AuditEvent>>;
     /// The chain head: the last event's sequence number and hash.
     async fn audit_head(&self) -> StoreResult<Option<(i64, String)>>;
     /// Verifies, in one snapshot of the database, the audit chain event by
