@@ -277,6 +277,111 @@ pub async fn open_session(
     })
 }
 
+/// Changes `user`'s own password, given the current one: a wrong current
+/// password counts as a failed login (a stolen session cannot guess
+/// faster than the login page) and is refused as field
+/// `current_password`, a new one the rules refuse as `new_password`. Every
+/// session of the user ends; with `end_tokens`, the API tokens too.
+pub async fn change_own_password(
+    state: &AppState,
+    user: &User,
+    current: &str,
+    new_password: String,
+    end_tokens: bool,
+) -> Result<(), AppError> {
+    let creds = state
+        .store
+        .credentials(&user.name)
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
+    // Wrong current passwords count as failed logins: a stolen session
+    // cannot be used to guess the password faster than the login page.
+    let _turn = state.logins.turn(&creds.user.name).await;
+    let now = chrono::Utc::now();
+    let locked_for = creds
+        .locked_until
+        .as_deref()
+        .and_then(|u| chrono::DateTime::parse_from_rfc3339(u).ok())
+        .and_then(|u| seconds_left(u.timestamp_millis(), now.timestamp_millis()));
+    if let Some(left) = locked_for {
+        return Err(AppError::TooManyAttempts(left));
+    }
+    let permit = state.logins.hashing().await?;
+    let (current, stored) = (current.to_string(), creds.password_hash.clone());
+    let right = sclerad_store::password::acceptable(&current)
+        && tokio::task::spawn_blocking(move || sclerad_store::password::verify(&current, &stored))
+            .await
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+    if !right {
+        let until = lock_seconds(creds.failed_logins + 1)
+            .map(|s| sclerad_store::migrate::timestamp(now + chrono::Duration::seconds(s)));
+        state
+            .store
+            .record_login(creds.user.id, false, until.as_deref())
+            .await?;
+        return Err(AppError::invalid(
+            "current_password",
+            "this is not the current password",
+        ));
+    }
+    let new = new_password;
+    let hash = tokio::task::spawn_blocking(move || sclerad_store::password::hash(&new))
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?
+        .map_err(|e| AppError::invalid("new_password", e.to_string()))?;
+    drop(permit);
+    state
+        .store
+        .set_password(&Actor::user(user), user.id, &hash, end_tokens)
+        .await?;
+    if end_tokens {
+        state.tokens.clear();
+    }
+    Ok(())
+}
+
+/// A new API token for `user`, labelled `label`, lasting `days` (the
+/// server's default when `None`, at most its maximum): the stored token
+/// and its secret, shown once. Refuses a bad label as field `label` and
+/// a bad duration as `days`.
+pub async fn issue_token(
+    state: &AppState,
+    user: &User,
+    label: &str,
+    days: Option<u32>,
+) -> Result<(sclerad_store::ApiToken, String), AppError> {
+    let label = label.trim();
+    if !plain_text(label, 200) {
+        return Err(AppError::invalid(
+            "label",
+            "1 to 200 characters, no control characters",
+        ));
+    }
+    let (default, max) = (state.config.token_days_default, state.config.token_days_max);
+    let days = days.unwrap_or(default.min(max));
+    if days == 0 || days > max {
+        return Err(AppError::invalid(
+            "days",
+            format!("1 to {max} days (the most this server allows)"),
+        ));
+    }
+    let expires_at = sclerad_store::migrate::timestamp(
+        chrono::Utc::now() + chrono::Duration::days(i64::from(days)),
+    );
+    let token = random_token()?;
+    let stored = state
+        .store
+        .create_token(
+            &Actor::user(user),
+            user.id,
+            label,
+            &token_hash(&token),
+            &expires_at,
+        )
+        .await?;
+    Ok((stored, token))
+}
+
 /// An authenticated caller.
 #[derive(Debug, Clone)]
 pub struct Caller {

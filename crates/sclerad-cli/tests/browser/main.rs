@@ -14,6 +14,7 @@
 mod harness;
 
 mod adjudicator;
+mod admin;
 mod images;
 mod pages;
 mod reader;

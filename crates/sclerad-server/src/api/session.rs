@@ -12,8 +12,8 @@ use utoipa_axum::routes;
 use super::{ApiResult, EVERYONE};
 use crate::api::users::UserView;
 use crate::auth::{
-    cookie, lock_seconds, open_session, plain_text, random_token, seconds_left, session_cookie,
-    token_hash, Caller, SESSION_COOKIE,
+    change_own_password, cookie, issue_token, open_session, session_cookie, token_hash, Caller,
+    SESSION_COOKIE,
 };
 use crate::{ApiJson, ApiPath, ApiQuery, AppError, AppState, ErrorBody, JsonBody};
 
@@ -165,54 +165,14 @@ pub async fn change_password(
 ) -> Result<Response, AppError> {
     caller.require(EVERYONE)?;
     let req: PasswordChange = body.parse()?;
-    let creds = state
-        .store
-        .credentials(&caller.user.name)
-        .await?
-        .ok_or(AppError::Unauthenticated)?;
-    // Wrong current passwords count as failed logins: a stolen session
-    // cannot be used to guess the password faster than the login page.
-    let _turn = state.logins.turn(&creds.user.name).await;
-    let now = chrono::Utc::now();
-    let locked_for = creds
-        .locked_until
-        .as_deref()
-        .and_then(|u| chrono::DateTime::parse_from_rfc3339(u).ok())
-        .and_then(|u| seconds_left(u.timestamp_millis(), now.timestamp_millis()));
-    if let Some(left) = locked_for {
-        return Err(AppError::TooManyAttempts(left));
-    }
-    let permit = state.logins.hashing().await?;
-    let (current, stored) = (req.current_password.clone(), creds.password_hash.clone());
-    let right = sclerad_store::password::acceptable(&current)
-        && tokio::task::spawn_blocking(move || sclerad_store::password::verify(&current, &stored))
-            .await
-            .map_err(|e| AppError::Internal(e.to_string()))?;
-    if !right {
-        let until = lock_seconds(creds.failed_logins + 1)
-            .map(|s| sclerad_store::migrate::timestamp(now + chrono::Duration::seconds(s)));
-        state
-            .store
-            .record_login(creds.user.id, false, until.as_deref())
-            .await?;
-        return Err(AppError::invalid(
-            "current_password",
-            "this is not the current password",
-        ));
-    }
-    let new = req.new_password;
-    let hash = tokio::task::spawn_blocking(move || sclerad_store::password::hash(&new))
-        .await
-        .map_err(|e| AppError::Internal(e.to_string()))?
-        .map_err(|e| AppError::invalid("new_password", e.to_string()))?;
-    drop(permit);
-    state
-        .store
-        .set_password(&caller.actor(), caller.user.id, &hash, req.end_tokens)
-        .await?;
-    if req.end_tokens {
-        state.tokens.clear();
-    }
+    change_own_password(
+        &state,
+        &caller.user,
+        &req.current_password,
+        req.new_password,
+        req.end_tokens,
+    )
+    .await?;
     let mut response = StatusCode::NO_CONTENT.into_response();
     response
         .headers_mut()
@@ -266,35 +226,7 @@ pub async fn create_token(
     caller.require(EVERYONE)?;
     let req: TokenRequest = body.parse()?;
 
-    let label = req.label.trim();
-    if !plain_text(label, 200) {
-        return Err(AppError::invalid(
-            "label",
-            "1 to 200 characters, no control characters",
-        ));
-    }
-    let (default, max) = (state.config.token_days_default, state.config.token_days_max);
-    let days = req.days.unwrap_or(default.min(max));
-    if days == 0 || days > max {
-        return Err(AppError::invalid(
-            "days",
-            format!("1 to {max} days (the most this server allows)"),
-        ));
-    }
-    let expires_at = sclerad_store::migrate::timestamp(
-        chrono::Utc::now() + chrono::Duration::days(i64::from(days)),
-    );
-    let token = random_token()?;
-    let stored = state
-        .store
-        .create_token(
-            &caller.actor(),
-            caller.user.id,
-            label,
-            &token_hash(&token),
-            &expires_at,
-        )
-        .await?;
+    let (stored, token) = issue_token(&state, &caller.user, &req.label, req.days).await?;
     Ok((
         StatusCode::CREATED,
         ApiJson(TokenResponse {

@@ -4,7 +4,9 @@
 //! a strict Content-Security-Policy. A page answers its role or 403; a
 //! browser without a session is sent to the login page.
 
+mod account;
 mod adjudication;
+mod admin;
 pub mod images;
 mod marks;
 mod reading;
@@ -16,7 +18,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use sclerad_store::{Role, User};
 
@@ -34,11 +36,21 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(session::home))
         .route("/login", get(session::login_page).post(session::login))
-        .route("/logout", axum::routing::post(session::logout))
+        .route("/logout", post(session::logout))
         .route(
             "/setup/{token}",
             get(setup::first_admin_page).post(setup::create_first_admin),
         )
+        .route("/account", get(account::account))
+        .route("/account/password", post(account::change_password))
+        .route("/account/tokens", post(account::create_token))
+        .route("/account/tokens/{id}/revoke", post(account::revoke_token))
+        .route("/admin/users", get(admin::users).post(admin::create_user))
+        .route("/admin/users/{id}", post(admin::change_user))
+        .route("/admin/tokens", get(admin::tokens))
+        .route("/admin/tokens/{id}/revoke", post(admin::revoke_token))
+        .route("/admin/audit", get(admin::audit))
+        .route("/admin/audit/verify", get(admin::verify))
         .route("/read", get(reading::worklist))
         .route("/read/next", get(reading::next_unread))
         .route(
@@ -138,6 +150,11 @@ impl Viewer {
                 self.user.role
             ))))
         }
+    }
+
+    /// Whether the viewer is an admin (the bar links the admin's pages).
+    pub fn is_admin(&self) -> bool {
+        self.user.role == Role::Admin
     }
 
     /// The viewer as the audit trail names them.

@@ -128,12 +128,13 @@ struct HomePage {
 }
 
 /// The home page: a reader goes straight to the worklist, an adjudicator
-/// to the studies; the other roles' pages are not built yet, and the home
-/// page says so.
+/// to the studies, an admin to the users; the data manager's and the
+/// analyst's pages are not built yet, and the home page says so.
 pub async fn home(viewer: Viewer) -> Response {
     match viewer.user.role {
         Role::Reader => return Redirect::to("/read").into_response(),
         Role::Adjudicator => return Redirect::to("/adjudicate").into_response(),
+        Role::Admin => return Redirect::to("/admin/users").into_response(),
         _ => {}
     }
     render(StatusCode::OK, &HomePage { viewer })

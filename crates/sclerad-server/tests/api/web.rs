@@ -756,6 +756,13 @@ pub(super) async fn page_route_role_matrix(store: Arc<dyn Store>) {
         (Method::GET, "/adjudicate/s", Role::Adjudicator),
         (Method::GET, &adjudicate, Role::Adjudicator),
         (Method::POST, &adjudicate, Role::Adjudicator),
+        (Method::GET, "/admin/users", Role::Admin),
+        (Method::POST, "/admin/users", Role::Admin),
+        (Method::POST, "/admin/users/1", Role::Admin),
+        (Method::GET, "/admin/tokens", Role::Admin),
+        (Method::POST, "/admin/tokens/1/revoke", Role::Admin),
+        (Method::GET, "/admin/audit", Role::Admin),
+        (Method::GET, "/admin/audit/verify", Role::Admin),
     ];
     let mut cookies = Vec::new();
     for (name, role) in USERS {
@@ -804,6 +811,32 @@ pub(super) async fn page_route_role_matrix(store: Arc<dyn Store>) {
             home.status == StatusCode::OK || home.status == StatusCode::SEE_OTHER,
             "{name}"
         );
+    }
+    // Every role has its account page (password, own tokens), and its
+    // forms; without a session, the login page.
+    let everyone: [(Method, &str); 4] = [
+        (Method::GET, "/account"),
+        (Method::POST, "/account/password"),
+        (Method::POST, "/account/tokens"),
+        (Method::POST, "/account/tokens/1/revoke"),
+    ];
+    for (method, path) in &everyone {
+        let form = (*method == Method::POST).then_some("csrf=x");
+        let away = page(app, method.clone(), path, None, form).await;
+        assert_eq!(away.status, StatusCode::SEE_OTHER, "{method} {path}");
+        for (name, _, cookie) in &cookies {
+            let reply = page(app, method.clone(), path, Some(cookie), form).await;
+            if *method == Method::GET {
+                assert_eq!(reply.status, StatusCode::OK, "{path} as {name}");
+            } else {
+                // Past the role check, a forged form meets the CSRF check.
+                assert_eq!(reply.status, StatusCode::FORBIDDEN, "{path} as {name}");
+                assert!(
+                    reply.html.contains("this form is out of date"),
+                    "{path} as {name}"
+                );
+            }
+        }
     }
     for path in ["/login", "/assets/sclerad.css"] {
         assert_eq!(
@@ -946,5 +979,486 @@ pub(super) async fn first_start_creates_one_admin_once(store: Arc<dyn Store>) {
             .iter()
             .any(|e| e.action == "create" && e.entity == "user" && e.actor == "web:first-start"),
         "the trail names the first start"
+    );
+}
+
+/// The user of `name`, from the store.
+async fn user_named(store: &dyn Store, name: &str) -> sclerad_store::User {
+    store
+        .credentials(name)
+        .await
+        .expect("read")
+        .unwrap_or_else(|| panic!("no user {name}"))
+        .user
+}
+
+/// The admin's pages: users created (refused at the field when bad),
+/// disabled (their session and token stop at once) and enabled, given a
+/// role, their password reset; the last admin kept; every token listed
+/// and revoked; the audit trail filtered, paged, verified, its head shown.
+pub(super) async fn admin_pages_manage_users_tokens_and_the_trail(store: Arc<dyn Store>) {
+    let f = fixture(Arc::clone(&store)).await;
+    let app = &f.app;
+    let root = log_in_to(app, "root", "/").await;
+    let home = page(app, Method::GET, "/", Some(&root), None).await;
+    assert_eq!(home.location.as_deref(), Some("/admin/users"));
+    let users = page_of(app, "/admin/users", &root).await;
+    let csrf = csrf_of(&users);
+    for (name, _) in USERS {
+        let tr = row(&users, &format!("data-user=\"{name}\""));
+        assert!(tr.contains("data-action=\"disable\""), "{name}: {tr}");
+        assert!(tr.contains("data-status=\"active\""), "{name}");
+    }
+    assert!(users.contains("data-form=\"create-user\""));
+
+    // Disable rita: her open session and her API token stop at once.
+    let rita_session = log_in(app, "rita").await;
+    let rita = user_named(store.as_ref(), "rita").await;
+    let token_works = |who: &'static str| {
+        let f = &f;
+        async move { f.call(Method::GET, "/api/me", Some(who), None).await.status }
+    };
+    assert_eq!(token_works("rita").await, StatusCode::OK);
+    let change = |id: i64, form: String| {
+        let app = app.clone();
+        let root = root.clone();
+        async move {
+            page(
+                &app,
+                Method::POST,
+                &format!("/admin/users/{id}"),
+                Some(&root),
+                Some(&form),
+            )
+            .await
+        }
+    };
+    let forged = change(rita.id, "csrf=forged&action=disable".into()).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert!(!user_named(store.as_ref(), "rita").await.disabled);
+    let disabled = change(rita.id, format!("csrf={csrf}&action=disable")).await;
+    assert_eq!(disabled.status, StatusCode::SEE_OTHER, "{}", disabled.html);
+    let shown = disabled.location.expect("to the users page");
+    assert_eq!(shown, "/admin/users?done=disabled&user=rita");
+    let after = page_of(app, &shown, &root).await;
+    assert!(after.contains("rita is disabled"), "{after}");
+    let tr = row(&after, "data-user=\"rita\"");
+    assert!(tr.contains("data-status=\"disabled\"") && tr.contains("data-action=\"enable\""));
+    let stopped = page(app, Method::GET, "/read", Some(&rita_session), None).await;
+    assert_eq!(stopped.status, StatusCode::SEE_OTHER);
+    assert!(stopped.location.is_some_and(|l| l.starts_with("/login")));
+    assert_eq!(token_works("rita").await, StatusCode::UNAUTHORIZED);
+    let login = format!("name=rita&password={}&next=%2Fread", enc(PASSWORD));
+    let refused = page(app, Method::POST, "/login", None, Some(&login)).await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    // Enabled again: she logs in; the revoked token stays revoked.
+    let enabled = change(rita.id, format!("csrf={csrf}&action=enable")).await;
+    assert_eq!(enabled.status, StatusCode::SEE_OTHER);
+    log_in(app, "rita").await;
+    assert_eq!(token_works("rita").await, StatusCode::UNAUTHORIZED);
+
+    // A new role ends the sessions made under the old one.
+    let rolf = user_named(store.as_ref(), "rolf").await;
+    let rolf_session = log_in(app, "rolf").await;
+    let promoted = change(rolf.id, format!("csrf={csrf}&action=role&role=adjudicator")).await;
+    assert_eq!(promoted.status, StatusCode::SEE_OTHER, "{}", promoted.html);
+    assert_eq!(
+        user_named(store.as_ref(), "rolf").await.role,
+        Role::Adjudicator
+    );
+    let old = page(app, Method::GET, "/read", Some(&rolf_session), None).await;
+    assert_eq!(old.status, StatusCode::SEE_OTHER);
+    let bad_role = change(rolf.id, format!("csrf={csrf}&action=role&role=king")).await;
+    assert_eq!(bad_role.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad_role.html.contains("data-problem=\"user\""));
+    // A reset password: the new one logs in, the old one no longer.
+    let new_password = "a brand new secret";
+    let short = change(
+        rolf.id,
+        format!("csrf={csrf}&action=reset-password&password=short"),
+    )
+    .await;
+    assert_eq!(short.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(short.html.contains("rolf: ") && short.html.contains("at least 10 characters"));
+    let reset = change(
+        rolf.id,
+        format!(
+            "csrf={csrf}&action=reset-password&password={}",
+            enc(new_password)
+        ),
+    )
+    .await;
+    assert_eq!(reset.status, StatusCode::SEE_OTHER);
+    let with_old = format!("name=rolf&password={}&next=%2F", enc(PASSWORD));
+    assert_eq!(
+        page(app, Method::POST, "/login", None, Some(&with_old))
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+    let with_new = format!("name=rolf&password={}&next=%2F", enc(new_password));
+    assert_eq!(
+        page(app, Method::POST, "/login", None, Some(&with_new))
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+    // The last enabled admin cannot be disabled or demoted.
+    let me = user_named(store.as_ref(), "root").await;
+    for form in [
+        format!("csrf={csrf}&action=disable"),
+        format!("csrf={csrf}&action=role&role=reader"),
+    ] {
+        let kept = change(me.id, form).await;
+        assert_eq!(
+            kept.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            kept.html
+        );
+        assert!(kept.html.contains("data-problem=\"user\"") && kept.html.contains("admin"));
+    }
+    let me_now = user_named(store.as_ref(), "root").await;
+    assert!(!me_now.disabled && me_now.role == Role::Admin);
+
+    // Creating users: each bad field refused at that field, nothing made.
+    let create = |form: String| {
+        let app = app.clone();
+        let root = root.clone();
+        async move { page(&app, Method::POST, "/admin/users", Some(&root), Some(&form)).await }
+    };
+    let count = store.users().await.expect("users").len();
+    for (name, role, password, field) in [
+        ("Consensus", "reader", PASSWORD, "name"),
+        ("rita", "reader", PASSWORD, "name"),
+        ("nina", "king", PASSWORD, "role"),
+        ("nina", "reader", "short", "password"),
+    ] {
+        let form = format!(
+            "csrf={csrf}&name={}&role={role}&password={}",
+            enc(name),
+            enc(password)
+        );
+        let refused = create(form).await;
+        assert_eq!(
+            refused.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{name} {role}"
+        );
+        assert!(
+            refused.html.contains(&format!("data-problem=\"{field}\""))
+                && refused.html.contains(&format!(
+                    "id=\"{field}\" name=\"{field}\" aria-invalid=\"true\""
+                ))
+                && refused.html.matches("aria-invalid").count() == 1,
+            "{name} {role}: {}",
+            refused.html
+        );
+        assert!(
+            refused.html.contains(&format!("value=\"{name}\"")),
+            "the name is kept"
+        );
+    }
+    assert_eq!(store.users().await.expect("users").len(), count);
+    let made = create(format!(
+        "csrf={csrf}&name=nina&role=analyst&password={}",
+        enc(PASSWORD)
+    ))
+    .await;
+    assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.html);
+    assert_eq!(user_named(store.as_ref(), "nina").await.role, Role::Analyst);
+    log_in_to(app, "nina", "/").await;
+
+    // Tokens: every user's listed with its owner; one revoked stops.
+    let tokens = page_of(app, "/admin/tokens", &root).await;
+    let dm_row = row(&tokens, "data-token=\"");
+    assert!(dm_row.contains("data-action=\"revoke\""));
+    let dm = user_named(store.as_ref(), "dm").await;
+    let dm_token = store.tokens(dm.id).await.expect("tokens")[0].id;
+    assert!(tokens.contains(&format!("<tr data-token=\"{dm_token}\" data-owner=\"dm\"")));
+    assert!(
+        !tokens.contains("data-owner=\"rita\""),
+        "rita's was revoked"
+    );
+    assert_eq!(token_works("dm").await, StatusCode::OK);
+    let revoke = page(
+        app,
+        Method::POST,
+        &format!("/admin/tokens/{dm_token}/revoke"),
+        Some(&root),
+        Some(&format!("csrf={csrf}")),
+    )
+    .await;
+    assert_eq!(revoke.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        revoke.location.as_deref(),
+        Some("/admin/tokens?done=revoked&user=dm")
+    );
+    assert_eq!(token_works("dm").await, StatusCode::UNAUTHORIZED);
+    let gone = page(
+        app,
+        Method::POST,
+        &format!("/admin/tokens/{dm_token}/revoke"),
+        Some(&root),
+        Some(&format!("csrf={csrf}")),
+    )
+    .await;
+    assert_eq!(gone.status, StatusCode::NOT_FOUND);
+
+    // The audit view: newest first; filtered by who and what; its head.
+    let audit = page_of(app, "/admin/audit", &root).await;
+    let (head_seq, head_hash) = store.audit_head().await.expect("head").expect("events");
+    assert!(audit.contains(&format!("data-anchor>{head_seq}:{head_hash}</code>")));
+    let first = audit.find("<tr data-event=").expect("events");
+    assert!(audit[first..].starts_with(&format!("<tr data-event=\"{head_seq}\"")));
+    let disables = page_of(app, "/admin/audit?actor=root&action=disable", &root).await;
+    let rows: Vec<&str> = disables.split("<tr data-event=").skip(1).collect();
+    assert_eq!(rows.len(), 1, "one disable by root (of rita): {disables}");
+    assert!(rows[0].contains("<td data-actor>root</td>") && rows[0].contains("user"));
+    let by_record = page_of(
+        app,
+        &format!("/admin/audit?entity=user&record={}", rita.id),
+        &root,
+    )
+    .await;
+    let whats: Vec<&str> = by_record
+        .split("<td data-what>")
+        .skip(1)
+        .filter_map(|r| r.split('<').next())
+        .collect();
+    assert!(
+        whats.contains(&"disable") && whats.contains(&"enable") && whats.contains(&"create"),
+        "{whats:?}"
+    );
+    let bad_day = page(
+        app,
+        Method::GET,
+        "/admin/audit?from=3%2F12%2F2026",
+        Some(&root),
+        None,
+    )
+    .await;
+    assert_eq!(bad_day.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad_day.html.contains("data-problem=\"from\"") && bad_day.html.contains("2026-12-03"));
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    let within = page_of(
+        app,
+        &format!("/admin/audit?from={today}&until={today}"),
+        &root,
+    )
+    .await;
+    assert!(within.contains(&format!("<tr data-event=\"{head_seq}\"")));
+    let none = page_of(app, "/admin/audit?until=2000-01-01", &root).await;
+    assert!(none.contains("data-empty"));
+    // Paging back: more than a page of events, the link goes on.
+    for _ in 0..60 {
+        let r = change(rita.id, format!("csrf={csrf}&action=disable")).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER);
+        let r = change(rita.id, format!("csrf={csrf}&action=enable")).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER);
+    }
+    let filtered = "/admin/audit?actor=root&entity=user";
+    let first_page = page_of(app, filtered, &root).await;
+    assert_eq!(first_page.matches("<tr data-event=").count(), 100);
+    let older = first_page
+        .split("href=\"")
+        .find_map(|h| {
+            h.split_once("\" data-action=\"older\"")
+                .map(|(l, _)| l.replace("&#38;", "&").replace("&amp;", "&"))
+        })
+        .expect("an older page");
+    assert!(
+        older.starts_with("/admin/audit?actor=root&entity=user&before="),
+        "{older}"
+    );
+    let second = page_of(app, &older, &root).await;
+    let second_rows = second.matches("<tr data-event=").count();
+    assert!(second_rows >= 20, "{second_rows}");
+    assert!(
+        second.contains("<td data-actor>root</td>") && !second.contains("<td data-actor>test</td>")
+    );
+
+    // Verify: intact, saying what it cannot prove without an anchor; with
+    // the head as an anchor; a malformed anchor refused; a wrong one fails.
+    let intact = page_of(app, "/admin/audit/verify?run=1", &root).await;
+    assert!(intact.contains("data-verdict=\"intact\"") && intact.contains("Without an anchor"));
+    let anchored = page_of(
+        app,
+        &format!("/admin/audit/verify?run=1&anchors={head_seq}%3A{head_hash}"),
+        &root,
+    )
+    .await;
+    assert!(
+        anchored.contains("data-verdict=\"intact\"") && !anchored.contains("Without an anchor")
+    );
+    let malformed = page(
+        app,
+        Method::GET,
+        "/admin/audit/verify?run=1&anchors=12",
+        Some(&root),
+        None,
+    )
+    .await;
+    assert_eq!(malformed.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(malformed.html.contains("data-problem=\"anchors\""));
+    let wrong = page_of(
+        app,
+        &format!(
+            "/admin/audit/verify?run=1&anchors={head_seq}%3A{}",
+            "0".repeat(64)
+        ),
+        &root,
+    )
+    .await;
+    assert!(wrong.contains("data-verdict=\"broken\""), "{wrong}");
+}
+
+/// Every user's account page: the password changed (wrong current,
+/// differing or short new ones refused at the field, nothing changed),
+/// every session then ended; API tokens made (the secret shown once,
+/// working at once), listed, revoked.
+pub(super) async fn users_change_their_password_and_keep_their_tokens(store: Arc<dyn Store>) {
+    let f = fixture(Arc::clone(&store)).await;
+    let app = &f.app;
+    let stat = log_in_to(app, "stat", "/").await;
+    let account = page_of(app, "/account", &stat).await;
+    assert!(account.contains("data-form=\"password\"") && account.contains("data-form=\"token\""));
+    let csrf = csrf_of(&account);
+    let post = |uri: &'static str, form: String| {
+        let app = app.clone();
+        let stat = stat.clone();
+        async move { page(&app, Method::POST, uri, Some(&stat), Some(&form)).await }
+    };
+    let new_password = "another good secret";
+    for (current, new, again, field) in [
+        ("wrong password!", new_password, new_password, "current"),
+        (PASSWORD, new_password, "something else", "again"),
+        (PASSWORD, "short", "short", "new"),
+    ] {
+        let form = format!(
+            "csrf={csrf}&current={}&new={}&again={}",
+            enc(current),
+            enc(new),
+            enc(again)
+        );
+        let refused = post("/account/password", form).await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{field}");
+        assert!(
+            refused.html.contains(&format!("data-problem=\"{field}\""))
+                && refused
+                    .html
+                    .contains(&format!("id=\"{field}\" name=\"{field}\""))
+                && refused.html.matches("aria-invalid").count() == 1,
+            "{field}: {}",
+            refused.html
+        );
+    }
+    // Still the old password (the wrong one counted as a failed login).
+    let other = log_in_to(app, "stat", "/").await;
+
+    // A token: shown once, works, listed, revoked.
+    let too_long = post(
+        "/account/tokens",
+        format!("csrf={csrf}&label=scripts&days=100000"),
+    )
+    .await;
+    assert_eq!(too_long.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(too_long.html.contains("data-problem=\"days\"") && too_long.html.contains("365"));
+    let not_days = post(
+        "/account/tokens",
+        format!("csrf={csrf}&label=scripts&days=soon"),
+    )
+    .await;
+    assert!(not_days.html.contains("data-problem=\"days\""));
+    let no_label = post("/account/tokens", format!("csrf={csrf}&label=&days=")).await;
+    assert!(no_label.html.contains("data-problem=\"label\""));
+    let made = post(
+        "/account/tokens",
+        format!("csrf={csrf}&label=nightly+export&days=30"),
+    )
+    .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.html);
+    let at = made.html.find("data-secret").expect("the secret shown");
+    let before = &made.html[..at];
+    let secret = before
+        .rsplit("value=\"")
+        .next()
+        .and_then(|v| v.split('"').next())
+        .expect("secret")
+        .to_string();
+    assert!(secret.len() > 30, "{secret}");
+    let me = send(app, request(Method::GET, "/api/me", Some(&secret), None)).await;
+    assert_eq!(me.status, StatusCode::OK);
+    assert_eq!(me.json()["name"], "stat");
+    let listed = page_of(app, "/account", &stat).await;
+    assert!(!listed.contains(&secret), "the secret is shown only once");
+    let stat_user = user_named(store.as_ref(), "stat").await;
+    let mine = store.tokens(stat_user.id).await.expect("tokens");
+    let made_id = mine
+        .iter()
+        .find(|t| t.label == "nightly export")
+        .expect("listed")
+        .id;
+    assert!(listed.contains(&format!("data-token=\"{made_id}\"")));
+    // Another user's token cannot be revoked from one's own page.
+    let dm = user_named(store.as_ref(), "dm").await;
+    let dm_token = store.tokens(dm.id).await.expect("tokens")[0].id;
+    let not_mine = page(
+        app,
+        Method::POST,
+        &format!("/account/tokens/{dm_token}/revoke"),
+        Some(&stat),
+        Some(&format!("csrf={csrf}")),
+    )
+    .await;
+    assert_eq!(not_mine.status, StatusCode::NOT_FOUND);
+    assert_eq!(store.tokens(dm.id).await.expect("tokens").len(), 1);
+    let revoked = page(
+        app,
+        Method::POST,
+        &format!("/account/tokens/{made_id}/revoke"),
+        Some(&stat),
+        Some(&format!("csrf={csrf}")),
+    )
+    .await;
+    assert_eq!(revoked.status, StatusCode::SEE_OTHER);
+    let me = send(app, request(Method::GET, "/api/me", Some(&secret), None)).await;
+    assert_eq!(me.status, StatusCode::UNAUTHORIZED);
+
+    // The change: every session ends (this one and the other), the new
+    // password logs in; asked to, the API tokens are revoked too.
+    let form = format!(
+        "csrf={csrf}&current={}&new={}&again={}&end_tokens=on",
+        enc(PASSWORD),
+        enc(new_password),
+        enc(new_password)
+    );
+    // The wrong current password above locked the login for a moment.
+    let mut changed = post("/account/password", form.clone()).await;
+    for _ in 0..40 {
+        if changed.status != StatusCode::TOO_MANY_REQUESTS {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        changed = post("/account/password", form.clone()).await;
+    }
+    assert_eq!(changed.status, StatusCode::SEE_OTHER, "{}", changed.html);
+    assert_eq!(changed.location.as_deref(), Some("/login?next=%2F"));
+    for session in [&stat, &other] {
+        let ended = page(app, Method::GET, "/account", Some(session), None).await;
+        assert_eq!(ended.status, StatusCode::SEE_OTHER);
+    }
+    assert_eq!(
+        f.call(Method::GET, "/api/me", Some("stat"), None)
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+    let with_new = format!("name=stat&password={}&next=%2F", enc(new_password));
+    assert_eq!(
+        page(app, Method::POST, "/login", None, Some(&with_new))
+            .await
+            .status,
+        StatusCode::SEE_OTHER
     );
 }
