@@ -306,6 +306,12 @@ pub struct ServeArgs {
           value_parser = clap::value_parser!(u32).range(1..=3650))]
     pub max_token_days: u32,
 
+    /// The largest bundle a page may upload, in megabytes (the upload must
+    /// also arrive within --body-timeout).
+    #[arg(long, value_name = "MB", default_value_t = 256,
+          value_parser = clap::value_parser!(u64).range(1..=65536))]
+    pub max_upload_mb: u64,
+
     /// Close a connection that has not sent complete request headers
     /// within this many seconds of connecting or of its previous response
     /// (stalled clients, idle keep-alive connections).

@@ -480,7 +480,17 @@ pub fn serve(args: &ServeArgs) -> Result<ExitCode> {
         let listener = tokio::net::TcpListener::bind(args.bind)
             .await
             .with_context(|| format!("cannot serve on {}", args.bind))?;
-        serve_store(store, listener, args.max_token_days, limits).await
+        serve_store(
+            store,
+            listener,
+            sclerad_server::Config {
+                token_days_max: args.max_token_days,
+                max_upload_bytes: args.max_upload_mb << 20,
+                ..sclerad_server::Config::default()
+            },
+            limits,
+        )
+        .await
     })?;
     Ok(ExitCode::SUCCESS)
 }
@@ -489,13 +499,9 @@ pub fn serve(args: &ServeArgs) -> Result<ExitCode> {
 async fn serve_store(
     store: Arc<dyn Store>,
     listener: tokio::net::TcpListener,
-    max_token_days: u32,
+    config: sclerad_server::Config,
     limits: sclerad_server::ServeLimits,
 ) -> Result<()> {
-    let config = sclerad_server::Config {
-        token_days_max: max_token_days,
-        ..sclerad_server::Config::default()
-    };
     let state =
         sclerad_server::AppState::new(store, config).map_err(|e| anyhow::anyhow!("{e:?}"))?;
     // First start: a store with no user gets a one-time link to create the
@@ -654,7 +660,13 @@ pub fn demo_serve(
             "Ctrl-C stops the server; the store stays in {}.",
             path.display()
         );
-        serve_store(store, listener, 365, sclerad_server::ServeLimits::default()).await
+        serve_store(
+            store,
+            listener,
+            sclerad_server::Config::default(),
+            sclerad_server::ServeLimits::default(),
+        )
+        .await
     })?;
     Ok(ExitCode::SUCCESS)
 }

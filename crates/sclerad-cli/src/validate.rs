@@ -217,18 +217,4 @@ pub fn print_problems(out: &mut impl Write, problems: &[Problem]) -> std::io::Re
     Ok(())
 }
 
-/// Sorts problems by file, sheet and row, as a data manager reads them.
-pub fn sort_problems(problems: &mut [Problem]) {
-    problems.sort_by(|a, b| {
-        let key = |p: &Problem| {
-            (
-                p.location.file.clone(),
-                p.location.sheet.clone(),
-                // "… and N more" lines after the rows of their table.
-                p.omitted > 0,
-                p.location.row.unwrap_or(0),
-            )
-        };
-        key(a).cmp(&key(b))
-    });
-}
+pub use sclerad_model::sort_problems;

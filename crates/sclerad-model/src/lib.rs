@@ -40,8 +40,8 @@ pub use fnv::Fnv;
 pub use hex::hex;
 pub use level::{LevelListError, LevelSet, SeriesAnchor, VertebralLevel};
 pub use problem::{
-    cap_problems, cap_problems_as_they_grow, Location, Problem, ProblemCounts, Severity, TableName,
-    CAP_PROBLEMS_AT, PROBLEMS_PER_RULE,
+    cap_problems, cap_problems_as_they_grow, sort_problems, Location, Problem, ProblemCounts,
+    Severity, TableName, CAP_PROBLEMS_AT, PROBLEMS_PER_RULE,
 };
 pub use reader::{
     choose_reader, is_consensus, readers_of, repeat_of, ReaderChoice, ReaderChoiceError,

@@ -336,6 +336,22 @@ impl ProblemCounts {
     }
 }
 
+/// Sorts problems by file, sheet and row, as a data manager reads them.
+pub fn sort_problems(problems: &mut [Problem]) {
+    problems.sort_by(|a, b| {
+        let key = |p: &Problem| {
+            (
+                p.location.file.clone(),
+                p.location.sheet.clone(),
+                // "… and N more" lines after the rows of their table.
+                p.omitted > 0,
+                p.location.row.unwrap_or(0),
+            )
+        };
+        key(a).cmp(&key(b))
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

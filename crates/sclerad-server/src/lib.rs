@@ -46,6 +46,10 @@ pub struct Config {
     /// The longest an API token may last (set by the admin who runs the
     /// server: `sclerad serve --max-token-days`).
     pub token_days_max: u32,
+    /// The largest upload of a page (a bundle), in bytes (`sclerad serve
+    /// --max-upload-mb`); each file of it is also bounded by the bundle
+    /// reader's file limit.
+    pub max_upload_bytes: u64,
 }
 
 impl Default for Config {
@@ -54,6 +58,7 @@ impl Default for Config {
             session_seconds: 12 * 3600,
             token_days_default: 90,
             token_days_max: 365,
+            max_upload_bytes: 256 << 20,
         }
     }
 }

@@ -16,5 +16,6 @@ mod harness;
 mod adjudicator;
 mod admin;
 mod images;
+mod manage;
 mod pages;
 mod reader;

@@ -8,6 +8,7 @@ mod account;
 mod adjudication;
 mod admin;
 pub mod images;
+mod manage;
 mod marks;
 mod reading;
 mod session;
@@ -51,6 +52,13 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/tokens/{id}/revoke", post(admin::revoke_token))
         .route("/admin/audit", get(admin::audit))
         .route("/admin/audit/verify", get(admin::verify))
+        .route("/manage", get(manage::studies))
+        .route(
+            "/manage/import",
+            get(manage::import_form)
+                .post(manage::import)
+                .layer(axum::extract::DefaultBodyLimit::disable()),
+        )
         .route("/read", get(reading::worklist))
         .route("/read/next", get(reading::next_unread))
         .route(

@@ -128,13 +128,14 @@ struct HomePage {
 }
 
 /// The home page: a reader goes straight to the worklist, an adjudicator
-/// to the studies, an admin to the users; the data manager's and the
+/// to the studies, an admin to the users, a data manager to the studies; the
 /// analyst's pages are not built yet, and the home page says so.
 pub async fn home(viewer: Viewer) -> Response {
     match viewer.user.role {
         Role::Reader => return Redirect::to("/read").into_response(),
         Role::Adjudicator => return Redirect::to("/adjudicate").into_response(),
         Role::Admin => return Redirect::to("/admin/users").into_response(),
+        Role::DataManager => return Redirect::to("/manage").into_response(),
         _ => {}
     }
     render(StatusCode::OK, &HomePage { viewer })

@@ -756,6 +756,9 @@ pub(super) async fn page_route_role_matrix(store: Arc<dyn Store>) {
         (Method::GET, "/adjudicate/s", Role::Adjudicator),
         (Method::GET, &adjudicate, Role::Adjudicator),
         (Method::POST, &adjudicate, Role::Adjudicator),
+        (Method::GET, "/manage", Role::DataManager),
+        (Method::GET, "/manage/import", Role::DataManager),
+        (Method::POST, "/manage/import", Role::DataManager),
         (Method::GET, "/admin/users", Role::Admin),
         (Method::POST, "/admin/users", Role::Admin),
         (Method::POST, "/admin/users/1", Role::Admin),
@@ -1461,4 +1464,283 @@ pub(super) async fn users_change_their_password_and_keep_their_tokens(store: Arc
             .status,
         StatusCode::SEE_OTHER
     );
+}
+
+/// A `multipart/form-data` body of `parts` (name, file name, content):
+/// its content type and bytes.
+fn multipart(parts: &[(&str, Option<&str>, &[u8])]) -> (String, Vec<u8>) {
+    let boundary = "----scleradTestBoundary7MA4YWxkTrZu0gW";
+    let mut body = Vec::new();
+    for (name, file, content) in parts {
+        body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+        match file {
+            Some(file) => body.extend_from_slice(
+                format!(
+                    "Content-Disposition: form-data; name=\"{name}\"; filename=\"{file}\"\r\nContent-Type: text/csv\r\n\r\n"
+                )
+                .as_bytes(),
+            ),
+            None => body.extend_from_slice(
+                format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
+            ),
+        }
+        body.extend_from_slice(content);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+/// Posts a multipart form as `cookie`'s user.
+async fn upload(
+    app: &Router,
+    uri: &str,
+    cookie: &str,
+    parts: &[(&str, Option<&str>, &[u8])],
+) -> Page {
+    let (content_type, body) = multipart(parts);
+    let r = Request::builder()
+        .method(Method::POST)
+        .uri(uri)
+        .header(header::COOKIE, format!("sclerad_session={cookie}"))
+        .header(header::CONTENT_TYPE, content_type)
+        .body(Body::from(body))
+        .expect("request");
+    let reply = send(app, r).await;
+    Page {
+        status: reply.status,
+        location: None,
+        cookie: None,
+        csp: None,
+        html: reply.text,
+    }
+}
+
+/// The data manager creates a study by uploading its bundle: a malformed
+/// one is refused with each problem's file, row and column and nothing
+/// imported; a forged form, bad names and files are refused; a valid one
+/// (CSV files, or a workbook) is imported as `sclerad import` would.
+pub(super) async fn data_manager_uploads_a_bundle_as_a_new_study(store: Arc<dyn Store>) {
+    let f = fixture(Arc::clone(&store)).await;
+    let app = &f.app;
+    let dm = log_in_to(app, "dm", "/").await;
+    let home = page(app, Method::GET, "/", Some(&dm), None).await;
+    assert_eq!(home.location.as_deref(), Some("/manage"));
+    let studies = page_of(app, "/manage", &dm).await;
+    assert!(
+        row(&studies, "data-study=\"s\"").contains("<td>3</td>"),
+        "{studies}"
+    );
+    let form = page_of(app, "/manage/import", &dm).await;
+    assert!(form.contains("data-form=\"import\"") && form.contains("type=\"file\""));
+    assert!(form.contains("name=\"study\""));
+    let csrf = csrf_of(&form);
+
+    let dir = tempfile::tempdir().expect("temp");
+    sclerad_bundle::write_folder(&sclerad_synth::nancy_demo(), dir.path()).expect("bundle");
+    let file = |name: &str| std::fs::read(dir.path().join(name)).expect("read");
+    let (patients, hand, spine) = (
+        file("patients.csv"),
+        file("hand_readings.csv"),
+        file("spine_readings.csv"),
+    );
+    let text = String::from_utf8(patients.clone()).expect("UTF-8");
+    let (header, rest) = text.split_once('\n').expect("rows");
+    let columns: Vec<&str> = header.trim_end().split(',').collect();
+    let at = |name: &str| columns.iter().position(|c| *c == name).expect(name);
+    let mut lines: Vec<Vec<String>> = rest
+        .lines()
+        .map(|l| l.split(',').map(String::from).collect())
+        .collect();
+    assert!(
+        lines[..2].iter().all(|l| l.len() == columns.len()),
+        "plain rows: {header}\n{}",
+        &rest[..rest.len().min(400)]
+    );
+    // Row 2: an age that is not a number; row 3: a sex not in the list.
+    lines[0][at("age_years")] = "sixty-one".into();
+    lines[1][at("sex")] = "X".into();
+    let body: Vec<String> = lines.iter().map(|l| l.join(",")).collect();
+    let broken = format!("{}\n{}\n", header.trim_end(), body.join("\n"));
+    let studies_before = store.studies().await.expect("studies").len();
+
+    let refused = upload(
+        app,
+        "/manage/import",
+        &dm,
+        &[
+            ("csrf", None, csrf.as_bytes()),
+            ("study", None, b"new"),
+            ("date_format", None, b"iso"),
+            ("files", Some("patients.csv"), broken.as_bytes()),
+            ("files", Some("hand_readings.csv"), &hand),
+            ("files", Some("spine_readings.csv"), &spine),
+        ],
+    )
+    .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.html
+    );
+    assert!(
+        refused.html.contains("data-outcome=\"refused\""),
+        "{}",
+        refused.html
+    );
+    let age = row(
+        &refused.html,
+        "class=\"error\" data-severity=\"error\" data-file=\"patients.csv\" data-row=\"2\" data-column=\"age_years\"",
+    );
+    assert!(age.contains("sixty-one"), "{age}");
+    let sex = row(
+        &refused.html,
+        "class=\"error\" data-severity=\"error\" data-file=\"patients.csv\" data-row=\"3\" data-column=\"sex\"",
+    );
+    assert!(sex.contains("<code>X</code>"), "{sex}");
+    assert_eq!(
+        refused.html.matches("data-severity=\"error\"").count(),
+        2,
+        "only those two: {}",
+        refused.html
+    );
+    assert_eq!(
+        store.studies().await.expect("studies").len(),
+        studies_before,
+        "nothing imported"
+    );
+
+    // Refused before anything is read: a form without its token; a name
+    // taken or empty; files that are not a bundle.
+    let forged = upload(
+        app,
+        "/manage/import",
+        &dm,
+        &[
+            ("study", None, b"new"),
+            ("files", Some("patients.csv"), &patients),
+        ],
+    )
+    .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    for (study, files, field, says) in [
+        (
+            "s",
+            vec![("patients.csv", &patients[..])],
+            "study",
+            "already",
+        ),
+        ("  ", vec![("patients.csv", &patients[..])], "study", ""),
+        (
+            "new",
+            vec![("hand_readings.csv", &hand[..])],
+            "files",
+            "not one bundle",
+        ),
+        (
+            "new",
+            vec![("passwd", &b"root:x:0:0"[..])],
+            "files",
+            "not a bundle file",
+        ),
+        (
+            "new",
+            vec![
+                ("patients.csv", &patients[..]),
+                ("Patients.csv", &patients[..]),
+            ],
+            "files",
+            "twice",
+        ),
+        ("new", vec![], "files", "Choose the bundle"),
+    ] {
+        let mut parts: Vec<(&str, Option<&str>, &[u8])> = vec![
+            ("csrf", None, csrf.as_bytes()),
+            ("study", None, study.as_bytes()),
+        ];
+        for (name, content) in &files {
+            parts.push(("files", Some(name), content));
+        }
+        let reply = upload(app, "/manage/import", &dm, &parts).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{study} {files:?}"
+        );
+        assert!(
+            reply.html.contains(&format!("data-problem=\"{field}\"")) && reply.html.contains(says),
+            "{study}: {}",
+            reply.html
+        );
+        assert!(reply
+            .html
+            .contains(&format!("id=\"{field}\" name=\"{field}\"")));
+    }
+    assert_eq!(
+        store.studies().await.expect("studies").len(),
+        studies_before
+    );
+
+    // The valid bundle: imported, as the command line would.
+    let imported = upload(
+        app,
+        "/manage/import",
+        &dm,
+        &[
+            ("csrf", None, csrf.as_bytes()),
+            ("study", None, "nancy 2".as_bytes()),
+            ("files", Some("patients.csv"), &patients),
+            ("files", Some("hand_readings.csv"), &hand),
+            ("files", Some("spine_readings.csv"), &spine),
+        ],
+    )
+    .await;
+    assert_eq!(imported.status, StatusCode::CREATED, "{}", imported.html);
+    assert!(imported.html.contains("data-outcome=\"imported\""));
+    let study = store
+        .study("nancy 2")
+        .await
+        .expect("read")
+        .expect("imported");
+    // What `sclerad import` stores of the same folder.
+    let (loaded, _) = sclerad_bundle::load(
+        dir.path(),
+        &sclerad_bundle::ReadOptions::default(),
+        &sclerad_model::ValidateOptions::default(),
+    )
+    .expect("load");
+    store
+        .import_study(
+            &Actor::command_line("test"),
+            "cli",
+            &StudyImport::from_cohort(&loaded.cohort),
+        )
+        .await
+        .expect("import");
+    let original = store.study("cli").await.expect("read").expect("cli");
+    let mut both = Vec::new();
+    for s in [&study, &original] {
+        both.push(sclerad_store::to_tables(
+            &s.columns,
+            &store.patients(s.id).await.expect("patients"),
+            &store.readings(s.id).await.expect("readings"),
+        ));
+    }
+    assert_eq!(both[0], both[1], "the same study as the command line's");
+    let events = store
+        .audit_search(
+            &sclerad_store::AuditFilter {
+                action: Some("import".into()),
+                actor: Some("dm".into()),
+                ..Default::default()
+            },
+            None,
+            10,
+        )
+        .await
+        .expect("events");
+    assert_eq!(events.len(), 1, "the import is the data manager's");
+    let studies = page_of(app, "/manage", &dm).await;
+    assert!(studies.contains("data-study=\"nancy 2\""));
 }

@@ -1,0 +1,112 @@
+//! The data manager in the browser: a bundle uploaded as a new study, its
+//! problems shown by row and column, nothing imported until it is valid.
+
+use crate::harness::Env;
+
+/// As the data manager of `sclerad demo --serve`: upload a malformed
+/// bundle and see each problem's row and column, then the valid bundle,
+/// imported as a new study.
+#[test]
+fn the_data_manager_uploads_a_bundle_and_sees_each_problem_where_it_is() {
+    let Some(env) = Env::start() else { return };
+    let manager = env.demo.user("data_manager", 0).clone();
+    let good = tempfile::tempdir().expect("temp");
+    sclerad_bundle::write_folder(&sclerad_synth::nancy_demo(), good.path()).expect("bundle");
+    // The same bundle with two bad cells: row 4's age, row 6's subset.
+    let bad = tempfile::tempdir().expect("temp");
+    let text = std::fs::read_to_string(good.path().join("patients.csv")).expect("read");
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    let header = lines[0].clone();
+    let columns: Vec<&str> = header.split(',').collect();
+    let at = |name: &str| columns.iter().position(|c| *c == name).expect(name);
+    let (age, subset) = (at("age_years"), at("subset"));
+    for (row, column, value) in [(4, age, "about 60"), (6, subset, "diffuse?")] {
+        let mut cells: Vec<String> = lines[row - 1].split(',').map(String::from).collect();
+        assert_eq!(cells.len(), columns.len(), "a plain row");
+        cells[column] = value.into();
+        lines[row - 1] = cells.join(",");
+    }
+    std::fs::write(bad.path().join("patients.csv"), lines.join("\n") + "\n").expect("write");
+    for table in ["hand_readings.csv", "spine_readings.csv"] {
+        std::fs::copy(good.path().join(table), bad.path().join(table)).expect("copy");
+    }
+    let files = |dir: &std::path::Path| {
+        ["patients.csv", "hand_readings.csv", "spine_readings.csv"]
+            .map(|f| dir.join(f).display().to_string())
+            .join("\n")
+    };
+    env.run(async {
+        let b = env.browser().await;
+        b.login(&manager).await;
+        b.wait_path("/manage").await;
+        b.shot("manage-studies").await;
+        b.axe("the studies page").await;
+        b.click("[data-action=import-page]").await;
+        b.wait_path("/manage/import").await;
+        assert_eq!(b.count("form[data-form=import] input[type=file]").await, 1);
+        b.shot("manage-import").await;
+        b.axe("the import form").await;
+        b.find("form[data-form=import] input[name=study]")
+            .await
+            .send_keys("second cohort")
+            .await
+            .expect("type");
+        b.find("input[type=file]")
+            .await
+            .send_keys(&files(bad.path()))
+            .await
+            .expect("choose the files");
+        b.click("[data-action=import]").await;
+        b.wait(
+            "document.querySelector('[data-outcome=refused]')",
+            "the refusal",
+        )
+        .await;
+        let errors = b
+            .strings(
+                "return [...document.querySelectorAll('tr[data-severity=error]')].map(r => r.dataset.file + ':' + r.dataset.row + ':' + r.dataset.column)",
+            )
+            .await;
+        assert_eq!(
+            errors,
+            ["patients.csv:4:age_years", "patients.csv:6:subset"],
+            "each problem at its row and column"
+        );
+        b.shot("manage-import-refused").await;
+        b.axe("a refused import").await;
+        // Nothing was imported: the name is still free, and the valid
+        // bundle goes in under it (the study name kept in the form).
+        assert_eq!(
+            b.attr("input[name=study]", "value").await.as_deref(),
+            Some("second cohort")
+        );
+        b.find("input[type=file]")
+            .await
+            .send_keys(&files(good.path()))
+            .await
+            .expect("choose the files");
+        b.click("[data-action=import]").await;
+        b.wait(
+            "document.querySelector('[data-outcome=imported]')",
+            "the import",
+        )
+        .await;
+        b.shot("manage-import-done").await;
+        b.axe("an import").await;
+        b.goto("/manage").await;
+        b.wait(
+            "document.querySelector('tr[data-study=\"second cohort\"]')",
+            "the new study",
+        )
+        .await;
+        b.close().await;
+    });
+    let cookie = env.demo.session(&manager);
+    let (status, _, body) = env.demo.http(
+        "GET",
+        "/api/studies/second%20cohort/patients?limit=1",
+        &[("Cookie", &cookie)],
+        "",
+    );
+    assert_eq!(status, 200, "{body}");
+}
