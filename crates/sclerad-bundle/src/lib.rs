@@ -10,6 +10,7 @@
 //! Cross-record rules (duplicate ids, date order, coverage, readings against
 //! summaries) live in `sclerad_model::validate`; [`load`] runs both.
 
+mod append;
 mod cell;
 #[doc(hidden)]
 pub mod handmade;
@@ -24,6 +25,7 @@ use sclerad_model::{
     validate, Cohort, ColumnSet, Location, Problem, TableName, ValidateOptions, Validation,
 };
 
+pub use append::{append, Appended};
 pub use cell::DateFormat;
 pub use write::{
     derived_csv, write_bytes_atomically, write_file_atomically, write_folder, TableRows,

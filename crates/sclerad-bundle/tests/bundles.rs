@@ -1522,3 +1522,134 @@ fn rejected_cells_past_the_cap_are_counted_exactly_across_chunks() {
         .sum();
     assert_eq!(counted, rows as u64 - 100);
 }
+
+// ---------------------------------------------------------------- append
+
+#[test]
+fn an_appended_bundle_is_checked_against_the_study() {
+    let study_dir = folder(&[("patients.csv", &patients_csv())]);
+    let (study, problems) = check(study_dir.path(), &ReadOptions::default(), None);
+    assert_clean(&problems);
+    let study = sclerad_bundle::TextTables::of(&study);
+    let append = |text: &str| {
+        let dir = folder(&[("patients.csv", text)]);
+        let loaded = read_bundle(dir.path(), &ReadOptions::default()).expect("readable");
+        sclerad_bundle::append(
+            &study,
+            &loaded,
+            &ReadOptions::default(),
+            &ValidateOptions::default(),
+        )
+    };
+
+    // A new patient with fewer columns: the others are left empty.
+    let clean = append(
+        "patient_id,subset,sex,age_years,hand_xray_date,ct_date,ct_type\n\
+         N004,dcssc,male,52,2017-01-01,2017-02-01,thoracic\n",
+    );
+    assert_clean(&clean.problems);
+    assert_eq!(clean.tables.patients.columns, study.patients.columns);
+    assert_eq!(clean.tables.patients.rows.len(), 1);
+    let row = &clean.tables.patients.rows[0];
+    let at = |name: &str| {
+        let i = study.patients.columns.iter().position(|c| c == name);
+        i.map(|i| row[i].as_str())
+    };
+    assert_eq!(
+        (at("patient_id"), at("subset"), at("death")),
+        (Some("N004"), Some("dcssc"), Some(""))
+    );
+
+    // A bad cell is the appended file's own problem: shown as read, and
+    // the rows are not checked against the study until it is mended.
+    let bad = append(
+        "patient_id,subset,sex,age_years\n\
+         N004,dcssc,male,52\n\
+         N001,lcssc,female,40\n\
+         N005,lcssc,female,400\n",
+    );
+    let e = errors(&bad.problems);
+    assert_eq!(e.len(), 1, "{e:#?}");
+    assert_eq!(
+        (e[0].location.row, e[0].location.column.as_deref()),
+        (Some(4), Some("age_years"))
+    );
+    // A patient id the study has, and one the appended file has twice:
+    // at their rows of the appended file, none at the study's.
+    let twice = append(
+        "patient_id,subset,sex,age_years\n\
+         N004,dcssc,male,52\n\
+         N001,lcssc,female,40\n\
+         N005,lcssc,female,40\n\
+         N005,lcssc,female,41\n",
+    );
+    let e = errors(&twice.problems);
+    assert!(!e.is_empty(), "{e:#?}");
+    assert!(
+        e.iter()
+            .all(|p| p.location.file == "patients.csv" && p.location.row.is_some()),
+        "{e:#?}"
+    );
+    let rows: Vec<Option<u32>> = e.iter().map(|p| p.location.row).collect();
+    assert!(
+        e.iter()
+            .any(|p| p.location.row == Some(3) && p.message.contains("N001")),
+        "N001 at row 3: {e:#?}"
+    );
+    assert!(
+        e.iter()
+            .any(|p| p.location.row == Some(5) && p.message.contains("N005")),
+        "the second N005 at row 5: {rows:?} {e:#?}"
+    );
+
+    // A column the study does not have.
+    let other = append("patient_id,subset,sex,centre\nN006,lcssc,female,Metz\n");
+    let e = errors(&other.problems);
+    assert_eq!(e.len(), 1, "{e:#?}");
+    assert_eq!(e[0].code, "column-not-in-study");
+    assert_eq!(
+        (e[0].location.row, e[0].location.column.as_deref()),
+        (Some(1), Some("centre"))
+    );
+}
+
+#[test]
+fn an_appended_reading_the_study_holds_is_refused() {
+    let study_dir = folder(&[
+        ("patients.csv", LONG_PATIENTS),
+        ("hand_readings.csv", HAND),
+        ("spine_readings.csv", SPINE),
+    ]);
+    let (study, problems) = check(study_dir.path(), &ReadOptions::default(), None);
+    assert_clean(&problems);
+    let study = sclerad_bundle::TextTables::of(&study);
+    let held = &study.hand_readings.as_ref().expect("hand").rows[0];
+    let columns = &study.hand_readings.as_ref().expect("hand").columns;
+    let patient = &held[columns.iter().position(|c| c == "patient_id").expect("id")];
+    let reader = &held[columns.iter().position(|c| c == "reader").expect("reader")];
+    // The patients file of an append of readings only: no rows.
+    let dir = folder(&[
+        ("patients.csv", "patient_id,subset\n"),
+        (
+            "hand_readings.csv",
+            &format!(
+                "patient_id,reader,side,site,lesion,grade\n\
+                 {patient},{reader},,,none,\n{patient},rad9,,,none,\n"
+            ),
+        ),
+    ]);
+    let loaded = read_bundle(dir.path(), &ReadOptions::default()).expect("readable");
+    let appended = sclerad_bundle::append(
+        &study,
+        &loaded,
+        &ReadOptions::default(),
+        &ValidateOptions::default(),
+    );
+    let e = errors(&appended.problems);
+    assert_eq!(e.len(), 1, "{e:#?}");
+    assert_eq!(e[0].code, "reading-in-study");
+    assert_eq!(
+        (e[0].location.file.as_str(), e[0].location.row),
+        ("hand_readings.csv", Some(2))
+    );
+}

@@ -547,6 +547,195 @@ pub async fn import_export_round_trip(store: &dyn Store) {
     assert_eq!(verified(store).await, 1);
 }
 
+/// A study grows: new patients after its own, readings of new and of
+/// existing patients; a study changed since the check, a reading it holds
+/// or has assigned, a patient id it has, or other columns are refused
+/// with nothing written.
+pub async fn append_grows_a_study(store: &dyn Store) {
+    let study = sample_study(store).await;
+    let before = verified(store).await;
+    let sample = sample_tables();
+    let row = |cells: &[&str]| cells.iter().map(|c| c.to_string()).collect::<Vec<_>>();
+    let added = |patients: Vec<Vec<String>>, hand: Vec<Vec<String>>| TextTables {
+        patients: TextTable {
+            columns: sample.patients.columns.clone(),
+            rows: patients,
+        },
+        hand_readings: Some(TextTable {
+            columns: sample.hand_readings.as_ref().expect("hand").columns.clone(),
+            rows: hand,
+        }),
+        spine_readings: Some(TextTable {
+            columns: sample
+                .spine_readings
+                .as_ref()
+                .expect("spine")
+                .columns
+                .clone(),
+            rows: Vec::new(),
+        }),
+    };
+    let p04 = row(&[
+        "P04",
+        "male",
+        "70",
+        "dcssc",
+        "2018-01-02",
+        "2018-02-03",
+        "thoracic",
+        "",
+        "no",
+        "",
+    ]);
+    let tables = added(
+        vec![p04.clone()],
+        vec![
+            row(&["P04", "ana", "left", "tuft_d3", "calcinosis", "1", ""]),
+            row(&["P03", "ben", "", "", "none", "", ""]),
+        ],
+    );
+    let summary = store
+        .append_to_study(&admin(), "s", &StudyImport::from_tables(&tables), 3)
+        .await
+        .expect("append");
+    assert_eq!((summary.patients, summary.readings), (1, 2));
+    let patients = store.patients(study.id).await.expect("patients");
+    let ids: Vec<&str> = patients.iter().map(|p| p.patient_id.as_str()).collect();
+    assert_eq!(ids, ["P01", "P02", "P03", "P04"], "after the study's own");
+    let readings = store.readings(study.id).await.expect("readings");
+    let back = to_tables(&study.columns, &patients, &readings);
+    let mut expected = sample.clone();
+    expected.patients.rows.push(p04.clone());
+    expected
+        .hand_readings
+        .as_mut()
+        .expect("hand")
+        .rows
+        .extend(tables.hand_readings.clone().expect("hand").rows);
+    assert_eq!(sorted(back), sorted(expected));
+    assert_eq!(verified(store).await, before + 1, "one append event");
+    let appended = store
+        .audit_events(0, 10_000)
+        .await
+        .expect("trail")
+        .into_iter()
+        .filter(|e| e.action == "append")
+        .count();
+    assert_eq!(appended, 1);
+
+    let refused = |what: &str, result: sclerad_store::StoreResult<sclerad_store::ImportSummary>| {
+        let n = patients.len();
+        let what = what.to_string();
+        async move {
+            let now = store.patients(study.id).await.expect("patients").len();
+            assert_eq!(now, n, "{what}: nothing written");
+            result
+        }
+    };
+    let p05 = row(&["P05", "female", "50", "lcssc", "", "", "", "", "", ""]);
+    // Checked when the study had 3 patients: it has 4 now.
+    let late = added(vec![p05.clone()], Vec::new());
+    let result = store
+        .append_to_study(&admin(), "s", &StudyImport::from_tables(&late), 3)
+        .await;
+    match refused("a stale check", result).await {
+        Err(StoreError::Conflict {
+            expected: 3,
+            current: 4,
+            ..
+        }) => {}
+        other => panic!("a stale check: {other:?}"),
+    }
+    // ana's reading of P01 is in the study.
+    let again = added(
+        vec![p05.clone()],
+        vec![row(&["P01", "ana", "", "", "none", "", ""])],
+    );
+    let result = store
+        .append_to_study(&admin(), "s", &StudyImport::from_tables(&again), 4)
+        .await;
+    match refused("a reading held", result).await {
+        Err(StoreError::Invalid { field, message }) => {
+            assert_eq!(field, "reader");
+            assert!(
+                message.contains("ana") && message.contains("P01"),
+                "{message}"
+            );
+        }
+        other => panic!("a reading held: {other:?}"),
+    }
+    // An assigned, unread reading counts as held.
+    let reader = store
+        .create_user(&admin(), "rx-cy", Role::Reader, "h")
+        .await
+        .expect("reader");
+    let p04_exam = patients[3].hand_radiograph.id;
+    store
+        .create_assignments(
+            &admin(),
+            study.id,
+            &[sclerad_store::NewAssignment {
+                exam_id: p04_exam,
+                reader_id: reader.id,
+                code: "APPEND-1".into(),
+                position: 0,
+                kind: ReadingKind::Primary,
+            }],
+        )
+        .await
+        .expect("assign");
+    let assigned = added(
+        Vec::new(),
+        vec![row(&["P04", "rx-cy", "", "", "none", "", ""])],
+    );
+    let result = store
+        .append_to_study(&admin(), "s", &StudyImport::from_tables(&assigned), 4)
+        .await;
+    assert!(
+        matches!(
+            refused("an assigned reading", result).await,
+            Err(StoreError::Invalid { .. })
+        ),
+        "an assigned reading"
+    );
+    // A patient id the study has.
+    let twice = added(vec![p04.clone()], Vec::new());
+    let result = store
+        .append_to_study(&admin(), "s", &StudyImport::from_tables(&twice), 4)
+        .await;
+    match refused("a patient held", result).await {
+        Err(StoreError::AlreadyExists { what }) => assert!(what.contains("\"s\""), "{what}"),
+        other => panic!("a patient held: {other:?}"),
+    }
+    // Columns other than the study's.
+    let mut other = added(vec![p05.clone()], Vec::new());
+    other.patients.columns[9] = "centre".into();
+    let result = store
+        .append_to_study(&admin(), "s", &StudyImport::from_tables(&other), 4)
+        .await;
+    assert!(
+        matches!(
+            refused("other columns", result).await,
+            Err(StoreError::Invalid { .. })
+        ),
+        "other columns"
+    );
+    assert!(matches!(
+        store
+            .append_to_study(&admin(), "nope", &StudyImport::from_tables(&late), 0)
+            .await,
+        Err(StoreError::NotFound { .. })
+    ));
+    // And a valid one still goes in after the refusals.
+    store
+        .append_to_study(&admin(), "s", &StudyImport::from_tables(&late), 4)
+        .await
+        .expect("append P05");
+    let patients = store.patients(study.id).await.expect("patients");
+    assert_eq!(patients.last().map(|p| p.patient_id.as_str()), Some("P05"));
+    verified(store).await;
+}
+
 /// A failing import leaves nothing behind.
 pub async fn failed_import_writes_nothing(store: &dyn Store) {
     // A reading of a patient the study does not have: refused at the end,
@@ -1478,6 +1667,12 @@ macro_rules! conformance_tests {
             async fn import_export_round_trip() {
                 let Some(store) = $open().await else { return };
                 $crate::conformance::import_export_round_trip(store.as_ref()).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn append_grows_a_study() {
+                let Some(store) = $open().await else { return };
+                $crate::conformance::append_grows_a_study(store.as_ref()).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -403,6 +403,208 @@ pub(super) async fn apply_migrations(tx: &mut DbConnection, all: &[Migration]) -
     Ok(())
 }
 
+/// What a study already holds that rows written after it build on: the
+/// next patient ordinal, and where its readings go (patient id → patient
+/// row, (patient row, modality code) → exam row).
+#[derive(Default)]
+struct Seed {
+    first_ordinal: usize,
+    patient_refs: std::collections::HashMap<String, i64>,
+    exams: std::collections::HashMap<(i64, &'static str), i64>,
+}
+
+/// Writes the patients, exams and readings of `import` into study
+/// `study_id`, a batch at a time (made from the bundle's text while the
+/// database writes the batch before), patients from ordinal
+/// `seed.first_ordinal`, readings of the seed's patients as of the new
+/// ones; the import's digest, and the digest events of every row written.
+async fn write_rows(
+    tx: &mut WriteTx,
+    study_id: i64,
+    import: &StudyImport<'_>,
+    created_at: &str,
+    seed: Seed,
+) -> StoreResult<(sclerad_store::records::ImportDigest, Vec<NewEvent>)> {
+    let created_at = created_at.to_string();
+    let Seed {
+        first_ordinal,
+        patient_refs: mut seeded_refs,
+        exams: mut seeded_exams,
+    } = seed;
+    // A batch of records at a time, made from the bundle's text while
+    // the database writes the batch before (the driver works on its own
+    // thread); many rows a statement, within both databases' parameter
+    // limits. The ids come back with the keys that place them, and each
+    // row's digest is hashed from the very text it was given.
+    let study_text = study_id.to_string();
+    let mut digest = sclerad_store::records::ImportDigest::default();
+    let mut row_digests: Vec<(DataTable, Vec<(i64, Option<String>)>)> = vec![
+        (
+            DataTable::Patients,
+            Vec::with_capacity(import.patient_count()),
+        ),
+        (
+            DataTable::Exams,
+            Vec::with_capacity(2 * import.patient_count()),
+        ),
+        (
+            DataTable::Readings,
+            Vec::with_capacity(import.reading_count()),
+        ),
+    ];
+    seeded_refs.reserve(import.patient_count());
+    seeded_exams.reserve(2 * import.patient_count());
+    let mut patient_refs = seeded_refs;
+    let mut exams = seeded_exams;
+    let patients = import.patient_count();
+    let insert_patients = format!(
+        "INSERT INTO patients (study_id, ordinal, patient_id, cells, version) \
+         SELECT $2, $3 + {}, {}, {}, 1 FROM {JSON_ROWS} ORDER BY {JSON_ORDER}{RETURNING_ID}",
+        json_column(0, "bigint"),
+        json_column(1, "text"),
+        json_column(2, "text"),
+    );
+    let insert_exams = format!(
+        "INSERT INTO exams (patient_ref, modality, exam_date, ct_type, ct_levels) \
+         SELECT {}, {}, {}, {}, {} FROM {JSON_ROWS} ORDER BY {JSON_ORDER}{RETURNING_ID}",
+        json_column(0, "bigint"),
+        json_column(1, "text"),
+        json_column(2, "text"),
+        json_column(3, "text"),
+        json_column(4, "text"),
+    );
+    let mut next = Some(patient_batch(import, 0)?);
+    let mut start = 0;
+    while let Some((batch, cells, rows)) = next.take() {
+        if batch.is_empty() {
+            break;
+        }
+        let following = start + batch.len();
+        let query = sqlx::query(sqlx::AssertSqlSafe(insert_patients.as_str()))
+            .bind(rows)
+            .bind(study_id)
+            .bind(i64::try_from(first_ordinal).unwrap_or(i64::MAX))
+            .persistent(false);
+        let (inserted, prepared) = tokio::join!(biased; inserted_ids(&mut *tx, query), async {
+            (following < patients).then(|| patient_batch(import, following))
+        });
+        next = prepared.transpose()?;
+        let ids = inserted?;
+        check_inserted("patients", ids.len(), batch.len())?;
+        let mut exam_rows = Vec::with_capacity(64 * batch.len());
+        for (i, ((p, c), id)) in batch.iter().zip(&cells).zip(&ids).enumerate() {
+            let ordinal = (first_ordinal + start + i).to_string();
+            let values = [
+                Some(study_text.as_str()),
+                Some(ordinal.as_str()),
+                Some(p.patient_id.as_str()),
+                Some(c.as_str()),
+                Some("1"),
+            ];
+            row_digests[0]
+                .1
+                .push((*id, Some(values_hash(DataTable::Patients, *id, &values))));
+            digest.record(&[
+                Some(p.patient_id.as_str()),
+                Some(c.as_str()),
+                p.hand_radiograph.date.as_deref(),
+                p.ct.date.as_deref(),
+                p.ct.ct_type.as_deref(),
+                p.ct.ct_levels.as_deref(),
+            ]);
+            for exam in [&p.hand_radiograph, &p.ct] {
+                exam_rows.push(if exam_rows.is_empty() { b'[' } else { b',' });
+                let row = (
+                    id,
+                    exam.modality.code(),
+                    exam.date.as_deref(),
+                    exam.ct_type.as_deref(),
+                    exam.ct_levels.as_deref(),
+                );
+                serde_json::to_writer(&mut exam_rows, &row)
+                    .map_err(|e| StoreError::Backend(e.to_string()))?;
+            }
+        }
+        exam_rows.push(b']');
+        let exam_rows =
+            String::from_utf8(exam_rows).map_err(|e| StoreError::Backend(e.to_string()))?;
+        let query = sqlx::query(sqlx::AssertSqlSafe(insert_exams.as_str()))
+            .bind(exam_rows)
+            .persistent(false);
+        let exam_ids = inserted_ids(&mut *tx, query).await?;
+        check_inserted("exams", exam_ids.len(), 2 * batch.len())?;
+        let written = batch
+            .iter()
+            .zip(&ids)
+            .flat_map(|(p, patient_ref)| [(patient_ref, &p.hand_radiograph), (patient_ref, &p.ct)]);
+        for ((patient_ref, exam), id) in written.zip(exam_ids) {
+            exams.insert((*patient_ref, exam.modality.code()), id);
+            let patient_text = patient_ref.to_string();
+            let values = [
+                Some(patient_text.as_str()),
+                Some(exam.modality.code()),
+                exam.date.as_deref(),
+                exam.ct_type.as_deref(),
+                exam.ct_levels.as_deref(),
+            ];
+            row_digests[1]
+                .1
+                .push((id, Some(values_hash(DataTable::Exams, id, &values))));
+        }
+        patient_refs.extend(batch.into_iter().map(|p| p.patient_id).zip(ids));
+        start = following;
+    }
+    let readings = import.reading_count();
+    let places = (&patient_refs, &exams);
+    let mut next = Some(reading_batch(import, 0, places)?);
+    let mut start = 0;
+    // The batch written last, whose digests are made while the next
+    // one is written.
+    let mut written: Option<WrittenBatch> = None;
+    let insert = format!(
+        "INSERT INTO readings (exam_id, reader, kind, findings, version, updated_at) \
+         SELECT {}, {}, {}, {}, 1, $2 FROM {JSON_ROWS} ORDER BY {JSON_ORDER}{RETURNING_ID}",
+        json_column(0, "bigint"),
+        json_column(1, "text"),
+        json_column(2, "text"),
+        json_column(3, "text"),
+    );
+    while let Some((batch, rows)) = next.take() {
+        if batch.readings.is_empty() {
+            break;
+        }
+        let following = start + batch.readings.len();
+        let query = sqlx::query(sqlx::AssertSqlSafe(insert.as_str()))
+            .bind(rows)
+            .bind(created_at.as_str())
+            .persistent(false);
+        let done = written.take();
+        let (inserted, prepared) = tokio::join!(biased; inserted_ids(&mut *tx, query), async {
+            if let Some(done) = done {
+                done.digest(&mut digest, &mut row_digests[2].1, &created_at);
+            }
+            (following < readings).then(|| reading_batch(import, following, places))
+        });
+        next = prepared.transpose()?;
+        let ids = inserted?;
+        check_inserted("readings", ids.len(), batch.readings.len())?;
+        written = Some(WrittenBatch {
+            ids: ids.into_iter().map(Some).collect(),
+            ..batch
+        });
+        start = following;
+    }
+    if let Some(done) = written {
+        done.digest(&mut digest, &mut row_digests[2].1, &created_at);
+    }
+    let mut events = Vec::new();
+    for (table, mut rows) in row_digests {
+        rows.sort_unstable_by_key(|(id, _)| *id);
+        events.extend(digest_events(table, &rows));
+    }
+    Ok((digest, events))
+}
+
 /// Patients of an import from `start` (their cells left empty), with their
 /// cells as JSON, made straight from the bundle's text; and the rows to
 /// insert, as the JSON array of `[ordinal, patient id, cells]` that
@@ -1310,171 +1512,8 @@ impl Store for ThisStore {
             other => other,
         })?;
 
-        // A batch of records at a time, made from the bundle's text while
-        // the database writes the batch before (the driver works on its own
-        // thread); many rows a statement, within both databases' parameter
-        // limits. The ids come back with the keys that place them, and each
-        // row's digest is hashed from the very text it was given.
-        let study_text = study_id.to_string();
-        let mut digest = sclerad_store::records::ImportDigest::default();
-        let mut row_digests: Vec<(DataTable, Vec<(i64, Option<String>)>)> = vec![
-            (
-                DataTable::Patients,
-                Vec::with_capacity(import.patient_count()),
-            ),
-            (
-                DataTable::Exams,
-                Vec::with_capacity(2 * import.patient_count()),
-            ),
-            (
-                DataTable::Readings,
-                Vec::with_capacity(import.reading_count()),
-            ),
-        ];
-        let mut patient_refs: std::collections::HashMap<String, i64> =
-            std::collections::HashMap::with_capacity(import.patient_count());
-        let mut exams: std::collections::HashMap<(i64, &'static str), i64> =
-            std::collections::HashMap::with_capacity(2 * import.patient_count());
-        let patients = import.patient_count();
-        let insert_patients = format!(
-            "INSERT INTO patients (study_id, ordinal, patient_id, cells, version) \
-             SELECT $2, {}, {}, {}, 1 FROM {JSON_ROWS} ORDER BY {JSON_ORDER}{RETURNING_ID}",
-            json_column(0, "bigint"),
-            json_column(1, "text"),
-            json_column(2, "text"),
-        );
-        let insert_exams = format!(
-            "INSERT INTO exams (patient_ref, modality, exam_date, ct_type, ct_levels) \
-             SELECT {}, {}, {}, {}, {} FROM {JSON_ROWS} ORDER BY {JSON_ORDER}{RETURNING_ID}",
-            json_column(0, "bigint"),
-            json_column(1, "text"),
-            json_column(2, "text"),
-            json_column(3, "text"),
-            json_column(4, "text"),
-        );
-        let mut next = Some(patient_batch(import, 0)?);
-        let mut start = 0;
-        while let Some((batch, cells, rows)) = next.take() {
-            if batch.is_empty() {
-                break;
-            }
-            let following = start + batch.len();
-            let query = sqlx::query(sqlx::AssertSqlSafe(insert_patients.as_str()))
-                .bind(rows)
-                .bind(study_id)
-                .persistent(false);
-            let (inserted, prepared) = tokio::join!(biased; inserted_ids(&mut tx, query), async {
-                (following < patients).then(|| patient_batch(import, following))
-            });
-            next = prepared.transpose()?;
-            let ids = inserted?;
-            check_inserted("patients", ids.len(), batch.len())?;
-            let mut exam_rows = Vec::with_capacity(64 * batch.len());
-            for (i, ((p, c), id)) in batch.iter().zip(&cells).zip(&ids).enumerate() {
-                let ordinal = (start + i).to_string();
-                let values = [
-                    Some(study_text.as_str()),
-                    Some(ordinal.as_str()),
-                    Some(p.patient_id.as_str()),
-                    Some(c.as_str()),
-                    Some("1"),
-                ];
-                row_digests[0]
-                    .1
-                    .push((*id, Some(values_hash(DataTable::Patients, *id, &values))));
-                digest.record(&[
-                    Some(p.patient_id.as_str()),
-                    Some(c.as_str()),
-                    p.hand_radiograph.date.as_deref(),
-                    p.ct.date.as_deref(),
-                    p.ct.ct_type.as_deref(),
-                    p.ct.ct_levels.as_deref(),
-                ]);
-                for exam in [&p.hand_radiograph, &p.ct] {
-                    exam_rows.push(if exam_rows.is_empty() { b'[' } else { b',' });
-                    let row = (
-                        id,
-                        exam.modality.code(),
-                        exam.date.as_deref(),
-                        exam.ct_type.as_deref(),
-                        exam.ct_levels.as_deref(),
-                    );
-                    serde_json::to_writer(&mut exam_rows, &row)
-                        .map_err(|e| StoreError::Backend(e.to_string()))?;
-                }
-            }
-            exam_rows.push(b']');
-            let exam_rows =
-                String::from_utf8(exam_rows).map_err(|e| StoreError::Backend(e.to_string()))?;
-            let query = sqlx::query(sqlx::AssertSqlSafe(insert_exams.as_str()))
-                .bind(exam_rows)
-                .persistent(false);
-            let exam_ids = inserted_ids(&mut tx, query).await?;
-            check_inserted("exams", exam_ids.len(), 2 * batch.len())?;
-            let written = batch.iter().zip(&ids).flat_map(|(p, patient_ref)| {
-                [(patient_ref, &p.hand_radiograph), (patient_ref, &p.ct)]
-            });
-            for ((patient_ref, exam), id) in written.zip(exam_ids) {
-                exams.insert((*patient_ref, exam.modality.code()), id);
-                let patient_text = patient_ref.to_string();
-                let values = [
-                    Some(patient_text.as_str()),
-                    Some(exam.modality.code()),
-                    exam.date.as_deref(),
-                    exam.ct_type.as_deref(),
-                    exam.ct_levels.as_deref(),
-                ];
-                row_digests[1]
-                    .1
-                    .push((id, Some(values_hash(DataTable::Exams, id, &values))));
-            }
-            patient_refs.extend(batch.into_iter().map(|p| p.patient_id).zip(ids));
-            start = following;
-        }
-        let readings = import.reading_count();
-        let places = (&patient_refs, &exams);
-        let mut next = Some(reading_batch(import, 0, places)?);
-        let mut start = 0;
-        // The batch written last, whose digests are made while the next
-        // one is written.
-        let mut written: Option<WrittenBatch> = None;
-        let insert = format!(
-            "INSERT INTO readings (exam_id, reader, kind, findings, version, updated_at) \
-             SELECT {}, {}, {}, {}, 1, $2 FROM {JSON_ROWS} ORDER BY {JSON_ORDER}{RETURNING_ID}",
-            json_column(0, "bigint"),
-            json_column(1, "text"),
-            json_column(2, "text"),
-            json_column(3, "text"),
-        );
-        while let Some((batch, rows)) = next.take() {
-            if batch.readings.is_empty() {
-                break;
-            }
-            let following = start + batch.readings.len();
-            let query = sqlx::query(sqlx::AssertSqlSafe(insert.as_str()))
-                .bind(rows)
-                .bind(created_at.as_str())
-                .persistent(false);
-            let done = written.take();
-            let (inserted, prepared) = tokio::join!(biased; inserted_ids(&mut tx, query), async {
-                if let Some(done) = done {
-                    done.digest(&mut digest, &mut row_digests[2].1, &created_at);
-                }
-                (following < readings).then(|| reading_batch(import, following, places))
-            });
-            next = prepared.transpose()?;
-            let ids = inserted?;
-            check_inserted("readings", ids.len(), batch.readings.len())?;
-            written = Some(WrittenBatch {
-                ids: ids.into_iter().map(Some).collect(),
-                ..batch
-            });
-            start = following;
-        }
-        if let Some(done) = written {
-            done.digest(&mut digest, &mut row_digests[2].1, &created_at);
-        }
-        drop((patient_refs, exams));
+        let (digest, row_events) =
+            write_rows(&mut tx, study_id, import, &created_at, Seed::default()).await?;
         let study = Study {
             id: study_id,
             name: name.into(),
@@ -1494,10 +1533,195 @@ impl Store for ThisStore {
             Some(&digest.finish(&import.columns, &summary)),
         )];
         events.extend(digests(&mut tx, DataTable::Studies, &[study_id]).await?);
-        for (table, mut rows) in row_digests {
-            rows.sort_unstable_by_key(|(id, _)| *id);
-            events.extend(digest_events(table, &rows));
+        events.extend(row_events);
+        audit(&mut tx, actor, events).await?;
+        if let Some((_, teardown)) = IMPORT_CACHE {
+            sqlx::query(teardown)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
         }
+        tx.commit().await.map_err(backend)?;
+        Ok(summary)
+    }
+
+    async fn append_to_study(
+        &self,
+        actor: &Actor,
+        name: &str,
+        import: &StudyImport<'_>,
+        checked_patients: usize,
+    ) -> StoreResult<ImportSummary> {
+        let mut tx = self.write().await?;
+        let sql = format!(
+            "SELECT s.id, s.name, s.columns, s.created_at FROM studies s WHERE s.name = $1{}",
+            lock("s")
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(name)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(backend)?
+            .ok_or_else(|| StoreError::NotFound {
+                what: format!("study {name:?}"),
+            })?;
+        let mut study = study_of(&row)?;
+        let invalid = |field: &str, message: String| StoreError::Invalid {
+            field: field.into(),
+            message,
+        };
+        if import.columns.patients != study.columns.patients {
+            return Err(invalid(
+                "patients",
+                format!(
+                    "the appended patients' columns are not the study's ({})",
+                    study.columns.patients.join(", ")
+                ),
+            ));
+        }
+        // A readings table the study did not have takes the appended
+        // one's columns; one it has keeps its own.
+        let mut columns = study.columns.clone();
+        for (table, held, added) in [
+            (
+                "hand_readings",
+                &mut columns.hand_readings,
+                &import.columns.hand_readings,
+            ),
+            (
+                "spine_readings",
+                &mut columns.spine_readings,
+                &import.columns.spine_readings,
+            ),
+        ] {
+            match (held.as_ref(), added) {
+                (Some(held), Some(added)) if held != added => {
+                    return Err(invalid(
+                        table,
+                        format!(
+                            "the appended {table} columns are not the study's ({})",
+                            held.join(", ")
+                        ),
+                    ))
+                }
+                (None, Some(added)) if import.reading_count() > 0 => *held = Some(added.clone()),
+                _ => {}
+            }
+        }
+
+        let existing = sqlx::query(
+            "SELECT p.id, p.patient_id, p.ordinal, e.id AS exam_id, e.modality \
+             FROM patients p JOIN exams e ON e.patient_ref = p.id WHERE p.study_id = $1",
+        )
+        .bind(study.id)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(backend)?;
+        let mut seed = Seed::default();
+        let mut next_ordinal = 0_i64;
+        let mut exam_of = std::collections::HashMap::new();
+        for row in &existing {
+            let id: i64 = row.try_get("id").map_err(backend)?;
+            let patient_id: String = row.try_get("patient_id").map_err(backend)?;
+            let ordinal: i64 = row.try_get("ordinal").map_err(backend)?;
+            let exam_id: i64 = row.try_get("exam_id").map_err(backend)?;
+            let modality: String = row.try_get("modality").map_err(backend)?;
+            let modality = Modality::parse(&modality)
+                .ok_or_else(|| StoreError::Backend(format!("exam modality {modality:?}")))?;
+            next_ordinal = next_ordinal.max(ordinal + 1);
+            seed.exams.insert((id, modality.code()), exam_id);
+            exam_of.insert(exam_id, (patient_id.clone(), modality));
+            seed.patient_refs.insert(patient_id, id);
+        }
+        let held_patients = seed.patient_refs.len();
+        if held_patients != checked_patients {
+            return Err(StoreError::Conflict {
+                what: format!("the patients of study {name:?} (their number)"),
+                expected: i64::try_from(checked_patients).unwrap_or(i64::MAX),
+                current: i64::try_from(held_patients).unwrap_or(i64::MAX),
+            });
+        }
+        seed.first_ordinal = usize::try_from(next_ordinal).unwrap_or(held_patients);
+
+        if let Some(id) = import
+            .patient_ids()
+            .into_iter()
+            .find(|id| seed.patient_refs.contains_key(id))
+        {
+            return Err(StoreError::AlreadyExists {
+                what: format!("patient {id:?} in study {name:?}"),
+            });
+        }
+
+        // Every reading the study holds or has assigned, read or not.
+        let held = sqlx::query(
+            "SELECT r.exam_id, r.reader, r.kind FROM readings r \
+             JOIN exams e ON e.id = r.exam_id JOIN patients p ON p.id = e.patient_ref \
+             WHERE p.study_id = $1",
+        )
+        .bind(study.id)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(backend)?;
+        let mut readings = std::collections::HashSet::with_capacity(held.len());
+        for row in &held {
+            let exam_id: i64 = row.try_get("exam_id").map_err(backend)?;
+            let reader: String = row.try_get("reader").map_err(backend)?;
+            let kind: String = row.try_get("kind").map_err(backend)?;
+            if let Some((patient, modality)) = exam_of.get(&exam_id) {
+                readings.insert((patient.clone(), *modality, reader, kind == "repeat"));
+            }
+        }
+        for key in import.reading_keys() {
+            if readings.contains(&key) {
+                let (patient, modality, reader, repeat) = key;
+                return Err(invalid(
+                    "reader",
+                    format!(
+                        "{reader}'s {}{} reading of patient {patient} is in the study already (read or assigned): appending adds readings, it does not change them",
+                        if repeat { "repeat " } else { "" },
+                        match modality {
+                            Modality::HandRadiograph => "hand radiograph",
+                            Modality::Ct => "CT",
+                        }
+                    ),
+                ));
+            }
+        }
+        drop((existing, held, readings, exam_of));
+
+        if let Some((setup, _)) = IMPORT_CACHE {
+            sqlx::query(setup)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+        }
+        let created_at = now();
+        let (digest, row_events) = write_rows(&mut tx, study.id, import, &created_at, seed).await?;
+        let mut events = Vec::new();
+        if columns != study.columns {
+            sqlx::query("UPDATE studies SET columns = $1 WHERE id = $2")
+                .bind(to_json(&columns)?)
+                .bind(study.id)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+            study.columns = columns;
+        }
+        let summary = ImportSummary {
+            study: study.clone(),
+            patients: import.patient_count(),
+            readings: import.reading_count(),
+        };
+        events.push(NewEvent::new(
+            "append",
+            "study",
+            study.id,
+            None::<&()>,
+            Some(&digest.finish(&import.columns, &summary)),
+        ));
+        events.extend(digests(&mut tx, DataTable::Studies, &[study.id]).await?);
+        events.extend(row_events);
         audit(&mut tx, actor, events).await?;
         if let Some((_, teardown)) = IMPORT_CACHE {
             sqlx::query(teardown)

@@ -172,6 +172,23 @@ pub trait Store: Send + Sync + 'static {
         name: &str,
         import: &StudyImport<'_>,
     ) -> StoreResult<ImportSummary>;
+    /// Adds the patients and readings of `import` to study `name`, all or
+    /// nothing: new patients after the study's own, readings of new or
+    /// existing patients. The import was validated together with the
+    /// study as it was when it held `checked_patients` patients
+    /// (`sclerad_bundle::append`); a study that has had patients added
+    /// since is a `Conflict`, to be checked again. Refused (`Invalid`)
+    /// when the import's patients columns are not the study's, a readings
+    /// table's columns differ from the study's, or a reading (patient,
+    /// exam, reader, first or repeat) is in the study already, read or
+    /// only assigned; a patient id the study has is `AlreadyExists`.
+    async fn append_to_study(
+        &self,
+        actor: &Actor,
+        name: &str,
+        import: &StudyImport<'_>,
+        checked_patients: usize,
+    ) -> StoreResult<ImportSummary>;
     /// All studies, by name.
     async fn studies(&self) -> StoreResult<Vec<Study>>;
     /// A study by name.

@@ -141,6 +141,44 @@ impl<'a> StudyImport<'a> {
             .collect()
     }
 
+    /// The patients' ids, in file order.
+    pub fn patient_ids(&self) -> Vec<String> {
+        let p = &self.source.patients;
+        (0..p.len())
+            .map(|i| {
+                let row = p.row(i);
+                cell(p.columns(), &row, "patient_id")
+                    .unwrap_or_default()
+                    .to_string()
+            })
+            .collect()
+    }
+
+    /// Each reading's patient, exam and reader (without `#repeat`), and
+    /// whether it is a repeat reading, in order of first appearance.
+    pub fn reading_keys(&self) -> Vec<(String, Modality, String, bool)> {
+        let mut row = Vec::new();
+        self.readings
+            .iter()
+            .filter_map(|r| {
+                let table = match r.modality {
+                    Modality::HandRadiograph => self.source.hand_readings.as_ref()?,
+                    Modality::Ct => self.source.spine_readings.as_ref()?,
+                };
+                table.cells(*r.rows.first()? as usize, &mut row);
+                let patient = cell(table.columns(), &row, "patient_id").unwrap_or_default();
+                let named = cell(table.columns(), &row, "reader").unwrap_or_default();
+                let reader = sclerad_model::repeat_of(named).unwrap_or(named);
+                Some((
+                    patient.to_string(),
+                    r.modality,
+                    reader.to_string(),
+                    r.kind == ReadingKind::Repeat,
+                ))
+            })
+            .collect()
+    }
+
     /// How many readings.
     pub fn reading_count(&self) -> usize {
         self.readings.len()

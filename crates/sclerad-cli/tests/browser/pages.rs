@@ -85,7 +85,7 @@ fn the_first_admin_is_created_from_the_printed_link() {
         fill("a long first passphrase", "a long first passphrase").await;
         b.wait_path("/login").await;
         b.submit_login("root", "a long first passphrase").await;
-        b.wait_path("/").await;
+        b.wait_path("/admin/users").await;
         b.goto(&link).await;
         b.wait("document.readyState === 'complete'", "the page")
             .await;
