@@ -114,6 +114,8 @@ pub fn append(
             })
         }),
     };
+    // A bundle unreadable, or not in the study's layout, is not checked
+    // against the study's rows.
     if unreadable || problems.iter().any(|p| p.severity == Severity::Error) {
         cap_problems(&mut problems, PROBLEMS_PER_RULE);
         return Appended { tables, problems };
@@ -140,11 +142,15 @@ pub fn append(
             .iter()
             .filter_map(|row| Some((row.get(p)?.as_str(), row.get(r)?.as_str())))
             .collect();
+        // One problem a reading, at its first row.
+        let mut named = HashSet::new();
         for (i, row) in added.rows.iter().enumerate() {
             let (Some(patient), Some(reader)) = (row.get(ap), row.get(ar)) else {
                 continue;
             };
-            if held.contains(&(patient.as_str(), reader.as_str())) {
+            if held.contains(&(patient.as_str(), reader.as_str()))
+                && named.insert((patient.as_str(), reader.as_str()))
+            {
                 problems.push(Problem::error(
                     "reading-in-study",
                     Location::cell(&part.from, data_row(i), "reader"),
@@ -190,9 +196,15 @@ pub fn append(
         }
         problems.push(problem);
     }
+    // A warning or note on the study's own rows was the importer's to
+    // weigh; an error there would stop the append, so it is kept.
+    problems.retain(|p| p.severity == Severity::Error || !p.location.file.starts_with(STUDY_ROWS));
     cap_problems(&mut problems, PROBLEMS_PER_RULE);
     Appended { tables, problems }
 }
+
+/// How the file of a problem at a study's own row begins.
+const STUDY_ROWS: &str = "the study's ";
 
 /// The spreadsheet row of data row `i` (the header is row 1).
 fn data_row(i: usize) -> u32 {
@@ -265,7 +277,7 @@ fn locate(problem: &mut Problem, part: &Part<'_>, study_rows: usize) {
             problem.location.row = Some(row - first_added + 2);
         }
         Some(_) => {
-            problem.location.file = format!("the study's {}", problem.location.file);
+            problem.location.file = format!("{STUDY_ROWS}{}", problem.location.file);
         }
         None => {
             problem.location.file = part.from.file.clone();

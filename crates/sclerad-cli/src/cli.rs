@@ -354,19 +354,35 @@ with errors is refused with the list of problems and the store is left
 untouched (exit 1). Every cell is kept: readings of every reader, dates,
 unknown columns.
 
+With --append, the bundle grows the study NAME instead: its patients are
+added after the study's own and its readings (of new patients or of the
+study's) beside the study's. Its rows are validated together with the
+study's, as one bundle, and every problem is named at its row of the
+appended files: a patient id the study has, a reading it holds (a reading
+is corrected on the reading pages, not appended again), a column it lacks.
+The appended patients.csv needs only the columns it fills (patient_id and
+the values the rules require); for readings alone it may hold only a
+header.
+
 Examples:
   sclerad import nancy-cohort/ --study nancy
   sclerad import cohort.xlsx --study nancy --db postgres://sclerad@db.example/sclerad
-  sclerad import export.csv --study nancy --date-format dmy";
+  sclerad import export.csv --study nancy --date-format dmy
+  sclerad import new-patients/ --study nancy --append";
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
     /// The bundle: a folder, a .csv file or an .xlsx workbook.
     pub bundle: PathBuf,
 
-    /// Name of the new study (must not exist in the store).
+    /// Name of the new study (must not exist in the store); with
+    /// --append, of the study to grow.
     #[arg(long, value_name = "NAME")]
     pub study: String,
+
+    /// Add the bundle's patients and readings to the existing study NAME.
+    #[arg(long)]
+    pub append: bool,
 
     #[command(flatten)]
     pub db: DbArgs,

@@ -121,6 +121,9 @@ pub fn import(args: &ImportArgs) -> Result<ExitCode> {
         reader: args.input.reader.clone(),
         ..ValidateOptions::default()
     };
+    if args.append {
+        return append(args, &check);
+    }
     let (loaded, _validation) =
         sclerad_bundle::load(&args.bundle, &read_options(&args.input), &check)?;
     let mut problems = loaded.problems;
@@ -167,6 +170,71 @@ pub fn import(args: &ImportArgs) -> Result<ExitCode> {
         summary.study.name, summary.patients, summary.readings
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// `import --append`: the bundle checked with the study's records, then
+/// added to it.
+fn append(args: &ImportArgs, check: &ValidateOptions) -> Result<ExitCode> {
+    let read = read_options(&args.input);
+    let loaded = sclerad_bundle::read_bundle(&args.bundle, &read)?;
+    let rt = runtime()?;
+    rt.block_on(async {
+        let store = open(&args.db).await?;
+        let result = async {
+            let who = acting(store.as_ref(), &args.act_as, &[Role::DataManager]).await?;
+            let checked =
+                match sclerad_store::check_append(store.as_ref(), &args.study, &loaded, &read, check)
+                    .await
+                {
+                    Err(StoreError::NotFound { .. }) => bail!(
+                        "no study named {:?} in the store; nothing was appended (without --append, import creates it)",
+                        args.study
+                    ),
+                    other => other?,
+                };
+            let mut problems = checked.appended.problems.clone();
+            sort_problems(&mut problems);
+            let counts = ProblemCounts::of(&problems);
+            let shown: Vec<_> = problems
+                .iter()
+                .filter(|p| counts.errors > 0 || p.severity != Severity::Note)
+                .cloned()
+                .collect();
+            if !shown.is_empty() {
+                print_problems(&mut std::io::stderr().lock(), &shown)?;
+            }
+            if counts.errors > 0 {
+                eprintln!(
+                    "{}: {} error(s) against study {:?}; nothing was appended.",
+                    args.bundle.display(),
+                    counts.errors,
+                    args.study
+                );
+                return Ok(ExitCode::from(1));
+            }
+            let summary = store
+                .append_to_study(&who, &args.study, &checked.import(), checked.checked_patients)
+                .await
+                .map_err(|e| match e {
+                    StoreError::Conflict { .. } => anyhow::anyhow!(
+                        "study {:?} took new patients while the bundle was checked; nothing was appended: run the command again",
+                        args.study
+                    ),
+                    other => anyhow::Error::new(other).context("append failed; nothing was appended"),
+                })?;
+            println!(
+                "Appended to study {:?}: {} patients, {} readings (it has {} patients now).",
+                summary.study.name,
+                summary.patients,
+                summary.readings,
+                checked.checked_patients + summary.patients
+            );
+            anyhow::Ok(ExitCode::SUCCESS)
+        }
+        .await;
+        store.close().await;
+        result
+    })
 }
 
 pub fn export(args: &ExportArgs) -> Result<ExitCode> {

@@ -2,7 +2,7 @@
 //! output, help texts, on the example bundles of the repository.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn examples() -> PathBuf {
@@ -3064,4 +3064,201 @@ mod listen {
         std::fs::write(&path, config.to_string()).expect("write the config");
         path
     }
+}
+
+/// Whether the problems table `printed` has a row at `file`, `row`,
+/// `column`.
+fn problem_at(printed: &str, file: &str, row: &str, column: &str) -> bool {
+    printed.lines().any(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        fields.get(1..4) == Some(&[file, row, column][..])
+    })
+}
+
+/// `bundle`'s files split by patient: those of the first `keep` patients
+/// into `first`, the others into `rest` (each file with its header).
+fn split_bundle(bundle: &Path, keep: usize, first: &Path, rest: &Path) {
+    std::fs::create_dir_all(first).expect("first");
+    std::fs::create_dir_all(rest).expect("rest");
+    let patients = std::fs::read_to_string(bundle.join("patients.csv")).expect("patients");
+    let mut lines = patients.lines();
+    let header = lines.next().expect("header").to_string();
+    let rows: Vec<&str> = lines.collect();
+    let id = |line: &str| line.split(',').next().unwrap_or_default().to_string();
+    let kept: std::collections::HashSet<String> = rows[..keep].iter().map(|l| id(l)).collect();
+    for file in ["patients.csv", "hand_readings.csv", "spine_readings.csv"] {
+        let Ok(csv) = std::fs::read_to_string(bundle.join(file)) else {
+            continue;
+        };
+        let mut lines = csv.lines();
+        let header = lines.next().expect("header");
+        assert!(header.starts_with("patient_id,"), "{file}: {header}");
+        let (mut a, mut b) = (vec![header.to_string()], vec![header.to_string()]);
+        for line in lines {
+            if kept.contains(&id(line)) {
+                a.push(line.to_string());
+            } else {
+                b.push(line.to_string());
+            }
+        }
+        std::fs::write(first.join(file), a.join("\n") + "\n").expect("write");
+        std::fs::write(rest.join(file), b.join("\n") + "\n").expect("write");
+    }
+    assert!(header.starts_with("patient_id,"));
+}
+
+/// A study imported in two parts, the second with `--append`, is the
+/// study imported whole: the same export analyses the same; appending
+/// again, or a bundle with a bad cell, or to no study, is refused with
+/// nothing written; the trail names the append.
+fn append_through(db: &str, dir: &Path) {
+    let run = |args: &[&str]| {
+        let out = sclerad(args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", text_of(&out));
+        out
+    };
+    let whole = dir.join("whole");
+    let w = whole.display().to_string();
+    run(&[
+        "synth",
+        "--patients",
+        "120",
+        "--seed",
+        "21",
+        "--readings",
+        "long",
+        "--readers",
+        "rad1,rad2,consensus",
+        "--out",
+        &w,
+    ]);
+    let (first, rest) = (dir.join("first"), dir.join("rest"));
+    split_bundle(&whole, 90, &first, &rest);
+    let (f, r) = (first.display().to_string(), rest.display().to_string());
+    run(&["import", &f, "--study", "grown", "--db", db]);
+    let out = run(&["import", &r, "--study", "grown", "--append", "--db", db]);
+    assert!(
+        text(&out.stdout).contains("30 patients") && text(&out.stdout).contains("120 patients now"),
+        "{}",
+        text_of(&out)
+    );
+    let e = dir.join("export").display().to_string();
+    run(&["export", "--study", "grown", "--out", &e, "--db", db]);
+    let (ra, rb) = (dir.join("ra"), dir.join("rb"));
+    run(&["analyze", &w, "--out", &ra.display().to_string()]);
+    run(&["analyze", &e, "--out", &rb.display().to_string()]);
+    assert_eq!(
+        results_without_input(&ra),
+        results_without_input(&rb),
+        "imported in two parts, the study analyses as the whole bundle"
+    );
+
+    // The same patients again: each refused at its row, nothing written.
+    let again = sclerad(&["import", &r, "--study", "grown", "--append", "--db", db]);
+    assert_eq!(again.status.code(), Some(1), "{}", text_of(&again));
+    let said = text(&again.stderr);
+    assert!(said.contains("nothing was appended"), "{said}");
+    assert!(
+        !said.contains("the study's") || said.contains("error     the study's"),
+        "the study's own warnings are not the appender's: {said}"
+    );
+    assert!(
+        problem_at(&said, "patients.csv", "2", "patient_id"),
+        "{said}"
+    );
+    assert!(
+        problem_at(&said, "hand_readings.csv", "2", "reader"),
+        "{said}"
+    );
+    assert!(
+        !problem_at(&said, "hand_readings.csv", "3", "reader"),
+        "one problem a reading: {said}"
+    );
+    // A bad cell, at its row and column.
+    let bad = dir.join("bad");
+    std::fs::create_dir_all(&bad).expect("bad");
+    let header = std::fs::read_to_string(whole.join("patients.csv")).expect("patients");
+    let header = header.lines().next().expect("header").to_string();
+    let columns: Vec<&str> = header.split(',').collect();
+    let row = |id: &str, subset: &str| {
+        columns
+            .iter()
+            .map(|c| match *c {
+                "patient_id" => id.to_string(),
+                "subset" => subset.to_string(),
+                "sex" => "female".to_string(),
+                _ => String::new(),
+            })
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    std::fs::write(
+        bad.join("patients.csv"),
+        format!(
+            "{header}\n{}\n{}\n",
+            row("NEW1", "lcssc"),
+            row("NEW2", "limited-ish")
+        ),
+    )
+    .expect("write");
+    let out = sclerad(&[
+        "import",
+        &bad.display().to_string(),
+        "--study",
+        "grown",
+        "--append",
+        "--db",
+        db,
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text_of(&out));
+    assert!(
+        problem_at(&text(&out.stderr), "patients.csv", "3", "subset"),
+        "{}",
+        text_of(&out)
+    );
+    let out = sclerad(&[
+        "import",
+        &bad.display().to_string(),
+        "--study",
+        "nowhere",
+        "--append",
+        "--db",
+        db,
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", text_of(&out));
+    assert!(
+        text(&out.stderr).contains("no study named \"nowhere\""),
+        "{}",
+        text_of(&out)
+    );
+
+    let e2 = dir.join("export2").display().to_string();
+    run(&["export", "--study", "grown", "--out", &e2, "--db", db]);
+    assert_eq!(
+        std::fs::read(dir.join("export/patients.csv")).expect("export"),
+        std::fs::read(dir.join("export2/patients.csv")).expect("export2"),
+        "nothing was written by the refusals"
+    );
+    let out = run(&["audit", "verify", "--db", db]);
+    assert!(
+        text(&out.stdout).contains("Audit trail intact"),
+        "{}",
+        text_of(&out)
+    );
+}
+
+#[test]
+fn a_study_grows_with_append_on_sqlite() {
+    let dir = tempfile::tempdir().expect("temp");
+    let db = format!("sqlite:{}", dir.path().join("study.db").display());
+    append_through(&db, dir.path());
+}
+
+#[test]
+fn a_study_grows_with_append_on_postgres() {
+    let Some(db) = postgres_database("append") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp");
+    append_through(&db, dir.path());
 }

@@ -218,3 +218,55 @@ mod tests {
         assert!(!cleared.cells.contains_key("age_years"));
     }
 }
+
+/// A bundle checked for appending to a study: the study, the appended
+/// rows in its columns and the problems of the two together, and how many
+/// patients the study had when checked (what [`Store::append_to_study`]
+/// is given, so that a study grown since is checked again).
+///
+/// [`Store::append_to_study`]: crate::Store::append_to_study
+#[derive(Debug, Clone)]
+pub struct CheckedAppend {
+    /// The study appended to.
+    pub study: crate::Study,
+    /// The rows to add and every problem ([`sclerad_bundle::append`]).
+    pub appended: sclerad_bundle::Appended,
+    /// The study's patients when it was checked.
+    pub checked_patients: usize,
+}
+
+impl CheckedAppend {
+    /// What the store writes: the appended rows.
+    pub fn import(&self) -> StudyImport<'_> {
+        StudyImport::from_tables(&self.appended.tables)
+    }
+}
+
+/// Checks `added` (a bundle as read) for appending to study `name`: the
+/// study's records as exported, and the appended bundle's rows, validated
+/// as one bundle ([`sclerad_bundle::append`]). `NotFound` for a study the
+/// store does not have.
+pub async fn check_append(
+    store: &dyn crate::Store,
+    name: &str,
+    added: &sclerad_bundle::Loaded,
+    read: &ReadOptions,
+    check: &ValidateOptions,
+) -> StoreResult<CheckedAppend> {
+    let study = store
+        .study(name)
+        .await?
+        .ok_or_else(|| StoreError::NotFound {
+            what: format!("study {name:?}"),
+        })?;
+    let patients = store.patients(study.id).await?;
+    let readings = store.readings(study.id).await?;
+    let tables = to_tables(&study.columns, &patients, &readings);
+    drop(readings);
+    let appended = sclerad_bundle::append(&tables, added, read, check);
+    Ok(CheckedAppend {
+        study,
+        appended,
+        checked_patients: patients.len(),
+    })
+}
