@@ -403,6 +403,9 @@ pub(super) async fn apply_migrations(tx: &mut DbConnection, all: &[Migration]) -
     Ok(())
 }
 
+/// A row's id and the digest of what was written to it.
+type RowDigest = (i64, Option<String>);
+
 /// What a study already holds that rows written after it build on: the
 /// next patient ordinal, and where its readings go (patient id → patient
 /// row, (patient row, modality code) → exam row).
@@ -438,7 +441,7 @@ async fn write_rows(
     // row's digest is hashed from the very text it was given.
     let study_text = study_id.to_string();
     let mut digest = sclerad_store::records::ImportDigest::default();
-    let mut row_digests: Vec<(DataTable, Vec<(i64, Option<String>)>)> = vec![
+    let mut row_digests: Vec<(DataTable, Vec<RowDigest>)> = vec![
         (
             DataTable::Patients,
             Vec::with_capacity(import.patient_count()),

@@ -31,7 +31,7 @@ const ANALYSIS_PLAN_PATH: &str = "docs/analysis-plan.md";
 /// The source files that raise problems, searched for problem codes (the
 /// code before `#[cfg(test)]`): every `"kebab-case"` string literal in
 /// them is a problem code.
-const PROBLEM_SOURCES: [(&str, &str); 6] = [
+const PROBLEM_SOURCES: [(&str, &str); 7] = [
     (
         "crates/sclerad-bundle/src/lib.rs",
         include_str!("../../../sclerad-bundle/src/lib.rs"),
@@ -55,6 +55,10 @@ const PROBLEM_SOURCES: [(&str, &str); 6] = [
     (
         "crates/sclerad-model/src/validate.rs",
         include_str!("../../../sclerad-model/src/validate.rs"),
+    ),
+    (
+        "crates/sclerad-bundle/src/append.rs",
+        include_str!("../../../sclerad-bundle/src/append.rs"),
     ),
 ];
 

@@ -110,3 +110,108 @@ fn the_data_manager_uploads_a_bundle_and_sees_each_problem_where_it_is() {
     );
     assert_eq!(status, 200, "{body}");
 }
+
+/// As the data manager of `sclerad demo --serve`: grow the demo study
+/// from its row of the studies page, a reading it holds refused at its
+/// row, then five new patients with their readings added.
+#[test]
+fn the_data_manager_adds_patients_to_a_study() {
+    let Some(env) = Env::start() else { return };
+    let manager = env.demo.user("data_manager", 0).clone();
+    // Five of the demo's patients under new ids, with their readings.
+    let whole = sclerad_bundle::TextTables::of(&sclerad_synth::nancy_demo());
+    let mut added = whole.clone();
+    let ids: Vec<String> = whole.patients.rows[..5]
+        .iter()
+        .map(|r| r[0].clone())
+        .collect();
+    added.patients.rows.truncate(5);
+    for table in [&mut added.hand_readings, &mut added.spine_readings]
+        .into_iter()
+        .flatten()
+    {
+        table.rows.retain(|r| ids.contains(&r[0]));
+    }
+    for row in added.patients.rows.iter_mut().chain(
+        [&mut added.hand_readings, &mut added.spine_readings]
+            .into_iter()
+            .flatten()
+            .flat_map(|t| t.rows.iter_mut()),
+    ) {
+        row[0] = format!("NEW-{}", row[0]);
+    }
+    let good = tempfile::tempdir().expect("temp");
+    added.write_folder(good.path()).expect("write");
+    // The same with a reading the study holds: its first hand reading row.
+    let mut held = added.clone();
+    let first = whole.hand_readings.as_ref().expect("hand").rows[0].clone();
+    held.hand_readings
+        .as_mut()
+        .expect("hand")
+        .rows
+        .insert(0, first);
+    let bad = tempfile::tempdir().expect("temp");
+    held.write_folder(bad.path()).expect("write");
+    let files = |dir: &std::path::Path| {
+        ["patients.csv", "hand_readings.csv", "spine_readings.csv"]
+            .map(|f| dir.join(f).display().to_string())
+            .join("\n")
+    };
+    env.run(async {
+        let b = env.browser().await;
+        b.login(&manager).await;
+        b.wait_path("/manage").await;
+        b.click("tr[data-study] [data-action=append-page]").await;
+        b.wait_path("/manage/append").await;
+        let before: usize = b
+            .attr("[data-study-patients]", "data-study-patients")
+            .await
+            .and_then(|n| n.parse().ok())
+            .expect("the study's patients");
+        b.shot("manage-append").await;
+        b.axe("the append form").await;
+        b.find("form[data-form=append] input[type=file]")
+            .await
+            .send_keys(&files(bad.path()))
+            .await
+            .expect("choose the files");
+        b.click("[data-action=append]").await;
+        b.wait(
+            "document.querySelector('[data-outcome=refused]')",
+            "the refusal",
+        )
+        .await;
+        let errors = b
+            .strings(
+                "return [...document.querySelectorAll('tr[data-severity=error]')].map(r => r.dataset.file + ':' + r.dataset.row + ':' + r.dataset.column)",
+            )
+            .await;
+        assert_eq!(
+            errors,
+            ["hand_readings.csv:2:reader"],
+            "the reading held, at its row"
+        );
+        b.shot("manage-append-refused").await;
+        b.axe("a refused append").await;
+        b.find("form[data-form=append] input[type=file]")
+            .await
+            .send_keys(&files(good.path()))
+            .await
+            .expect("choose the files");
+        b.click("[data-action=append]").await;
+        b.wait(
+            "document.querySelector('[data-outcome=appended]')",
+            "the append",
+        )
+        .await;
+        assert_eq!(
+            b.attr("[data-study-patients]", "data-study-patients")
+                .await
+                .as_deref(),
+            Some((before + 5).to_string().as_str())
+        );
+        b.shot("manage-append-done").await;
+        b.axe("an append").await;
+        b.close().await;
+    });
+}

@@ -23,6 +23,8 @@ struct StudyRow {
     name: String,
     created_at: String,
     patients: u64,
+    /// Its append page.
+    append_href: String,
 }
 
 #[derive(Template)]
@@ -49,6 +51,7 @@ pub async fn studies(State(state): State<AppState>, viewer: Viewer) -> Result<Re
             .await?
             .total;
         studies.push(StudyRow {
+            append_href: format!("/manage/append?study={}", super::encode(&s.name)),
             name: s.name,
             created_at: s.created_at,
             patients,
@@ -90,8 +93,22 @@ enum Outcome {
         patients: usize,
         readings: usize,
     },
+    /// Appended: the study, the patients and readings added, and the
+    /// patients it has now.
+    Appended {
+        study: String,
+        patients: usize,
+        readings: usize,
+        total: usize,
+    },
     /// Refused for the errors among the problems.
     Refused { errors: usize },
+}
+
+/// The study an append page grows.
+struct AppendTo {
+    name: String,
+    patients: u64,
 }
 
 #[derive(Template)]
@@ -105,6 +122,8 @@ struct ImportPage {
     problem: Option<(&'static str, String)>,
     problems: Vec<ProblemRow>,
     max_mb: u64,
+    /// On the append page, the study it grows.
+    append_to: Option<AppendTo>,
 }
 
 impl ImportPage {
@@ -130,6 +149,60 @@ pub async fn import_form(
             problem: None,
             problems: Vec::new(),
             max_mb: state.config.max_upload_bytes >> 20,
+            append_to: None,
+        },
+    ))
+}
+
+/// The patients study `name` has, or `NotFound`.
+async fn append_to(state: &AppState, name: &str) -> Result<AppendTo, PageError> {
+    let study = state
+        .store
+        .study(name)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no study named {name:?}")))?;
+    let patients = state
+        .store
+        .patients_page(
+            study.id,
+            sclerad_store::Page {
+                offset: 0,
+                limit: 1,
+            },
+        )
+        .await?
+        .total;
+    Ok(AppendTo {
+        name: study.name,
+        patients,
+    })
+}
+
+/// Which study an append page grows.
+#[derive(serde::Deserialize)]
+pub struct AppendQuery {
+    study: String,
+}
+
+/// The form that grows a study.
+pub async fn append_form(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    axum::extract::Query(query): axum::extract::Query<AppendQuery>,
+) -> Result<Response, PageError> {
+    viewer.require(Role::DataManager)?;
+    let to = append_to(&state, &query.study).await?;
+    Ok(render(
+        StatusCode::OK,
+        &ImportPage {
+            viewer,
+            study: to.name.clone(),
+            dmy: false,
+            outcome: None,
+            problem: None,
+            problems: Vec::new(),
+            max_mb: state.config.max_upload_bytes >> 20,
+            append_to: Some(to),
         },
     ))
 }
@@ -334,6 +407,7 @@ pub async fn import(
         problem: None,
         problems: Vec::new(),
         max_mb,
+        append_to: None,
     };
     let refuse = |mut page: ImportPage, refusal: Refusal| {
         page.problem = Some(refusal);
@@ -360,14 +434,7 @@ pub async fn import(
         Ok(path) => path,
         Err(message) => return refuse(page(viewer, &fields), ("files", message)),
     };
-    let read = ReadOptions {
-        date_format: if fields.dmy {
-            DateFormat::Dmy
-        } else {
-            DateFormat::Iso
-        },
-        ..ReadOptions::default()
-    };
+    let read = read_options(&fields);
     let loaded = tokio::task::spawn_blocking(move || {
         let loaded = sclerad_bundle::load(&bundle, &read, &ValidateOptions::default());
         drop(upload);
@@ -379,13 +446,7 @@ pub async fn import(
         Ok(loaded) => loaded,
         Err(e) => return refuse(page(viewer, &fields), ("files", sentence(&e.to_string()))),
     };
-    let mut problems = loaded.problems;
-    sclerad_model::sort_problems(&mut problems);
-    // Errors first, then warnings; notes (such as a kept unknown column)
-    // too, as `sclerad validate` shows them.
-    problems.sort_by_key(|p| p.severity);
-    let counts = ProblemCounts::of(&problems);
-    let rows: Vec<ProblemRow> = problems.iter().map(ProblemRow::from).collect();
+    let (rows, counts) = problem_rows(loaded.problems);
     let mut shown = page(viewer, &fields);
     shown.problems = rows;
     if counts.errors > 0 {
@@ -413,6 +474,141 @@ pub async fn import(
             ),
         ),
         Err(StoreError::Invalid { message, .. }) => refuse(shown, ("study", sentence(&message))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The problems as the table shows them: errors first, then warnings;
+/// notes (such as a kept unknown column) too, as `sclerad validate` shows
+/// them.
+fn problem_rows(mut problems: Vec<Problem>) -> (Vec<ProblemRow>, ProblemCounts) {
+    sclerad_model::sort_problems(&mut problems);
+    problems.sort_by_key(|p| p.severity);
+    let counts = ProblemCounts::of(&problems);
+    (problems.iter().map(ProblemRow::from).collect(), counts)
+}
+
+/// The date format the form chose.
+fn read_options(fields: &Fields) -> ReadOptions {
+    ReadOptions {
+        date_format: if fields.dmy {
+            DateFormat::Dmy
+        } else {
+            DateFormat::Iso
+        },
+        ..ReadOptions::default()
+    }
+}
+
+/// Grows a study with an uploaded bundle: read as a bundle, then checked
+/// with the study's records as one bundle (`sclerad import --append`),
+/// every problem at its row of the uploaded files; nothing is added
+/// while one is an error.
+pub async fn append(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    form: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Result<Response, PageError> {
+    viewer.require(Role::DataManager)?;
+    let form = form.map_err(|e| {
+        AppError::invalid(
+            "form",
+            format!("the append form is sent as multipart/form-data: {e}"),
+        )
+    })?;
+    let limits = (
+        state.config.max_upload_bytes,
+        ReadOptions::default().max_file_bytes,
+    );
+    let max_mb = state.config.max_upload_bytes >> 20;
+    let (fields, upload) = match read_upload(&viewer, form, limits).await? {
+        Ok(read) => read,
+        Err(refusal) => {
+            // The study's name comes before the files: without it there
+            // is no page to show the refusal on.
+            return Err(AppError::invalid(refusal.0, refusal.1).into());
+        }
+    };
+    let to = append_to(&state, &fields.study).await?;
+    let mut shown = ImportPage {
+        viewer,
+        study: to.name.clone(),
+        dmy: fields.dmy,
+        outcome: None,
+        problem: None,
+        problems: Vec::new(),
+        max_mb,
+        append_to: Some(to),
+    };
+    let refuse = |mut page: ImportPage, refusal: Refusal| {
+        page.problem = Some(refusal);
+        Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
+    };
+    let bundle = match upload.bundle() {
+        Ok(path) => path,
+        Err(message) => return refuse(shown, ("files", message)),
+    };
+    let read = read_options(&fields);
+    let loaded = tokio::task::spawn_blocking(move || {
+        let loaded = sclerad_bundle::read_bundle(&bundle, &read);
+        drop(upload);
+        loaded
+    })
+    .await
+    .map_err(|e| AppError::Internal(e.to_string()))?;
+    let loaded = match loaded {
+        Ok(loaded) => loaded,
+        Err(e) => return refuse(shown, ("files", sentence(&e.to_string()))),
+    };
+    let name = shown.study.clone();
+    let checked = sclerad_store::check_append(
+        state.store.as_ref(),
+        &name,
+        &loaded,
+        &read_options(&fields),
+        &ValidateOptions::default(),
+    )
+    .await?;
+    drop(loaded);
+    let (rows, counts) = problem_rows(checked.appended.problems.clone());
+    shown.problems = rows;
+    if counts.errors > 0 {
+        shown.outcome = Some(Outcome::Refused {
+            errors: counts.errors,
+        });
+        return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &shown));
+    }
+    let actor = shown.viewer.actor();
+    match state
+        .store
+        .append_to_study(&actor, &name, &checked.import(), checked.checked_patients)
+        .await
+    {
+        Ok(summary) => {
+            let total = checked.checked_patients + summary.patients;
+            if let Some(to) = shown.append_to.as_mut() {
+                to.patients = total as u64;
+            }
+            shown.outcome = Some(Outcome::Appended {
+                study: summary.study.name,
+                patients: summary.patients,
+                readings: summary.readings,
+                total,
+            });
+            Ok(render(StatusCode::CREATED, &shown))
+        }
+        Err(StoreError::Conflict { .. }) => refuse(
+            shown,
+            (
+                "files",
+                format!("Study {name:?} took new patients while these files were checked; nothing was added: upload them again."),
+            ),
+        ),
+        Err(StoreError::Invalid { message, .. }) => refuse(shown, ("files", sentence(&message))),
+        Err(StoreError::AlreadyExists { what }) => refuse(
+            shown,
+            ("files", sentence(&format!("{what} is there already; nothing was added."))),
+        ),
         Err(e) => Err(e.into()),
     }
 }

@@ -59,6 +59,12 @@ pub fn routes() -> Router<AppState> {
                 .post(manage::import)
                 .layer(axum::extract::DefaultBodyLimit::disable()),
         )
+        .route(
+            "/manage/append",
+            get(manage::append_form)
+                .post(manage::append)
+                .layer(axum::extract::DefaultBodyLimit::disable()),
+        )
         .route("/read", get(reading::worklist))
         .route("/read/next", get(reading::next_unread))
         .route(

@@ -759,6 +759,8 @@ pub(super) async fn page_route_role_matrix(store: Arc<dyn Store>) {
         (Method::GET, "/manage", Role::DataManager),
         (Method::GET, "/manage/import", Role::DataManager),
         (Method::POST, "/manage/import", Role::DataManager),
+        (Method::GET, "/manage/append?study=s", Role::DataManager),
+        (Method::POST, "/manage/append", Role::DataManager),
         (Method::GET, "/admin/users", Role::Admin),
         (Method::POST, "/admin/users", Role::Admin),
         (Method::POST, "/admin/users/1", Role::Admin),
@@ -1743,4 +1745,198 @@ pub(super) async fn data_manager_uploads_a_bundle_as_a_new_study(store: Arc<dyn 
     assert_eq!(events.len(), 1, "the import is the data manager's");
     let studies = page_of(app, "/manage", &dm).await;
     assert!(studies.contains("data-study=\"nancy 2\""));
+}
+
+/// `tables` split by patient: the first `keep` patients with their
+/// readings, and the others with theirs.
+fn split_tables(
+    tables: &sclerad_bundle::TextTables,
+    keep: usize,
+) -> (sclerad_bundle::TextTables, sclerad_bundle::TextTables) {
+    use sclerad_bundle::TextTable;
+    let kept: std::collections::HashSet<&str> = tables.patients.rows[..keep]
+        .iter()
+        .map(|r| r[0].as_str())
+        .collect();
+    assert_eq!(tables.patients.columns[0], "patient_id");
+    let part = |t: &TextTable, first: bool| TextTable {
+        columns: t.columns.clone(),
+        rows: t
+            .rows
+            .iter()
+            .filter(|r| kept.contains(r[0].as_str()) == first)
+            .cloned()
+            .collect(),
+    };
+    let half = |first: bool| sclerad_bundle::TextTables {
+        patients: part(&tables.patients, first),
+        hand_readings: tables.hand_readings.as_ref().map(|t| part(t, first)),
+        spine_readings: tables.spine_readings.as_ref().map(|t| part(t, first)),
+    };
+    (half(true), half(false))
+}
+
+/// Rows of each table in a canonical order.
+fn sorted_tables(mut t: sclerad_bundle::TextTables) -> sclerad_bundle::TextTables {
+    t.patients.rows.sort();
+    for r in [&mut t.hand_readings, &mut t.spine_readings]
+        .into_iter()
+        .flatten()
+    {
+        r.rows.sort();
+    }
+    t
+}
+
+/// The data manager grows a study from its row of the studies page: the
+/// files checked with the study's records, a patient id it has refused at
+/// its row with nothing added, then the rest of the cohort added, giving
+/// the study the whole bundle would have.
+pub(super) async fn data_manager_grows_a_study_from_its_page(store: Arc<dyn Store>) {
+    let f = fixture(Arc::clone(&store)).await;
+    let app = &f.app;
+    let dm = log_in_to(app, "dm", "/").await;
+    let whole = sclerad_bundle::TextTables::of(&sclerad_synth::nancy_demo());
+    let (first, rest) = split_tables(&whole, 70);
+    store
+        .import_study(
+            &Actor::command_line("test"),
+            "grow me",
+            &StudyImport::from_tables(&first),
+        )
+        .await
+        .expect("import");
+    let studies = page_of(app, "/manage", &dm).await;
+    let link = row(&studies, "data-study=\"grow me\"");
+    assert!(
+        link.contains("href=\"/manage/append?study=grow+me\" data-action=\"append-page\""),
+        "{link}"
+    );
+    let form = page_of(app, "/manage/append?study=grow+me", &dm).await;
+    assert!(form.contains("data-form=\"append\""), "{form}");
+    assert!(form.contains("name=\"study\" value=\"grow me\""), "{form}");
+    assert!(form.contains("data-study-patients=\"70\""), "{form}");
+    let csrf = csrf_of(&form);
+    let missing = page(
+        app,
+        Method::GET,
+        "/manage/append?study=nope",
+        Some(&dm),
+        None,
+    )
+    .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+
+    let files = |tables: &sclerad_bundle::TextTables| {
+        let dir = tempfile::tempdir().expect("temp");
+        tables.write_folder(dir.path()).expect("write");
+        let read = |name: &str| std::fs::read(dir.path().join(name)).expect(name);
+        (
+            read("patients.csv"),
+            read("hand_readings.csv"),
+            read("spine_readings.csv"),
+        )
+    };
+    // The rest, and one of the study's own patients again (its last row).
+    let mut again = rest.clone();
+    again.patients.rows.push(first.patients.rows[3].clone());
+    let (patients, hand, spine) = files(&again);
+    let send = |patients: Vec<u8>, with_csrf: bool| {
+        let (hand, spine, csrf, dm) = (hand.clone(), spine.clone(), csrf.clone(), dm.clone());
+        async move {
+            let mut parts: Vec<(&str, Option<&str>, &[u8])> = Vec::new();
+            if with_csrf {
+                parts.push(("csrf", None, csrf.as_bytes()));
+            }
+            parts.extend([
+                ("study", None, &b"grow me"[..]),
+                ("date_format", None, &b"iso"[..]),
+                ("files", Some("patients.csv"), &patients[..]),
+                ("files", Some("hand_readings.csv"), &hand[..]),
+                ("files", Some("spine_readings.csv"), &spine[..]),
+            ]);
+            upload(app, "/manage/append", &dm, &parts).await
+        }
+    };
+    let refused = send(patients.clone(), true).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.html
+    );
+    assert!(
+        refused.html.contains("data-outcome=\"refused\""),
+        "{}",
+        refused.html
+    );
+    let duplicate = format!(
+        "data-severity=\"error\" data-file=\"patients.csv\" data-row=\"{}\" data-column=\"patient_id\"",
+        again.patients.rows.len() + 1
+    );
+    assert!(
+        refused.html.contains(&duplicate),
+        "{duplicate}: {}",
+        refused.html
+    );
+    assert!(
+        !refused.html.contains("data-file=\"the study"),
+        "the study's own rows are not the appender's: {}",
+        refused.html
+    );
+    let study = store.study("grow me").await.expect("read").expect("study");
+    assert_eq!(store.patients(study.id).await.expect("patients").len(), 70);
+    let forged = send(patients, false).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+
+    let (patients, hand2, spine2) = files(&rest);
+    assert_eq!(
+        (&hand2, &spine2),
+        (&hand, &spine),
+        "the same readings files"
+    );
+    let added = send(patients, true).await;
+    assert_eq!(added.status, StatusCode::CREATED, "{}", added.html);
+    assert!(
+        added.html.contains("data-outcome=\"appended\""),
+        "{}",
+        added.html
+    );
+    assert!(
+        added.html.contains("it has 77 patients now"),
+        "{}",
+        added.html
+    );
+    let grown = sclerad_store::to_tables(
+        &study.columns,
+        &store.patients(study.id).await.expect("patients"),
+        &store.readings(study.id).await.expect("readings"),
+    );
+    assert_eq!(
+        grown.patients.rows, whole.patients.rows,
+        "the patients in the bundle's order"
+    );
+    assert_eq!(
+        sorted_tables(grown),
+        sorted_tables(whole),
+        "the whole bundle"
+    );
+    let events = store
+        .audit_search(
+            &sclerad_store::AuditFilter {
+                action: Some("append".into()),
+                actor: Some("dm".into()),
+                ..Default::default()
+            },
+            None,
+            10,
+        )
+        .await
+        .expect("events");
+    assert_eq!(events.len(), 1, "the append is the data manager's");
+    let studies = page_of(app, "/manage", &dm).await;
+    assert!(
+        row(&studies, "data-study=\"grow me\"").contains("<td>77</td>"),
+        "{studies}"
+    );
 }
