@@ -323,7 +323,57 @@ pub struct Patient {
     pub extra: Vec<String>,
 }
 
+/// A value the study's analyses need, missing from a patient's record:
+/// the columns any one of which would give it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MissingValue(pub &'static [PatientColumn]);
+
+impl MissingValue {
+    /// The columns, as a data manager reads them (`age_years or
+    /// birth_date`).
+    pub fn columns(self) -> String {
+        let names: Vec<&str> = self.0.iter().map(|c| c.code()).collect();
+        names.join(" or ")
+    }
+}
+
 impl Patient {
+    /// The values the analyses need that this record lacks, in the order of
+    /// the format's columns: age, disease duration, both exams' dates and
+    /// the CT's type (eligibility, the imaging window, coverage), digital
+    /// ulcers, ILD on CT, PAH and death (the clinical comparisons and the
+    /// prognosis), and a dead patient's date of death. `sex`, `subset` and
+    /// the id are never missing from a record that was read.
+    pub fn missing_values(&self) -> Vec<MissingValue> {
+        use PatientColumn as C;
+        let checks: [(bool, &'static [PatientColumn]); 10] = [
+            (
+                self.age_years.is_none() && self.birth_date.is_none(),
+                &[C::AgeYears, C::BirthDate],
+            ),
+            (
+                self.onset_date.is_none() && self.disease_duration_years.is_none(),
+                &[C::OnsetDate, C::DiseaseDurationYears],
+            ),
+            (self.hand_xray_date.is_none(), &[C::HandXrayDate]),
+            (self.ct_date.is_none(), &[C::CtDate]),
+            (self.ct_type.is_none(), &[C::CtType]),
+            (self.digital_ulcers.is_none(), &[C::DigitalUlcers]),
+            (self.ild_ct.is_none(), &[C::IldCt]),
+            (self.pah.is_none(), &[C::Pah]),
+            (self.death.is_none(), &[C::Death]),
+            (
+                self.death == Some(true) && self.death_date.is_none(),
+                &[C::DeathDate],
+            ),
+        ];
+        checks
+            .into_iter()
+            .filter(|(missing, _)| *missing)
+            .map(|(_, columns)| MissingValue(columns))
+            .collect()
+    }
+
     /// A patient with every optional cell missing.
     pub fn new(row: u32, patient_id: impl Into<String>, sex: Sex, subset: Subset) -> Self {
         Patient {
@@ -466,5 +516,49 @@ impl Cohort {
     /// The patient with this id.
     pub fn patient(&self, id: &str) -> Option<&Patient> {
         self.patients.iter().find(|p| p.patient_id == id)
+    }
+}
+
+#[cfg(test)]
+mod missing_tests {
+    use super::*;
+    use crate::codes::{Sex, Subset};
+
+    #[test]
+    fn a_record_names_each_value_the_analyses_lack() {
+        let mut p = Patient::new(2, "N1", Sex::Female, Subset::Limited);
+        let names = |p: &Patient| -> Vec<String> {
+            p.missing_values()
+                .into_iter()
+                .map(MissingValue::columns)
+                .collect()
+        };
+        assert_eq!(
+            names(&p),
+            [
+                "age_years or birth_date",
+                "onset_date or disease_duration_years",
+                "hand_xray_date",
+                "ct_date",
+                "ct_type",
+                "digital_ulcers",
+                "ild_ct",
+                "pah",
+                "death",
+            ]
+        );
+        let day = NaiveDate::from_ymd_opt(2015, 4, 1);
+        p.birth_date = day;
+        p.disease_duration_years = Some(4.0);
+        p.hand_xray_date = day;
+        p.ct_date = day;
+        p.ct_type = Some(crate::codes::CtType::Thoracic);
+        p.digital_ulcers = Some(false);
+        p.ild_ct = Some(true);
+        p.pah = Some(false);
+        p.death = Some(true);
+        assert_eq!(names(&p), ["death_date"], "a death without its date");
+        p.death_date = day;
+        assert!(names(&p).is_empty());
     }
 }

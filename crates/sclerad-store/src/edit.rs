@@ -25,30 +25,64 @@ pub fn edit_patient(
     record: &PatientRecord,
     changes: &BTreeMap<String, Option<String>>,
 ) -> StoreResult<PatientRecord> {
+    check_patient_edit(columns, record, changes).map_err(|problems| {
+        problems.into_iter().next().map_or_else(
+            || StoreError::Backend("an edit refused without a reason".into()),
+            |p| StoreError::invalid(p.field, p.message),
+        )
+    })
+}
+
+/// Why an edit of a patient's record is refused, at one field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldProblem {
+    /// The column (`cells` when the problem is the record's as a whole).
+    pub field: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// [`edit_patient`] with every error, one a field (the first of each), in
+/// the order of the study's columns.
+pub fn check_patient_edit(
+    columns: &StudyColumns,
+    record: &PatientRecord,
+    changes: &BTreeMap<String, Option<String>>,
+) -> Result<PatientRecord, Vec<FieldProblem>> {
+    let refuse = |field: &str, message: String| {
+        vec![FieldProblem {
+            field: field.into(),
+            message,
+        }]
+    };
     for column in changes.keys() {
         if column == sclerad_model::PatientColumn::PatientId.code() {
-            return Err(StoreError::invalid(
+            return Err(refuse(
                 column,
-                "a patient's identifier cannot be changed",
+                "a patient's identifier cannot be changed".into(),
             ));
         }
         if !columns.patients.iter().any(|c| c == column) {
-            return Err(StoreError::invalid(
+            return Err(refuse(
                 column,
-                "not a column of this study's patients table",
+                "not a column of this study's patients table".into(),
             ));
         }
     }
+    let mut problems = Vec::new();
     for (column, value) in changes {
         if let Some(v) = value {
             if v.chars().count() > MAX_CELL_CHARS || v.chars().any(|c| c.is_control() && c != '\t')
             {
-                return Err(StoreError::invalid(
-                    column,
-                    format!("at most {MAX_CELL_CHARS} characters, no control characters"),
-                ));
+                problems.push(FieldProblem {
+                    field: column.clone(),
+                    message: format!("at most {MAX_CELL_CHARS} characters, no control characters"),
+                });
             }
         }
+    }
+    if !problems.is_empty() {
+        return Err(problems);
     }
     // The record as a one-row patients table, with the changes applied.
     let current = to_tables(columns, std::slice::from_ref(record), &[]).patients;
@@ -80,22 +114,38 @@ pub fn edit_patient(
                 .as_ref()
                 .is_some_and(|c| !columns.patients.contains(c))
     };
-    let problem = loaded
+    let mut problems: Vec<FieldProblem> = Vec::new();
+    for p in loaded
         .problems
         .iter()
         .chain(&validation.problems)
-        .filter(|p| !absent_by_design(p))
-        .find(|p| p.severity == Severity::Error);
-    if let Some(p) = problem {
+        .filter(|p| !absent_by_design(p) && p.severity == Severity::Error)
+    {
         let field = p.location.column.clone().unwrap_or_else(|| "cells".into());
-        return Err(StoreError::invalid(field, p.message.clone()));
+        if !problems.iter().any(|q| q.field == field) {
+            problems.push(FieldProblem {
+                field,
+                message: p.message.clone(),
+            });
+        }
+    }
+    if !problems.is_empty() {
+        let at = |f: &FieldProblem| {
+            columns
+                .patients
+                .iter()
+                .position(|c| *c == f.field)
+                .unwrap_or(usize::MAX)
+        };
+        problems.sort_by_key(at);
+        return Err(problems);
     }
     let canonical = StudyImport::from_cohort(&loaded.cohort);
     let mut out = canonical
         .patients(0..1)
         .into_iter()
         .next()
-        .ok_or_else(|| StoreError::Backend("the edited record did not read back".into()))?;
+        .ok_or_else(|| refuse("cells", "the edited record did not read back".into()))?;
     out.id = record.id;
     out.version = record.version;
     out.hand_radiograph.id = record.hand_radiograph.id;
@@ -148,6 +198,24 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.map(String::from)))
             .collect()
+    }
+
+    #[test]
+    fn every_refused_field_is_named_once_in_column_order() {
+        let (columns, record) = record();
+        let problems = check_patient_edit(
+            &columns,
+            &record,
+            &change(&[
+                ("subset", Some("diffuse?")),
+                ("age_years", Some("about 60")),
+                ("sex", None),
+            ]),
+        )
+        .expect_err("refused");
+        let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
+        assert_eq!(fields, ["sex", "age_years", "subset"], "{problems:#?}");
+        assert!(problems[2].message.contains("diffuse?"), "{problems:#?}");
     }
 
     #[test]

@@ -27,7 +27,9 @@ pub mod review;
 mod types;
 
 pub use audit::{Anchor, AuditEvent, AuditFilter, BrokenLink, ChainVerifier, NewEvent};
-pub use edit::{check_append, edit_patient, CheckedAppend, MAX_CELL_CHARS};
+pub use edit::{
+    check_append, check_patient_edit, edit_patient, CheckedAppend, FieldProblem, MAX_CELL_CHARS,
+};
 pub use error::{StoreError, StoreResult};
 pub use images::{
     check_images, ExamImages, Image, ImageFeed, ImageImportSummary, ImageProblem, ImageSecret,

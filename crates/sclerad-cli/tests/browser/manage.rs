@@ -215,3 +215,100 @@ fn the_data_manager_adds_patients_to_a_study() {
         b.close().await;
     });
 }
+
+/// As the data manager of `sclerad demo --serve`: the demo study's
+/// patients, searched; one record edited with a bad value (refused at its
+/// field), then saved; and an edit from a second tab, made on the version
+/// before, shown beside the stored one.
+#[test]
+fn the_data_manager_edits_a_patient_and_meets_a_conflict() {
+    let Some(env) = Env::start() else { return };
+    let manager = env.demo.user("data_manager", 0).clone();
+    env.run(async {
+        let b = env.browser().await;
+        b.login(&manager).await;
+        b.wait_path("/manage").await;
+        b.click("tr[data-study] [data-action=patients]").await;
+        b.wait_path("/manage/patients").await;
+        assert!(b.count("tr[data-patient]").await > 10);
+        b.shot("manage-patients").await;
+        b.axe("the patients list").await;
+        b.find("#q").await.send_keys("NCY00").await.expect("type");
+        b.click("[data-action=search]").await;
+        b.wait(
+            "document.querySelector('[data-matched=\"9\"]')",
+            "the nine ids with NCY00",
+        )
+        .await;
+        b.click("tr[data-patient=NCY002] [data-action=open-patient]").await;
+        b.wait_path("/manage/patient").await;
+        let at = b.client.current_url().await.expect("url");
+        let patient_url = format!("{}?{}", at.path(), at.query().unwrap_or_default());
+        b.shot("manage-patient").await;
+        b.axe("a patient's record").await;
+        let field = "form[data-form=patient] input[name='cell:subset']";
+        let input = b.find(field).await;
+        input.clear().await.expect("clear");
+        input.send_keys("diffuse?").await.expect("type");
+        b.click("[data-action=save-patient]").await;
+        b.wait(
+            "document.querySelector('[data-problem=subset]')",
+            "the refusal at the field",
+        )
+        .await;
+        assert_eq!(
+            b.attr(field, "aria-invalid").await.as_deref(),
+            Some("true")
+        );
+        b.shot("manage-patient-refused").await;
+        b.axe("a refused edit").await;
+        let input = b.find(field).await;
+        input.clear().await.expect("clear");
+        input.send_keys("lcssc").await.expect("type");
+        b.click("[data-action=save-patient]").await;
+        b.wait(
+            "document.querySelector('[data-notice]')",
+            "the saved notice",
+        )
+        .await;
+        // A second tab, opened on this version, saves first; this one's
+        // edit then meets the newer version.
+        let other = env.browser().await;
+        other.login(&manager).await;
+        other.wait_path("/manage").await;
+        other.goto(&patient_url).await;
+        let age = "form[data-form=patient] input[name='cell:mrss']";
+        let input = other.find(age).await;
+        input.clear().await.expect("clear");
+        input.send_keys("30").await.expect("type");
+        let mine = b.find(age).await;
+        mine.clear().await.expect("clear");
+        mine.send_keys("12").await.expect("type");
+        other.click("[data-action=save-patient]").await;
+        other
+            .wait("document.querySelector('[data-notice]')", "the other save")
+            .await;
+        other.close().await;
+        b.click("[data-action=save-patient]").await;
+        b.wait(
+            "document.querySelector('[data-conflict]')",
+            "the conflict",
+        )
+        .await;
+        assert_eq!(
+            b.strings("return [...document.querySelectorAll('[data-stored]')].map(e => e.dataset.stored + '=' + e.querySelector('code').textContent)")
+                .await,
+            ["mrss=30"]
+        );
+        b.shot("manage-patient-conflict").await;
+        b.axe("a conflicting edit").await;
+        b.click("[data-action=save-patient]").await;
+        b.wait(
+            "document.querySelector('[data-notice]')",
+            "mine saved over it",
+        )
+        .await;
+        assert_eq!(b.attr(age, "value").await.as_deref(), Some("12"));
+        b.close().await;
+    });
+}

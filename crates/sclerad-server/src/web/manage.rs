@@ -25,6 +25,8 @@ struct StudyRow {
     patients: u64,
     /// Its append page.
     append_href: String,
+    /// Its patients.
+    patients_href: String,
 }
 
 #[derive(Template)]
@@ -52,6 +54,7 @@ pub async fn studies(State(state): State<AppState>, viewer: Viewer) -> Result<Re
             .total;
         studies.push(StudyRow {
             append_href: format!("/manage/append?study={}", super::encode(&s.name)),
+            patients_href: format!("/manage/patients?study={}", super::encode(&s.name)),
             name: s.name,
             created_at: s.created_at,
             patients,

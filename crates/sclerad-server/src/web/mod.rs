@@ -10,6 +10,7 @@ mod admin;
 pub mod images;
 mod manage;
 mod marks;
+mod patients;
 mod reading;
 mod session;
 pub mod setup;
@@ -64,6 +65,11 @@ pub fn routes() -> Router<AppState> {
             get(manage::append_form)
                 .post(manage::append)
                 .layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .route("/manage/patients", get(patients::list))
+        .route(
+            "/manage/patient",
+            get(patients::patient).post(patients::save),
         )
         .route("/read", get(reading::worklist))
         .route("/read/next", get(reading::next_unread))

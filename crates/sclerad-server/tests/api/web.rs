@@ -761,6 +761,13 @@ pub(super) async fn page_route_role_matrix(store: Arc<dyn Store>) {
         (Method::POST, "/manage/import", Role::DataManager),
         (Method::GET, "/manage/append?study=s", Role::DataManager),
         (Method::POST, "/manage/append", Role::DataManager),
+        (Method::GET, "/manage/patients?study=s", Role::DataManager),
+        (
+            Method::GET,
+            "/manage/patient?study=s&id=P01",
+            Role::DataManager,
+        ),
+        (Method::POST, "/manage/patient", Role::DataManager),
         (Method::GET, "/admin/users", Role::Admin),
         (Method::POST, "/admin/users", Role::Admin),
         (Method::POST, "/admin/users/1", Role::Admin),
@@ -1939,4 +1946,207 @@ pub(super) async fn data_manager_grows_a_study_from_its_page(store: Arc<dyn Stor
         row(&studies, "data-study=\"grow me\"").contains("<td>77</td>"),
         "{studies}"
     );
+}
+
+/// The data manager's patients: listed with the values each record lacks,
+/// searched, and edited through a form checked with the bundle's rules —
+/// every refused value at its field, nothing saved; a valid change saved
+/// as a new version; an edit of an outdated version shown beside the
+/// stored one, saved over it only when sent again.
+pub(super) async fn data_manager_lists_and_edits_patients(store: Arc<dyn Store>) {
+    let f = fixture(Arc::clone(&store)).await;
+    let app = &f.app;
+    let dm = log_in_to(app, "dm", "/").await;
+    let studies = page_of(app, "/manage", &dm).await;
+    assert!(
+        row(&studies, "data-study=\"s\"")
+            .contains("href=\"/manage/patients?study=s\" data-action=\"patients\""),
+        "{studies}"
+    );
+    let list = page_of(app, "/manage/patients?study=s", &dm).await;
+    assert_eq!(list.matches("<tr data-patient=").count(), 3, "{list}");
+    let p03 = row(&list, "data-patient=\"P03\" data-complete=\"no\"");
+    for lacking in [
+        "age_years or birth_date",
+        "hand_xray_date",
+        "ct_type",
+        "death",
+    ] {
+        assert!(
+            p03.contains(&format!("data-missing-value=\"{lacking}\"")),
+            "{lacking}: {p03}"
+        );
+    }
+    let p01 = row(&list, "data-patient=\"P01\"");
+    assert!(!p01.contains("data-missing-value=\"ct_type\""), "{p01}");
+    let found = page_of(app, "/manage/patients?study=s&q=p0", &dm).await;
+    assert!(found.contains("data-matched=\"3\""), "{found}");
+    let found = page_of(app, "/manage/patients?study=s&q=02", &dm).await;
+    assert!(found.contains("data-matched=\"1\""), "{found}");
+    assert!(found.contains("<tr data-patient=\"P02\""), "{found}");
+    let missing = page(
+        app,
+        Method::GET,
+        "/manage/patients?study=nope",
+        Some(&dm),
+        None,
+    )
+    .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    let missing = page(
+        app,
+        Method::GET,
+        "/manage/patient?study=s&id=P99",
+        Some(&dm),
+        None,
+    )
+    .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+
+    let form = page_of(app, "/manage/patient?study=s&id=P01", &dm).await;
+    assert!(form.contains("data-form=\"patient\""), "{form}");
+    assert!(form.contains("name=\"version\" value=\"1\""), "{form}");
+    assert!(
+        form.contains("name=\"cell:age_years\" value=\"61\""),
+        "{form}"
+    );
+    let csrf = csrf_of(&form);
+    let post = |fields: &[(&str, &str)]| {
+        let body: Vec<String> = fields
+            .iter()
+            .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+            .collect();
+        let body = format!("csrf={}&study=s&id=P01&{}", enc(&csrf), body.join("&"));
+        let dm = dm.clone();
+        async move { page(app, Method::POST, "/manage/patient", Some(&dm), Some(&body)).await }
+    };
+    let study = store.study("s").await.expect("read").expect("s");
+    let stored = || async {
+        store
+            .patient(study.id, "P01")
+            .await
+            .expect("read")
+            .expect("P01")
+    };
+    let bad = post(&[
+        ("version", "1"),
+        ("cell:age_years", "sixty"),
+        ("cell:subset", "diffuse?"),
+        ("cell:sex", "female"),
+    ])
+    .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.html);
+    assert!(bad.html.contains("data-refused=\"2\""), "{}", bad.html);
+    for field in ["age_years", "subset"] {
+        assert!(
+            bad.html.contains(&format!("data-problem=\"{field}\"")),
+            "{field}: {}",
+            bad.html
+        );
+    }
+    assert!(
+        bad.html
+            .contains("value=\"sixty\" maxlength=\"10000\" aria-invalid=\"true\""),
+        "the value kept, marked: {}",
+        bad.html
+    );
+    assert_eq!(stored().await.version, 1, "nothing saved");
+
+    let saved = post(&[
+        ("version", "1"),
+        ("cell:age_years", "62"),
+        ("cell:sex", "female"),
+    ])
+    .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.html);
+    assert_eq!(
+        saved.location.as_deref(),
+        Some("/manage/patient?study=s&id=P01&saved=1")
+    );
+    let now = stored().await;
+    assert_eq!(
+        (now.version, now.cells.get("age_years").map(String::as_str)),
+        (2, Some("62"))
+    );
+    let shown = page_of(app, "/manage/patient?study=s&id=P01&saved=1", &dm).await;
+    assert!(shown.contains("data-notice>Saved: version 2."), "{shown}");
+    let unchanged = post(&[("version", "2"), ("cell:age_years", "62")]).await;
+    assert_eq!(
+        unchanged.location.as_deref(),
+        Some("/manage/patient?study=s&id=P01&saved=0")
+    );
+    assert_eq!(stored().await.version, 2);
+
+    // An edit made on version 1, after version 2 was saved.
+    let stale = post(&[
+        ("version", "1"),
+        ("cell:age_years", "63"),
+        ("cell:death", "yes"),
+    ])
+    .await;
+    assert_eq!(stale.status, StatusCode::CONFLICT, "{}", stale.html);
+    assert!(
+        stale
+            .html
+            .contains("data-conflict data-based-on=\"1\" data-current=\"2\""),
+        "{}",
+        stale.html
+    );
+    assert!(
+        stale
+            .html
+            .contains("data-stored=\"age_years\">Stored now: <code>62</code>"),
+        "{}",
+        stale.html
+    );
+    assert!(
+        stale.html.contains("name=\"cell:age_years\" value=\"63\""),
+        "the edit kept: {}",
+        stale.html
+    );
+    assert!(
+        stale.html.contains("name=\"version\" value=\"2\""),
+        "{}",
+        stale.html
+    );
+    assert_eq!(stored().await.version, 2, "nothing saved");
+    let replaced = post(&[
+        ("version", "2"),
+        ("cell:age_years", "63"),
+        ("cell:death", "yes"),
+    ])
+    .await;
+    assert_eq!(replaced.status, StatusCode::SEE_OTHER, "{}", replaced.html);
+    let now = stored().await;
+    assert_eq!(
+        (
+            now.version,
+            now.cells.get("age_years").map(String::as_str),
+            now.cells.get("death").map(String::as_str)
+        ),
+        (3, Some("63"), Some("yes"))
+    );
+    let forged = page(
+        app,
+        Method::POST,
+        "/manage/patient",
+        Some(&dm),
+        Some("csrf=nope&study=s&id=P01&version=3&cell:age_years=1"),
+    )
+    .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert_eq!(stored().await.version, 3);
+    let events = store
+        .audit_search(
+            &sclerad_store::AuditFilter {
+                actor: Some("dm".into()),
+                entity: Some("patient".into()),
+                ..Default::default()
+            },
+            None,
+            10,
+        )
+        .await
+        .expect("events");
+    assert_eq!(events.len(), 2, "two saves, the data manager's: {events:?}");
 }
