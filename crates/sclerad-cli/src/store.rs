@@ -687,9 +687,11 @@ pub fn demo_serve(
             store.as_ref(),
             &who,
             study.id,
-            &readers,
-            sclerad_store::blinding::ExamChoice::Both,
-            0.1,
+            &sclerad_store::blinding::WorklistRequest::all(
+                &readers,
+                sclerad_store::blinding::ExamChoice::Both,
+                0.1,
+            ),
         )
         .await?;
         let started = std::time::Instant::now();

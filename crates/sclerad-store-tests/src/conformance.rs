@@ -736,6 +736,105 @@ pub async fn append_grows_a_study(store: &dyn Store) {
     verified(store).await;
 }
 
+/// Worklists over chosen patients, grown later by the patients not on
+/// them yet, and each reader's progress.
+pub async fn worklists_grow_with_chosen_patients(store: &dyn Store) {
+    let study = sample_study(store).await;
+    let mut ids = Vec::new();
+    for name in ["rx-a", "rx-b"] {
+        ids.push(
+            store
+                .create_user(&admin(), name, Role::Reader, "h")
+                .await
+                .expect("reader"),
+        );
+    }
+    let readers = vec!["rx-a".to_string(), "rx-b".to_string()];
+    let request = |patients: Option<&[&str]>, skip_assigned: bool| blinding::WorklistRequest {
+        readers: readers.clone(),
+        exams: blinding::ExamChoice::HandRadiograph,
+        repeat_share: 0.0,
+        patients: patients.map(|p| p.iter().map(|s| s.to_string()).collect()),
+        skip_assigned,
+    };
+    let progress = || async {
+        blinding::progress(store, study.id)
+            .await
+            .expect("progress")
+            .into_iter()
+            .map(|p| (p.reader, p.assigned, p.read, p.repeats))
+            .collect::<Vec<_>>()
+    };
+    let two = request(Some(&["P01", "P02"]), false);
+    assert_eq!(
+        blinding::assign(store, &admin(), study.id, &two)
+            .await
+            .expect("assign"),
+        4
+    );
+    assert_eq!(
+        progress().await,
+        [("rx-a".into(), 2, 0, 0), ("rx-b".into(), 2, 0, 0)]
+    );
+    // The same exams again: refused, nothing assigned.
+    assert!(matches!(
+        blinding::assign(store, &admin(), study.id, &two).await,
+        Err(StoreError::AlreadyExists { .. })
+    ));
+    // Every patient, leaving out what each reader has: P03 only.
+    let grow = request(None, true);
+    assert_eq!(
+        blinding::assign(store, &admin(), study.id, &grow)
+            .await
+            .expect("grow"),
+        2
+    );
+    assert_eq!(
+        blinding::assign(store, &admin(), study.id, &grow)
+            .await
+            .expect("again"),
+        0,
+        "nothing left to add"
+    );
+    let list = store.worklist(ids[0].id).await.expect("worklist");
+    assert_eq!(list.len(), 3);
+    assert_eq!(
+        list.iter().map(|w| w.position).collect::<Vec<_>>(),
+        [0, 1, 2],
+        "the new exam after the list"
+    );
+    let saved = store
+        .save_reading(
+            &Actor::user(&ids[0]),
+            ids[0].id,
+            &list[2].code,
+            &[hand("left", "tuft_d1", "calcinosis", None)],
+            0,
+        )
+        .await
+        .expect("save");
+    assert_eq!(saved.version, 1);
+    assert_eq!(
+        progress().await,
+        [("rx-a".into(), 3, 1, 0), ("rx-b".into(), 3, 0, 0)]
+    );
+    match blinding::assign(
+        store,
+        &admin(),
+        study.id,
+        &request(Some(&["P01", "P77"]), true),
+    )
+    .await
+    {
+        Err(StoreError::Invalid { field, message }) => {
+            assert_eq!(field, "patients[1]");
+            assert!(message.contains("P77"), "{message}");
+        }
+        other => panic!("an unknown patient: {other:?}"),
+    }
+    verified(store).await;
+}
+
 /// A failing import leaves nothing behind.
 pub async fn failed_import_writes_nothing(store: &dyn Store) {
     // A reading of a patient the study does not have: refused at the end,
@@ -1667,6 +1766,12 @@ macro_rules! conformance_tests {
             async fn import_export_round_trip() {
                 let Some(store) = $open().await else { return };
                 $crate::conformance::import_export_round_trip(store.as_ref()).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn worklists_grow_with_chosen_patients() {
+                let Some(store) = $open().await else { return };
+                $crate::conformance::worklists_grow_with_chosen_patients(store.as_ref()).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

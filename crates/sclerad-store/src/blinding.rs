@@ -169,30 +169,62 @@ pub fn check_request(readers: &[String], repeat_share: f64) -> StoreResult<()> {
     Ok(())
 }
 
-/// Builds blinded worklists in `study_id` for the readers named `readers`
-/// (users with the reader role, each once, none sharing a name with a
-/// reader of the study's imported readings, since readings are told apart
-/// by reader name): every reader gets every chosen exam once, after what
-/// their worklist already holds, in a random order of their own, under
-/// codes from the operating system, with `repeat_share` (0–0.5) presented
-/// again. Returns the number of assignments made; a refused request
-/// (`Invalid` naming `readers[i]` or `repeat_share`) writes nothing.
+/// What a worklist request asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorklistRequest {
+    /// Reader user names.
+    pub readers: Vec<String>,
+    /// Which exams of each chosen patient.
+    pub exams: ExamChoice,
+    /// Share (0–0.5) of the exams assigned now presented a second time.
+    pub repeat_share: f64,
+    /// Only these patients (their ids); every patient of the study when
+    /// `None`.
+    pub patients: Option<Vec<String>>,
+    /// Leave out, for each reader, the exams already on their worklist, so
+    /// that a worklist grows by the patients added since; without it such
+    /// an exam is refused (`AlreadyExists`) and nothing is assigned.
+    pub skip_assigned: bool,
+}
+
+impl WorklistRequest {
+    /// Every chosen exam of every patient for `readers`, as the first
+    /// worklists of a study.
+    pub fn all(readers: &[String], exams: ExamChoice, repeat_share: f64) -> Self {
+        WorklistRequest {
+            readers: readers.to_vec(),
+            exams,
+            repeat_share,
+            patients: None,
+            skip_assigned: false,
+        }
+    }
+}
+
+/// Builds blinded worklists in `study_id` for the readers the request
+/// names (users with the reader role, each once, none sharing a name with
+/// a reader of the study's imported readings, since readings are told
+/// apart by reader name): every reader gets every chosen exam of the
+/// chosen patients once (with `skip_assigned`, those not on their
+/// worklist yet), after what their worklist already holds, in a random
+/// order of their own, under codes from the operating system, with
+/// `repeat_share` (0–0.5) of them presented again. Returns the number of
+/// assignments made; a refused request (`Invalid` naming `readers[i]`,
+/// `patients[i]` or `repeat_share`) writes nothing.
 pub async fn assign(
     store: &dyn Store,
     actor: &Actor,
     study_id: i64,
-    readers: &[String],
-    exams: ExamChoice,
-    repeat_share: f64,
+    request: &WorklistRequest,
 ) -> StoreResult<usize> {
-    check_request(readers, repeat_share)?;
+    let readers = &request.readers;
+    check_request(readers, request.repeat_share)?;
     let users = store.users().await?;
-    let imported: std::collections::BTreeSet<String> = store
-        .readings(study_id)
-        .await?
-        .into_iter()
+    let readings = store.readings(study_id).await?;
+    let imported: std::collections::BTreeSet<&str> = readings
+        .iter()
         .filter(|r| matches!(r.kind, ReadingKind::Imported | ReadingKind::Consensus))
-        .map(|r| r.reader)
+        .map(|r| r.reader.as_str())
         .collect();
     let mut reader_ids = Vec::new();
     for (i, r) in readers.iter().enumerate() {
@@ -207,7 +239,7 @@ pub async fn assign(
         if reader_ids.contains(&user.id) {
             return Err(StoreError::invalid(field, format!("{r:?} is listed twice")));
         }
-        if imported.contains(r) {
+        if imported.contains(r.as_str()) {
             return Err(StoreError::invalid(
                 field,
                 format!("the imported readings of this study already have a reader named {r:?}"),
@@ -215,23 +247,114 @@ pub async fn assign(
         }
         reader_ids.push(user.id);
     }
+    let patients = store.patients(study_id).await?;
+    if let Some(wanted) = &request.patients {
+        if wanted.is_empty() {
+            return Err(StoreError::invalid(
+                "patients",
+                "choose at least one patient",
+            ));
+        }
+        let held: std::collections::HashSet<&str> =
+            patients.iter().map(|p| p.patient_id.as_str()).collect();
+        for (i, id) in wanted.iter().enumerate() {
+            if !held.contains(id.as_str()) {
+                return Err(StoreError::invalid(
+                    format!("patients[{i}]"),
+                    format!("no patient {id:?} in this study"),
+                ));
+            }
+        }
+    }
+    let wanted: Option<std::collections::HashSet<&str>> = request
+        .patients
+        .as_ref()
+        .map(|w| w.iter().map(String::as_str).collect());
     let mut chosen = Vec::new();
-    for p in store.patients(study_id).await? {
-        if exams != ExamChoice::Ct {
+    for p in &patients {
+        if wanted
+            .as_ref()
+            .is_some_and(|w| !w.contains(p.patient_id.as_str()))
+        {
+            continue;
+        }
+        if request.exams != ExamChoice::Ct {
             chosen.push((p.hand_radiograph.id, 'H'));
         }
-        if exams != ExamChoice::HandRadiograph {
+        if request.exams != ExamChoice::HandRadiograph {
             chosen.push((p.ct.id, 'C'));
         }
     }
-    let mut next = HashMap::new();
-    for &id in &reader_ids {
-        let list = store.worklist(id).await?;
-        next.insert(id, list.last().map_or(0, |w| w.position + 1));
-    }
     let mut rng = Shuffler::from_os()?;
-    let planned = plan(&chosen, &reader_ids, repeat_share, &next, &mut rng)?;
+    let mut planned = Vec::new();
+    for (&id, name) in reader_ids.iter().zip(readers) {
+        let list = store.worklist(id).await?;
+        let next = HashMap::from([(id, list.last().map_or(0, |w| w.position + 1))]);
+        let exams: Vec<(i64, char)> = if request.skip_assigned {
+            let held: std::collections::HashSet<i64> = readings
+                .iter()
+                .filter(|r| r.reader == *name && r.kind == ReadingKind::Primary)
+                .map(|r| r.exam_id)
+                .collect();
+            chosen
+                .iter()
+                .copied()
+                .filter(|(exam, _)| !held.contains(exam))
+                .collect()
+        } else {
+            chosen.clone()
+        };
+        planned.extend(plan(&exams, &[id], request.repeat_share, &next, &mut rng)?);
+    }
+    if planned.is_empty() {
+        return Ok(0);
+    }
     store.create_assignments(actor, study_id, &planned).await
+}
+
+/// One reader's progress through a study's worklist.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReaderProgress {
+    /// The reader.
+    pub reader: String,
+    /// First presentations assigned, and read.
+    pub assigned: usize,
+    /// Of those, read.
+    pub read: usize,
+    /// Repeat presentations assigned.
+    pub repeats: usize,
+    /// Of those, read.
+    pub repeats_read: usize,
+}
+
+/// Every reader's progress through their worklist in `study_id`, by name.
+pub async fn progress(store: &dyn Store, study_id: i64) -> StoreResult<Vec<ReaderProgress>> {
+    let mut by_reader: std::collections::BTreeMap<String, ReaderProgress> = Default::default();
+    for r in store.readings(study_id).await? {
+        let repeat = match r.kind {
+            ReadingKind::Primary => false,
+            ReadingKind::Repeat => true,
+            ReadingKind::Imported | ReadingKind::Consensus => continue,
+        };
+        let p = by_reader
+            .entry(r.reader.clone())
+            .or_insert_with(|| ReaderProgress {
+                reader: r.reader.clone(),
+                assigned: 0,
+                read: 0,
+                repeats: 0,
+                repeats_read: 0,
+            });
+        let read = usize::from(r.findings.is_some());
+        if repeat {
+            p.repeats += 1;
+            p.repeats_read += read;
+        } else {
+            p.assigned += 1;
+            p.read += read;
+        }
+    }
+    Ok(by_reader.into_values().collect())
 }
 
 #[cfg(test)]

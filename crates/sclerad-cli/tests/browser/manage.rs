@@ -312,3 +312,87 @@ fn the_data_manager_edits_a_patient_and_meets_a_conflict() {
         b.close().await;
     });
 }
+
+/// As the admin then the data manager of `sclerad demo --serve`: a new
+/// reader gets a worklist of three patients' hand radiographs, then the
+/// rest of the study's hand radiographs, without the first three again;
+/// the progress table shows both.
+#[test]
+fn the_data_manager_builds_a_partial_worklist_and_grows_it() {
+    let Some(env) = Env::start() else { return };
+    let admin = env.demo.user("admin", 0).clone();
+    let manager = env.demo.user("data_manager", 0).clone();
+    env.run(async {
+        let b = env.browser().await;
+        b.login(&admin).await;
+        b.goto("/admin/users").await;
+        b.find("#name")
+            .await
+            .send_keys("rx-new")
+            .await
+            .expect("type");
+        b.find("#password")
+            .await
+            .send_keys("a long enough secret")
+            .await
+            .expect("type");
+        b.js("document.querySelector('#role').value = 'reader';", vec![])
+            .await;
+        b.click("[data-action=create-user]").await;
+        b.wait(
+            "document.querySelector('tr[data-user=\"rx-new\"]')",
+            "the new reader",
+        )
+        .await;
+        b.close().await;
+
+        let b = env.browser().await;
+        b.login(&manager).await;
+        b.wait_path("/manage").await;
+        b.click("tr[data-study] [data-action=worklists]").await;
+        b.wait_path("/manage/worklists").await;
+        assert!(b.count("tr[data-reader]").await >= 2, "the demo's readers");
+        b.shot("manage-worklists").await;
+        b.axe("the worklists page").await;
+        let assign = |patients: &'static str| {
+            let b = &b;
+            async move {
+                b.click("input[name=reader][value=rx-new]").await;
+                b.js(
+                    "document.querySelector('#exams').value = 'hand_radiograph';",
+                    vec![],
+                )
+                .await;
+                let share = b.find("#repeat_percent").await;
+                share.clear().await.expect("clear");
+                share.send_keys("0").await.expect("type");
+                let list = b.find("#patients").await;
+                list.clear().await.expect("clear");
+                if !patients.is_empty() {
+                    list.send_keys(patients).await.expect("type");
+                }
+                b.click("[data-action=build-worklists]").await;
+                b.wait("document.querySelector('[data-notice]')", "the notice")
+                    .await;
+            }
+        };
+        assign("NCY001\nNCY002\nNCY003").await;
+        assert_eq!(
+            b.attr("tr[data-reader=rx-new]", "data-assigned")
+                .await
+                .as_deref(),
+            Some("3")
+        );
+        b.shot("manage-worklists-partial").await;
+        b.axe("a partial worklist made").await;
+        assign("").await;
+        assert_eq!(
+            b.attr("tr[data-reader=rx-new]", "data-assigned")
+                .await
+                .as_deref(),
+            Some("77"),
+            "every hand radiograph once"
+        );
+        b.close().await;
+    });
+}

@@ -51,6 +51,14 @@ pub struct AssignmentRequest {
     /// code, for intra-reader agreement.
     #[serde(default)]
     pub repeat_share: f64,
+    /// Only these patients (their ids); every patient when absent.
+    #[serde(default)]
+    pub patients: Option<Vec<String>>,
+    /// Leave out, for each reader, the exams already on their worklist, so
+    /// that worklists grow by the patients added since (otherwise such an
+    /// exam is a 409 and nothing is assigned).
+    #[serde(default)]
+    pub skip_assigned: bool,
 }
 
 /// How many assignments were made.
@@ -60,8 +68,10 @@ pub struct AssignmentResponse {
     pub created: usize,
 }
 
-/// Build blinded worklists: every reader gets every chosen exam once, in a
-/// random order of their own, under random codes (data managers).
+/// Build blinded worklists: every reader gets every chosen exam of the
+/// chosen patients once (with `skip_assigned`, those not on their
+/// worklist yet), in a random order of their own, under random codes
+/// (data managers).
 #[utoipa::path(post, path = "/api/studies/{study}/assignments", tag = "reading", request_body = AssignmentRequest,
     params(("study" = String, Path, description = "study name")),
     responses((status = 201, body = AssignmentResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
@@ -81,9 +91,13 @@ pub async fn create_assignments(
         state.store.as_ref(),
         &caller.actor(),
         study.id,
-        &req.readers,
-        req.exams.into(),
-        req.repeat_share,
+        &blinding::WorklistRequest {
+            readers: req.readers,
+            exams: req.exams.into(),
+            repeat_share: req.repeat_share,
+            patients: req.patients,
+            skip_assigned: req.skip_assigned,
+        },
     )
     .await?;
     Ok((StatusCode::CREATED, ApiJson(AssignmentResponse { created })))

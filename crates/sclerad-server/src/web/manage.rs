@@ -27,6 +27,8 @@ struct StudyRow {
     append_href: String,
     /// Its patients.
     patients_href: String,
+    /// Its worklists.
+    worklists_href: String,
 }
 
 #[derive(Template)]
@@ -55,6 +57,7 @@ pub async fn studies(State(state): State<AppState>, viewer: Viewer) -> Result<Re
         studies.push(StudyRow {
             append_href: format!("/manage/append?study={}", super::encode(&s.name)),
             patients_href: format!("/manage/patients?study={}", super::encode(&s.name)),
+            worklists_href: format!("/manage/worklists?study={}", super::encode(&s.name)),
             name: s.name,
             created_at: s.created_at,
             patients,

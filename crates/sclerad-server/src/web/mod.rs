@@ -14,6 +14,7 @@ mod patients;
 mod reading;
 mod session;
 pub mod setup;
+mod worklists;
 
 use askama::Template;
 use axum::extract::FromRequestParts;
@@ -67,6 +68,10 @@ pub fn routes() -> Router<AppState> {
                 .layer(axum::extract::DefaultBodyLimit::disable()),
         )
         .route("/manage/patients", get(patients::list))
+        .route(
+            "/manage/worklists",
+            get(worklists::worklists).post(worklists::build),
+        )
         .route(
             "/manage/patient",
             get(patients::patient).post(patients::save),

@@ -506,7 +506,7 @@ pub(super) async fn reader_pages_read_save_and_stay_blind(store: Arc<dyn Store>)
     assert_eq!(forbidden.status, StatusCode::FORBIDDEN);
     assert!(forbidden.html.contains("for the role reader"));
     let home = page(app, Method::GET, "/", Some(&dm), None).await;
-    assert_eq!(home.status, StatusCode::OK);
+    assert_eq!(home.location.as_deref(), Some("/manage"));
     let home = page(app, Method::GET, "/", Some(&rita), None).await;
     assert_eq!(home.location.as_deref(), Some("/read"));
 
@@ -768,6 +768,8 @@ pub(super) async fn page_route_role_matrix(store: Arc<dyn Store>) {
             Role::DataManager,
         ),
         (Method::POST, "/manage/patient", Role::DataManager),
+        (Method::GET, "/manage/worklists?study=s", Role::DataManager),
+        (Method::POST, "/manage/worklists", Role::DataManager),
         (Method::GET, "/admin/users", Role::Admin),
         (Method::POST, "/admin/users", Role::Admin),
         (Method::POST, "/admin/users/1", Role::Admin),
@@ -1537,7 +1539,7 @@ pub(super) async fn data_manager_uploads_a_bundle_as_a_new_study(store: Arc<dyn 
     assert_eq!(home.location.as_deref(), Some("/manage"));
     let studies = page_of(app, "/manage", &dm).await;
     assert!(
-        row(&studies, "data-study=\"s\"").contains("<td>3</td>"),
+        row(&studies, "data-study=\"s\"").contains("data-action=\"patients\">3</a>"),
         "{studies}"
     );
     let form = page_of(app, "/manage/import", &dm).await;
@@ -1943,7 +1945,7 @@ pub(super) async fn data_manager_grows_a_study_from_its_page(store: Arc<dyn Stor
     assert_eq!(events.len(), 1, "the append is the data manager's");
     let studies = page_of(app, "/manage", &dm).await;
     assert!(
-        row(&studies, "data-study=\"grow me\"").contains("<td>77</td>"),
+        row(&studies, "data-study=\"grow me\"").contains("data-action=\"patients\">77</a>"),
         "{studies}"
     );
 }
@@ -2149,4 +2151,143 @@ pub(super) async fn data_manager_lists_and_edits_patients(store: Arc<dyn Store>)
         .await
         .expect("events");
     assert_eq!(events.len(), 2, "two saves, the data manager's: {events:?}");
+}
+
+/// The data manager builds a worklist for one reader over two patients'
+/// hand radiographs, is refused (at the field) a repeat of it, an unknown
+/// patient, no reader, an absurd repeat share, then grows it by the
+/// patient left out; the progress follows the reader's saves.
+pub(super) async fn data_manager_builds_partial_worklists(store: Arc<dyn Store>) {
+    let f = fixture(Arc::clone(&store)).await;
+    let app = &f.app;
+    let dm = log_in_to(app, "dm", "/").await;
+    let studies = page_of(app, "/manage", &dm).await;
+    assert!(
+        row(&studies, "data-study=\"s\"").contains("href=\"/manage/worklists?study=s\""),
+        "{studies}"
+    );
+    let form = page_of(app, "/manage/worklists?study=s", &dm).await;
+    assert!(form.contains("data-form=\"worklists\""), "{form}");
+    assert!(form.contains("name=\"reader\" value=\"rita\""), "{form}");
+    assert!(!form.contains("value=\"stat\""), "only readers: {form}");
+    assert!(
+        form.contains("<p data-empty>No reader has a worklist"),
+        "{form}"
+    );
+    let csrf = csrf_of(&form);
+    let post = |fields: &[(&str, &str)]| {
+        let mut body = format!("csrf={}&study=s", enc(&csrf));
+        for (k, v) in fields {
+            body.push_str(&format!("&{}={}", enc(k), enc(v)));
+        }
+        let dm = dm.clone();
+        async move {
+            page(
+                app,
+                Method::POST,
+                "/manage/worklists",
+                Some(&dm),
+                Some(&body),
+            )
+            .await
+        }
+    };
+    let rita_hands = |patients: &'static str, skip: bool| {
+        let mut fields = vec![
+            ("reader", "rita"),
+            ("exams", "hand_radiograph"),
+            ("repeat_percent", "0"),
+            ("patients", patients),
+        ];
+        if skip {
+            fields.push(("skip_assigned", "1"));
+        }
+        fields
+    };
+    let made = post(&rita_hands("P01,\nP02", true)).await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.html);
+    assert!(
+        made.html.contains("data-notice>2 readings assigned."),
+        "{}",
+        made.html
+    );
+    assert!(
+        made.html
+            .contains("data-reader=\"rita\" data-assigned=\"2\" data-read=\"0\""),
+        "{}",
+        made.html
+    );
+    assert!(!made.html.contains("data-reader=\"rolf\""), "{}", made.html);
+    for (fields, field, says) in [
+        (
+            rita_hands("P01", false),
+            "skip_assigned",
+            "nothing was assigned",
+        ),
+        (rita_hands("P01 P77", true), "patients", "P77"),
+        (
+            vec![
+                ("exams", "both"),
+                ("repeat_percent", "10"),
+                ("patients", ""),
+            ],
+            "reader",
+            "at least one reader",
+        ),
+        (
+            vec![
+                ("reader", "rolf"),
+                ("exams", "both"),
+                ("repeat_percent", "80"),
+            ],
+            "repeat_percent",
+            "0 to 50",
+        ),
+    ] {
+        let refused = post(&fields).await;
+        assert_eq!(
+            refused.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{field}: {}",
+            refused.html
+        );
+        assert!(
+            refused.html.contains(&format!("data-problem=\"{field}\""))
+                && refused.html.contains(says),
+            "{field}: {}",
+            refused.html
+        );
+    }
+    assert_eq!(
+        f.worklist("rita").await.len(),
+        2,
+        "nothing assigned by the refusals"
+    );
+    assert!(f.worklist("rolf").await.is_empty());
+
+    // Every patient, only what rita lacks: P03.
+    let grown = post(&rita_hands("", true)).await;
+    assert_eq!(grown.status, StatusCode::CREATED, "{}", grown.html);
+    assert!(
+        grown.html.contains("data-notice>1 readings assigned."),
+        "{}",
+        grown.html
+    );
+    let list = f.worklist("rita").await;
+    assert_eq!(list.len(), 3);
+    let code = list[0]["code"].as_str().expect("code").to_string();
+    f.ok(
+        Method::PUT,
+        &format!("/api/worklist/{code}"),
+        "rita",
+        Some(&json!({"version": 0, "findings": [{"side": "left", "site": "tuft_d2", "lesion": "acro_osteolysis", "grade": 2}]})),
+    )
+    .await;
+    let shown = page_of(app, "/manage/worklists?study=s", &dm).await;
+    assert!(
+        shown.contains("data-reader=\"rita\" data-assigned=\"3\" data-read=\"1\""),
+        "{shown}"
+    );
+    let nothing = post(&rita_hands("", true)).await;
+    assert!(nothing.html.contains("Nothing to add"), "{}", nothing.html);
 }
