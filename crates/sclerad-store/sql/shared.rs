@@ -403,6 +403,18 @@ pub(super) async fn apply_migrations(tx: &mut DbConnection, all: &[Migration]) -
     Ok(())
 }
 
+/// Gives the transaction the page cache a bulk write works with (`on`), or
+/// gives back the default, where the back end has one ([`IMPORT_CACHE`]).
+async fn import_cache(tx: &mut DbConnection, on: bool) -> StoreResult<()> {
+    if let Some((setup, teardown)) = IMPORT_CACHE {
+        sqlx::query(if on { setup } else { teardown })
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+    }
+    Ok(())
+}
+
 /// A row's id and the digest of what was written to it.
 type RowDigest = (i64, Option<String>);
 
@@ -1493,12 +1505,7 @@ impl Store for ThisStore {
     ) -> StoreResult<ImportSummary> {
         check_study_name(name)?;
         let mut tx = self.write().await?;
-        if let Some((setup, _)) = IMPORT_CACHE {
-            sqlx::query(setup)
-                .execute(&mut *tx)
-                .await
-                .map_err(backend)?;
-        }
+        import_cache(&mut tx, true).await?;
         let created_at = now();
         let study_id: i64 = sqlx::query_scalar(
             "INSERT INTO studies (name, columns, created_at) VALUES ($1, $2, $3) RETURNING id",
@@ -1538,12 +1545,7 @@ impl Store for ThisStore {
         events.extend(digests(&mut tx, DataTable::Studies, &[study_id]).await?);
         events.extend(row_events);
         audit(&mut tx, actor, events).await?;
-        if let Some((_, teardown)) = IMPORT_CACHE {
-            sqlx::query(teardown)
-                .execute(&mut *tx)
-                .await
-                .map_err(backend)?;
-        }
+        import_cache(&mut tx, false).await?;
         tx.commit().await.map_err(backend)?;
         Ok(summary)
     }
@@ -1693,12 +1695,7 @@ impl Store for ThisStore {
         }
         drop((existing, held, readings, exam_of));
 
-        if let Some((setup, _)) = IMPORT_CACHE {
-            sqlx::query(setup)
-                .execute(&mut *tx)
-                .await
-                .map_err(backend)?;
-        }
+        import_cache(&mut tx, true).await?;
         let created_at = now();
         let (digest, row_events) = write_rows(&mut tx, study.id, import, &created_at, seed).await?;
         let mut events = Vec::new();
@@ -1726,12 +1723,7 @@ impl Store for ThisStore {
         events.extend(digests(&mut tx, DataTable::Studies, &[study.id]).await?);
         events.extend(row_events);
         audit(&mut tx, actor, events).await?;
-        if let Some((_, teardown)) = IMPORT_CACHE {
-            sqlx::query(teardown)
-                .execute(&mut *tx)
-                .await
-                .map_err(backend)?;
-        }
+        import_cache(&mut tx, false).await?;
         tx.commit().await.map_err(backend)?;
         Ok(summary)
     }

@@ -17,17 +17,6 @@ use super::marks::{lesion_label, site_label, submitted, Comparison, Marks, Recor
 use super::{encode, render, PageError, Viewer};
 use crate::{AppError, AppState};
 
-async fn study_of(state: &AppState, name: &str) -> Result<Study, PageError> {
-    if !crate::auth::plain_text(name, 200) {
-        return Err(AppError::NotFound("no such study".into()).into());
-    }
-    Ok(state
-        .store
-        .study(name)
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("no study named {name:?}")))?)
-}
-
 #[derive(Template)]
 #[template(path = "adjudication/studies.html")]
 struct StudiesPage {
@@ -79,7 +68,7 @@ pub async fn list(
     Path(name): Path<String>,
 ) -> Result<Response, PageError> {
     viewer.require(Role::Adjudicator)?;
-    let study = study_of(&state, &name).await?;
+    let study = super::study_named(&state, &name).await?;
     let all = review::disagreements(&state.store.readings(study.id).await?);
     let resolved = all.iter().filter(|d| d.resolved()).count();
     let lines = all
@@ -309,7 +298,7 @@ pub async fn exam(
 ) -> Result<Response, PageError> {
     viewer.require(Role::Adjudicator)?;
     let exam_id = exam_number(&exam)?;
-    let study = study_of(&state, &name).await?;
+    let study = super::study_named(&state, &name).await?;
     let (d, covered) = disagreement(&state, &study, exam_id).await?;
     let version = d.consensus_version;
     let pane = adjudicator_pane(&state, &study.name, exam_id, &view, covered).await?;
@@ -342,7 +331,7 @@ pub async fn save(
 ) -> Result<Response, PageError> {
     viewer.require(Role::Adjudicator)?;
     let exam_id = exam_number(&exam)?;
-    let study = study_of(&state, &name).await?;
+    let study = super::study_named(&state, &name).await?;
     let (d, covered) = disagreement(&state, &study, exam_id).await?;
     let form = submitted(&body, d.modality)?;
     viewer.check_csrf(&form.csrf)?;

@@ -162,11 +162,7 @@ pub async fn import_form(
 
 /// The patients study `name` has, or `NotFound`.
 async fn append_to(state: &AppState, name: &str) -> Result<AppendTo, PageError> {
-    let study = state
-        .store
-        .study(name)
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("no study named {name:?}")))?;
+    let study = super::study_named(state, name).await?;
     let patients = state
         .store
         .patients_page(

@@ -23,7 +23,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use sclerad_store::{Role, User};
+use sclerad_store::{Role, Study, User};
 
 use crate::auth::{cookie, same, token_hash, SESSION_COOKIE};
 use crate::{AppError, AppState};
@@ -314,6 +314,28 @@ pub fn csrf_sent<'a>(field: &'a str, headers: &'a axum::http::HeaderMap) -> &'a 
     } else {
         field
     }
+}
+
+/// The study named `name`, or the page's 404 (a name no study could have
+/// is not looked up).
+pub(super) async fn study_named(state: &AppState, name: &str) -> Result<Study, PageError> {
+    if !crate::auth::plain_text(name, 200) {
+        return Err(AppError::NotFound("no such study".into()).into());
+    }
+    Ok(state
+        .store
+        .study(name)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no study named {name:?}")))?)
+}
+
+/// The first value of field `name` of a form read as pairs (a form whose
+/// fields are not known in advance: a study's columns, checked readers).
+pub(super) fn form_value<'a>(form: &'a [(String, String)], name: &str) -> &'a str {
+    form.iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or_default()
 }
 
 /// `text` percent-encoded for a query value.

@@ -14,7 +14,7 @@ use axum::Form;
 use sclerad_store::{FieldProblem, PatientRecord, Role, StoreError, Study};
 use serde::Deserialize;
 
-use super::{encode, render, PageError, Viewer};
+use super::{encode, form_value, render, study_named, PageError, Viewer};
 use crate::{AppError, AppState};
 
 /// Patients a page of the list shows.
@@ -66,15 +66,6 @@ pub struct ListQuery {
     incomplete: Option<String>,
     #[serde(default)]
     page: Option<usize>,
-}
-
-/// The study named `name`, or `NotFound`.
-async fn study_named(state: &AppState, name: &str) -> Result<Study, PageError> {
-    Ok(state
-        .store
-        .study(name)
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("no study named {name:?}")))?)
 }
 
 /// The record as the text of the study's patients columns.
@@ -237,6 +228,8 @@ struct PatientPage {
     fields: Vec<Field>,
     missing: Vec<String>,
     notice: Option<String>,
+    /// A refusal of the record as a whole, not of one field.
+    problem: Option<String>,
     /// The edit was made on version `.0`; `.1` is stored now.
     conflict: Option<(i64, i64)>,
 }
@@ -245,6 +238,7 @@ impl PatientPage {
     /// The number of refused fields.
     fn refused(&self) -> usize {
         self.fields.iter().filter(|f| f.problem.is_some()).count()
+            + usize::from(self.problem.is_some())
     }
 }
 
@@ -307,6 +301,7 @@ fn patient_page(
             .next()
             .unwrap_or_default(),
         notice: None,
+        problem: None,
         conflict: None,
     }
 }
@@ -338,12 +333,7 @@ pub async fn save(
     Form(form): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     viewer.require(Role::DataManager)?;
-    let get = |name: &str| {
-        form.iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-            .unwrap_or_default()
-    };
+    let get = |name: &str| form_value(&form, name);
     viewer.check_csrf(get("csrf"))?;
     let study = study_named(&state, get("study")).await?;
     let patient_id = get("id").to_string();
@@ -419,12 +409,7 @@ fn refused(
         let message = super::account::sentence(&problem.message);
         match page.fields.iter_mut().find(|f| f.column == problem.field) {
             Some(field) => field.problem = Some(message),
-            None => {
-                page.notice = None;
-                if let Some(first) = page.fields.first_mut() {
-                    first.problem.get_or_insert(message);
-                }
-            }
+            None => page.problem = Some(message),
         }
     }
     render(StatusCode::UNPROCESSABLE_ENTITY, &page)

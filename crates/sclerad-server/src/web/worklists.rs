@@ -13,8 +13,8 @@ use sclerad_store::{Role, StoreError, Study};
 use serde::Deserialize;
 
 use super::account::sentence;
-use super::{render, PageError, Viewer};
-use crate::{AppError, AppState};
+use super::{form_value, render, study_named, PageError, Viewer};
+use crate::AppState;
 
 /// A reader the form offers.
 struct ReaderChoice {
@@ -54,14 +54,6 @@ impl WorklistsPage {
 #[derive(Deserialize)]
 pub struct StudyQuery {
     study: String,
-}
-
-async fn study_named(state: &AppState, name: &str) -> Result<Study, PageError> {
-    Ok(state
-        .store
-        .study(name)
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("no study named {name:?}")))?)
 }
 
 /// The page with the study's progress and the form as given.
@@ -136,12 +128,7 @@ pub async fn build(
     Form(form): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     viewer.require(Role::DataManager)?;
-    let get = |name: &str| {
-        form.iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.trim())
-            .unwrap_or_default()
-    };
+    let get = |name: &str| form_value(&form, name).trim();
     viewer.check_csrf(get("csrf"))?;
     let study = study_named(&state, get("study")).await?;
     let given = FormState {
