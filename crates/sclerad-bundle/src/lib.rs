@@ -11,6 +11,7 @@
 //! summaries) live in `sclerad_model::validate`; [`load`] runs both.
 
 mod append;
+mod archive;
 mod cell;
 #[doc(hidden)]
 pub mod handmade;
@@ -26,6 +27,7 @@ use sclerad_model::{
 };
 
 pub use append::{append, Appended};
+pub use archive::{unzip, zip, ZIP_MEMBERS_MAX};
 pub use cell::DateFormat;
 pub use write::{
     derived_csv, write_bytes_atomically, write_file_atomically, write_folder, TableRows,
@@ -60,6 +62,14 @@ pub enum BundleError {
         size: u64,
         /// The limit, in bytes.
         limit: u64,
+    },
+    /// A zip archive that cannot be read, or holds more than it may.
+    #[error("{path}: {reason}")]
+    Archive {
+        /// The archive (or its member, as `archive!member`).
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
     },
     /// Reading or writing failed.
     #[error("{path}: {source}")]
@@ -432,9 +442,15 @@ pub fn read_plain_csv(
     max_file_bytes: u64,
 ) -> Result<Result<PlainTable, Vec<Problem>>, BundleError> {
     let bytes = read_file(path, max_file_bytes)?;
+    Ok(read_plain_csv_bytes(&display_name(path), &bytes))
+}
+
+/// [`read_plain_csv`] of bytes already read (an upload), named `file` in
+/// its problems.
+pub fn read_plain_csv_bytes(file: &str, bytes: &[u8]) -> Result<PlainTable, Vec<Problem>> {
     let mut problems = Vec::new();
-    let Some(t) = raw::csv_table(TableName::file(display_name(path)), &bytes, &mut problems) else {
-        return Ok(Err(problems));
+    let Some(t) = raw::csv_table(TableName::file(file), bytes, &mut problems) else {
+        return Err(problems);
     };
     let width = t.header.len();
     let mut rows = Vec::new();
@@ -453,14 +469,14 @@ pub fn read_plain_csv(
         rows.push((r.number, r.cells.iter().map(raw::Cell::display).collect()));
     }
     if !problems.is_empty() {
-        return Ok(Err(problems));
+        return Err(problems);
     }
-    Ok(Ok(PlainTable {
+    Ok(PlainTable {
         name: t.name,
         header: t.header,
         rows,
         decimal_comma: t.decimal_comma,
-    }))
+    })
 }
 
 /// The SHA-256 fingerprint of a bundle, for provenance. For a single file
@@ -479,21 +495,39 @@ pub fn fingerprint(path: &Path, max_file_bytes: u64) -> Result<String, BundleErr
         let bytes = read_file(path, max_file_bytes)?;
         return Ok(hex(&bytes));
     }
-    let mut listing = String::new();
     let entries: Vec<(String, PathBuf)> = std::fs::read_dir(path)
         .map_err(|e| BundleError::io(path, e))?
         .filter_map(Result::ok)
         .map(|e| (e.file_name().to_string_lossy().into_owned(), e.path()))
         .collect();
+    let mut files = Vec::new();
     for table in [PATIENTS, HAND_READINGS, SPINE_READINGS] {
         let wanted = format!("{table}.csv");
         if let Some((name, p)) = entries
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(&wanted))
         {
-            let bytes = read_file(p, max_file_bytes)?;
-            listing.push_str(&format!("{}  {name}\n", hex(&bytes)));
+            files.push((name.clone(), read_file(p, max_file_bytes)?));
         }
     }
-    Ok(hex(listing.as_bytes()))
+    Ok(fingerprint_files(&files))
+}
+
+/// [`fingerprint`] of a folder holding `files` (name, bytes): what
+/// `sclerad analyze` records for that folder, computed without writing it.
+/// Files that are not bundle files are left out, as they are from a folder.
+pub fn fingerprint_files<N: AsRef<str>, B: AsRef<[u8]>>(files: &[(N, B)]) -> String {
+    use sha2::{Digest, Sha256};
+    let hex = |bytes: &[u8]| -> String { sclerad_model::hex(&Sha256::digest(bytes)) };
+    let mut listing = String::new();
+    for table in [PATIENTS, HAND_READINGS, SPINE_READINGS] {
+        let wanted = format!("{table}.csv");
+        if let Some((name, bytes)) = files
+            .iter()
+            .find(|(n, _)| n.as_ref().eq_ignore_ascii_case(&wanted))
+        {
+            listing.push_str(&format!("{}  {}\n", hex(bytes.as_ref()), name.as_ref()));
+        }
+    }
+    hex(listing.as_bytes())
 }

@@ -8,8 +8,8 @@ use sclerad_model::Fnv;
 
 use chrono::NaiveDate;
 use sclerad_model::{
-    ColumnSet, CtType, HandReading, HandSide, HandSite, Lesion, LevelSet, Location, Morphology,
-    Patient, PatientColumn as Col, Problem, Readings, Sex, SpineFlag, SpineReading, SpineSegment,
+    ColumnKind, ColumnSet, CtType, HandReading, HandSide, HandSite, Lesion, LevelSet, Location, Morphology,
+    Patient, PatientColumn as Col, Problem, Readings, Requirement, Sex, SpineFlag, SpineReading, SpineSegment,
     SpineSide, Subset, VertebralLevel,
 };
 
@@ -378,6 +378,20 @@ impl<'x> Row<'_, 'x> {
             })
     }
 
+    /// A number of a `patients` column, in the range the format gives it.
+    fn number_column(&mut self, column: Col) -> Option<f64> {
+        let bounds = match column.kind() {
+            ColumnKind::Number {
+                min,
+                max,
+                exclusive: true,
+            } => Bounds::Open(min, max),
+            ColumnKind::Number { min, max, .. } => Bounds::Closed(min, max),
+            _ => Bounds::Closed(f64::MIN, f64::MAX),
+        };
+        self.number(column.code(), bounds)
+    }
+
     fn integer(&mut self, name: &'static str, lo: u8, hi: u8) -> Option<u8> {
         let x = self.number(name, Bounds::Closed(f64::from(lo), f64::from(hi)))?;
         if x.fract() != 0.0 {
@@ -609,7 +623,13 @@ pub(crate) fn read_patients(
     };
 
     let mut keys_present = true;
-    for key in [Col::PatientId, Col::Sex, Col::Subset] {
+    let required = |want: Requirement| {
+        Col::ALL
+            .iter()
+            .copied()
+            .filter(move |c| c.requirement() == want)
+    };
+    for key in required(Requirement::ColumnAndCell) {
         if !cols.has(key.code()) {
             problems.push(missing_column(
                 t,
@@ -619,15 +639,19 @@ pub(crate) fn read_patients(
             keys_present = false;
         }
     }
-    for c in [Col::DigitalUlcers, Col::IldCt, Col::Pah, Col::Death] {
+    for c in required(Requirement::Column) {
         if !cols.has(c.code()) {
             problems.push(missing_column(t, c.code(), ""));
         }
     }
-    for (a, b) in [
-        (Col::AgeYears, Col::BirthDate),
-        (Col::OnsetDate, Col::DiseaseDurationYears),
-    ] {
+    for a in Col::ALL.iter().copied() {
+        let Requirement::OneOf(b) = a.requirement() else {
+            continue;
+        };
+        // Each pair once, at its first column.
+        if b.index() < a.index() {
+            continue;
+        }
         if !cols.has(a.code()) && !cols.has(b.code()) {
             problems.push(Problem::error(
                 "missing-column",
@@ -641,8 +665,7 @@ pub(crate) fn read_patients(
         }
     }
     if !ctx.hand_readings_given {
-        for lesion in Lesion::ALL {
-            let c = Col::of_lesion(*lesion);
+        for c in required(Requirement::UnlessHandReadings) {
             if !cols.has(c.code()) {
                 problems.push(missing_column(
                     t,
@@ -653,8 +676,7 @@ pub(crate) fn read_patients(
         }
     }
     if !ctx.spine_readings_given {
-        for flag in SpineFlag::ALL {
-            let c = Col::of_spine(*flag);
+        for c in required(Requirement::UnlessSpineReadings) {
             if !cols.has(c.code()) {
                 problems.push(missing_column(
                     t,
@@ -794,11 +816,10 @@ fn type_patients(
             sex.unwrap_or(Sex::Female),
             subset.unwrap_or(Subset::Limited),
         );
-        p.age_years = r.number(Col::AgeYears.code(), Bounds::Open(0.0, 120.0));
+        p.age_years = r.number_column(Col::AgeYears);
         p.birth_date = r.date(Col::BirthDate.code());
         p.onset_date = r.date(Col::OnsetDate.code());
-        p.disease_duration_years =
-            r.number(Col::DiseaseDurationYears.code(), Bounds::Closed(0.0, 100.0));
+        p.disease_duration_years = r.number_column(Col::DiseaseDurationYears);
         p.hand_xray_date = r.date(Col::HandXrayDate.code());
         p.ct_date = r.date(Col::CtDate.code());
         p.ct_type = r.code(
@@ -820,17 +841,20 @@ fn type_patients(
         p.digital_ulcers = r.boolean(Col::DigitalUlcers.code());
         p.ild_ct = r.boolean(Col::IldCt.code());
         p.restrictive_syndrome = r.boolean(Col::RestrictiveSyndrome.code());
-        p.fvc_pct_pred = r.number(Col::FvcPctPred.code(), Bounds::Closed(0.0, 250.0));
-        p.tlc_pct_pred = r.number(Col::TlcPctPred.code(), Bounds::Closed(0.0, 250.0));
-        p.dlco_pct_pred = r.number(Col::DlcoPctPred.code(), Bounds::Closed(0.0, 250.0));
+        p.fvc_pct_pred = r.number_column(Col::FvcPctPred);
+        p.tlc_pct_pred = r.number_column(Col::TlcPctPred);
+        p.dlco_pct_pred = r.number_column(Col::DlcoPctPred);
         p.pah = r.boolean(Col::Pah.code());
-        p.mpap_mmhg = r.number(Col::MpapMmhg.code(), Bounds::Closed(0.0, 200.0));
-        p.pawp_mmhg = r.number(Col::PawpMmhg.code(), Bounds::Closed(0.0, 200.0));
-        p.pvr_wu = r.number(Col::PvrWu.code(), Bounds::Closed(0.0, 100.0));
+        p.mpap_mmhg = r.number_column(Col::MpapMmhg);
+        p.pawp_mmhg = r.number_column(Col::PawpMmhg);
+        p.pvr_wu = r.number_column(Col::PvrWu);
         p.death = r.boolean(Col::Death.code());
         p.death_date = r.date(Col::DeathDate.code());
         p.last_followup_date = r.date(Col::LastFollowupDate.code());
-        p.mrss = r.integer(Col::Mrss.code(), 0, 51);
+        p.mrss = match Col::Mrss.kind() {
+            ColumnKind::WholeNumber { min, max } => r.integer(Col::Mrss.code(), min, max),
+            _ => None,
+        };
         for item in Col::ACR_EULAR_ITEMS {
             let v = r.boolean(item.code());
             if let Some(slot) = p.acr_eular.get_mut(item) {

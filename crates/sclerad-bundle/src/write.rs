@@ -422,6 +422,26 @@ impl TextTables {
         }
     }
 
+    /// The bundle's files (name, bytes), byte for byte as
+    /// [`TextTables::write_folder`] writes them: `patients.csv`, then the
+    /// readings files the bundle has.
+    pub fn files(&self) -> Vec<(&'static str, Vec<u8>)> {
+        let csv = |t: &TextTable| {
+            let mut bytes = Vec::new();
+            // Writing into memory fails only on exhausted memory.
+            let _ = write_csv(&mut bytes, t.columns.clone(), t.rows.iter().cloned());
+            bytes
+        };
+        let mut files = vec![("patients.csv", csv(&self.patients))];
+        if let Some(h) = &self.hand_readings {
+            files.push(("hand_readings.csv", csv(h)));
+        }
+        if let Some(s) = &self.spine_readings {
+            files.push(("spine_readings.csv", csv(s)));
+        }
+        files
+    }
+
     /// Writes the tables as a bundle folder, with [`write_folder`]'s
     /// all-or-nothing guarantee.
     pub fn write_folder(&self, dir: &Path) -> Result<(), BundleError> {

@@ -1151,6 +1151,33 @@ mod round_trip {
     }
 
     #[test]
+    fn files_in_memory_are_the_folder_byte_for_byte_and_fingerprint_alike() {
+        let dir = folder(&[("patients.csv", &patients_csv())]);
+        let first = read_bundle(dir.path(), &ReadOptions::default()).expect("read");
+        let tables = sclerad_bundle::TextTables::of(&first.cohort);
+        let out = tempfile::tempdir().expect("tempdir");
+        tables.write_folder(out.path()).expect("write");
+        let files = tables.files();
+        assert_eq!(files.len(), 1);
+        for (name, bytes) in &files {
+            assert_eq!(
+                &std::fs::read(out.path().join(name)).expect("read"),
+                bytes,
+                "{name}"
+            );
+        }
+        assert_eq!(
+            sclerad_bundle::fingerprint_files(&files),
+            sclerad_bundle::fingerprint(out.path(), 1 << 30).expect("fingerprint")
+        );
+        // As a zip, and back: the same files.
+        let zipped = sclerad_bundle::zip(&files).expect("zip");
+        let back = sclerad_bundle::unzip("b.zip", &zipped, 1 << 20, 1 << 20).expect("unzip");
+        assert_eq!(back[0].0, "patients.csv");
+        assert_eq!(back[0].1, files[0].1);
+    }
+
+    #[test]
     fn a_partial_column_set_round_trips() {
         let dir = folder(&[("patients.csv", &patients_csv())]);
         let first = read_bundle(dir.path(), &ReadOptions::default()).expect("read");

@@ -42,6 +42,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0005_disabled_users.sql",
         sql: include_str!("../migrations/0005_disabled_users.sql"),
     },
+    Migration {
+        version: 6,
+        name: "0006_analysis_runs.sql",
+        sql: include_str!("../migrations/0006_analysis_runs.sql"),
+    },
 ];
 
 /// Serialises concurrent migrations of one database (any constant works;

@@ -40,6 +40,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0005_disabled_users.sql",
         sql: include_str!("../migrations/0005_disabled_users.sql"),
     },
+    Migration {
+        version: 6,
+        name: "0006_analysis_runs.sql",
+        sql: include_str!("../migrations/0006_analysis_runs.sql"),
+    },
 ];
 
 /// A study store in one SQLite file.

@@ -1395,6 +1395,83 @@ pub async fn direct_edits_are_named(store: &dyn Store, raw: &RawSql) {
     assert!(first.reason.contains("deleted outside sclerad"), "{first}");
 }
 
+/// A run of the analysis is kept with its archives and proven: listed
+/// newest first, its archives read back byte for byte, an `analyse` event on
+/// the study; an edited run row fails verification, naming it; a run of a
+/// study that does not exist is refused.
+pub async fn analysis_runs_are_kept_and_proven(store: &dyn Store, raw: &RawSql) {
+    use sclerad_store::{NewAnalysisRun, RunArchive};
+    let study = sample_study(store).await;
+    let run = |n: u8| NewAnalysisRun {
+        settings: format!("conf_level = 0.9{n}\n"),
+        software_version: "0.1.0".into(),
+        input_sha256: format!("{n:064}"),
+        results_sha256: "r".repeat(64),
+        patients: 4,
+        input: vec![n; 1000],
+        outputs: (0..=255).collect(),
+    };
+    let first = store
+        .save_analysis_run(&admin(), study.id, run(1))
+        .await
+        .expect("first run");
+    let second = store
+        .save_analysis_run(&admin(), study.id, run(2))
+        .await
+        .expect("second run");
+    assert_eq!(first.actor, "cli:test");
+    assert_eq!(first.patients, 4);
+    assert_eq!(first.settings, "conf_level = 0.91\n");
+    let listed = store.analysis_runs(study.id).await.expect("runs");
+    assert_eq!(listed, vec![second.clone(), first.clone()], "newest first");
+    assert_eq!(
+        store.analysis_run(first.id).await.expect("run"),
+        Some(first.clone())
+    );
+    assert_eq!(store.analysis_run(first.id + 100).await.expect("run"), None);
+    let input = store
+        .analysis_run_archive(first.id, RunArchive::Input)
+        .await
+        .expect("input");
+    assert_eq!(input, Some(vec![1; 1000]));
+    let outputs = store
+        .analysis_run_archive(second.id, RunArchive::Outputs)
+        .await
+        .expect("outputs")
+        .expect("kept");
+    assert_eq!(outputs, (0..=255).collect::<Vec<u8>>());
+    assert_eq!(
+        first.outputs_sha256,
+        sclerad_model::hex(&<sha2::Sha256 as sha2::Digest>::digest(&outputs))
+    );
+    let events = store.audit_events(0, 1000).await.expect("events");
+    let analysed: Vec<_> = events.iter().filter(|e| e.action == "analyse").collect();
+    assert_eq!(analysed.len(), 2);
+    assert_eq!(analysed[0].entity, "study");
+    assert!(
+        analysed[0]
+            .after
+            .as_deref()
+            .is_some_and(|a| a.contains(&first.input_sha256)),
+        "{:?}",
+        analysed[0]
+    );
+    let proved = verify_audit(store).await.expect("read").expect("intact");
+    raw("UPDATE analysis_runs SET results_sha256 = 'forged' WHERE id = (SELECT MIN(id) FROM analysis_runs)")
+        .await;
+    let (row, count) = row_failure(store).await;
+    assert_eq!((row.table, row.id, count), ("analysis_runs", first.id, 1));
+    raw("UPDATE analysis_runs SET results_sha256 = (SELECT results_sha256 FROM analysis_runs WHERE id = (SELECT MAX(id) FROM analysis_runs))")
+        .await;
+    assert_eq!(verify_audit(store).await.expect("read"), Ok(proved));
+    let missing = store
+        .save_analysis_run(&admin(), study.id + 100, run(3))
+        .await
+        .expect_err("no such study");
+    assert!(matches!(missing, StoreError::NotFound { .. }), "{missing:?}");
+    assert_eq!(store.analysis_runs(study.id).await.expect("runs").len(), 2);
+}
+
 fn new_image(
     exam_id: i64,
     uid: &str,
@@ -1772,6 +1849,13 @@ macro_rules! conformance_tests {
             async fn worklists_grow_with_chosen_patients() {
                 let Some(store) = $open().await else { return };
                 $crate::conformance::worklists_grow_with_chosen_patients(store.as_ref()).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn analysis_runs_are_kept_and_proven() {
+                let Some((store, raw)) = $raw().await else { return };
+                $crate::conformance::analysis_runs_are_kept_and_proven(store.as_ref(), raw.as_ref())
+                    .await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -44,6 +44,7 @@ use sclerad_store::{
     Store, StoreError, StoreResult, Study, StudyColumns, StudyImport, User, Verified, WorkItem,
 };
 use sclerad_store::{Image, ImageFeed, ImageImportSummary, ImageSecret, ImageStored, NewImage};
+use sclerad_store::{AnalysisRun, NewAnalysisRun, RunArchive, RUN_ARCHIVE_MAX_BYTES};
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
@@ -2382,6 +2383,108 @@ impl Store for ThisStore {
             .map_err(backend)
     }
 
+    async fn save_analysis_run(
+        &self,
+        actor: &Actor,
+        study_id: i64,
+        run: NewAnalysisRun,
+    ) -> StoreResult<AnalysisRun> {
+        for (what, bytes) in [("input", &run.input), ("outputs", &run.outputs)] {
+            if bytes.len() > RUN_ARCHIVE_MAX_BYTES {
+                return Err(StoreError::invalid(
+                    what,
+                    format!(
+                        "the run's {what} archive is {} bytes, more than the {RUN_ARCHIVE_MAX_BYTES} a run may keep",
+                        bytes.len()
+                    ),
+                ));
+            }
+        }
+        let sha = |bytes: &[u8]| sclerad_model::hex(&Sha256::digest(bytes));
+        let input_zip_sha256 = sha(&run.input);
+        let outputs_sha256 = sha(&run.outputs);
+        let mut tx = self.write().await?;
+        study_exists(&mut tx, study_id).await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO analysis_runs (study_id, actor, created_at, settings, software_version, \
+             input_sha256, input_zip_sha256, results_sha256, outputs_sha256, patients, input, outputs) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+        )
+        .bind(study_id)
+        .bind(&actor.name)
+        .bind(now())
+        .bind(&run.settings)
+        .bind(&run.software_version)
+        .bind(&run.input_sha256)
+        .bind(&input_zip_sha256)
+        .bind(&run.results_sha256)
+        .bind(&outputs_sha256)
+        .bind(run.patients)
+        .bind(&run.input)
+        .bind(&run.outputs)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(backend)?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("{RUN_SELECT} WHERE id = $1")))
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(backend)?;
+        let kept = run_of(&row)?;
+        let mut events = vec![NewEvent::new(
+            "analyse",
+            "study",
+            study_id,
+            None::<&()>,
+            Some(&serde_json::json!({
+                "run": kept.id,
+                "input_sha256": kept.input_sha256,
+                "results_sha256": kept.results_sha256,
+                "software_version": kept.software_version,
+                "patients": kept.patients,
+            })),
+        )];
+        events.extend(digests(&mut tx, DataTable::AnalysisRuns, &[id]).await?);
+        audit(&mut tx, actor, events).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(kept)
+    }
+
+    async fn analysis_runs(&self, study_id: i64) -> StoreResult<Vec<AnalysisRun>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{RUN_SELECT} WHERE study_id = $1 ORDER BY id DESC"
+        )))
+        .bind(study_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter().map(run_of).collect()
+    }
+
+    async fn analysis_run(&self, run_id: i64) -> StoreResult<Option<AnalysisRun>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("{RUN_SELECT} WHERE id = $1")))
+            .bind(run_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        row.as_ref().map(run_of).transpose()
+    }
+
+    async fn analysis_run_archive(
+        &self,
+        run_id: i64,
+        archive: RunArchive,
+    ) -> StoreResult<Option<Vec<u8>>> {
+        sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT {} FROM analysis_runs WHERE id = $1",
+            archive.column()
+        )))
+        .bind(run_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)
+    }
+
     async fn audit_events(&self, after: i64, limit: i64) -> StoreResult<Vec<AuditEvent>> {
         let mut conn = self.pool.acquire().await.map_err(backend)?;
         events_page(&mut conn, after, limit).await
@@ -2559,6 +2662,26 @@ fn study_of(row: &DbRow) -> StoreResult<Study> {
         name: row.try_get("name").map_err(backend)?,
         columns: from_json::<StudyColumns>(&columns, "study columns")?,
         created_at: row.try_get("created_at").map_err(backend)?,
+    })
+}
+
+/// The columns of an [`AnalysisRun`], without its archives.
+const RUN_SELECT: &str = "SELECT id, study_id, actor, created_at, settings, software_version, \
+     input_sha256, input_zip_sha256, results_sha256, outputs_sha256, patients FROM analysis_runs";
+
+fn run_of(row: &DbRow) -> StoreResult<AnalysisRun> {
+    Ok(AnalysisRun {
+        id: row.try_get("id").map_err(backend)?,
+        study_id: row.try_get("study_id").map_err(backend)?,
+        actor: row.try_get("actor").map_err(backend)?,
+        created_at: row.try_get("created_at").map_err(backend)?,
+        settings: row.try_get("settings").map_err(backend)?,
+        software_version: row.try_get("software_version").map_err(backend)?,
+        input_sha256: row.try_get("input_sha256").map_err(backend)?,
+        input_zip_sha256: row.try_get("input_zip_sha256").map_err(backend)?,
+        results_sha256: row.try_get("results_sha256").map_err(backend)?,
+        outputs_sha256: row.try_get("outputs_sha256").map_err(backend)?,
+        patients: row.try_get("patients").map_err(backend)?,
     })
 }
 

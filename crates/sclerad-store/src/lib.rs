@@ -24,6 +24,7 @@ pub mod password;
 pub mod proof;
 pub mod records;
 pub mod review;
+pub mod runs;
 mod types;
 
 pub use audit::{Anchor, AuditEvent, AuditFilter, BrokenLink, ChainVerifier, NewEvent};
@@ -38,6 +39,7 @@ pub use images::{
 pub use migrate::{now, Migration};
 pub use proof::{AuditFailure, RowMismatch, Verified};
 pub use records::{read_study, to_tables, StudyImport};
+pub use runs::{AnalysisRun, NewAnalysisRun, RunArchive, RUN_ARCHIVE_MAX_BYTES};
 pub use types::{
     check_study_name, check_user_name, login_name, looks_like, Actor, ApiToken, Cells, Credentials,
     Exam, Modality, NewAssignment, Page, Paged, PatientRecord, Reading, ReadingKind, Role, Session,
@@ -296,6 +298,28 @@ pub trait Store: Send + Sync + 'static {
     async fn work_item_exam(&self, reader_id: i64, code: &str) -> StoreResult<Option<i64>>;
     /// The bytes of image `id`, if it exists.
     async fn image_data(&self, id: i64) -> StoreResult<Option<Vec<u8>>>;
+
+    // ---- analysis runs ----
+
+    /// Keeps a run of the analysis on study `study_id`, with its row
+    /// digest and an `analyse` event on the study. Refused as `Invalid`
+    /// when an archive is larger than [`RUN_ARCHIVE_MAX_BYTES`].
+    async fn save_analysis_run(
+        &self,
+        actor: &Actor,
+        study_id: i64,
+        run: NewAnalysisRun,
+    ) -> StoreResult<AnalysisRun>;
+    /// The runs kept of a study, newest first.
+    async fn analysis_runs(&self, study_id: i64) -> StoreResult<Vec<AnalysisRun>>;
+    /// Run `run_id`, if it exists.
+    async fn analysis_run(&self, run_id: i64) -> StoreResult<Option<AnalysisRun>>;
+    /// One archive of run `run_id`, if the run exists.
+    async fn analysis_run_archive(
+        &self,
+        run_id: i64,
+        archive: RunArchive,
+    ) -> StoreResult<Option<Vec<u8>>>;
 
     // ---- audit ----
 

@@ -101,6 +101,7 @@ tables! {
     Readings "readings" ["exam_id", "reader", "kind", "assignment_id", "findings", "version", "updated_at"] names ["exam_id", "reader", "kind"];
     StudySecrets "study_secrets" ["study_id", "secret", "created_at"] names ["study_id"];
     DisabledUsers "disabled_users" ["user_id", "disabled_at"] names ["user_id"];
+    AnalysisRuns "analysis_runs" ["study_id", "actor", "created_at", "settings", "software_version", "input_sha256", "input_zip_sha256", "results_sha256", "outputs_sha256", "patients"] names ["study_id", "created_at"];
     Images "images" ["study_id", "exam_id", "sop_instance_uid", "series_uid", "sop_class_uid", "modality", "instance_number", "position", "pixel_rows", "pixel_columns", "frames", "bytes", "sha256", "overridden", "date_gap_days", "body_part", "created_at"] names ["exam_id", "sop_instance_uid"];
 }
 
@@ -111,6 +112,7 @@ impl DataTable {
         match self {
             DataTable::StudySecrets | DataTable::Images => 4,
             DataTable::DisabledUsers => 5,
+            DataTable::AnalysisRuns => 6,
             _ => 1,
         }
     }
