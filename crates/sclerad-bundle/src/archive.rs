@@ -48,8 +48,12 @@ pub fn unzip(
         path: PathBuf::from(path),
         reason,
     };
-    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes))
-        .map_err(|e| refuse(source.to_string(), format!("not a readable zip archive ({e})")))?;
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| {
+        refuse(
+            source.to_string(),
+            format!("not a readable zip archive ({e})"),
+        )
+    })?;
     if archive.len() > ZIP_MEMBERS_MAX {
         return Err(refuse(
             source.to_string(),
@@ -132,6 +136,9 @@ mod tests {
         let all = unzip("x.zip", &bytes, 5000, 9000).expect_err("total too large");
         assert!(all.to_string().contains("more than 9000 bytes"), "{all}");
         let not = unzip("n.zip", b"patient_id\n", 10, 10).expect_err("not a zip");
-        assert!(not.to_string().starts_with("n.zip: not a readable zip"), "{not}");
+        assert!(
+            not.to_string().starts_with("n.zip: not a readable zip"),
+            "{not}"
+        );
     }
 }

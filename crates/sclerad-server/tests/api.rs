@@ -32,10 +32,11 @@ mod images;
 use images::images_are_read_through_the_readers_code_only;
 use web::{
     adjudicator_pages_compare_accept_and_resolve, admin_pages_manage_users_tokens_and_the_trail,
-    data_manager_builds_partial_worklists, data_manager_grows_a_study_from_its_page,
-    data_manager_lists_and_edits_patients, data_manager_uploads_a_bundle_as_a_new_study,
-    first_start_creates_one_admin_once, page_route_role_matrix,
-    reader_pages_read_save_and_stay_blind, users_change_their_password_and_keep_their_tokens,
+    analyst_runs_the_analysis_and_reproduces_it, data_manager_builds_partial_worklists,
+    data_manager_grows_a_study_from_its_page, data_manager_lists_and_edits_patients,
+    data_manager_uploads_a_bundle_as_a_new_study, first_start_creates_one_admin_once,
+    page_route_role_matrix, reader_pages_read_save_and_stay_blind,
+    users_change_their_password_and_keep_their_tokens,
 };
 
 const PASSWORD: &str = "correct horse battery";
@@ -119,6 +120,7 @@ struct Reply {
     status: StatusCode,
     headers: axum::http::HeaderMap,
     text: String,
+    bytes: Vec<u8>,
 }
 
 impl Reply {
@@ -155,6 +157,7 @@ async fn send(app: &Router, request: Request<Body>) -> Reply {
         status,
         headers,
         text: String::from_utf8_lossy(&bytes).into_owned(),
+        bytes: bytes.to_vec(),
     }
 }
 
@@ -1692,6 +1695,7 @@ on_both_backends!(
     data_manager_grows_a_study_from_its_page,
     data_manager_lists_and_edits_patients,
     data_manager_builds_partial_worklists,
+    analyst_runs_the_analysis_and_reproduces_it,
     images_are_read_through_the_readers_code_only,
 );
 

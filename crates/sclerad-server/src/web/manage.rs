@@ -29,6 +29,8 @@ struct StudyRow {
     patients_href: String,
     /// Its worklists.
     worklists_href: String,
+    /// Its bundle, as a zip.
+    export_href: String,
 }
 
 #[derive(Template)]
@@ -58,6 +60,7 @@ pub async fn studies(State(state): State<AppState>, viewer: Viewer) -> Result<Re
             append_href: format!("/manage/append?study={}", super::encode(&s.name)),
             patients_href: format!("/manage/patients?study={}", super::encode(&s.name)),
             worklists_href: format!("/manage/worklists?study={}", super::encode(&s.name)),
+            export_href: format!("/manage/export?study={}", super::encode(&s.name)),
             name: s.name,
             created_at: s.created_at,
             patients,
@@ -67,14 +70,14 @@ pub async fn studies(State(state): State<AppState>, viewer: Viewer) -> Result<Re
 }
 
 /// A problem as a row of the problems table.
-struct ProblemRow {
-    severity: Severity,
-    file: String,
-    sheet: String,
-    row: String,
-    column: String,
-    value: String,
-    message: String,
+pub(super) struct ProblemRow {
+    pub(super) severity: Severity,
+    pub(super) file: String,
+    pub(super) sheet: String,
+    pub(super) row: String,
+    pub(super) column: String,
+    pub(super) value: String,
+    pub(super) message: String,
 }
 
 impl From<&Problem> for ProblemRow {
@@ -483,7 +486,7 @@ pub async fn import(
 /// The problems as the table shows them: errors first, then warnings;
 /// notes (such as a kept unknown column) too, as `sclerad validate` shows
 /// them.
-fn problem_rows(mut problems: Vec<Problem>) -> (Vec<ProblemRow>, ProblemCounts) {
+pub(super) fn problem_rows(mut problems: Vec<Problem>) -> (Vec<ProblemRow>, ProblemCounts) {
     sclerad_model::sort_problems(&mut problems);
     problems.sort_by_key(|p| p.severity);
     let counts = ProblemCounts::of(&problems);

@@ -7,6 +7,7 @@
 mod account;
 mod adjudication;
 mod admin;
+mod analysis;
 pub mod images;
 mod manage;
 mod marks;
@@ -29,10 +30,11 @@ use crate::auth::{cookie, same, token_hash, SESSION_COOKIE};
 use crate::{AppError, AppState};
 
 /// The pages' Content-Security-Policy: nothing from another host, no
-/// inline script or style, no framing, forms posted only here.
+/// inline script or style, no framing (frames only of this site's own
+/// pages: a kept report), forms posted only here.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; \
-     img-src 'self'; script-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; \
-     base-uri 'none'";
+     img-src 'self'; script-src 'self'; connect-src 'self'; frame-src 'self'; form-action 'self'; \
+     frame-ancestors 'none'; base-uri 'none'";
 
 /// The pages and their assets.
 pub fn routes() -> Router<AppState> {
@@ -76,6 +78,15 @@ pub fn routes() -> Router<AppState> {
             "/manage/patient",
             get(patients::patient).post(patients::save),
         )
+        .route("/manage/export", get(analysis::manage_export))
+        .route("/analysis", get(analysis::studies))
+        .route("/analysis/agreement", get(analysis::agreement))
+        .route("/analysis/export", get(analysis::analysis_export))
+        .route("/analysis/runs", get(analysis::runs).post(analysis::run))
+        .route("/analysis/runs/{id}", get(analysis::run_page))
+        .route("/analysis/runs/{id}/reproduce", post(analysis::reproduce))
+        .route("/analysis/runs/{id}/input.zip", get(analysis::run_input))
+        .route("/analysis/runs/{id}/files/{*path}", get(analysis::run_file))
         .route("/read", get(reading::worklist))
         .route("/read/next", get(reading::next_unread))
         .route(
@@ -115,13 +126,22 @@ pub fn routes() -> Router<AppState> {
 async fn page_headers(mut response: Response) -> Response {
     let headers = response.headers_mut();
     let fixed = [
-        (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (header::X_FRAME_OPTIONS, "DENY"),
         (header::REFERRER_POLICY, "no-referrer"),
     ];
     for (name, value) in fixed {
         headers.insert(name, HeaderValue::from_static(value));
+    }
+    // A handler may narrow these for what it serves (a kept report, framed
+    // by its run's page, has a stricter policy of its own).
+    let defaults = [
+        (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
+        (header::X_FRAME_OPTIONS, "DENY"),
+    ];
+    for (name, value) in defaults {
+        headers
+            .entry(name)
+            .or_insert(HeaderValue::from_static(value));
     }
     // Pages show blinded work in progress: never kept by a cache.
     headers

@@ -770,6 +770,20 @@ pub(super) async fn page_route_role_matrix(store: Arc<dyn Store>) {
         (Method::POST, "/manage/patient", Role::DataManager),
         (Method::GET, "/manage/worklists?study=s", Role::DataManager),
         (Method::POST, "/manage/worklists", Role::DataManager),
+        (Method::GET, "/manage/export?study=s", Role::DataManager),
+        (Method::GET, "/analysis", Role::Analyst),
+        (Method::GET, "/analysis/agreement?study=s", Role::Analyst),
+        (Method::GET, "/analysis/export?study=s", Role::Analyst),
+        (Method::GET, "/analysis/runs?study=s", Role::Analyst),
+        (Method::POST, "/analysis/runs", Role::Analyst),
+        (Method::GET, "/analysis/runs/1", Role::Analyst),
+        (Method::POST, "/analysis/runs/1/reproduce", Role::Analyst),
+        (Method::GET, "/analysis/runs/1/input.zip", Role::Analyst),
+        (
+            Method::GET,
+            "/analysis/runs/1/files/results.json",
+            Role::Analyst,
+        ),
         (Method::GET, "/admin/users", Role::Admin),
         (Method::POST, "/admin/users", Role::Admin),
         (Method::POST, "/admin/users/1", Role::Admin),
@@ -2290,4 +2304,261 @@ pub(super) async fn data_manager_builds_partial_worklists(store: Arc<dyn Store>)
     );
     let nothing = post(&rita_hands("", true)).await;
     assert!(nothing.html.contains("Nothing to add"), "{}", nothing.html);
+}
+
+/// A GET's status, headers and raw body (a download).
+async fn download(app: &Router, uri: &str, cookie: &str) -> super::Reply {
+    let r = Request::builder()
+        .method(Method::GET)
+        .uri(uri)
+        .header(header::COOKIE, format!("sclerad_session={cookie}"))
+        .body(Body::empty())
+        .expect("request");
+    send(app, r).await
+}
+
+/// The analyst's pages: studies with their agreement and runs; a run of the
+/// analysis on a study's current data with the settings form (refused
+/// settings and a bundle with errors keep nothing); the kept run's page,
+/// files and report; its results.json the analysis of the study's export
+/// as `sclerad analyze` reads it; reproduced from the kept bundle; the
+/// study's data changed since is said; the form filled from a run.
+pub(super) async fn analyst_runs_the_analysis_and_reproduces_it(store: Arc<dyn Store>) {
+    let f = fixture(Arc::clone(&store)).await;
+    let app = &f.app;
+    let nancy = sclerad_bundle::TextTables::of(&sclerad_synth::nancy_demo());
+    let study = store
+        .import_study(
+            &Actor::command_line("test"),
+            "nancy",
+            &StudyImport::from_tables(&nancy),
+        )
+        .await
+        .expect("import")
+        .study;
+    let stat = log_in_to(app, "stat", "/").await;
+    let home = page(app, Method::GET, "/", Some(&stat), None).await;
+    assert_eq!(home.location.as_deref(), Some("/analysis"));
+    let studies = page_of(app, "/analysis", &stat).await;
+    let nancy_row = row(&studies, "data-study=\"nancy\"");
+    assert!(
+        nancy_row.contains("href=\"/analysis/agreement?study=nancy\" data-action=\"agreement\"")
+            && nancy_row.contains("href=\"/analysis/runs?study=nancy\" data-action=\"analysis\"")
+            && nancy_row.contains("data-download=\"bundle\""),
+        "{nancy_row}"
+    );
+
+    // The agreement dashboard: the analysis's rows.
+    let agreement = page_of(app, "/analysis/agreement?study=nancy", &stat).await;
+    let loaded = sclerad_store::read_study(
+        &study.columns,
+        &store.patients(study.id).await.expect("patients"),
+        &store.readings(study.id).await.expect("readings"),
+    );
+    let expected = sclerad_analysis::agreement(&loaded.cohort);
+    assert!(!expected.is_empty());
+    assert_eq!(
+        agreement.matches("<tr data-agreement").count(),
+        expected.len(),
+        "{agreement}"
+    );
+    let first = &expected[0];
+    assert!(
+        agreement.contains(&format!(
+            "data-variable=\"{}\" data-readers=\"{}|{}\" data-kappa=\"{}\"",
+            first.variable,
+            first.reader_a,
+            first.reader_b,
+            first.kappa.map_or(String::new(), |k| format!("{k:.2}"))
+        )),
+        "{agreement}"
+    );
+
+    // The form; refused settings keep nothing.
+    let form = page_of(app, "/analysis/runs?study=nancy", &stat).await;
+    assert!(form.contains("data-form=\"analysis\""), "{form}");
+    assert!(form.contains("data-action=\"run-analysis\""), "{form}");
+    assert!(form.contains("name=\"conf_level\" inputmode=\"decimal\" value=\"0.95\""));
+    let csrf = csrf_of(&form);
+    let post = |study: &str, conf: &str| {
+        let body = format!(
+            "csrf={}&study={}&reader=&conf_level={}&imaging_window_days=365&min_expected_count=5&normality_alpha=0.05&pah_definition=",
+            enc(&csrf),
+            enc(study),
+            enc(conf)
+        );
+        let stat = stat.clone();
+        async move {
+            page(
+                app,
+                Method::POST,
+                "/analysis/runs",
+                Some(&stat),
+                Some(&body),
+            )
+            .await
+        }
+    };
+    let refused = post("nancy", "2").await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused.html.contains("data-problem=\"conf_level\""),
+        "{}",
+        refused.html
+    );
+    assert!(refused.html.contains("id=\"conf_level\" name=\"conf_level\" inputmode=\"decimal\" value=\"2\" aria-invalid=\"true\""));
+    // The fixture's study lacks required columns: the bundle's errors.
+    let broken = post("s", "0.95").await;
+    assert_eq!(broken.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        broken.html.contains("data-problem=\"bundle\"")
+            && broken.html.contains("data-table=\"problems\"")
+            && broken.html.contains("data-column=\"digital_ulcers\""),
+        "{}",
+        broken.html
+    );
+    for s in store.studies().await.expect("studies") {
+        assert!(store.analysis_runs(s.id).await.expect("runs").is_empty());
+    }
+
+    // A run: kept, and its page.
+    let ran = post("nancy", "0.9").await;
+    assert_eq!(ran.status, StatusCode::SEE_OTHER, "{}", ran.html);
+    let runs = store.analysis_runs(study.id).await.expect("runs");
+    assert_eq!(runs.len(), 1);
+    let run = &runs[0];
+    let at = format!("/analysis/runs/{}", run.id);
+    assert_eq!(ran.location.as_deref(), Some(at.as_str()));
+    assert_eq!(run.actor, "stat");
+    assert_eq!(run.patients, 77);
+    assert!(
+        run.settings.contains("conf_level = 0.9"),
+        "{}",
+        run.settings
+    );
+    let shown = page_of(app, &at, &stat).await;
+    for file in ["results.json", "report.html", "tables/tables.xlsx", "input"] {
+        assert!(
+            shown.contains(&format!("data-download=\"{file}\"")),
+            "{file}: {shown}"
+        );
+    }
+    assert!(shown.contains("data-download=\"figures/"), "{shown}");
+    assert!(shown.contains("data-download=\"tables/") && shown.contains(".csv\""));
+    assert!(shown.contains("<iframe class=\"report\""), "{shown}");
+    assert!(shown.contains("data-data=\"unchanged\""), "{shown}");
+    let csp = page(app, Method::GET, &at, Some(&stat), None)
+        .await
+        .csp
+        .expect("a policy");
+    assert!(csp.contains("frame-src 'self'"), "{csp}");
+
+    // results.json is the analysis of the study's export, read from a
+    // folder as `sclerad analyze` reads it.
+    let results = download(app, &format!("{at}/files/results.json"), &stat).await;
+    assert_eq!(results.status, StatusCode::OK);
+    assert!(results.headers[header::CONTENT_DISPOSITION]
+        .to_str()
+        .expect("text")
+        .starts_with("attachment"));
+    let export = download(app, "/analysis/export?study=nancy", &stat).await;
+    assert_eq!(export.status, StatusCode::OK);
+    assert_eq!(export.headers[header::CONTENT_TYPE], "application/zip");
+    let files = sclerad_bundle::unzip("export.zip", &export.bytes, 1 << 30, 1 << 30).expect("zip");
+    let dir = tempfile::tempdir().expect("dir");
+    for (name, bytes) in &files {
+        std::fs::write(dir.path().join(name), bytes).expect("write");
+    }
+    let settings = sclerad_analysis::Settings {
+        conf_level: 0.9,
+        ..sclerad_analysis::Settings::default()
+    };
+    let check = sclerad_model::ValidateOptions {
+        reader: None,
+        imaging_window_days: 365,
+        reader_required: true,
+    };
+    let (loaded, _) =
+        sclerad_bundle::load(dir.path(), &sclerad_bundle::ReadOptions::default(), &check)
+            .expect("load");
+    let input = sclerad_analysis::InputInfo {
+        path: "study nancy".into(),
+        sha256: sclerad_bundle::fingerprint(dir.path(), 1 << 30).expect("fingerprint"),
+    };
+    let direct = sclerad_analysis::analyze(&loaded.cohort, &settings, &input).expect("analyse");
+    assert_eq!(
+        results.text,
+        serde_json::to_string_pretty(&direct).expect("json")
+    );
+    assert_eq!(run.input_sha256, input.sha256);
+    // The kept input is that bundle.
+    let kept = download(app, &format!("{at}/input.zip"), &stat).await;
+    assert_eq!(
+        sclerad_bundle::unzip("in.zip", &kept.bytes, 1 << 30, 1 << 30).expect("zip"),
+        files
+    );
+    // The report, framed by its run's page only, under its own policy.
+    let report = download(app, &format!("{at}/files/report.html"), &stat).await;
+    assert_eq!(report.status, StatusCode::OK);
+    let policy = report.headers[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .expect("text");
+    assert!(
+        policy.contains("sandbox") && policy.contains("frame-ancestors 'self'"),
+        "{policy}"
+    );
+    assert_eq!(report.headers[header::X_FRAME_OPTIONS], "SAMEORIGIN");
+    assert!(report.text.contains("<html"), "a report");
+    let none = download(app, &format!("{at}/files/nope.csv"), &stat).await;
+    assert_eq!(none.status, StatusCode::NOT_FOUND);
+
+    // Reproduced from the kept bundle, whatever the study's data is now.
+    let mut p = store
+        .patient(study.id, "NCY001")
+        .await
+        .expect("read")
+        .expect("NCY001");
+    p.cells.insert("age_years".into(), "70".into());
+    store
+        .update_patient(&Actor::command_line("test"), study.id, &p, p.version)
+        .await
+        .expect("edit");
+    let changed = page_of(app, &at, &stat).await;
+    assert!(changed.contains("data-data=\"changed\""), "{changed}");
+    let csrf = csrf_of(&changed);
+    let again = page(
+        app,
+        Method::POST,
+        &format!("{at}/reproduce"),
+        Some(&stat),
+        Some(&format!("csrf={}", enc(&csrf))),
+    )
+    .await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.html);
+    assert!(
+        again.html.contains("data-reproduced=\"identical\""),
+        "{}",
+        again.html
+    );
+    // The form filled from the run.
+    let refill = page_of(
+        app,
+        &format!("/analysis/runs?study=nancy&from={}", run.id),
+        &stat,
+    )
+    .await;
+    assert!(refill.contains("name=\"conf_level\" inputmode=\"decimal\" value=\"0.9\""));
+    assert!(
+        refill.contains(&format!("<tr data-run=\"{}\">", run.id)),
+        "{refill}"
+    );
+    // The data manager downloads the same bundle (the edited one, now).
+    let dm = log_in_to(app, "dm", "/").await;
+    let manage = page_of(app, "/manage", &dm).await;
+    assert!(row(&manage, "data-study=\"nancy\"")
+        .contains("href=\"/manage/export?study=nancy\" data-download=\"bundle\""));
+    let theirs = download(app, "/manage/export?study=nancy", &dm).await;
+    assert_eq!(theirs.status, StatusCode::OK);
+    assert_ne!(theirs.bytes, export.bytes, "the edit is in it");
+    sclerad_store_tests::conformance::verified(store.as_ref()).await;
 }
