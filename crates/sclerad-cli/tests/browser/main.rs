@@ -15,6 +15,7 @@ mod harness;
 
 mod adjudicator;
 mod admin;
+mod analyst;
 mod images;
 mod manage;
 mod pages;
