@@ -8,9 +8,9 @@ use sclerad_model::Fnv;
 
 use chrono::NaiveDate;
 use sclerad_model::{
-    ColumnKind, ColumnSet, CtType, HandReading, HandSide, HandSite, Lesion, LevelSet, Location, Morphology,
-    Patient, PatientColumn as Col, Problem, Readings, Requirement, Sex, SpineFlag, SpineReading, SpineSegment,
-    SpineSide, Subset, VertebralLevel,
+    ColumnKind, ColumnSet, CtType, HandReading, HandSide, HandSite, Lesion, LevelSet, Location,
+    Morphology, Patient, PatientColumn as Col, Problem, Readings, Requirement, Sex, SpineFlag,
+    SpineReading, SpineSegment, SpineSide, Subset, VertebralLevel,
 };
 
 use crate::cell::{self, DateFormat};

@@ -61,6 +61,131 @@ Examples:
     /// DICOM images: look at an instance.
     #[command(subcommand)]
     Images(ImagesCommand),
+    /// REDCap: the format's clinical record as a data dictionary, and a
+    /// records export back into a bundle.
+    #[command(subcommand)]
+    Redcap(RedcapCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RedcapCommand {
+    /// Write the REDCap data dictionary of the format's clinical record
+    /// (one field per column of patients), to upload to a new REDCap project.
+    #[command(after_help = "In REDCap: Project Setup > Data Dictionary > Upload (or
+Designer > Data Dictionary). Written to standard output without --out.
+
+Examples:
+  sclerad redcap dictionary --out sclerad-dictionary.csv
+  sclerad redcap dictionary | head -3")]
+    Dictionary(RedcapDictionaryArgs),
+
+    /// Turn a REDCap records export ("CSV / Microsoft Excel (raw data)") into
+    /// a bundle, validated as `sclerad validate` validates one; nothing is
+    /// written while there is an error.
+    #[command(after_help = REDCAP_IMPORT_HELP)]
+    Import(RedcapImportArgs),
+
+    /// Suggest a mapping of a centre's own REDCap project (its data
+    /// dictionary) to the format's columns and codes, for you to check and edit.
+    #[command(
+        after_help = "Rows: redcap_field,choice,column,value,redcap_label. A value '?' is a
+choice the suggestion could not match: replace it with the format's code
+(or leave it empty for a missing value) before importing.
+
+Examples:
+  sclerad redcap mapping --dictionary centre-dictionary.csv --out mapping.csv
+  sclerad redcap import records.csv --dictionary centre-dictionary.csv --mapping mapping.csv --out bundle/"
+    )]
+    Mapping(RedcapMappingArgs),
+}
+
+const REDCAP_IMPORT_HELP: &str = "\
+RECORDS.csv is REDCap's records export as raw data (Data Exports > All data
+> CSV / Microsoft Excel (raw data)); DICT.csv the project's data dictionary
+(sclerad redcap dictionary, or the centre's own with --mapping). Each
+problem is listed with the records file's row (header = 1), the REDCap
+field, the value and the reason.
+
+Exit status: 0 the bundle was written, 1 the records have errors (nothing
+written), 2 usage or I/O error.
+
+Examples:
+  sclerad redcap import records.csv --dictionary sclerad-dictionary.csv --out bundle/
+  sclerad redcap import records.csv --dictionary dict.csv --date-format dmy --out bundle/
+  sclerad redcap import records.csv --dictionary dict.csv --with readings-bundle/ --out bundle/
+  sclerad redcap import records.csv --dictionary centre.csv --mapping mapping.csv --out bundle/";
+
+#[derive(Debug, Args)]
+pub struct RedcapDictionaryArgs {
+    /// File to write (standard output if not given).
+    #[arg(long, value_name = "DICT.csv")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RedcapImportArgs {
+    /// The records export (CSV, raw data).
+    #[arg(value_name = "RECORDS.csv")]
+    pub records: PathBuf,
+
+    /// The project's data dictionary.
+    #[arg(long, value_name = "DICT.csv")]
+    pub dictionary: PathBuf,
+
+    /// A mapping of the project's fields and codes to the format's.
+    #[arg(long, value_name = "MAP.csv")]
+    pub mapping: Option<PathBuf>,
+
+    /// How the export writes dates: ymd (raw export, YYYY-MM-DD), dmy or
+    /// mdy (the export dialog's D-M-Y and M-D-Y).
+    #[arg(long, value_enum, default_value_t = RedcapDateArg::Ymd, value_name = "ORDER")]
+    pub date_format: RedcapDateArg,
+
+    /// A bundle whose readings tables (hand_readings, spine_readings) are
+    /// joined to the records' patients.
+    #[arg(long, value_name = "BUNDLE_DIR")]
+    pub with: Option<PathBuf>,
+
+    /// Folder to write the bundle into (created if needed).
+    #[arg(long, value_name = "BUNDLE_DIR")]
+    pub out: PathBuf,
+
+    /// Replace a bundle already in the folder.
+    #[arg(long)]
+    pub force: bool,
+
+    /// Output format of the problems.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
+
+    /// The largest file read, in bytes, or with a unit: 500M, 2G.
+    #[arg(long, value_name = "SIZE", default_value = "1G", value_parser = parse_size)]
+    pub max_file_size: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RedcapDateArg {
+    /// YYYY-MM-DD (a raw export).
+    Ymd,
+    /// DD-MM-YYYY.
+    Dmy,
+    /// MM-DD-YYYY.
+    Mdy,
+}
+
+#[derive(Debug, Args)]
+pub struct RedcapMappingArgs {
+    /// The centre's data dictionary.
+    #[arg(long, value_name = "DICT.csv")]
+    pub dictionary: PathBuf,
+
+    /// File to write (standard output if not given).
+    #[arg(long, value_name = "MAP.csv")]
+    pub out: Option<PathBuf>,
+
+    /// The largest file read, in bytes, or with a unit: 500M, 2G.
+    #[arg(long, value_name = "SIZE", default_value = "1G", value_parser = parse_size)]
+    pub max_file_size: u64,
 }
 
 #[derive(Debug, Subcommand)]

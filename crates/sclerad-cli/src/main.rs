@@ -6,6 +6,7 @@ mod analyze;
 mod cli;
 mod images;
 mod progress;
+mod redcap;
 mod report;
 mod stats;
 mod store;
@@ -32,6 +33,7 @@ fn main() -> ExitCode {
         Command::User(command) => store::user(command),
         Command::Audit(command) => store::audit(command),
         Command::Images(command) => images::run(command),
+        Command::Redcap(command) => redcap::run(command),
     };
     match result {
         Ok(code) => code,

@@ -3262,3 +3262,173 @@ fn a_study_grows_with_append_on_postgres() {
     let dir = tempfile::tempdir().expect("temp");
     append_through(&db, dir.path());
 }
+
+/// `sclerad redcap`: the dictionary, a raw records export of a synthetic
+/// bundle imported back (with its readings) to the same derived variables,
+/// a refused export writing nothing, and a suggested mapping.
+#[test]
+fn redcap_dictionary_import_and_mapping() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let at = |name: &str| dir.path().join(name).display().to_string();
+    let out = sclerad(&["redcap", "dictionary", "--out", &at("dict.csv")]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = sclerad(&["redcap", "dictionary"]);
+    let dict = std::fs::read_to_string(at("dict.csv")).expect("dict");
+    assert_eq!(text(&stdout.stdout), dict);
+    let fields: Vec<String> = dict
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(fields[0], "patient_id");
+
+    let synth = sclerad(&[
+        "synth",
+        "--patients",
+        "25",
+        "--seed",
+        "4",
+        "--readings",
+        "long",
+        "--out",
+        &at("orig"),
+    ]);
+    assert_eq!(synth.status.code(), Some(0), "{}", text(&synth.stderr));
+    // The records export, as REDCap writes it: 1/0 for yes/no.
+    let patients = std::fs::read_to_string(dir.path().join("orig/patients.csv")).expect("patients");
+    let mut lines = patients.lines();
+    let columns: Vec<&str> = lines.next().expect("header").split(',').collect();
+    let mut records = fields.join(",") + ",clinical_record_complete\n";
+    let yes_no: Vec<&str> = dict
+        .lines()
+        .filter(|l| l.contains(",yesno,"))
+        .map(|l| l.split(',').next().unwrap_or(""))
+        .collect();
+    for line in lines {
+        let cells: Vec<&str> = line.split(',').collect();
+        let row: Vec<String> = fields
+            .iter()
+            .map(|f| {
+                let column = if f == "periarticular_calc" {
+                    "periarticular_calcification"
+                } else {
+                    f
+                };
+                let value = columns
+                    .iter()
+                    .position(|c| *c == column)
+                    .map_or("", |i| cells[i]);
+                match value {
+                    "yes" if yes_no.contains(&f.as_str()) => "1".to_string(),
+                    "no" if yes_no.contains(&f.as_str()) => "0".to_string(),
+                    v => v.to_string(),
+                }
+            })
+            .collect();
+        records.push_str(&(row.join(",") + ",2\n"));
+    }
+    std::fs::write(at("records.csv"), &records).expect("records");
+    let import = sclerad(&[
+        "redcap",
+        "import",
+        &at("records.csv"),
+        "--dictionary",
+        &at("dict.csv"),
+        "--with",
+        &at("orig"),
+        "--out",
+        &at("imported"),
+    ]);
+    assert_eq!(
+        import.status.code(),
+        Some(0),
+        "{}{}",
+        text(&import.stdout),
+        text(&import.stderr)
+    );
+    assert!(
+        text(&import.stdout).contains("25 patients written to"),
+        "{}",
+        text(&import.stdout)
+    );
+    for bundle in ["orig", "imported"] {
+        let v = sclerad(&[
+            "validate",
+            &at(bundle),
+            "--derived",
+            &at(&format!("{bundle}-derived.csv")),
+        ]);
+        assert_eq!(v.status.code(), Some(0), "{}", text(&v.stdout));
+    }
+    assert_eq!(
+        std::fs::read_to_string(at("orig-derived.csv")).expect("derived"),
+        std::fs::read_to_string(at("imported-derived.csv")).expect("derived"),
+        "the same derived variables"
+    );
+    // Again into the same folder: refused without --force.
+    let again = sclerad(&[
+        "redcap",
+        "import",
+        &at("records.csv"),
+        "--dictionary",
+        &at("dict.csv"),
+        "--out",
+        &at("imported"),
+    ]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(
+        text(&again.stderr).contains("--force"),
+        "{}",
+        text(&again.stderr)
+    );
+
+    // A sex coded 3 on the second record: exit 1, the row and field named,
+    // nothing written.
+    let sex = fields.iter().position(|f| f == "sex").expect("sex");
+    let mut bad_lines: Vec<String> = records.lines().map(String::from).collect();
+    let mut cells: Vec<String> = bad_lines[2].split(',').map(String::from).collect();
+    cells[sex] = "3".into();
+    bad_lines[2] = cells.join(",");
+    std::fs::write(at("bad.csv"), bad_lines.join("\n") + "\n").expect("bad");
+    let bad = sclerad(&[
+        "redcap",
+        "import",
+        &at("bad.csv"),
+        "--dictionary",
+        &at("dict.csv"),
+        "--out",
+        &at("never"),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(bad.status.code(), Some(1), "{}", text(&bad.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&bad.stdout).expect("json");
+    let problem = report["problems"]
+        .as_array()
+        .and_then(|ps| ps.iter().find(|p| p["code"] == "unknown-code"))
+        .expect("an unknown-code problem");
+    assert_eq!(
+        (
+            problem["file"].as_str(),
+            problem["row"].as_u64(),
+            problem["column"].as_str()
+        ),
+        (Some("bad.csv"), Some(3), Some("sex"))
+    );
+    assert_eq!(report["written"], false);
+    assert!(!dir.path().join("never/patients.csv").exists());
+
+    // The suggested mapping of sclerad's own dictionary maps each field to
+    // its column.
+    let mapping = sclerad(&["redcap", "mapping", "--dictionary", &at("dict.csv")]);
+    assert_eq!(mapping.status.code(), Some(0), "{}", text(&mapping.stderr));
+    let mapping = text(&mapping.stdout);
+    assert!(
+        mapping.starts_with("redcap_field,choice,column,value,redcap_label\n"),
+        "{mapping}"
+    );
+    assert!(
+        mapping.contains("\nperiarticular_calc,,periarticular_calcification,,"),
+        "{mapping}"
+    );
+}

@@ -155,6 +155,156 @@ impl PatientColumn {
     ];
 }
 
+/// What a cell of a `patients` column holds: the format's definition of
+/// the column, which the bundle reader checks cells against and from which
+/// other descriptions of the format (the REDCap data dictionary) are made.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ColumnKind {
+    /// Free text (`patient_id`).
+    Text,
+    /// A code of a vocabulary: its codes, in the format's order.
+    Code(&'static [&'static str]),
+    /// A boolean: written `yes` or `no`.
+    Boolean,
+    /// A calendar date: written `YYYY-MM-DD`.
+    Date,
+    /// A number in a range: `min < x < max` when `exclusive`, else
+    /// `min ≤ x ≤ max`.
+    Number {
+        /// The lower bound.
+        min: f64,
+        /// The upper bound.
+        max: f64,
+        /// Whether the bounds themselves are refused.
+        exclusive: bool,
+    },
+    /// A whole number, `min ≤ n ≤ max`.
+    WholeNumber {
+        /// The smallest value.
+        min: u8,
+        /// The largest value.
+        max: u8,
+    },
+    /// A list of vertebral level ranges (`c7-t12,l1-l5`).
+    LevelList,
+}
+
+/// What the format requires of a `patients` column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Requirement {
+    /// The column must be in the header and every row must have a value.
+    ColumnAndCell,
+    /// The column must be in the header; cells may be missing.
+    Column,
+    /// This column or the other must be in the header.
+    OneOf(PatientColumn),
+    /// Required when the bundle has no `hand_readings`.
+    UnlessHandReadings,
+    /// Required when the bundle has no `spine_readings`.
+    UnlessSpineReadings,
+    /// Optional.
+    Optional,
+}
+
+impl PatientColumn {
+    /// What a cell of this column holds.
+    pub fn kind(self) -> ColumnKind {
+        use PatientColumn as C;
+        let percent = ColumnKind::Number {
+            min: 0.0,
+            max: 250.0,
+            exclusive: false,
+        };
+        let pressure = ColumnKind::Number {
+            min: 0.0,
+            max: 200.0,
+            exclusive: false,
+        };
+        match self {
+            C::PatientId => ColumnKind::Text,
+            C::Sex => ColumnKind::Code(Sex::CODES),
+            C::Subset => ColumnKind::Code(Subset::CODES),
+            C::CtType => ColumnKind::Code(CtType::CODES),
+            C::CtLevels => ColumnKind::LevelList,
+            C::AgeYears => ColumnKind::Number {
+                min: 0.0,
+                max: 120.0,
+                exclusive: true,
+            },
+            C::DiseaseDurationYears => ColumnKind::Number {
+                min: 0.0,
+                max: 100.0,
+                exclusive: false,
+            },
+            C::FvcPctPred | C::TlcPctPred | C::DlcoPctPred => percent,
+            C::MpapMmhg | C::PawpMmhg => pressure,
+            C::PvrWu => ColumnKind::Number {
+                min: 0.0,
+                max: 100.0,
+                exclusive: false,
+            },
+            C::Mrss => ColumnKind::WholeNumber { min: 0, max: 51 },
+            C::BirthDate
+            | C::OnsetDate
+            | C::HandXrayDate
+            | C::CtDate
+            | C::DeathDate
+            | C::LastFollowupDate => ColumnKind::Date,
+            C::DigitalUlcers
+            | C::IldCt
+            | C::RestrictiveSyndrome
+            | C::Pah
+            | C::Death
+            | C::SkinProximalMcp
+            | C::PuffyFingers
+            | C::Sclerodactyly
+            | C::FingertipUlcers
+            | C::PittingScars
+            | C::Telangiectasia
+            | C::AbnormalCapillaries
+            | C::Raynaud
+            | C::AntiCentromere
+            | C::AntiScl70
+            | C::AntiRnap3
+            | C::Calcinosis
+            | C::AcroOsteolysis
+            | C::PeriarticularCalcification
+            | C::Erosion
+            | C::JointSpaceNarrowing
+            | C::Subluxation
+            | C::FlexionContracture
+            | C::SpineAnterior
+            | C::SpineCanal
+            | C::SpineForaminal
+            | C::SpinePosterior => ColumnKind::Boolean,
+        }
+    }
+
+    /// What the format requires of this column.
+    pub fn requirement(self) -> Requirement {
+        use PatientColumn as C;
+        match self {
+            C::PatientId | C::Sex | C::Subset => Requirement::ColumnAndCell,
+            C::DigitalUlcers | C::IldCt | C::Pah | C::Death => Requirement::Column,
+            C::AgeYears => Requirement::OneOf(C::BirthDate),
+            C::BirthDate => Requirement::OneOf(C::AgeYears),
+            C::OnsetDate => Requirement::OneOf(C::DiseaseDurationYears),
+            C::DiseaseDurationYears => Requirement::OneOf(C::OnsetDate),
+            C::Calcinosis
+            | C::AcroOsteolysis
+            | C::PeriarticularCalcification
+            | C::Erosion
+            | C::JointSpaceNarrowing
+            | C::Subluxation
+            | C::FlexionContracture => Requirement::UnlessHandReadings,
+            C::SpineAnterior | C::SpineCanal | C::SpineForaminal | C::SpinePosterior => {
+                Requirement::UnlessSpineReadings
+            }
+            _ => Requirement::Optional,
+        }
+    }
+}
+
 /// A set of [`PatientColumn`]s: which columns a `patients` table has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ColumnSet(u64);

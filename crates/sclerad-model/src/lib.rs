@@ -25,9 +25,9 @@ pub use codes::{
     SpineSide, Subset,
 };
 pub use cohort::{
-    AcrEularItems, Cohort, ColumnSet, HandColumn, HandReading, ImageMark, LesionFlags,
-    MissingValue, Patient, PatientColumn, Readings, SpineColumn, SpineFlags, SpineReading,
-    CONSENSUS, MARK_COLUMNS,
+    AcrEularItems, Cohort, ColumnKind, ColumnSet, HandColumn, HandReading, ImageMark, LesionFlags,
+    MissingValue, Patient, PatientColumn, Readings, Requirement, SpineColumn, SpineFlags,
+    SpineReading, CONSENSUS, MARK_COLUMNS,
 };
 pub use derive::{
     acr_eular_2013, any_of, derive, whole_years, years_between, AcrEular2013, DerivedPatient,

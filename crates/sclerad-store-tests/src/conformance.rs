@@ -1468,7 +1468,10 @@ pub async fn analysis_runs_are_kept_and_proven(store: &dyn Store, raw: &RawSql) 
         .save_analysis_run(&admin(), study.id + 100, run(3))
         .await
         .expect_err("no such study");
-    assert!(matches!(missing, StoreError::NotFound { .. }), "{missing:?}");
+    assert!(
+        matches!(missing, StoreError::NotFound { .. }),
+        "{missing:?}"
+    );
     assert_eq!(store.analysis_runs(study.id).await.expect("runs").len(), 2);
 }
 
@@ -1853,9 +1856,14 @@ macro_rules! conformance_tests {
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn analysis_runs_are_kept_and_proven() {
-                let Some((store, raw)) = $raw().await else { return };
-                $crate::conformance::analysis_runs_are_kept_and_proven(store.as_ref(), raw.as_ref())
-                    .await;
+                let Some((store, raw)) = $raw().await else {
+                    return;
+                };
+                $crate::conformance::analysis_runs_are_kept_and_proven(
+                    store.as_ref(),
+                    raw.as_ref(),
+                )
+                .await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
