@@ -404,12 +404,15 @@ Logs go to stderr (RUST_LOG=debug for more, --log-format json for
 machines). Ctrl-C or SIGTERM stops taking requests and lets those in
 flight finish. Slow clients are bounded: request headers within
 --header-timeout, bodies within --body-timeout, at most --max-connections
-connections (fewer under a low ulimit -n). Sessions use Secure cookies: put the server behind HTTPS
-(browsers accept Secure cookies on http://localhost only).
+connections (fewer under a low ulimit -n). Sessions use Secure cookies:
+serve HTTPS with --tls-cert and --tls-key, or put the server behind a
+reverse proxy that terminates TLS (see the README); browsers accept Secure
+cookies on http://localhost only.
 
 Examples:
   sclerad serve
-  sclerad serve --db sqlite:/srv/sclerad/nancy.db --bind 0.0.0.0:8080
+  sclerad serve --db sqlite:/srv/sclerad/nancy.db --bind 0.0.0.0:8443 \\
+      --tls-cert /etc/sclerad/fullchain.pem --tls-key /etc/sclerad/key.pem
   sclerad serve --db postgres://sclerad:secret@db.example/sclerad --log-format json";
 
 #[derive(Debug, Args)]
@@ -463,6 +466,15 @@ pub struct ServeArgs {
     #[arg(long, value_name = "N", default_value_t = 1024,
           value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub max_connections: u32,
+
+    /// Serve HTTPS with this PEM certificate chain (the server's
+    /// certificate first, then its intermediates); needs --tls-key.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<std::path::PathBuf>,
+
+    /// The PEM private key of --tls-cert (PKCS#8, RSA or EC).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -545,6 +545,10 @@ pub fn serve(args: &ServeArgs) -> Result<ExitCode> {
             write_timeout: std::time::Duration::from_secs(args.write_timeout),
             max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
         };
+        let tls = match (&args.tls_cert, &args.tls_key) {
+            (Some(cert), Some(key)) => Some(tls_config(cert, key)?),
+            _ => None,
+        };
         let listener = tokio::net::TcpListener::bind(args.bind)
             .await
             .with_context(|| format!("cannot serve on {}", args.bind))?;
@@ -557,18 +561,38 @@ pub fn serve(args: &ServeArgs) -> Result<ExitCode> {
                 ..sclerad_server::Config::default()
             },
             limits,
+            tls,
         )
         .await
     })?;
     Ok(ExitCode::SUCCESS)
 }
 
-/// Serves `store` on `listener` until Ctrl-C or SIGTERM.
+/// The TLS configuration of a certificate and key file (each read as a
+/// regular file of at most 1 MiB).
+fn tls_config(cert: &std::path::Path, key: &std::path::Path) -> Result<sclerad_server::TlsConfig> {
+    let read = |path: &std::path::Path, what: &str| {
+        sclerad_bundle::read_file(path, 1 << 20)
+            .with_context(|| format!("cannot read the TLS {what} {}", path.display()))
+    };
+    let cert_pem = read(cert, "certificate")?;
+    let key_pem = read(key, "key")?;
+    Ok(sclerad_server::TlsConfig::from_pem(
+        &cert.display().to_string(),
+        &cert_pem,
+        &key.display().to_string(),
+        &key_pem,
+    )?)
+}
+
+/// Serves `store` on `listener` until Ctrl-C or SIGTERM, over TLS when
+/// `tls` is given.
 async fn serve_store(
     store: Arc<dyn Store>,
     listener: tokio::net::TcpListener,
     config: sclerad_server::Config,
     limits: sclerad_server::ServeLimits,
+    tls: Option<sclerad_server::TlsConfig>,
 ) -> Result<()> {
     let state =
         sclerad_server::AppState::new(store, config).map_err(|e| anyhow::anyhow!("{e:?}"))?;
@@ -579,22 +603,27 @@ async fn serve_store(
         .await
         .map_err(|e| anyhow::anyhow!("{e:?}"))?
     {
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let mut at = listener.local_addr()?;
         if at.ip().is_unspecified() {
             at.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
         }
         println!(
             "First start: this store has no user yet. Create the first admin in the browser \
-             (the link works once, until the server stops):\n  http://{at}{path}\n\
+             (the link works once, until the server stops):\n  {scheme}://{at}{path}\n\
              Or from the command line: sclerad user add NAME --role admin"
         );
         use std::io::Write as _;
         std::io::stdout().flush()?;
     }
     let app = sclerad_server::router(state);
-    sclerad_server::serve_on(listener, app, limits, shutdown_signal())
-        .await
-        .context("the server stopped")
+    match tls {
+        Some(tls) => {
+            sclerad_server::serve_tls_on(listener, app, limits, tls, shutdown_signal()).await
+        }
+        None => sclerad_server::serve_on(listener, app, limits, shutdown_signal()).await,
+    }
+    .context("the server stopped")
 }
 
 /// The demo's users: one per role, two readers.
@@ -735,6 +764,7 @@ pub fn demo_serve(
             listener,
             sclerad_server::Config::default(),
             sclerad_server::ServeLimits::default(),
+            None,
         )
         .await
     })?;

@@ -3432,3 +3432,109 @@ fn redcap_dictionary_import_and_mapping() {
         "{mapping}"
     );
 }
+
+/// `sclerad serve --tls-cert --tls-key`: files that are not a certificate
+/// or a key are refused at start, naming the file, a certificate without
+/// its key by the argument parser; with the test certificate, the first
+/// start's link is https and a plain HTTP request gets no HTTP answer.
+#[test]
+fn serve_takes_a_tls_certificate_and_names_a_bad_one() {
+    let fixtures = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../sclerad-server/tests/fixtures/tls"
+    );
+    let cert = format!("{fixtures}/cert.pem");
+    let key = format!("{fixtures}/key.pem");
+    let dir = tempfile::tempdir().expect("dir");
+    let db = format!("sqlite:{}", dir.path().join("s.db").display());
+    let addr = format!("127.0.0.1:{}", free_port());
+    let alone = sclerad_within(
+        &["serve", "--db", &db, "--bind", &addr, "--tls-cert", &cert],
+        30,
+    );
+    assert_eq!(alone.status.code(), Some(2), "{}", text_of(&alone));
+    assert!(
+        text(&alone.stderr).contains("--tls-key"),
+        "{}",
+        text_of(&alone)
+    );
+    let swapped = sclerad_within(
+        &[
+            "serve",
+            "--db",
+            &db,
+            "--bind",
+            &addr,
+            "--tls-cert",
+            &key,
+            "--tls-key",
+            &cert,
+        ],
+        30,
+    );
+    assert_ne!(swapped.status.code(), Some(0));
+    assert!(
+        text(&swapped.stderr).contains(&format!("{key}: holds no certificate")),
+        "{}",
+        text_of(&swapped)
+    );
+    let missing = format!("{fixtures}/nope.pem");
+    let absent = sclerad_within(
+        &[
+            "serve",
+            "--db",
+            &db,
+            "--bind",
+            &addr,
+            "--tls-cert",
+            &missing,
+            "--tls-key",
+            &key,
+        ],
+        30,
+    );
+    assert_ne!(absent.status.code(), Some(0));
+    assert!(
+        text(&absent.stderr).contains("nope.pem"),
+        "{}",
+        text_of(&absent)
+    );
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sclerad"))
+        .args([
+            "serve",
+            "--db",
+            &db,
+            "--bind",
+            &addr,
+            "--tls-cert",
+            &cert,
+            "--tls-key",
+            &key,
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let link = std::io::BufRead::lines(std::io::BufReader::new(stdout))
+        .map_while(Result::ok)
+        .find(|l| l.trim().contains("/setup/"));
+    let plain = std::net::TcpStream::connect(&addr).and_then(|mut s| {
+        use std::io::{Read, Write};
+        s.set_read_timeout(Some(std::time::Duration::from_secs(5)))?;
+        s.write_all(b"GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n")?;
+        let mut buf = Vec::new();
+        let _ = s.read_to_end(&mut buf);
+        Ok(buf)
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    let link = link.expect("the first-start link");
+    assert!(
+        link.trim().starts_with(&format!("https://{addr}/setup/")),
+        "{link}"
+    );
+    let plain = plain.expect("connect");
+    assert!(!String::from_utf8_lossy(&plain).contains("HTTP/1.1 200"));
+}

@@ -28,8 +28,8 @@ use utoipa_swagger_ui::SwaggerUi;
 pub use error::{AppError, ErrorBody};
 pub use extract::{ApiJson, ApiPath, ApiQuery, JsonBody};
 pub use serve::{
-    connection_cap, fd_soft_limit, serve, serve_on, ServeLimits, ACCEPT_RETRY, FD_RESERVE,
-    MIN_CONNECTIONS,
+    connection_cap, fd_soft_limit, serve, serve_on, serve_tls_on, ServeLimits, TlsConfig, TlsError,
+    ACCEPT_RETRY, FD_RESERVE, MIN_CONNECTIONS,
 };
 
 /// The largest request body accepted (1 MiB): a worklist save is a few

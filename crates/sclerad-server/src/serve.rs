@@ -48,6 +48,11 @@
 //! real client can send one request header can still crowd that client out;
 //! that needs limits per address, in front of the server.
 //!
+//! **TLS.** [`serve_tls_on`] serves the same over HTTPS (rustls, TLS 1.2
+//! and 1.3, the *ring* provider): a connection's handshake counts as
+//! waiting on its client (evictable at the cap) and must end within
+//! `header_timeout`, after which hyper's header clock starts.
+//!
 //! **Shutdown.** When the shutdown future completes the listener is closed
 //! (new connections are refused), connections waiting for request headers
 //! are closed at once, and requests in flight finish (their connections
@@ -178,6 +183,118 @@ pub async fn serve_on(
     limits: ServeLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
+    serve_with(listener, app, limits, None, shutdown).await
+}
+
+/// [`serve_on`] over TLS (HTTPS): each connection's handshake must end
+/// within the header timeout, and counts as waiting on its client.
+pub async fn serve_tls_on(
+    listener: TcpListener,
+    app: Router,
+    limits: ServeLimits,
+    tls: TlsConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
+    serve_with(listener, app, limits, Some(tls), shutdown).await
+}
+
+/// A certificate chain and its private key, ready to serve TLS 1.2 and 1.3
+/// (rustls, with the *ring* provider).
+#[derive(Clone)]
+pub struct TlsConfig(Arc<tokio_rustls::rustls::ServerConfig>);
+
+impl std::fmt::Debug for TlsConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TlsConfig")
+    }
+}
+
+/// Why a certificate or key cannot serve TLS.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    /// The certificate file holds no usable PEM certificate.
+    #[error("{file}: {reason}")]
+    Certificate {
+        /// The file, as given.
+        file: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The key file holds no usable PEM private key.
+    #[error("{file}: {reason}")]
+    Key {
+        /// The file, as given.
+        file: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Both parse, but rustls refuses them together.
+    #[error("{cert} and {key} cannot serve TLS together: {reason}")]
+    Refused {
+        /// The certificate file.
+        cert: String,
+        /// The key file.
+        key: String,
+        /// rustls's reason.
+        reason: String,
+    },
+}
+
+impl TlsConfig {
+    /// The configuration of a PEM certificate chain (`cert_pem`, the
+    /// server's certificate first) and its PEM private key (PKCS#8, PKCS#1
+    /// or SEC1); the file names are for the errors.
+    pub fn from_pem(
+        cert_file: &str,
+        cert_pem: &[u8],
+        key_file: &str,
+        key_pem: &[u8],
+    ) -> Result<TlsConfig, TlsError> {
+        use rustls_pki_types::pem::PemObject;
+        use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+        use tokio_rustls::rustls;
+        let certs = CertificateDer::pem_slice_iter(cert_pem)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| TlsError::Certificate {
+                file: cert_file.into(),
+                reason: format!("not a PEM certificate file ({e})"),
+            })?;
+        if certs.is_empty() {
+            return Err(TlsError::Certificate {
+                file: cert_file.into(),
+                reason: "holds no certificate (a PEM block '-----BEGIN CERTIFICATE-----')".into(),
+            });
+        }
+        let key = PrivateKeyDer::from_pem_slice(key_pem).map_err(|e| TlsError::Key {
+            file: key_file.into(),
+            reason: format!(
+                "holds no private key (a PEM block '-----BEGIN PRIVATE KEY-----', RSA or EC): {e}"
+            ),
+        })?;
+        let refused = |reason: String| TlsError::Refused {
+            cert: cert_file.into(),
+            key: key_file.into(),
+            reason,
+        };
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| refused(e.to_string()))?
+            .with_no_client_auth()
+            .with_single_cert(certs, key)
+            .map_err(|e| refused(e.to_string()))?;
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Ok(TlsConfig(Arc::new(config)))
+    }
+}
+
+async fn serve_with(
+    listener: TcpListener,
+    app: Router,
+    limits: ServeLimits,
+    tls: Option<TlsConfig>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
     let cap = connection_cap(limits.max_connections, fd_soft_limit());
     let addr = listener.local_addr()?;
     tracing::info!(
@@ -186,6 +303,7 @@ pub async fn serve_on(
         header_timeout_s = limits.header_timeout.as_secs_f64(),
         body_timeout_s = limits.body_timeout.as_secs_f64(),
         write_timeout_s = limits.write_timeout.as_secs_f64(),
+        tls = tls.is_some(),
         "sclerad server listening"
     );
     let mut http = http1::Builder::new();
@@ -196,6 +314,7 @@ pub async fn serve_on(
         http,
         app: TowerToHyperService::new(app),
         limits,
+        tls: tls.map(|t| tokio_rustls::TlsAcceptor::from(t.0)),
     });
     let slots = Arc::new(Semaphore::new(cap));
     let table = Arc::new(Table::new());
@@ -319,6 +438,8 @@ struct Server {
     http: http1::Builder,
     app: TowerToHyperService<Router>,
     limits: ServeLimits,
+    /// TLS, when the server terminates it.
+    tls: Option<tokio_rustls::TlsAcceptor>,
 }
 
 async fn run_connection(
@@ -331,7 +452,45 @@ async fn run_connection(
 ) {
     let _permit = permit;
     let _entry = Entry(Arc::clone(&slot));
-    let io = TokioIo::new(WriteDeadline::new(stream, server.limits.write_timeout));
+    let io = WriteDeadline::new(stream, server.limits.write_timeout);
+    let Some(acceptor) = &server.tls else {
+        return drive(&server, TokioIo::new(io), peer, slot, stopped).await;
+    };
+    // The TLS handshake is part of waiting for the request's headers: the
+    // connection stays evictable, and must finish it within the header
+    // timeout (hyper's own header clock starts after it).
+    let handshake = tokio::time::timeout(server.limits.header_timeout, acceptor.accept(io));
+    let tls = tokio::select! {
+        done = handshake => match done {
+            Ok(Ok(tls)) => tls,
+            Ok(Err(e)) => {
+                tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                return;
+            }
+            Err(_) => {
+                tracing::debug!(%peer, "TLS handshake not finished within the header timeout");
+                return;
+            }
+        },
+        () = slot.close.notified() => return,
+        () = async {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        } => return,
+    };
+    drive(&server, TokioIo::new(tls), peer, slot, stopped).await;
+}
+
+/// Serves HTTP/1.1 on one connection's stream (plain or TLS) until it ends,
+/// is closed to make room, or the server stops.
+async fn drive<I>(
+    server: &Server,
+    io: I,
+    peer: SocketAddr,
+    slot: Arc<Slot>,
+    mut stopped: watch::Receiver<bool>,
+) where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
     let service = ConnService {
         app: server.app.clone(),
         slot: Arc::clone(&slot),

@@ -60,7 +60,11 @@ fn the_analyst_runs_the_analysis_and_gets_what_sclerad_analyze_gives() {
         .await;
         let run_path = b.path().await;
         assert!(run_path.starts_with("/analysis/runs/"), "{run_path}");
-        assert_eq!(b.count("iframe[data-report]").await, 1, "the report in the page");
+        assert_eq!(
+            b.count("iframe[data-report]").await,
+            1,
+            "the report in the page"
+        );
         let report = b
             .attr("iframe[data-report]", "src")
             .await
@@ -82,7 +86,11 @@ fn the_analyst_runs_the_analysis_and_gets_what_sclerad_analyze_gives() {
             );
         }
         assert!(b.count("a[data-download^='figures/']").await > 0);
-        assert!(b.count("a[data-download^='tables/'][data-download$='.csv']").await > 0);
+        assert!(
+            b.count("a[data-download^='tables/'][data-download$='.csv']")
+                .await
+                > 0
+        );
 
         // The study's export, analysed by the command with the same setting.
         let dir = tempfile::tempdir().expect("temp");
@@ -109,10 +117,9 @@ fn the_analyst_runs_the_analysis_and_gets_what_sclerad_analyze_gives() {
             .status()
             .expect("sclerad analyze");
         assert!(status.success());
-        let command: serde_json::Value = serde_json::from_slice(
-            &std::fs::read(out.join("results.json")).expect("results.json"),
-        )
-        .expect("json");
+        let command: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join("results.json")).expect("results.json"))
+                .expect("json");
         assert_eq!(
             without_input_path(from_page),
             without_input_path(command),

@@ -479,3 +479,117 @@ async fn shutdown_refuses_new_connections_and_finishes_requests_in_flight() {
     );
     server.finish(Duration::from_secs(2)).await;
 }
+
+const CA: &[u8] = include_bytes!("../fixtures/tls/ca.pem");
+const CERT: &[u8] = include_bytes!("../fixtures/tls/cert.pem");
+const KEY: &[u8] = include_bytes!("../fixtures/tls/key.pem");
+const OTHER_KEY: &[u8] = include_bytes!("../fixtures/tls/other-key.pem");
+
+fn tls() -> sclerad_server::TlsConfig {
+    sclerad_server::TlsConfig::from_pem("cert.pem", CERT, "key.pem", KEY).expect("the fixture")
+}
+
+/// A client that trusts the fixtures' CA.
+fn client() -> tokio_rustls::TlsConnector {
+    use rustls_pki_types::pem::PemObject;
+    use tokio_rustls::rustls;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls_pki_types::CertificateDer::pem_slice_iter(CA) {
+        roots.add(cert.expect("a certificate")).expect("trusted");
+    }
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("versions")
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    tokio_rustls::TlsConnector::from(Arc::new(config))
+}
+
+async fn start_tls(app: Router, limits: ServeLimits) -> Running {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("address");
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(sclerad_server::serve_tls_on(
+        listener,
+        app,
+        limits,
+        tls(),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    Running {
+        addr,
+        stop: Some(stop),
+        task,
+    }
+}
+
+/// HTTPS with the given certificate: the API answers over TLS (two
+/// requests on one connection), a plain HTTP request to the TLS port gets
+/// no answer, a client that never starts its handshake is closed after the
+/// header timeout, and shutdown still ends the server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_is_served_with_the_given_certificate() {
+    let server = start_tls(sclerad().await, limits(2, 2, 2, 64)).await;
+    let tcp = server.connect().await;
+    let name = rustls_pki_types::ServerName::try_from("localhost").expect("name");
+    let mut tls = client().connect(name, tcp).await.expect("handshake");
+    for _ in 0..2 {
+        tls.write_all(b"GET /api/health HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            .await
+            .expect("send");
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 4096];
+        while !String::from_utf8_lossy(&buf).contains("\"ok\"") {
+            let n = tokio::time::timeout(MARGIN, tls.read(&mut chunk))
+                .await
+                .expect("an answer in time")
+                .expect("read");
+            assert!(n > 0, "closed early: {}", String::from_utf8_lossy(&buf));
+            buf.extend_from_slice(&chunk[..n]);
+        }
+        assert!(
+            String::from_utf8_lossy(&buf).starts_with("HTTP/1.1 200"),
+            "{}",
+            String::from_utf8_lossy(&buf)
+        );
+    }
+    // Plain HTTP to the TLS port: no HTTP answer, the connection closed.
+    let mut plain = server.connect().await;
+    write(&mut plain, "GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    let mut buf = Vec::new();
+    let _ = tokio::time::timeout(MARGIN, plain.read_to_end(&mut buf)).await;
+    assert!(!String::from_utf8_lossy(&buf).contains("200 OK"));
+    // A client that never starts its handshake: closed within the header
+    // timeout.
+    let mut silent = server.connect().await;
+    let closed = closed_within(&mut silent, Duration::from_secs(2) + MARGIN).await;
+    assert!(closed.is_some(), "a silent client is closed");
+    server.finish(MARGIN).await;
+}
+
+/// A certificate or key that cannot serve is refused naming its file.
+#[test]
+fn unusable_certificates_and_keys_are_named() {
+    use sclerad_server::{TlsConfig, TlsError};
+    let no_cert = TlsConfig::from_pem("a.pem", b"not a certificate", "key.pem", KEY)
+        .expect_err("no certificate");
+    assert!(matches!(no_cert, TlsError::Certificate { .. }), "{no_cert}");
+    assert!(no_cert.to_string().starts_with("a.pem: "), "{no_cert}");
+    let no_key = TlsConfig::from_pem("cert.pem", CERT, "k.pem", CERT).expect_err("no key");
+    assert!(
+        no_key
+            .to_string()
+            .starts_with("k.pem: holds no private key"),
+        "{no_key}"
+    );
+    let swapped = TlsConfig::from_pem("cert.pem", KEY, "key.pem", KEY).expect_err("a key as cert");
+    assert!(matches!(swapped, TlsError::Certificate { .. }), "{swapped}");
+    match TlsConfig::from_pem("cert.pem", CERT, "other.pem", OTHER_KEY) {
+        Err(TlsError::Refused { reason, .. }) => assert!(!reason.is_empty()),
+        other => panic!("a key of another certificate is refused: {other:?}"),
+    }
+}
