@@ -70,6 +70,16 @@ impl Imported {
     }
 }
 
+/// The problems of `mapping` for a project with dictionary `dict`: every
+/// row that cannot be followed (an unknown field, column or choice, a value
+/// the column cannot hold), at its row and column of the mapping file, as
+/// [`import`] finds them.
+pub fn check_mapping(dict: &Dictionary, mapping: &Mapping) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let _ = mapping::mapping_plan(dict, mapping, &mut problems);
+    problems
+}
+
 /// The name the bundle reader gives the patients table of text tables.
 const PATIENTS_CSV: &str = "patients.csv";
 
@@ -137,6 +147,14 @@ pub fn import(
     };
     let loaded = sclerad_bundle::read_text_tables(&tables, &ReadOptions::default());
     let validation = sclerad_model::validate(&loaded.cohort, &options.validate);
+    // A records cell already refused was left empty in the bundle: what
+    // the bundle says of that empty cell (a required value missing) is the
+    // same problem again, and is not repeated.
+    let refused: std::collections::HashSet<(u32, String)> = problems
+        .iter()
+        .filter(|p| p.severity == Severity::Error && p.location.file == records.name)
+        .filter_map(|p| Some((p.location.row?, p.location.column.clone()?)))
+        .collect();
     for mut p in loaded.problems.into_iter().chain(validation.problems) {
         if p.location.file == PATIENTS_CSV {
             p.location.file = records.name.to_string();
@@ -158,6 +176,11 @@ pub fn import(
                         );
                     }
                     None => {}
+                }
+            }
+            if let (Some(row), Some(field)) = (p.location.row, &p.location.column) {
+                if refused.contains(&(row, field.clone())) {
+                    continue;
                 }
             }
         }

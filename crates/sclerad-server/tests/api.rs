@@ -33,10 +33,10 @@ use images::images_are_read_through_the_readers_code_only;
 use web::{
     adjudicator_pages_compare_accept_and_resolve, admin_pages_manage_users_tokens_and_the_trail,
     analyst_runs_the_analysis_and_reproduces_it, data_manager_builds_partial_worklists,
-    data_manager_grows_a_study_from_its_page, data_manager_lists_and_edits_patients,
-    data_manager_uploads_a_bundle_as_a_new_study, first_start_creates_one_admin_once,
-    page_route_role_matrix, reader_pages_read_save_and_stay_blind,
-    users_change_their_password_and_keep_their_tokens,
+    data_manager_grows_a_study_from_its_page, data_manager_imports_a_study_from_redcap,
+    data_manager_lists_and_edits_patients, data_manager_uploads_a_bundle_as_a_new_study,
+    first_start_creates_one_admin_once, page_route_role_matrix,
+    reader_pages_read_save_and_stay_blind, users_change_their_password_and_keep_their_tokens,
 };
 
 const PASSWORD: &str = "correct horse battery";
@@ -1696,6 +1696,7 @@ on_both_backends!(
     data_manager_lists_and_edits_patients,
     data_manager_builds_partial_worklists,
     analyst_runs_the_analysis_and_reproduces_it,
+    data_manager_imports_a_study_from_redcap,
     images_are_read_through_the_readers_code_only,
 );
 

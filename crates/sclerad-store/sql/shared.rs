@@ -43,8 +43,8 @@ use sclerad_store::{
     Modality, NewAssignment, Page, Paged, PatientRecord, Reading, ReadingKind, Role, Session,
     Store, StoreError, StoreResult, Study, StudyColumns, StudyImport, User, Verified, WorkItem,
 };
-use sclerad_store::{Image, ImageFeed, ImageImportSummary, ImageSecret, ImageStored, NewImage};
 use sclerad_store::{AnalysisRun, NewAnalysisRun, RunArchive, RUN_ARCHIVE_MAX_BYTES};
+use sclerad_store::{Image, ImageFeed, ImageImportSummary, ImageSecret, ImageStored, NewImage};
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 

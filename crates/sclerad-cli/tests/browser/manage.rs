@@ -395,3 +395,120 @@ fn the_data_manager_builds_a_partial_worklist_and_grows_it() {
         b.close().await;
     });
 }
+
+/// As the data manager: a study from a REDCap records export, a bad value
+/// shown at its row and REDCap field first; then a mapping suggested from a
+/// centre's dictionary, in a form.
+#[test]
+fn the_data_manager_brings_a_study_from_redcap() {
+    let Some(env) = Env::start() else { return };
+    let manager = env.demo.user("data_manager", 0).clone();
+    let dictionary = sclerad_redcap::format_dictionary();
+    let mut header: Vec<String> = dictionary.fields.iter().map(|f| f.name.clone()).collect();
+    header.push(format!("{}_complete", sclerad_redcap::FORM));
+    let given = |sex: &str| -> String {
+        let mut out = header.join(",") + "\n";
+        for (i, sex) in [("R01", "female"), ("R02", sex), ("R03", "male")] {
+            let cells: Vec<&str> = header
+                .iter()
+                .map(|field| match field.as_str() {
+                    "patient_id" => i,
+                    "sex" => sex,
+                    "subset" => "lcssc",
+                    "age_years" => "58",
+                    "disease_duration_years" => "7.5",
+                    "digital_ulcers" | "ild_ct" | "pah" | "death" => "0",
+                    f if f.ends_with("_complete") => "2",
+                    _ => "",
+                })
+                .collect();
+            out.push_str(&(cells.join(",") + "\n"));
+        }
+        out
+    };
+    let dir = tempfile::tempdir().expect("temp");
+    let bad = dir.path().join("bad-records.csv");
+    std::fs::write(&bad, given("unknown")).expect("write");
+    let good = dir.path().join("records.csv");
+    std::fs::write(&good, given("female")).expect("write");
+    let centre = dir.path().join("centre-dictionary.csv");
+    std::fs::write(
+        &centre,
+        sclerad_redcap::DICTIONARY_HEADERS
+            .map(|h| {
+                if h.contains(',') {
+                    format!("\"{h}\"")
+                } else {
+                    h.to_string()
+                }
+            })
+            .join(",")
+            + "\nrecord_id,ssc,,text,Record ID,,,,,,,,,,,,,\n\
+               sexe,ssc,,radio,Sex,\"1, Female | 2, Male\",,,,,,,,,,,,\n\
+               ulceres,ssc,,yesno,Digital ulcers,,,,,,,,,,,,,\n",
+    )
+    .expect("write");
+    env.run(async {
+        let b = env.browser().await;
+        b.login(&manager).await;
+        b.wait_path("/manage").await;
+        b.click("[data-action=redcap-page]").await;
+        b.wait_path("/manage/redcap").await;
+        b.shot("manage-redcap").await;
+        b.axe("the REDCap page").await;
+        let study = b.find("form[data-form=redcap] input[name=study]").await;
+        study.send_keys("from redcap").await.expect("type");
+        b.find("#records")
+            .await
+            .send_keys(&bad.display().to_string())
+            .await
+            .expect("choose");
+        b.click("[data-action=redcap-import]").await;
+        b.wait(
+            "document.querySelector('[data-outcome=refused]')",
+            "the refusal",
+        )
+        .await;
+        assert_eq!(
+            b.count("tr[data-file='bad-records.csv'][data-row='3'][data-column=sex]")
+                .await,
+            1,
+            "the second patient's sex, at row 3"
+        );
+        b.shot("manage-redcap-refused").await;
+        b.axe("a refused export").await;
+        let study = b.find("form[data-form=redcap] input[name=study]").await;
+        study.clear().await.expect("clear");
+        study.send_keys("from redcap").await.expect("type");
+        b.find("#records")
+            .await
+            .send_keys(&good.display().to_string())
+            .await
+            .expect("choose");
+        b.click("[data-action=redcap-import]").await;
+        b.wait(
+            "document.querySelector('[data-outcome=imported]')",
+            "the import",
+        )
+        .await;
+        b.shot("manage-redcap-imported").await;
+        b.goto("/manage").await;
+        assert_eq!(b.count("tr[data-study='from redcap']").await, 1);
+        b.goto("/manage/redcap/mapping").await;
+        b.find("#dictionary")
+            .await
+            .send_keys(&centre.display().to_string())
+            .await
+            .expect("choose");
+        b.click("[data-action=suggest-mapping]").await;
+        b.wait(
+            "document.querySelector('form[data-form=redcap-mapping]')",
+            "the mapping form",
+        )
+        .await;
+        assert!(b.count("tr[data-field=sexe][data-choice='1']").await == 1);
+        b.shot("manage-redcap-mapping").await;
+        b.axe("the mapping form").await;
+        b.close().await;
+    });
+}

@@ -13,6 +13,7 @@ mod manage;
 mod marks;
 mod patients;
 mod reading;
+mod redcap;
 mod session;
 pub mod setup;
 mod worklists;
@@ -79,6 +80,20 @@ pub fn routes() -> Router<AppState> {
             get(patients::patient).post(patients::save),
         )
         .route("/manage/export", get(analysis::manage_export))
+        .route(
+            "/manage/redcap",
+            get(redcap::import_form)
+                .post(redcap::import)
+                .layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .route("/manage/redcap/dictionary.csv", get(redcap::dictionary))
+        .route(
+            "/manage/redcap/mapping",
+            get(redcap::mapping_form)
+                .post(redcap::mapping_suggest)
+                .layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .route("/manage/redcap/mapping.csv", post(redcap::mapping_csv))
         .route("/analysis", get(analysis::studies))
         .route("/analysis/agreement", get(analysis::agreement))
         .route("/analysis/export", get(analysis::analysis_export))

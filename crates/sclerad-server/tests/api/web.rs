@@ -771,6 +771,20 @@ pub(super) async fn page_route_role_matrix(store: Arc<dyn Store>) {
         (Method::GET, "/manage/worklists?study=s", Role::DataManager),
         (Method::POST, "/manage/worklists", Role::DataManager),
         (Method::GET, "/manage/export?study=s", Role::DataManager),
+        (Method::GET, "/manage/redcap", Role::DataManager),
+        (Method::POST, "/manage/redcap", Role::DataManager),
+        (
+            Method::GET,
+            "/manage/redcap/dictionary.csv",
+            Role::DataManager,
+        ),
+        (Method::GET, "/manage/redcap/mapping", Role::DataManager),
+        (Method::POST, "/manage/redcap/mapping", Role::DataManager),
+        (
+            Method::POST,
+            "/manage/redcap/mapping.csv",
+            Role::DataManager,
+        ),
         (Method::GET, "/analysis", Role::Analyst),
         (Method::GET, "/analysis/agreement?study=s", Role::Analyst),
         (Method::GET, "/analysis/export?study=s", Role::Analyst),
@@ -2560,5 +2574,312 @@ pub(super) async fn analyst_runs_the_analysis_and_reproduces_it(store: Arc<dyn S
     let theirs = download(app, "/manage/export?study=nancy", &dm).await;
     assert_eq!(theirs.status, StatusCode::OK);
     assert_ne!(theirs.bytes, export.bytes, "the edit is in it");
+    sclerad_store_tests::conformance::verified(store.as_ref()).await;
+}
+
+/// The patients of `cohort` as a REDCap raw records export of a project
+/// made from sclerad's dictionary (1/0 for yes/no, the format's codes,
+/// Y-M-D dates, the form's `_complete` column), written here independently
+/// of the importer.
+fn redcap_records(cohort: &sclerad_model::Cohort) -> String {
+    let dictionary = sclerad_redcap::format_dictionary();
+    let text = sclerad_bundle::TextTables::of(cohort);
+    let at = |field: &str| {
+        let column = sclerad_redcap::column_of_field(field)
+            .expect("a column")
+            .code();
+        text.patients.columns.iter().position(|c| c == column)
+    };
+    let quote = |cells: Vec<String>| {
+        cells
+            .iter()
+            .map(|c| {
+                if c.contains([',', '"', '\n']) {
+                    format!("\"{}\"", c.replace('"', "\"\""))
+                } else {
+                    c.clone()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(",")
+            + "\n"
+    };
+    let mut header: Vec<String> = dictionary.fields.iter().map(|f| f.name.clone()).collect();
+    header.push(format!("{}_complete", sclerad_redcap::FORM));
+    let mut out = quote(header);
+    for row in &text.patients.rows {
+        let mut cells: Vec<String> = dictionary
+            .fields
+            .iter()
+            .map(|f| {
+                let value = at(&f.name).map_or("", |i| row[i].as_str());
+                match (f.field_type, value) {
+                    (sclerad_redcap::FieldType::YesNo, "yes") => "1".to_string(),
+                    (sclerad_redcap::FieldType::YesNo, "no") => "0".to_string(),
+                    (_, v) => v.to_string(),
+                }
+            })
+            .collect();
+        cells.push("2".into());
+        out.push_str(&quote(cells));
+    }
+    out
+}
+
+/// The data manager's REDCap pages: sclerad's dictionary to download; a
+/// records export with a bad value refused at its row and field with
+/// nothing imported; the corrected export imported as a new study with the
+/// patients of the original bundle; the same downloaded as a zip bundle; a
+/// centre's dictionary gives a mapping form, and the edited mapping
+/// downloads as a file, a refused row shown at its row.
+pub(super) async fn data_manager_imports_a_study_from_redcap(store: Arc<dyn Store>) {
+    let f = fixture(Arc::clone(&store)).await;
+    let app = &f.app;
+    let dm = log_in_to(app, "dm", "/").await;
+    let studies = page_of(app, "/manage", &dm).await;
+    assert!(studies.contains("href=\"/manage/redcap\" data-action=\"redcap-page\""));
+    let form = page_of(app, "/manage/redcap", &dm).await;
+    assert!(form.contains("data-form=\"redcap\""), "{form}");
+    let csrf = csrf_of(&form);
+    let dictionary = download(app, "/manage/redcap/dictionary.csv", &dm).await;
+    assert_eq!(dictionary.status, StatusCode::OK);
+    assert_eq!(dictionary.text, sclerad_redcap::dictionary_csv());
+
+    let cohort = sclerad_synth::nancy_demo();
+    let records = redcap_records(&cohort);
+    // Row 4 of the export (its third patient): a sex REDCap would not have.
+    let mut lines: Vec<String> = records.lines().map(String::from).collect();
+    lines[3] = lines[3]
+        .replacen(",female,", ",woman,", 1)
+        .replacen(",male,", ",man,", 1);
+    let bad = lines.join("\n") + "\n";
+    let refused = upload(
+        app,
+        "/manage/redcap",
+        &dm,
+        &[
+            ("csrf", None, csrf.as_bytes()),
+            ("study", None, b"from redcap"),
+            ("records", Some("records.csv"), bad.as_bytes()),
+            (
+                "dictionary",
+                Some("dictionary.csv"),
+                dictionary.text.as_bytes(),
+            ),
+            ("date_format", None, b"ymd"),
+            ("action", None, b"import"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.html
+    );
+    assert!(
+        refused.html.contains("data-outcome=\"refused\""),
+        "{}",
+        refused.html
+    );
+    assert!(
+        refused
+            .html
+            .contains("data-file=\"records.csv\" data-row=\"4\" data-column=\"sex\""),
+        "{}",
+        refused.html
+    );
+    assert_eq!(
+        refused
+            .html
+            .matches("data-row=\"4\" data-column=\"sex\"")
+            .count(),
+        1,
+        "the refused cell once, not again as a missing value: {}",
+        refused.html
+    );
+    assert!(store.study("from redcap").await.expect("read").is_none());
+
+    // The export as REDCap wrote it: a new study, the bundle's patients.
+    let imported = upload(
+        app,
+        "/manage/redcap",
+        &dm,
+        &[
+            ("csrf", None, csrf.as_bytes()),
+            ("study", None, b"from redcap"),
+            ("records", Some("records.csv"), records.as_bytes()),
+            ("dictionary", None, b""),
+            ("action", None, b"import"),
+        ],
+    )
+    .await;
+    assert_eq!(imported.status, StatusCode::CREATED, "{}", imported.html);
+    assert!(
+        imported
+            .html
+            .contains("data-outcome=\"imported\">Imported study “from redcap”: 77 patients."),
+        "{}",
+        imported.html
+    );
+    let study = store
+        .study("from redcap")
+        .await
+        .expect("read")
+        .expect("imported");
+    let stored = sclerad_store::read_study(
+        &study.columns,
+        &store.patients(study.id).await.expect("patients"),
+        &[],
+    );
+    assert_eq!(stored.cohort.patients.len(), cohort.patients.len());
+    for (a, b) in stored.cohort.patients.iter().zip(&cohort.patients) {
+        assert_eq!(
+            (
+                a.patient_id.as_str(),
+                a.sex,
+                a.subset,
+                a.age_years,
+                a.hand_xray_date,
+                a.death
+            ),
+            (
+                b.patient_id.as_str(),
+                b.sex,
+                b.subset,
+                b.age_years,
+                b.hand_xray_date,
+                b.death
+            ),
+        );
+    }
+    // Or as a bundle to download: the same patients.csv.
+    let (content_type, body) = multipart(&[
+        ("csrf", None, csrf.as_bytes()),
+        ("records", Some("records.csv"), records.as_bytes()),
+        ("action", None, b"bundle"),
+    ]);
+    let r = Request::builder()
+        .method(Method::POST)
+        .uri("/manage/redcap")
+        .header(header::COOKIE, format!("sclerad_session={dm}"))
+        .header(header::CONTENT_TYPE, content_type)
+        .body(Body::from(body))
+        .expect("request");
+    let zipped = send(app, r).await;
+    assert_eq!(zipped.status, StatusCode::OK, "{}", zipped.text);
+    assert_eq!(zipped.headers[header::CONTENT_TYPE], "application/zip");
+    let files = sclerad_bundle::unzip("b.zip", &zipped.bytes, 1 << 30, 1 << 30).expect("zip");
+    assert_eq!(files.len(), 1);
+    assert_eq!(files[0].0, "patients.csv");
+    let expected = sclerad_store::to_tables(
+        &study.columns,
+        &store.patients(study.id).await.expect("patients"),
+        &[],
+    );
+    assert_eq!(files[0].1, expected.files()[0].1);
+
+    // A centre's own project: its dictionary, a suggested mapping.
+    let centre = "Variable / Field Name,Form Name,Section Header,Field Type,Field Label,\"Choices, Calculations, OR Slider Labels\",Field Note,Text Validation Type OR Show Slider Number,Text Validation Min,Text Validation Max,Identifier?,Branching Logic (Show field only if...),Required Field?,Custom Alignment,Question Number (surveys only),Matrix Group Name,Matrix Ranking?,Field Annotation\n\
+        record_id,ssc,,text,Record ID,,,,,,,,,,,,,\n\
+        sexe,ssc,,radio,Sex,\"1, Female | 2, Male\",,,,,,,,,,,,\n\
+        ulceres,ssc,,yesno,Digital ulcers,,,,,,,,,,,,,\n";
+    let mapping_form = page_of(app, "/manage/redcap/mapping", &dm).await;
+    assert!(mapping_form.contains("data-form=\"redcap-dictionary\""));
+    let suggested = upload(
+        app,
+        "/manage/redcap/mapping",
+        &dm,
+        &[
+            ("csrf", None, csrf.as_bytes()),
+            ("dictionary", Some("centre.csv"), centre.as_bytes()),
+        ],
+    )
+    .await;
+    assert_eq!(suggested.status, StatusCode::OK, "{}", suggested.html);
+    assert!(
+        suggested.html.contains("data-form=\"redcap-mapping\""),
+        "{}",
+        suggested.html
+    );
+    assert!(
+        suggested
+            .html
+            .contains("data-field=\"sexe\" data-choice=\"1\""),
+        "{}",
+        suggested.html
+    );
+    // The form as sent back, its rows in order; then one column misspelt.
+    let rows = sclerad_redcap::suggest_mapping(
+        &sclerad_redcap::read_dictionary("centre.csv", centre.as_bytes()).0,
+    )
+    .rows;
+    let body = |column_of: &dyn Fn(&sclerad_redcap::MappingRow) -> String| {
+        let mut body = format!(
+            "csrf={}&dictionary=centre.csv&dictionary_csv={}",
+            enc(&csrf),
+            enc(centre)
+        );
+        for r in &rows {
+            body.push_str(&format!(
+                "&field={}&choice={}&label={}&column={}&value={}",
+                enc(&r.redcap_field),
+                enc(&r.choice),
+                enc(&r.redcap_label),
+                enc(&column_of(r)),
+                enc(&r.value)
+            ));
+        }
+        body
+    };
+    let sent = body(&|r| r.column.clone());
+    let file = page(
+        app,
+        Method::POST,
+        "/manage/redcap/mapping.csv",
+        Some(&dm),
+        Some(&sent),
+    )
+    .await;
+    assert_eq!(file.status, StatusCode::OK, "{}", file.html);
+    let expected = sclerad_redcap::Mapping {
+        file: "mapping.csv".into(),
+        rows: rows.clone(),
+    }
+    .to_csv();
+    assert_eq!(file.html, expected);
+    let misspelt = body(&|r| {
+        if r.redcap_field == "ulceres" && r.choice.is_empty() {
+            "digital_ulcer".into()
+        } else {
+            r.column.clone()
+        }
+    });
+    let again = page(
+        app,
+        Method::POST,
+        "/manage/redcap/mapping.csv",
+        Some(&dm),
+        Some(&misspelt),
+    )
+    .await;
+    assert_eq!(
+        again.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        again.html
+    );
+    let at = rows
+        .iter()
+        .position(|r| r.redcap_field == "ulceres" && r.choice.is_empty())
+        .expect("the ulcers row")
+        + 2;
+    assert!(
+        again.html.contains(&format!(
+            "data-file=\"mapping.csv\" data-row=\"{at}\" data-column=\"column\""
+        )),
+        "{}",
+        again.html
+    );
     sclerad_store_tests::conformance::verified(store.as_ref()).await;
 }
