@@ -2,17 +2,16 @@
 //! study de-identified, writing them out again.
 
 use std::collections::HashMap;
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{anyhow, bail, Context, Result};
-use chrono::NaiveDate;
-use sclerad_dicom::intake::{ExamDates, ExamKind, Intake, Intaker, Map, Prepared};
+use sclerad_dicom::intake::ExamKind;
 use sclerad_dicom::{read, render, Options, Read, StudySecret};
+use sclerad_intake::{IntakeError, Line, Produced, StudyIntake};
 use sclerad_model::spreadsheet_safe;
-use sclerad_store::{ImageFeed, ImageStored, ImageTally, NewImage, Role, Store};
+use sclerad_store::{ImageFeed, ImageStored, NewImage, Role, Store};
 
 use crate::cli::{
     ImagesCommand, ImagesExportArgs, ImagesImportArgs, ImagesListenArgs, ImagesRenderArgs,
@@ -67,315 +66,45 @@ fn render_file(args: &ImagesRenderArgs) -> Result<ExitCode> {
 
 // ---- import ----
 
-/// What became of one file, for the report.
-struct Line {
-    source: String,
-    action: &'static str,
-    reason: String,
-    patient_id: String,
-    exam: String,
-    instance: String,
-    warnings: String,
-}
-
-impl Line {
-    /// A file not stored (yet): `action` is set when its fate is known.
-    fn of(source: String) -> Line {
-        Line {
-            source,
-            action: "",
-            reason: String::new(),
-            patient_id: String::new(),
-            exam: String::new(),
-            instance: String::new(),
-            warnings: String::new(),
-        }
-    }
-
-    /// The line of a de-identified instance on its way to the store.
-    fn prepared(source: String, p: &Prepared) -> Line {
-        Line {
-            patient_id: p.patient_id.clone(),
-            exam: p.exam.code().into(),
-            instance: p.sop_instance_uid.clone(),
-            warnings: p.warnings.join("; "),
-            reason: p
-                .overridden
-                .as_ref()
-                .map(|why| format!("stored on --allow-burned-in: {why}"))
-                .unwrap_or_default(),
-            ..Line::of(source)
-        }
+/// An intake error as the command line says it: a file too large names the
+/// flag that raises the limit.
+fn intake_error(e: IntakeError) -> anyhow::Error {
+    match e {
+        IntakeError::TooLarge { path, limit } => anyhow!(
+            "{path} is larger than --max-file-size ({} MiB)",
+            limit >> 20
+        ),
+        other => anyhow!(other),
     }
 }
 
-/// What an import's reader hands back: the report's lines, with the index
-/// of each line whose instance went to the store (in feed order).
-#[derive(Default)]
-struct Produced {
-    lines: Vec<Line>,
-    fed: Vec<usize>,
-    tally: ImageTally,
-}
-
-impl Produced {
-    /// Marks each fed line with what the store did; (stored now, stored
-    /// already, refused by the store).
-    fn apply(&mut self, results: &[ImageStored]) -> (usize, usize, usize) {
-        let (mut new, mut unchanged, mut refused) = (0, 0, 0);
-        for (index, result) in self.fed.iter().zip(results) {
-            let line = &mut self.lines[*index];
-            match result {
-                ImageStored::New(_) => {
-                    new += 1;
-                    line.action = "stored";
-                }
-                ImageStored::Unchanged(_) => {
-                    unchanged += 1;
-                    line.action = "stored";
-                    if line.reason.is_empty() {
-                        line.reason = "stored already (unchanged)".into();
-                    }
-                }
-                ImageStored::Refused(why) => {
-                    refused += 1;
-                    line.action = "refused";
-                    line.reason = why.clone();
-                }
-            }
-        }
-        (new, unchanged, refused)
-    }
-}
-
-/// The study's side of an intake: who is in it, their exams.
-struct StudySide {
-    dates: HashMap<String, ExamDates>,
-    exams: HashMap<(String, ExamKind), i64>,
-}
-
-async fn study_side(store: &dyn Store, study_id: i64) -> Result<StudySide> {
-    let mut dates = HashMap::new();
-    let mut exams = HashMap::new();
-    let parse = |d: &Option<String>| {
-        d.as_deref()
-            .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
-    };
-    for p in store.patients(study_id).await? {
-        dates.insert(
-            p.patient_id.clone(),
-            ExamDates {
-                hand_radiograph: parse(&p.hand_radiograph.date),
-                ct: parse(&p.ct.date),
-            },
-        );
-        exams.insert(
-            (p.patient_id.clone(), ExamKind::HandRadiograph),
-            p.hand_radiograph.id,
-        );
-        exams.insert((p.patient_id, ExamKind::Ct), p.ct.id);
-    }
-    Ok(StudySide { dates, exams })
-}
-
-/// Reads the map file, every problem named with its row and column.
-fn read_map(path: &Path, side: &StudySide) -> Result<Map> {
-    let table = match sclerad_bundle::read_plain_csv(path, 64 << 20)
-        .with_context(|| format!("cannot read the map {}", path.display()))?
-    {
-        Ok(table) => table,
-        Err(problems) => {
-            let mut text = format!("the map {} cannot be read:", path.display());
-            for p in problems.iter().take(20) {
-                text.push_str(&format!("\n  {}: {}", p.location, p.message));
-            }
-            bail!(text)
-        }
-    };
-    let rows: Vec<(usize, Vec<String>)> = table
-        .rows
-        .into_iter()
-        .map(|(n, cells)| (n as usize, cells))
-        .collect();
-    Map::from_table(&table.header, &rows, |p| side.dates.contains_key(p)).map_err(|problems| {
-        let mut text = format!("the map {} has problems:", path.display());
-        for p in problems.iter().take(50) {
-            text.push_str(&format!("\n  {}: {p}", path.display()));
-        }
-        if problems.len() > 50 {
-            text.push_str(&format!("\n  … and {} more", problems.len() - 50));
-        }
-        anyhow!(text)
-    })
-}
-
-/// Everything an intake into one study needs, read from the store and the
-/// map once.
-struct StudyIntake {
-    store: Arc<dyn Store>,
-    study_id: i64,
-    map: Map,
-    secret: StudySecret,
-    side: StudySide,
+/// The intake into study `study` of the store `db`, as `act_as`, with the
+/// map file `map`.
+async fn open_intake(
+    db: &crate::cli::DbArgs,
+    act_as: &crate::cli::ActAs,
+    study: &str,
+    map: &Path,
     options: Options,
-    who: sclerad_store::Actor,
-}
-
-impl StudyIntake {
-    async fn open(
-        db: &crate::cli::DbArgs,
-        act_as: &crate::cli::ActAs,
-        study: &str,
-        map: &Path,
-        options: Options,
-    ) -> Result<StudyIntake> {
-        let store = open(db).await?;
-        let found = store
-            .study(study)
-            .await?
-            .with_context(|| format!("there is no study {study:?} in the store"))?;
-        let side = study_side(store.as_ref(), found.id).await?;
-        let map = read_map(map, &side)?;
-        let who = acting(store.as_ref(), act_as, &[Role::DataManager]).await?;
-        let secret = StudySecret::new(store.image_secret(&who, found.id).await?.0);
-        Ok(StudyIntake {
-            store,
-            study_id: found.id,
-            map,
-            secret,
-            side,
-            options,
-            who,
-        })
-    }
-
-    fn intaker(&self) -> Intaker<'_> {
-        Intaker {
-            map: &self.map,
-            secret: &self.secret,
-            patients: &self.side.dates,
-            options: self.options,
-        }
-    }
-
-    /// Where one file's intake goes: its report line, and its instance to
-    /// `send` when it is to be stored.
-    fn take(
-        &self,
-        produced: &mut Produced,
-        source: String,
-        intake: Intake,
-        send: &mut dyn FnMut(NewImage) -> Result<()>,
-    ) -> Result<()> {
-        let mut line = Line::of(source);
-        match intake {
-            Intake::Skipped(why) => {
-                produced.tally.skipped += 1;
-                line.action = "skipped";
-                line.reason = why;
-            }
-            Intake::Refused(why) => {
-                produced.tally.refused += 1;
-                line.action = "refused";
-                line.reason = why;
-            }
-            Intake::Quarantined { reason, route } => {
-                produced.tally.quarantined += 1;
-                line.action = "quarantined";
-                line.reason = format!(
-                    "{reason}; not stored: once its pixels are checked, import it again with --allow-burned-in"
-                );
-                line.patient_id = route.patient_id;
-                line.exam = route.exam.code().into();
-            }
-            Intake::Prepared(p) => {
-                let key = (p.patient_id.clone(), p.exam);
-                let Some(exam_id) = self.side.exams.get(&key).copied() else {
-                    produced.tally.refused += 1;
-                    line.action = "refused";
-                    line.reason =
-                        format!("patient {:?} has no {} exam", p.patient_id, p.exam.code());
-                    produced.lines.push(line);
-                    return Ok(());
-                };
-                line = Line::prepared(line.source, &p);
-                send(new_image(exam_id, *p))?;
-                produced.fed.push(produced.lines.len());
-            }
-        }
-        produced.lines.push(line);
-        Ok(())
-    }
-}
-
-/// The store's row of a prepared instance of exam `exam_id`.
-fn new_image(exam_id: i64, p: Prepared) -> NewImage {
-    NewImage {
-        exam_id,
-        sop_instance_uid: p.sop_instance_uid,
-        series_uid: p.series_uid,
-        sop_class_uid: p.sop_class_uid,
-        modality: p.modality,
-        instance_number: p.instance_number,
-        position: p.position,
-        rows: p.rows,
-        columns: p.columns,
-        frames: p.frames,
-        overridden: p.overridden,
-        date_gap_days: p.date_gap_days,
-        body_part: p.body_part,
-        data: p.data,
-    }
-}
-
-/// The store no longer takes what the reader sends (it failed: its own
-/// error says why).
-#[derive(Debug)]
-struct StoreStopped;
-
-impl std::fmt::Display for StoreStopped {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("the store stopped taking images")
-    }
-}
-
-impl std::error::Error for StoreStopped {}
-
-fn sender(tx: &tokio::sync::mpsc::Sender<ImageFeed>) -> impl FnMut(NewImage) -> Result<()> + '_ {
-    move |image| {
-        tx.blocking_send(ImageFeed::Image(image))
-            .map_err(|_| anyhow!(StoreStopped))
-    }
-}
-
-/// One import: `feed` runs on its own thread — reading, de-identifying,
-/// sending each instance and then the end — while the store writes what
-/// it sends (both cores busy, at most eight instances in between). The
-/// error is whichever failed first: the reader (the store then saw the
-/// feed end early) or the store (the reader then saw it stop taking
-/// images). Nothing of a failed import is stored.
-async fn fed_import<T: Send + 'static>(
-    store: &dyn Store,
-    who: &sclerad_store::Actor,
-    study_id: i64,
-    feed: impl FnOnce(&tokio::sync::mpsc::Sender<ImageFeed>) -> Result<T> + Send + 'static,
-) -> Result<(T, sclerad_store::ImageImportSummary)> {
-    let (tx, rx) = tokio::sync::mpsc::channel(8);
-    let reader = std::thread::spawn(move || feed(&tx));
-    let stored = store.import_images(who, study_id, rx).await;
-    let read = reader
-        .join()
-        .map_err(|_| anyhow!("the import's reader thread failed"))?;
-    match (stored, read) {
-        (Ok(summary), Ok(value)) => Ok((value, summary)),
-        (Err(e), Err(reader)) if reader.is::<StoreStopped>() => {
-            Err(anyhow!(e)).context("the images were not stored (nothing of this import was)")
-        }
-        (_, Err(reader)) => Err(reader).context("nothing of this import was stored"),
-        (Err(e), Ok(_)) => {
-            Err(anyhow!(e)).context("the images were not stored (nothing of this import was)")
-        }
-    }
+) -> Result<StudyIntake> {
+    let store = open(db).await?;
+    let found = store
+        .study(study)
+        .await?
+        .with_context(|| format!("there is no study {study:?} in the store"))?;
+    let who = acting(store.as_ref(), act_as, &[Role::DataManager]).await?;
+    let bytes = sclerad_bundle::read_file(map, 64 << 20)
+        .with_context(|| format!("cannot read the map {}", map.display()))?;
+    StudyIntake::open(
+        store,
+        who,
+        found.id,
+        &map.display().to_string(),
+        &bytes,
+        options,
+    )
+    .await
+    .map_err(intake_error)
 }
 
 /// Reads every file under `paths` into the intake and the store.
@@ -384,35 +113,12 @@ async fn import_paths(
     paths: Vec<PathBuf>,
     limit: u64,
 ) -> Result<(Produced, sclerad_store::ImageImportSummary)> {
-    let reader = Arc::clone(&intake);
-    let result = fed_import(
-        intake.store.as_ref(),
-        &intake.who,
-        intake.study_id,
-        move |tx| {
-            let intaker = reader.intaker();
-            let mut produced = Produced::default();
-            let mut send = sender(tx);
-            let mut take = |source: String, file: Result<Vec<u8>, String>| -> Result<()> {
-                let intake = match file {
-                    Ok(bytes) => intaker.bytes(&bytes),
-                    Err(why) => Intake::Skipped(why),
-                };
-                reader.take(&mut produced, source, intake, &mut send)
-            };
-            for path in &paths {
-                walk(path, limit, true, &mut take)?;
-            }
-            tx.blocking_send(ImageFeed::End(produced.tally.clone()))
-                .map_err(|_| anyhow!(StoreStopped))?;
-            Ok(produced)
-        },
-    )
-    .await;
+    let store = Arc::clone(&intake.store);
+    let result = sclerad_intake::import_paths(intake, paths, limit, true).await;
     // SQLite folds its write-ahead log back into the file: the images do
     // not take their size twice on disk.
-    intake.store.close().await;
-    result
+    store.close().await;
+    result.map_err(intake_error)
 }
 
 pub fn import(args: &ImagesImportArgs) -> Result<ExitCode> {
@@ -424,8 +130,7 @@ pub fn import(args: &ImagesImportArgs) -> Result<ExitCode> {
         allow_burned_in: args.allow_burned_in,
     };
     runtime()?.block_on(async {
-        let intake =
-            StudyIntake::open(&args.db, &args.act_as, &args.study, &args.map, options).await?;
+        let intake = open_intake(&args.db, &args.act_as, &args.study, &args.map, options).await?;
         let (produced, summary) = import_paths(Arc::new(intake), args.paths.clone(), limit).await?;
         finish(args, produced, &summary.results)
     })
@@ -440,7 +145,7 @@ pub async fn import_demo_images(
     images: &Path,
     map: &Path,
 ) -> Result<usize> {
-    let intake = StudyIntake::open(
+    let intake = open_intake(
         db,
         &crate::cli::ActAs::default(),
         study,
@@ -462,95 +167,6 @@ pub async fn import_demo_images(
         );
     }
     Ok(summary.stored)
-}
-
-/// What a walk hands each file to: its bytes, or why it is skipped.
-type Take<'a> = dyn FnMut(String, Result<Vec<u8>, String>) -> Result<()> + 'a;
-
-/// Calls `take` with each file under `path` (a file, a folder read
-/// recursively in name order, or a zip's members). A path given on the
-/// command line is followed if it is a symbolic link (`follow`); links and
-/// special files inside folders are skipped. An unreadable file is an
-/// error: the import stops, storing nothing.
-fn walk(path: &Path, limit: u64, follow: bool, take: &mut Take<'_>) -> Result<()> {
-    let meta = if follow {
-        std::fs::metadata(path)
-    } else {
-        std::fs::symlink_metadata(path)
-    }
-    .with_context(|| format!("cannot read {}", path.display()))?;
-    if meta.is_dir() {
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
-            .with_context(|| format!("cannot read the folder {}", path.display()))?
-            .map(|e| e.map(|e| e.path()))
-            .collect::<std::io::Result<_>>()
-            .with_context(|| format!("cannot read the folder {}", path.display()))?;
-        entries.sort();
-        for entry in entries {
-            walk(&entry, limit, false, take)?;
-        }
-        return Ok(());
-    }
-    let source = path.display().to_string();
-    if !meta.is_file() {
-        let what = if meta.file_type().is_symlink() {
-            "a symbolic link (not followed)"
-        } else {
-            "not a regular file"
-        };
-        return take(source, Err(what.into()));
-    }
-    if meta.len() > limit {
-        bail!(
-            "{source} is {} bytes, more than --max-file-size ({} MiB)",
-            meta.len(),
-            limit >> 20
-        );
-    }
-    let bytes =
-        sclerad_bundle::read_file(path, limit).with_context(|| format!("cannot read {source}"))?;
-    if bytes.starts_with(b"PK\x03\x04") {
-        return walk_zip(&source, bytes, limit, take);
-    }
-    take(source, Ok(bytes))
-}
-
-fn walk_zip(source: &str, bytes: Vec<u8>, limit: u64, take: &mut Take<'_>) -> Result<()> {
-    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes))
-        .with_context(|| format!("{source}: not a readable zip file"))?;
-    for i in 0..archive.len() {
-        let mut member = archive
-            .by_index(i)
-            .with_context(|| format!("{source}: member {i} cannot be read"))?;
-        if member.is_dir() {
-            continue;
-        }
-        let name = match member.name() {
-            Ok(name) => format!("{source}!{name}"),
-            Err(_) => format!("{source}!(member {i})"),
-        };
-        if member.size() > limit {
-            bail!(
-                "{name} is {} bytes, more than --max-file-size ({} MiB)",
-                member.size(),
-                limit >> 20
-            );
-        }
-        let mut data = Vec::with_capacity(usize::try_from(member.size()).unwrap_or(0));
-        // The declared size may lie (a zip bomb): read at most the limit.
-        (&mut member)
-            .take(limit + 1)
-            .read_to_end(&mut data)
-            .with_context(|| format!("cannot read {name}"))?;
-        if data.len() as u64 > limit {
-            bail!(
-                "{name} is larger than --max-file-size ({} MiB)",
-                limit >> 20
-            );
-        }
-        take(name, Ok(data))?;
-    }
-    Ok(())
 }
 
 fn finish(
@@ -781,9 +397,10 @@ impl sclerad_dicom::listen::Receiver for AssociationReceiver<'_> {
         let lines = self.produced.lines.len();
         let spool = self.spool.path().join(format!("{}.dcm", self.received));
         let mut spooled = None;
-        let mut send = |mut image: NewImage| -> Result<()> {
-            std::fs::write(&spool, std::mem::take(&mut image.data))
-                .with_context(|| format!("cannot spool it in {}", spool.display()))?;
+        let mut send = |mut image: NewImage| -> Result<(), IntakeError> {
+            std::fs::write(&spool, std::mem::take(&mut image.data)).map_err(|e| {
+                IntakeError::Other(format!("cannot spool it in {}: {e}", spool.display()))
+            })?;
             spooled = Some(image);
             Ok(())
         };
@@ -793,8 +410,8 @@ impl sclerad_dicom::listen::Receiver for AssociationReceiver<'_> {
         if let Err(e) = taken {
             // It could not be spooled: refused (no line was written for it).
             self.produced.tally.refused += 1;
-            println!("association instance {}: refused: {e:#}", self.received);
-            return Verdict::Refused(format!("{e:#}"));
+            println!("association instance {}: refused: {e}", self.received);
+            return Verdict::Refused(e.to_string());
         }
         let line = &self.produced.lines[lines];
         match spooled {
@@ -817,23 +434,24 @@ impl sclerad_dicom::listen::Receiver for AssociationReceiver<'_> {
         let spooled = self.spooled.clone();
         let tally = self.produced.tally.clone();
         let intake = self.intake;
-        let stored = self.rt.block_on(fed_import(
+        let stored = self.rt.block_on(sclerad_intake::fed_import(
             intake.store.as_ref(),
             &intake.who,
             intake.study_id,
             move |tx| {
-                let mut send = sender(tx);
+                let mut send = sclerad_intake::sender(tx);
                 for (mut image, path) in spooled {
-                    image.data = std::fs::read(&path)
-                        .with_context(|| format!("cannot read the spool {}", path.display()))?;
+                    image.data = std::fs::read(&path).map_err(|e| {
+                        IntakeError::Other(format!("cannot read the spool {}: {e}", path.display()))
+                    })?;
                     send(image)?;
                 }
                 tx.blocking_send(ImageFeed::End(tally))
-                    .map_err(|_| anyhow!(StoreStopped))?;
+                    .map_err(|_| IntakeError::StoreStopped)?;
                 Ok(())
             },
         ));
-        let ((), summary) = stored.map_err(|e| format!("{e:#}"))?;
+        let ((), summary) = stored.map_err(|e| e.to_string())?;
         let (new, unchanged, refused) = self.produced.apply(&summary.results);
         for &index in &self.produced.fed {
             let line = &self.produced.lines[index];
@@ -872,7 +490,7 @@ fn listen(args: &ImagesListenArgs) -> Result<ExitCode> {
     let options = Options {
         allow_burned_in: args.allow_burned_in,
     };
-    let intake = Arc::new(rt.block_on(StudyIntake::open(
+    let intake = Arc::new(rt.block_on(open_intake(
         &args.db,
         &args.act_as,
         &args.study,

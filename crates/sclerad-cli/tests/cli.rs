@@ -2527,8 +2527,9 @@ mod images {
         assert_eq!(checked.status.code(), Some(0), "{}", text_of(&checked));
         let report_text = std::fs::read_to_string(&report).expect("report");
         assert!(
-            report_text
-                .contains(",stored,stored on --allow-burned-in: Burned In Annotation is YES"),
+            report_text.contains(
+                ",stored,stored on the override for burned-in text: Burned In Annotation is YES"
+            ),
             "{report_text}"
         );
 
