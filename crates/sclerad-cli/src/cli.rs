@@ -475,6 +475,12 @@ pub struct ServeArgs {
     /// The PEM private key of --tls-cert (PKCS#8, RSA or EC).
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     pub tls_key: Option<std::path::PathBuf>,
+
+    /// A folder of DICOM files on this machine (a PACS export, a mounted
+    /// share): the data manager's images page may take in any folder under
+    /// it, by name, besides uploads. Without it, images are uploaded only.
+    #[arg(long, value_name = "DIR")]
+    pub images_root: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

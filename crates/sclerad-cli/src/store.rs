@@ -549,6 +549,13 @@ pub fn serve(args: &ServeArgs) -> Result<ExitCode> {
             (Some(cert), Some(key)) => Some(tls_config(cert, key)?),
             _ => None,
         };
+        if let Some(root) = &args.images_root {
+            let meta = std::fs::metadata(root)
+                .with_context(|| format!("--images-root {}", root.display()))?;
+            if !meta.is_dir() {
+                bail!("--images-root {} is not a folder", root.display());
+            }
+        }
         let listener = tokio::net::TcpListener::bind(args.bind)
             .await
             .with_context(|| format!("cannot serve on {}", args.bind))?;
@@ -558,6 +565,7 @@ pub fn serve(args: &ServeArgs) -> Result<ExitCode> {
             sclerad_server::Config {
                 token_days_max: args.max_token_days,
                 max_upload_bytes: args.max_upload_mb << 20,
+                images_root: args.images_root.clone(),
                 ..sclerad_server::Config::default()
             },
             limits,

@@ -50,6 +50,10 @@ pub struct Config {
     /// --max-upload-mb`); each file of it is also bounded by the bundle
     /// reader's file limit.
     pub max_upload_bytes: u64,
+    /// The folder under which the data manager's images page may name
+    /// folders of DICOM files to take in (`sclerad serve --images-root`);
+    /// `None`: images are uploaded only.
+    pub images_root: Option<std::path::PathBuf>,
 }
 
 impl Default for Config {
@@ -59,6 +63,7 @@ impl Default for Config {
             token_days_default: 90,
             token_days_max: 365,
             max_upload_bytes: 256 << 20,
+            images_root: None,
         }
     }
 }

@@ -29,7 +29,9 @@ mod web;
 /// The image viewer's routes and the images API.
 #[path = "api/images.rs"]
 mod images;
-use images::images_are_read_through_the_readers_code_only;
+use images::{
+    data_manager_takes_images_in_from_the_page, images_are_read_through_the_readers_code_only,
+};
 use web::{
     adjudicator_pages_compare_accept_and_resolve, admin_pages_manage_users_tokens_and_the_trail,
     analyst_runs_the_analysis_and_reproduces_it, data_manager_builds_partial_worklists,
@@ -1697,6 +1699,7 @@ on_both_backends!(
     data_manager_builds_partial_worklists,
     analyst_runs_the_analysis_and_reproduces_it,
     data_manager_imports_a_study_from_redcap,
+    data_manager_takes_images_in_from_the_page,
     images_are_read_through_the_readers_code_only,
 );
 

@@ -184,7 +184,7 @@ fn a_user_makes_a_token_and_changes_their_password() {
         b.wait_path("/login").await;
         b.submit_login(&analyst.name, "the analyst's new passphrase")
             .await;
-        b.wait_path("/").await;
+        b.wait_path("/analysis").await;
         b.close().await;
         secret
     });

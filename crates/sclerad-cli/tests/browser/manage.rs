@@ -512,3 +512,98 @@ fn the_data_manager_brings_a_study_from_redcap() {
         b.close().await;
     });
 }
+
+/// As the data manager: the demo study's images page; a zip holding a
+/// radiograph that may show burned-in text, uploaded with its map, is
+/// quarantined with its reason in the report, and stored when uploaded
+/// again with the override ticked.
+#[test]
+fn the_data_manager_takes_images_in_and_meets_a_quarantine() {
+    use dicom_core::{DataElement, PrimitiveValue, VR};
+    let Some(env) = Env::start() else { return };
+    let manager = env.demo.user("data_manager", 0).clone();
+    let cohort = sclerad_synth::nancy_demo();
+    let patient = &cohort.patients[0];
+    let hospital_id = sclerad_synth::images::hospital_id(&patient.patient_id);
+    let hospital = sclerad_dicom::synthetic::Hospital {
+        patient_id: hospital_id.clone(),
+        patient_name: "DOE^JANE".into(),
+        birth_date: chrono::NaiveDate::from_ymd_opt(1950, 2, 3).expect("date"),
+        sex: "F".into(),
+        accession_number: "A1".into(),
+        institution: "Hospital".into(),
+        referring_physician: "DR^WHO".into(),
+        date: patient.hand_xray_date.expect("a radiograph date"),
+        seed: "burned-in test".into(),
+    };
+    let pixels: Vec<u16> = (0..40 * 30).map(|i| (i % 4000) as u16).collect();
+    let mut burned = sclerad_dicom::synthetic::radiograph(&hospital, 30, 40, 0.5, &pixels, true);
+    burned.put(DataElement::new(
+        dicom_dictionary_std::tags::BURNED_IN_ANNOTATION,
+        VR::CS,
+        PrimitiveValue::from("YES"),
+    ));
+    let mut bytes = Vec::new();
+    burned.write_all(&mut bytes).expect("write");
+    let dir = tempfile::tempdir().expect("temp");
+    let archive = dir.path().join("from-pacs.zip");
+    std::fs::write(
+        &archive,
+        sclerad_bundle::zip(&[("IM0001.dcm", &bytes)]).expect("zip"),
+    )
+    .expect("write");
+    let map = dir.path().join("map.csv");
+    std::fs::write(
+        &map,
+        format!(
+            "dicom_patient_id,patient_id\n{hospital_id},{}\n",
+            patient.patient_id
+        ),
+    )
+    .expect("write");
+    env.run(async {
+        let b = env.browser().await;
+        b.login(&manager).await;
+        b.wait_path("/manage").await;
+        b.click("tr[data-study=nancy-demo] [data-action=images]").await;
+        b.wait_path("/manage/images").await;
+        assert!(b.count("tr[data-exam-images]").await > 0, "the demo's images");
+        b.shot("manage-images").await;
+        b.axe("the images page").await;
+        let send = |allow: bool| {
+            let b = &b;
+            let (archive, map) = (archive.display().to_string(), map.display().to_string());
+            async move {
+                b.find("#map").await.send_keys(&map).await.expect("choose");
+                b.find("#files").await.send_keys(&archive).await.expect("choose");
+                if allow {
+                    b.click("input[name=allow_burned_in]").await;
+                }
+                b.click("[data-action=import-images]").await;
+                // The report this upload gives (not the page before's).
+                let stored = if allow { 1 } else { 0 };
+                b.wait(
+                    &format!("document.querySelector('[data-report][data-stored=\"{stored}\"]')"),
+                    "the de-identification report",
+                )
+                .await;
+            }
+        };
+        send(false).await;
+        assert_eq!(
+            b.count("tr[data-image-line][data-outcome=quarantined][data-source='from-pacs.zip!IM0001.dcm']")
+                .await,
+            1
+        );
+        b.shot("manage-images-quarantined").await;
+        b.axe("a report with a quarantine").await;
+        send(true).await;
+        assert_eq!(
+            b.count("tr[data-image-line][data-outcome=stored]").await,
+            1,
+            "stored on the override"
+        );
+        b.shot("manage-images-overridden").await;
+        b.close().await;
+    });
+}

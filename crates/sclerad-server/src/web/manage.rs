@@ -31,6 +31,8 @@ struct StudyRow {
     worklists_href: String,
     /// Its bundle, as a zip.
     export_href: String,
+    /// Its images.
+    images_href: String,
 }
 
 #[derive(Template)]
@@ -61,6 +63,7 @@ pub async fn studies(State(state): State<AppState>, viewer: Viewer) -> Result<Re
             patients_href: format!("/manage/patients?study={}", super::encode(&s.name)),
             worklists_href: format!("/manage/worklists?study={}", super::encode(&s.name)),
             export_href: format!("/manage/export?study={}", super::encode(&s.name)),
+            images_href: format!("/manage/images?study={}", super::encode(&s.name)),
             name: s.name,
             created_at: s.created_at,
             patients,

@@ -9,6 +9,7 @@ mod adjudication;
 mod admin;
 mod analysis;
 pub mod images;
+mod intake;
 mod manage;
 mod marks;
 mod patients;
@@ -80,6 +81,13 @@ pub fn routes() -> Router<AppState> {
             get(patients::patient).post(patients::save),
         )
         .route("/manage/export", get(analysis::manage_export))
+        .route(
+            "/manage/images",
+            get(intake::images)
+                .post(intake::import)
+                .layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .route("/manage/images/override", post(intake::override_quarantine))
         .route(
             "/manage/redcap",
             get(redcap::import_form)

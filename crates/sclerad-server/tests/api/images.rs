@@ -402,3 +402,198 @@ pub(super) async fn images_are_read_through_the_readers_code_only(store: Arc<dyn
 async fn log_in_to_start(app: &Router, name: &str) -> String {
     super::web::log_in_to(app, name, "/").await
 }
+
+/// An instance's bytes as a file.
+fn file_bytes(object: &dicom_object::DefaultDicomObject) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    object.write_all(&mut bytes).expect("write");
+    bytes
+}
+
+/// The data manager's images page: a zip uploaded with the map, one
+/// radiograph stored and one that may show burned-in text quarantined, the
+/// report a line each; a folder under the server's images root named
+/// instead (one outside it refused), its quarantined file overridden once
+/// its pixels are said checked, then stored; the exams table.
+pub(super) async fn data_manager_takes_images_in_from_the_page(store: Arc<dyn Store>) {
+    use super::web::{download, page, upload};
+    let root = tempfile::tempdir().expect("root");
+    let f = fixture(Arc::clone(&store)).await;
+    let app = router(
+        AppState::new(
+            Arc::clone(&store),
+            Config {
+                images_root: Some(root.path().to_path_buf()),
+                ..Config::default()
+            },
+        )
+        .expect("state"),
+    );
+    let app = &app;
+    let dm = log_in(app, "dm").await;
+    let studies = page_of(app, "/manage", &dm).await;
+    assert!(
+        studies.contains("href=\"/manage/images?study=s\" data-action=\"images\""),
+        "{studies}"
+    );
+    let form = page_of(app, "/manage/images?study=s", &dm).await;
+    assert!(
+        form.contains("data-form=\"images\"") && form.contains("name=\"folder\""),
+        "{form}"
+    );
+    assert!(form.contains("data-instances=\"0\""), "{form}");
+    let csrf = csrf_of(&form);
+    let plain = file_bytes(&a_radiograph("H2", "2016-01-14", "p2"));
+    let mut burned = a_radiograph("H2", "2016-01-14", "p2-burned");
+    burned.put(dicom_core::DataElement::new(
+        dicom_dictionary_std::tags::BURNED_IN_ANNOTATION,
+        dicom_core::VR::CS,
+        dicom_core::PrimitiveValue::from("YES"),
+    ));
+    let burned = file_bytes(&burned);
+    let archive = sclerad_bundle::zip(&[("IM1.dcm", &plain), ("IM2.dcm", &burned)]).expect("zip");
+    let map = b"dicom_patient_id,patient_id\nH1,P01\nH2,P02\n";
+    let sent = upload(
+        app,
+        "/manage/images",
+        &dm,
+        &[
+            ("csrf", None, csrf.as_bytes()),
+            ("study", None, b"s"),
+            ("map", Some("map.csv"), map),
+            ("files", Some("batch.zip"), &archive),
+        ],
+    )
+    .await;
+    assert_eq!(sent.status, StatusCode::OK, "{}", sent.html);
+    assert!(
+        sent.html.contains(
+            "data-stored=\"1\" data-unchanged=\"0\" data-quarantined=\"1\" data-refused=\"0\""
+        ),
+        "{}",
+        sent.html
+    );
+    assert!(
+        sent.html
+            .contains("data-outcome=\"stored\" data-source=\"batch.zip!IM1.dcm\""),
+        "{}",
+        sent.html
+    );
+    assert!(sent
+        .html
+        .contains("data-outcome=\"quarantined\" data-source=\"batch.zip!IM2.dcm\""));
+    assert!(sent.html.contains("Burned In Annotation"), "the reason");
+    assert!(
+        !sent.html.contains("data-override="),
+        "an upload is not kept to override"
+    );
+    assert!(sent.html.contains("data-instances=\"1\""), "{}", sent.html);
+
+    // A folder on the server: its quarantined file, overridden.
+    std::fs::create_dir_all(root.path().join("batch2")).expect("dir");
+    std::fs::write(root.path().join("batch2/burned.dcm"), &burned).expect("write");
+    let form = |folder: &str| {
+        vec![
+            ("csrf", None, csrf.as_bytes().to_vec()),
+            ("study", None, b"s".to_vec()),
+            ("map", Some("map.csv"), map.to_vec()),
+            ("folder", None, folder.as_bytes().to_vec()),
+        ]
+    };
+    let dm_ref = &dm;
+    let send = |fields: Vec<(&'static str, Option<&'static str>, Vec<u8>)>| async move {
+        let parts: Vec<(&str, Option<&str>, &[u8])> = fields
+            .iter()
+            .map(|(a, b, c)| (*a, *b, c.as_slice()))
+            .collect();
+        upload(app, "/manage/images", dm_ref, &parts).await
+    };
+    let outside = send(form("../")).await;
+    assert_eq!(outside.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        outside.html.contains("data-problem=\"folder\""),
+        "{}",
+        outside.html
+    );
+    let folder = send(form("batch2")).await;
+    assert_eq!(folder.status, StatusCode::OK, "{}", folder.html);
+    assert!(
+        folder.html.contains("data-quarantined=\"1\""),
+        "{}",
+        folder.html
+    );
+    assert!(
+        folder.html.contains("data-override=\"batch2/burned.dcm\""),
+        "{}",
+        folder.html
+    );
+    let csrf_field = format!("csrf={}", sclerad_server::web::encode(&csrf));
+    let map_field = format!(
+        "map_text={}",
+        sclerad_server::web::encode(std::str::from_utf8(map).expect("text"))
+    );
+    let unchecked = page(
+        app,
+        Method::POST,
+        "/manage/images/override",
+        Some(&dm),
+        Some(&format!(
+            "{csrf_field}&study=s&map_name=map.csv&{map_field}&file=batch2%2Fburned.dcm"
+        )),
+    )
+    .await;
+    assert_eq!(
+        unchecked.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        unchecked.html
+    );
+    let overridden = page(
+        app,
+        Method::POST,
+        "/manage/images/override",
+        Some(&dm),
+        Some(&format!(
+            "{csrf_field}&study=s&map_name=map.csv&{map_field}&file=batch2%2Fburned.dcm&checked=1"
+        )),
+    )
+    .await;
+    assert_eq!(overridden.status, StatusCode::OK, "{}", overridden.html);
+    assert!(
+        overridden.html.contains("data-stored=\"1\""),
+        "{}",
+        overridden.html
+    );
+    assert!(
+        overridden
+            .html
+            .contains("stored on the override for burned-in text"),
+        "{}",
+        overridden.html
+    );
+    assert!(
+        overridden
+            .html
+            .contains("data-patient=\"P02\" data-exam=\"hand_radiograph\" data-instances=\"2\""),
+        "{}",
+        overridden.html
+    );
+    assert!(overridden
+        .html
+        .contains("data-image-problem=\"burned-in-override\""));
+    let escaped = page(
+        app,
+        Method::POST,
+        "/manage/images/override",
+        Some(&dm),
+        Some(&format!("{csrf_field}&study=s&map_name=map.csv&{map_field}&file=..%2F..%2Fetc%2Fpasswd&checked=1")),
+    )
+    .await;
+    assert_eq!(escaped.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // Other roles do not reach it.
+    let reader = log_in(app, "rita").await;
+    let refused = download(app, "/manage/images?study=s", &reader).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    drop(f);
+    sclerad_store_tests::conformance::verified(store.as_ref()).await;
+}

@@ -6,15 +6,15 @@
 use super::*;
 
 /// A page's reply, with the session cookie it sets, if any.
-struct Page {
-    status: StatusCode,
+pub(super) struct Page {
+    pub(super) status: StatusCode,
     location: Option<String>,
     cookie: Option<String>,
-    html: String,
+    pub(super) html: String,
     csp: Option<String>,
 }
 
-async fn page(
+pub(super) async fn page(
     app: &Router,
     method: Method,
     uri: &str,
@@ -771,6 +771,9 @@ pub(super) async fn page_route_role_matrix(store: Arc<dyn Store>) {
         (Method::GET, "/manage/worklists?study=s", Role::DataManager),
         (Method::POST, "/manage/worklists", Role::DataManager),
         (Method::GET, "/manage/export?study=s", Role::DataManager),
+        (Method::GET, "/manage/images?study=s", Role::DataManager),
+        (Method::POST, "/manage/images", Role::DataManager),
+        (Method::POST, "/manage/images/override", Role::DataManager),
         (Method::GET, "/manage/redcap", Role::DataManager),
         (Method::POST, "/manage/redcap", Role::DataManager),
         (
@@ -1507,7 +1510,7 @@ pub(super) async fn users_change_their_password_and_keep_their_tokens(store: Arc
 
 /// A `multipart/form-data` body of `parts` (name, file name, content):
 /// its content type and bytes.
-fn multipart(parts: &[(&str, Option<&str>, &[u8])]) -> (String, Vec<u8>) {
+pub(super) fn multipart(parts: &[(&str, Option<&str>, &[u8])]) -> (String, Vec<u8>) {
     let boundary = "----scleradTestBoundary7MA4YWxkTrZu0gW";
     let mut body = Vec::new();
     for (name, file, content) in parts {
@@ -1531,7 +1534,7 @@ fn multipart(parts: &[(&str, Option<&str>, &[u8])]) -> (String, Vec<u8>) {
 }
 
 /// Posts a multipart form as `cookie`'s user.
-async fn upload(
+pub(super) async fn upload(
     app: &Router,
     uri: &str,
     cookie: &str,
@@ -2321,7 +2324,7 @@ pub(super) async fn data_manager_builds_partial_worklists(store: Arc<dyn Store>)
 }
 
 /// A GET's status, headers and raw body (a download).
-async fn download(app: &Router, uri: &str, cookie: &str) -> super::Reply {
+pub(super) async fn download(app: &Router, uri: &str, cookie: &str) -> super::Reply {
     let r = Request::builder()
         .method(Method::GET)
         .uri(uri)
