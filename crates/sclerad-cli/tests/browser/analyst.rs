@@ -5,13 +5,6 @@ use std::process::Command;
 
 use crate::harness::Env;
 
-/// `results.json` without the input's name (`sclerad analyze` records the
-/// folder it read; a run records the study).
-fn without_input_path(mut results: serde_json::Value) -> serde_json::Value {
-    results["input"]["path"] = serde_json::Value::Null;
-    results
-}
-
 /// As the analyst of `sclerad demo --serve`: read the agreement, run the
 /// analysis with a confidence level of 0.9 (a refused one first), open the
 /// kept run; its results.json equals `sclerad analyze` of the study's
@@ -76,7 +69,7 @@ fn the_analyst_runs_the_analysis_and_gets_what_sclerad_analyze_gives() {
             .attr("a[data-download='results.json']", "href")
             .await
             .expect("the results.json link");
-        let (status, from_page) = b.fetch(&href).await;
+        let (status, page_json) = b.fetch(&href).await;
         assert_eq!(status, 200);
         for file in ["report.html", "tables/tables.xlsx", "input"] {
             assert_eq!(
@@ -92,38 +85,52 @@ fn the_analyst_runs_the_analysis_and_gets_what_sclerad_analyze_gives() {
                 > 0
         );
 
-        // The study's export, analysed by the command with the same setting.
+        // The study's export, analysed by the command with the same setting
+        // in a folder named after the study: the same results.json, byte
+        // for byte.
         let dir = tempfile::tempdir().expect("temp");
         let db = format!("sqlite:{}", env.demo.db.display());
-        let export = dir.path().join("export");
-        let out = dir.path().join("out");
-        let settings = dir.path().join("settings.toml");
-        std::fs::write(&settings, "conf_level = 0.9\n").expect("settings");
+        std::fs::write(dir.path().join("settings.toml"), "conf_level = 0.9\n").expect("settings");
         let status = Command::new(env!("CARGO_BIN_EXE_sclerad"))
-            .args(["export", "--db", &db, "--study", "nancy-demo", "--out"])
-            .arg(&export)
+            .current_dir(dir.path())
+            .args([
+                "export",
+                "--db",
+                &db,
+                "--study",
+                "nancy-demo",
+                "--out",
+                "nancy-demo",
+            ])
+            .stdout(std::process::Stdio::null())
             .status()
             .expect("sclerad export");
         assert!(status.success());
         let status = Command::new(env!("CARGO_BIN_EXE_sclerad"))
-            .arg("analyze")
-            .arg(&export)
-            .arg("--out")
-            .arg(&out)
-            .arg("--settings")
-            .arg(&settings)
+            .current_dir(dir.path())
+            .args([
+                "analyze",
+                "nancy-demo",
+                "--out",
+                "out",
+                "--settings",
+                "settings.toml",
+            ])
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .status()
             .expect("sclerad analyze");
         assert!(status.success());
-        let command: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(out.join("results.json")).expect("results.json"))
-                .expect("json");
+        let command =
+            std::fs::read_to_string(dir.path().join("out/results.json")).expect("results.json");
+        let from_page = b.text(&href).await;
         assert_eq!(
-            without_input_path(from_page),
-            without_input_path(command),
+            from_page, command,
             "the run's results.json is sclerad analyze's of the export"
+        );
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&command).expect("json"),
+            page_json
         );
 
         b.click("[data-action=reproduce]").await;

@@ -569,6 +569,22 @@ impl Browser<'_> {
             .collect()
     }
 
+    /// The body of `GET path` from the page, as text exactly (panics
+    /// unless it answers 200).
+    pub async fn text(&self, path: &str) -> String {
+        let script = "const done = arguments[arguments.length - 1];
+            fetch(arguments[0])
+              .then(r => r.text().then(t => done([r.status, t])))
+              .catch(e => done([0, String(e)]));";
+        let reply = self
+            .client
+            .execute_async(script, vec![json!(path)])
+            .await
+            .expect("fetch from the page");
+        assert_eq!(reply[0].as_u64(), Some(200), "GET {path}: {}", reply[1]);
+        reply[1].as_str().unwrap_or_default().to_string()
+    }
+
     /// `fetch(path)` from the page (the session's cookie, no CSRF needed for
     /// a GET): status and the body parsed as JSON (or the text).
     pub async fn fetch(&self, path: &str) -> (u16, Value) {

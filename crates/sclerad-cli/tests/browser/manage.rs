@@ -246,7 +246,7 @@ fn the_data_manager_edits_a_patient_and_meets_a_conflict() {
         let patient_url = format!("{}?{}", at.path(), at.query().unwrap_or_default());
         b.shot("manage-patient").await;
         b.axe("a patient's record").await;
-        let field = "form[data-form=patient] input[name='cell:subset']";
+        let field = "form[data-form=patient] input[name=subset]";
         let input = b.find(field).await;
         input.clear().await.expect("clear");
         input.send_keys("diffuse?").await.expect("type");
@@ -277,7 +277,7 @@ fn the_data_manager_edits_a_patient_and_meets_a_conflict() {
         other.login(&manager).await;
         other.wait_path("/manage").await;
         other.goto(&patient_url).await;
-        let age = "form[data-form=patient] input[name='cell:mrss']";
+        let age = "form[data-form=patient] input[name=mrss]";
         let input = other.find(age).await;
         input.clear().await.expect("clear");
         input.send_keys("30").await.expect("type");

@@ -413,9 +413,19 @@ enum Refused {
     Field(String, String),
 }
 
-/// The input's name in the results: the study.
+/// The input's name in the results: the folder the study's bundle zip
+/// unpacks to, the study's name (so `sclerad analyze NAME` of that folder,
+/// or of `sclerad export --out NAME`, records the same input).
 fn input_label(study: &str) -> String {
-    format!("study {study}")
+    bundle_folder(study)
+}
+
+/// The folder of a study's bundle: its name, with no path separator.
+fn bundle_folder(study: &str) -> String {
+    study
+        .chars()
+        .map(|c| if matches!(c, '/' | '\\') { '_' } else { c })
+        .collect()
 }
 
 /// Analyses the bundle `files` with `settings` as `sclerad analyze`
@@ -839,7 +849,14 @@ pub async fn manage_export(
 
 async fn export(state: &AppState, name: &str) -> Result<Response, PageError> {
     let study = study_named(state, name).await?;
-    let files = current_files(state, &study).await?;
+    // In a folder named after the study: unpacked, it is the bundle
+    // `sclerad analyze NAME` reads.
+    let folder = bundle_folder(&study.name);
+    let files: Vec<(String, Vec<u8>)> = current_files(state, &study)
+        .await?
+        .into_iter()
+        .map(|(name, bytes)| (format!("{folder}/{name}"), bytes))
+        .collect();
     let bytes = tokio::task::spawn_blocking(move || sclerad_bundle::zip(&files))
         .await
         .map_err(|e| AppError::Internal(e.to_string()))?

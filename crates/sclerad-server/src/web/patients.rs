@@ -324,6 +324,9 @@ pub async fn patient(
     Ok(render(StatusCode::OK, &page))
 }
 
+/// The patient form's own fields, before its cells.
+const FORM_FIELDS: [&str; 4] = ["csrf", "study", "id", "version"];
+
 /// Saves a patient's form: the changed cells checked with the format's
 /// rules, every refused one at its field; an edit of an outdated version
 /// shown beside the stored one, to be saved over it or dropped.
@@ -341,12 +344,21 @@ pub async fn save(
         .parse()
         .map_err(|_| AppError::invalid("version", "the form's version is not a number"))?;
     let mut record = record_of(&state, &study, &patient_id).await?;
-    // The form's cells, by column; a column not sent is left as it is.
-    let sent: BTreeMap<String, String> = form
-        .iter()
-        .filter_map(|(k, v)| Some((k.strip_prefix("cell:")?.to_string(), v.clone())))
-        .collect();
     let stored: BTreeMap<String, String> = text_of(&study, &record).into_iter().collect();
+    // The form's cells, by column (each input is named after its column);
+    // a column not sent is left as it is. The form's own fields come
+    // first, so a kept column that shares a name with one of them is its
+    // name's second value.
+    let sent: BTreeMap<String, String> = stored
+        .keys()
+        .filter_map(|column| {
+            let skip = usize::from(FORM_FIELDS.contains(&column.as_str()));
+            form.iter()
+                .filter(|(k, _)| k == column)
+                .nth(skip)
+                .map(|(_, v)| (column.clone(), v.clone()))
+        })
+        .collect();
     let changes = |against: &BTreeMap<String, String>| -> BTreeMap<String, Option<String>> {
         sent.iter()
             .filter(|(column, text)| against.get(*column) != Some(*text))

@@ -2039,10 +2039,7 @@ pub(super) async fn data_manager_lists_and_edits_patients(store: Arc<dyn Store>)
     let form = page_of(app, "/manage/patient?study=s&id=P01", &dm).await;
     assert!(form.contains("data-form=\"patient\""), "{form}");
     assert!(form.contains("name=\"version\" value=\"1\""), "{form}");
-    assert!(
-        form.contains("name=\"cell:age_years\" value=\"61\""),
-        "{form}"
-    );
+    assert!(form.contains("name=\"age_years\" value=\"61\""), "{form}");
     let csrf = csrf_of(&form);
     let post = |fields: &[(&str, &str)]| {
         let body: Vec<String> = fields
@@ -2063,9 +2060,9 @@ pub(super) async fn data_manager_lists_and_edits_patients(store: Arc<dyn Store>)
     };
     let bad = post(&[
         ("version", "1"),
-        ("cell:age_years", "sixty"),
-        ("cell:subset", "diffuse?"),
-        ("cell:sex", "female"),
+        ("age_years", "sixty"),
+        ("subset", "diffuse?"),
+        ("sex", "female"),
     ])
     .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.html);
@@ -2085,12 +2082,7 @@ pub(super) async fn data_manager_lists_and_edits_patients(store: Arc<dyn Store>)
     );
     assert_eq!(stored().await.version, 1, "nothing saved");
 
-    let saved = post(&[
-        ("version", "1"),
-        ("cell:age_years", "62"),
-        ("cell:sex", "female"),
-    ])
-    .await;
+    let saved = post(&[("version", "1"), ("age_years", "62"), ("sex", "female")]).await;
     assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.html);
     assert_eq!(
         saved.location.as_deref(),
@@ -2103,7 +2095,7 @@ pub(super) async fn data_manager_lists_and_edits_patients(store: Arc<dyn Store>)
     );
     let shown = page_of(app, "/manage/patient?study=s&id=P01&saved=1", &dm).await;
     assert!(shown.contains("data-notice>Saved: version 2."), "{shown}");
-    let unchanged = post(&[("version", "2"), ("cell:age_years", "62")]).await;
+    let unchanged = post(&[("version", "2"), ("age_years", "62")]).await;
     assert_eq!(
         unchanged.location.as_deref(),
         Some("/manage/patient?study=s&id=P01&saved=0")
@@ -2111,12 +2103,7 @@ pub(super) async fn data_manager_lists_and_edits_patients(store: Arc<dyn Store>)
     assert_eq!(stored().await.version, 2);
 
     // An edit made on version 1, after version 2 was saved.
-    let stale = post(&[
-        ("version", "1"),
-        ("cell:age_years", "63"),
-        ("cell:death", "yes"),
-    ])
-    .await;
+    let stale = post(&[("version", "1"), ("age_years", "63"), ("death", "yes")]).await;
     assert_eq!(stale.status, StatusCode::CONFLICT, "{}", stale.html);
     assert!(
         stale
@@ -2133,7 +2120,7 @@ pub(super) async fn data_manager_lists_and_edits_patients(store: Arc<dyn Store>)
         stale.html
     );
     assert!(
-        stale.html.contains("name=\"cell:age_years\" value=\"63\""),
+        stale.html.contains("name=\"age_years\" value=\"63\""),
         "the edit kept: {}",
         stale.html
     );
@@ -2143,12 +2130,7 @@ pub(super) async fn data_manager_lists_and_edits_patients(store: Arc<dyn Store>)
         stale.html
     );
     assert_eq!(stored().await.version, 2, "nothing saved");
-    let replaced = post(&[
-        ("version", "2"),
-        ("cell:age_years", "63"),
-        ("cell:death", "yes"),
-    ])
-    .await;
+    let replaced = post(&[("version", "2"), ("age_years", "63"), ("death", "yes")]).await;
     assert_eq!(replaced.status, StatusCode::SEE_OTHER, "{}", replaced.html);
     let now = stored().await;
     assert_eq!(
@@ -2164,7 +2146,7 @@ pub(super) async fn data_manager_lists_and_edits_patients(store: Arc<dyn Store>)
         Method::POST,
         "/manage/patient",
         Some(&dm),
-        Some("csrf=nope&study=s&id=P01&version=3&cell:age_years=1"),
+        Some("csrf=nope&study=s&id=P01&version=3&age_years=1"),
     )
     .await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
@@ -2182,6 +2164,47 @@ pub(super) async fn data_manager_lists_and_edits_patients(store: Arc<dyn Store>)
         .await
         .expect("events");
     assert_eq!(events.len(), 2, "two saves, the data manager's: {events:?}");
+
+    // A kept column named like one of the form's own fields: its input is
+    // named after it too, and read as its own.
+    let tables = sclerad_bundle::TextTables {
+        patients: sclerad_store_tests::conformance::table(
+            &["patient_id", "sex", "subset", "version"],
+            &[&["K01", "female", "lcssc", "form v1"]],
+        ),
+        ..Default::default()
+    };
+    store
+        .import_study(
+            &Actor::command_line("test"),
+            "kept",
+            &StudyImport::from_tables(&tables),
+        )
+        .await
+        .expect("import");
+    let form = page_of(app, "/manage/patient?study=kept&id=K01", &dm).await;
+    assert!(
+        form.contains("name=\"version\" value=\"form v1\""),
+        "{form}"
+    );
+    let body = format!(
+        "csrf={}&study=kept&id=K01&version=1&patient_id=K01&sex=male&subset=lcssc&version=form+v2",
+        enc(&csrf_of(&form))
+    );
+    let saved = page(app, Method::POST, "/manage/patient", Some(&dm), Some(&body)).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.html);
+    let kept = store.study("kept").await.expect("read").expect("kept");
+    let k01 = store
+        .patient(kept.id, "K01")
+        .await
+        .expect("read")
+        .expect("K01");
+    assert_eq!(k01.version, 2);
+    assert_eq!(
+        k01.cells.get("version").map(String::as_str),
+        Some("form v2")
+    );
+    assert_eq!(k01.cells.get("sex").map(String::as_str), Some("male"));
 }
 
 /// The data manager builds a worklist for one reader over two patients'
@@ -2483,9 +2506,12 @@ pub(super) async fn analyst_runs_the_analysis_and_reproduces_it(store: Arc<dyn S
     assert_eq!(export.headers[header::CONTENT_TYPE], "application/zip");
     let files = sclerad_bundle::unzip("export.zip", &export.bytes, 1 << 30, 1 << 30).expect("zip");
     let dir = tempfile::tempdir().expect("dir");
+    std::fs::create_dir(dir.path().join("nancy")).expect("dir");
     for (name, bytes) in &files {
+        assert!(name.starts_with("nancy/"), "in the study's folder: {name}");
         std::fs::write(dir.path().join(name), bytes).expect("write");
     }
+    let folder = dir.path().join("nancy");
     let settings = sclerad_analysis::Settings {
         conf_level: 0.9,
         ..sclerad_analysis::Settings::default()
@@ -2496,11 +2522,11 @@ pub(super) async fn analyst_runs_the_analysis_and_reproduces_it(store: Arc<dyn S
         reader_required: true,
     };
     let (loaded, _) =
-        sclerad_bundle::load(dir.path(), &sclerad_bundle::ReadOptions::default(), &check)
+        sclerad_bundle::load(&folder, &sclerad_bundle::ReadOptions::default(), &check)
             .expect("load");
     let input = sclerad_analysis::InputInfo {
-        path: "study nancy".into(),
-        sha256: sclerad_bundle::fingerprint(dir.path(), 1 << 30).expect("fingerprint"),
+        path: "nancy".into(),
+        sha256: sclerad_bundle::fingerprint(&folder, 1 << 30).expect("fingerprint"),
     };
     let direct = sclerad_analysis::analyze(&loaded.cohort, &settings, &input).expect("analyse");
     assert_eq!(
@@ -2510,10 +2536,12 @@ pub(super) async fn analyst_runs_the_analysis_and_reproduces_it(store: Arc<dyn S
     assert_eq!(run.input_sha256, input.sha256);
     // The kept input is that bundle.
     let kept = download(app, &format!("{at}/input.zip"), &stat).await;
-    assert_eq!(
-        sclerad_bundle::unzip("in.zip", &kept.bytes, 1 << 30, 1 << 30).expect("zip"),
-        files
-    );
+    let kept = sclerad_bundle::unzip("in.zip", &kept.bytes, 1 << 30, 1 << 30).expect("zip");
+    let exported: Vec<(String, Vec<u8>)> = files
+        .iter()
+        .map(|(n, b)| (n.trim_start_matches("nancy/").to_string(), b.clone()))
+        .collect();
+    assert_eq!(kept, exported);
     // The report, framed by its run's page only, under its own policy.
     let report = download(app, &format!("{at}/files/report.html"), &stat).await;
     assert_eq!(report.status, StatusCode::OK);
