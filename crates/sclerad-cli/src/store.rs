@@ -20,9 +20,18 @@ use crate::validate::{print_problems, read_options, sort_problems};
 /// Opens the store named by `--db`: SQLite for `sqlite:` URLs, PostgreSQL
 /// for `postgres://` and `postgresql://`.
 pub async fn open(db: &DbArgs) -> Result<Arc<dyn Store>> {
+    open_with(db, sclerad_store_sqlite::Journal::Wal).await
+}
+
+/// [`open`], a SQLite file with the journal `journal` (an import writing
+/// much: [`Journal::Rollback`](sclerad_store_sqlite::Journal::Rollback)).
+pub async fn open_with(
+    db: &DbArgs,
+    journal: sclerad_store_sqlite::Journal,
+) -> Result<Arc<dyn Store>> {
     let url = db.db.trim();
     if url.starts_with("sqlite:") {
-        let store = SqliteStore::open(url)
+        let store = SqliteStore::open_with(url, journal)
             .await
             .with_context(|| format!("cannot open the store {url}"))?;
         Ok(Arc::new(store))
@@ -153,7 +162,8 @@ pub fn import(args: &ImportArgs) -> Result<ExitCode> {
     let import = StudyImport::from_cohort(&loaded.cohort);
     let rt = runtime()?;
     let summary = rt.block_on(async {
-        let store = open(&args.db).await?;
+        // A rollback journal: the new study's pages are written once.
+        let store = open_with(&args.db, sclerad_store_sqlite::Journal::Rollback).await?;
         let who = acting(store.as_ref(), &args.act_as, &[Role::DataManager]).await?;
         let imported = store.import_study(&who, &args.study, &import).await;
         store.close().await;

@@ -57,24 +57,67 @@ pub struct SqliteStore {
     saver: Option<tokio::sync::mpsc::Sender<SaveJob>>,
 }
 
+/// How a store's file keeps its writes atomic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Journal {
+    /// The write-ahead log: readers never wait for the writer, as a server
+    /// needs. Every page is written twice (the log, then the file).
+    #[default]
+    Wal,
+    /// A rollback journal, for one command writing much while nothing else
+    /// has the file open (`sclerad import`): a page that did not exist
+    /// before the transaction is written once, not journalled. As safe
+    /// against a crash as the log. When another connection has the file
+    /// open in WAL mode, SQLite keeps WAL mode (the switch needs the file
+    /// to itself), so this only ever changes speed, never safety; the next
+    /// opening with [`Journal::Wal`] puts the log back.
+    Rollback,
+}
+
 impl SqliteStore {
     /// Opens (creating it if needed) the database at `url`
     /// (`sqlite:path.db`, `sqlite://path.db` or `sqlite::memory:`) and
     /// applies pending migrations.
     pub async fn open(url: &str) -> StoreResult<Self> {
-        let options = SqliteConnectOptions::from_str(url)
-            .map_err(|e| StoreError::Backend(format!("{url}: {e}")))?
+        Self::open_with(url, Journal::Wal).await
+    }
+
+    /// [`SqliteStore::open`] with the file's journal chosen. A rollback
+    /// journal the file cannot switch to now (another connection has it
+    /// open in WAL mode: the switch is refused as "database is locked") is
+    /// given up for the log.
+    pub async fn open_with(url: &str, journal: Journal) -> StoreResult<Self> {
+        let pool = match Self::connect(url, journal).await {
+            Err(sqlx::Error::Database(e))
+                if journal == Journal::Rollback && e.code().as_deref() == Some("5") =>
+            {
+                Self::connect(url, Journal::Wal).await
+            }
+            other => other,
+        }
+        .map_err(|e| StoreError::Backend(format!("{url}: {e}")))?;
+        Self::on(pool).await
+    }
+
+    async fn connect(url: &str, journal: Journal) -> Result<SqlitePool, sqlx::Error> {
+        let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .page_size(16384)
-            .journal_mode(SqliteJournalMode::Wal)
+            .journal_mode(match journal {
+                Journal::Wal => SqliteJournalMode::Wal,
+                Journal::Rollback => SqliteJournalMode::Delete,
+            })
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(30));
-        let pool = SqlitePoolOptions::new()
+        SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(options)
             .await
-            .map_err(|e| StoreError::Backend(format!("{url}: {e}")))?;
+    }
+
+    /// The store on `pool`, migrated, its saver started.
+    async fn on(pool: SqlitePool) -> StoreResult<SqliteStore> {
         let mut store = SqliteStore {
             pool,
             writer: std::sync::Arc::new(tokio::sync::Mutex::new(())),

@@ -220,3 +220,48 @@ async fn an_upgraded_database_is_proven_from_the_upgrade_on() {
         other => panic!("{other:?}"),
     }
 }
+
+/// A store opened with a rollback journal (an import on its own) imports
+/// into a file in rollback mode, proven as ever; opened again as a server
+/// opens it, the file is in WAL mode again; and while a WAL store has the
+/// file open, asking for the rollback journal leaves WAL mode alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_on_its_own_writes_with_a_rollback_journal() {
+    use sclerad_store_sqlite::Journal;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite:{}", dir.path().join("bulk.db").display());
+    let mode = |url: String| async move {
+        let raw = sqlx::SqlitePool::connect(&url).await.expect("raw");
+        let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(&raw)
+            .await
+            .expect("pragma");
+        raw.close().await;
+        mode
+    };
+    let bulk = SqliteStore::open_with(&url, Journal::Rollback)
+        .await
+        .expect("open");
+    let tables = sclerad_store_tests::conformance::sample_tables();
+    bulk.import_study(
+        &Actor::command_line("test"),
+        "s",
+        &sclerad_store::StudyImport::from_tables(&tables),
+    )
+    .await
+    .expect("import");
+    bulk.close().await;
+    assert_eq!(mode(url.clone()).await, "delete");
+    assert!(!dir.path().join("bulk.db-wal").exists());
+    let served = SqliteStore::open(&url).await.expect("open");
+    assert!(verify_audit(&served).await.expect("read").is_ok());
+    assert_eq!(mode(url.clone()).await, "wal");
+    // The server has it open: the import's wish is not granted.
+    let second = SqliteStore::open_with(&url, Journal::Rollback)
+        .await
+        .expect("open");
+    assert_eq!(mode(url.clone()).await, "wal");
+    assert_eq!(second.studies().await.expect("studies").len(), 1);
+    second.close().await;
+    served.close().await;
+}
