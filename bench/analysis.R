@@ -18,12 +18,14 @@
 suppressPackageStartupMessages(library(survival))
 
 args <- commandArgs(trailingOnly = TRUE)
-if (length(args) != 2) {
-  cat("usage: Rscript analysis.R BUNDLE_DIR OUT.json\n", file = stderr())
+if (!(length(args) %in% c(2, 3))) {
+  cat("usage: Rscript analysis.R BUNDLE_DIR OUT.json [CONF_LEVEL]\n", file = stderr())
   quit(status = 2)
 }
 bundle <- args[1]
 out_path <- args[2]
+# The confidence level of every interval (sclerad's conf_level setting).
+CONF <- if (length(args) == 3) as.numeric(args[3]) else 0.95
 
 HAND <- c("calcinosis", "acro_osteolysis", "periarticular_calcification",
           "erosion", "joint_space_narrowing", "subluxation",
@@ -172,7 +174,7 @@ prevalence <- function(var) {
   v <- V[[var]]
   den <- sum(!is.na(v)); k <- sum(v %in% TRUE)
   ci <- c(NA_real_, NA_real_)
-  if (den > 0) ci <- suppressWarnings(prop.test(k, den, correct = FALSE)$conf.int) * 100
+  if (den > 0) ci <- suppressWarnings(prop.test(k, den, correct = FALSE, conf.level = CONF)$conf.int) * 100
   list(variable = var, n = k, denominator = den,
        percent = if (den > 0) 100 * k / den else NA_real_,
        ci_low = ci[1], ci_high = ci[2])
@@ -195,7 +197,7 @@ binary_cmp <- function(family, exposure, outcome) {
   ch <- suppressWarnings(chisq.test(m, correct = FALSE))
   r$min_expected <- min(ch$expected)
   r$p_chi_square <- num_or_null(ch$p.value)
-  ft <- fisher.test(m)
+  ft <- fisher.test(m, conf.level = CONF)
   r$p_fisher <- num_or_null(ft$p.value)
   r$odds_ratio <- num_or_null(ft$estimate)
   r$odds_ratio_infinite <- isTRUE(ft$estimate == Inf)
@@ -310,10 +312,11 @@ for (ex in c(HAND, SPINE)) {
     ev1 <- sum(ev[gg == 1])
     if (ev1 > 0 && ev1 < sum(ev)) {
       fit <- coxph(Surv(t, ev) ~ gg, ties = "efron")
-      s <- summary(fit)
+      s <- summary(fit, conf.int = CONF)
+      # Columns: exp(coef), exp(-coef), lower, upper (named after the level).
       r$hazard_ratio <- num_or_null(s$conf.int[1, "exp(coef)"])
-      r$hr_ci_low <- num_or_null(s$conf.int[1, "lower .95"])
-      r$hr_ci_high <- num_or_null(s$conf.int[1, "upper .95"])
+      r$hr_ci_low <- num_or_null(s$conf.int[1, 3])
+      r$hr_ci_high <- num_or_null(s$conf.int[1, 4])
       r$p_wald <- num_or_null(s$coefficients[1, "Pr(>|z|)"])
       r$p_lr <- num_or_null(s$logtest[["pvalue"]])
     }

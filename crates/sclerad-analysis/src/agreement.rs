@@ -21,10 +21,17 @@ use sclerad_stats::{cohen_kappa, KappaWeights};
 use crate::results::{Agreement, AgreementKind};
 use crate::variables::SPINE_FLAGS;
 
+/// Every agreement row of `cohort`, intervals at 95 %
+/// ([`agreement_at`]).
+pub fn agreement(cohort: &Cohort) -> Vec<Agreement> {
+    agreement_at(cohort, 0.95)
+}
+
 /// Every agreement row of `cohort`: for the hand readings, then the spine
 /// readings, the inter-reader pairs (readers in name order) and then the
-/// intra-reader pairs, each for every finding in the plan's order.
-pub fn agreement(cohort: &Cohort) -> Vec<Agreement> {
+/// intra-reader pairs, each for every finding in the plan's order; kappa's
+/// intervals at `conf_level` (clipped to [−1, 1]).
+pub fn agreement_at(cohort: &Cohort, conf_level: f64) -> Vec<Agreement> {
     let hand_readers = cohort
         .hand_readings
         .as_ref()
@@ -73,9 +80,9 @@ pub fn agreement(cohort: &Cohort) -> Vec<Agreement> {
                 kind,
                 modality,
                 lesion.code(),
-                &a.shown,
-                &b.shown,
+                (&a.shown, &b.shown),
                 &ratings,
+                conf_level,
             ));
         }
     }
@@ -97,7 +104,14 @@ pub fn agreement(cohort: &Cohort) -> Vec<Agreement> {
                     )
                 })
                 .collect();
-            out.push(row(kind, Modality::Ct, name, &a.shown, &b.shown, &ratings));
+            out.push(row(
+                kind,
+                Modality::Ct,
+                name,
+                (&a.shown, &b.shown),
+                &ratings,
+                conf_level,
+            ));
         }
     }
     out
@@ -165,9 +179,9 @@ fn row(
     kind: AgreementKind,
     modality: Modality,
     variable: &str,
-    a: &str,
-    b: &str,
+    (a, b): (&str, &str),
     ratings: &[(bool, bool)],
+    conf_level: f64,
 ) -> Agreement {
     let mut t = [[0u64; 2]; 2];
     for (x, y) in ratings {
@@ -184,6 +198,7 @@ fn row(
         }
     };
     let clip = |x: f64| x.clamp(-1.0, 1.0);
+    let interval = kappa.and_then(|k| k.interval(conf_level).ok());
     Agreement {
         kind,
         modality,
@@ -196,8 +211,8 @@ fn row(
         percent_agreement: (n > 0).then(|| 100.0 * (both_yes + both_no) as f64 / n as f64),
         kappa: kappa.and_then(|k| finite(k.kappa)),
         kappa_se: kappa.and_then(|k| finite(k.se)),
-        kappa_ci_low: kappa.and_then(|k| finite(k.ci_low)).map(clip),
-        kappa_ci_high: kappa.and_then(|k| finite(k.ci_high)).map(clip),
+        kappa_ci_low: interval.and_then(|i| finite(i.0)).map(clip),
+        kappa_ci_high: interval.and_then(|i| finite(i.1)).map(clip),
         note,
     }
 }

@@ -149,7 +149,7 @@ pub fn analyze(
         ));
     }
     let survival = survival(&subjects, &columns, settings.conf_level, &mut warnings);
-    let agreement = crate::agreement::agreement(cohort);
+    let agreement = crate::agreement::agreement_at(cohort, settings.conf_level);
 
     Ok(Results {
         format: FORMAT,
@@ -718,8 +718,11 @@ fn survival(
             if let Ok(fit) = cox_ph(&time, &event, &[x], Ties::Efron) {
                 if let Some(coef) = fit.coefficients.first() {
                     r.hazard_ratio = finite(coef.hazard_ratio);
-                    r.hr_ci_low = finite(coef.hr_ci_low);
-                    r.hr_ci_high = finite(coef.hr_ci_high);
+                    // At the settings' confidence level, as every interval.
+                    if let Ok((low, high)) = coef.hr_interval(conf) {
+                        r.hr_ci_low = finite(low);
+                        r.hr_ci_high = finite(high);
+                    }
                     r.p_wald = finite(coef.p_value);
                     r.p_lr = finite(fit.lr_test.p_value);
                 }

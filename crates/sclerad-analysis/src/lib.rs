@@ -11,7 +11,7 @@ pub mod results;
 pub mod settings;
 mod variables;
 
-pub use agreement::agreement;
+pub use agreement::{agreement, agreement_at};
 pub use analyze::{analyze, AnalysisError, InputInfo};
 pub use results::Results;
 pub use settings::{Settings, SettingsError};

@@ -406,7 +406,8 @@ pub struct Agreement {
     pub kappa: Option<f64>,
     /// Its standard error (Fleiss–Cohen–Everitt).
     pub kappa_se: Option<f64>,
-    /// Lower bound of the 95 % interval, kappa − 1.96·SE, clipped to [−1, 1].
+    /// Lower bound of the interval at `conf_level`, kappa − z·SE (1.96·SE
+    /// at 95 %), clipped to [−1, 1].
     pub kappa_ci_low: Option<f64>,
     /// Upper bound, clipped to [−1, 1].
     pub kappa_ci_high: Option<f64>,

@@ -366,43 +366,54 @@ fn compare(
     checked
 }
 
-#[test]
-fn matches_r_on_fixture_bundles() {
+/// Compares our results for fixture bundle `name` under `settings` with
+/// R's in `r_file`, section by section; the fields compared.
+fn compare_with_r(
+    name: &str,
+    settings: &Settings,
+    r_file: &str,
+    failures: &mut Vec<String>,
+) -> usize {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-    let mut failures = Vec::new();
-    for name in ["s15", "s77", "s300", "s2000", "t300"] {
-        let dir = root.join(name);
-        let loaded =
-            sclerad_bundle::read_bundle(&dir, &Default::default()).expect("fixture readable");
-        assert!(
-            loaded
-                .problems
-                .iter()
-                .all(|p| p.severity != sclerad_model::Severity::Error),
-            "{name}"
-        );
-        let ours = serde_json::to_value(run(&loaded.cohort, &Settings::default())).expect("json");
-        let text = std::fs::read_to_string(dir.join("r-results.json")).expect("R results");
-        let r: serde_json::Value = serde_json::from_str(&text).expect("R json");
-        let mut checked = compare(&ours["population"], &r["population"], name, &mut failures);
-        for (section, key) in [
-            ("prevalence", "variable"),
-            ("comparisons", "id"),
-            ("survival", "id"),
-        ] {
-            let theirs = r[section].as_array().expect("R section");
-            assert!(!theirs.is_empty(), "{name}: R wrote no {section}");
-            for rx in theirs {
-                let id = rx[key].as_str().expect("id");
-                match ours[section]
-                    .as_array()
-                    .and_then(|a| a.iter().find(|x| x[key] == rx[key]))
-                {
-                    Some(ox) => checked += compare(ox, rx, &format!("{name}:{id}"), &mut failures),
-                    None => failures.push(format!("{name}: no {section} entry {id}")),
-                }
+    let dir = root.join(name);
+    let loaded = sclerad_bundle::read_bundle(&dir, &Default::default()).expect("fixture readable");
+    assert!(
+        loaded
+            .problems
+            .iter()
+            .all(|p| p.severity != sclerad_model::Severity::Error),
+        "{name}"
+    );
+    let ours = serde_json::to_value(run(&loaded.cohort, settings)).expect("json");
+    let text = std::fs::read_to_string(dir.join(r_file)).expect("R results");
+    let r: serde_json::Value = serde_json::from_str(&text).expect("R json");
+    let mut checked = compare(&ours["population"], &r["population"], name, failures);
+    for (section, key) in [
+        ("prevalence", "variable"),
+        ("comparisons", "id"),
+        ("survival", "id"),
+    ] {
+        let theirs = r[section].as_array().expect("R section");
+        assert!(!theirs.is_empty(), "{name}: R wrote no {section}");
+        for rx in theirs {
+            let id = rx[key].as_str().expect("id");
+            match ours[section]
+                .as_array()
+                .and_then(|a| a.iter().find(|x| x[key] == rx[key]))
+            {
+                Some(ox) => checked += compare(ox, rx, &format!("{name}:{id}"), failures),
+                None => failures.push(format!("{name}: no {section} entry {id}")),
             }
         }
+    }
+    checked
+}
+
+#[test]
+fn matches_r_on_fixture_bundles() {
+    let mut failures = Vec::new();
+    for name in ["s15", "s77", "s300", "s2000", "t300"] {
+        let checked = compare_with_r(name, &Settings::default(), "r-results.json", &mut failures);
         assert!(checked > 2000, "{name}: only {checked} fields compared");
     }
     assert!(
@@ -411,6 +422,52 @@ fn matches_r_on_fixture_bundles() {
         failures.len(),
         failures.join("\n")
     );
+}
+
+/// Every interval follows `conf_level`: at 0.9, the Wilson intervals of
+/// the prevalences, the odds ratios' (fisher.test) and the hazard ratios'
+/// (summary.coxph) all as R gives them at 0.9.
+#[test]
+fn every_interval_follows_the_confidence_level() {
+    let settings = Settings {
+        conf_level: 0.9,
+        ..Settings::default()
+    };
+    let mut failures = Vec::new();
+    let checked = compare_with_r("s300", &settings, "r-results-90.json", &mut failures);
+    assert!(checked > 2000, "only {checked} fields compared");
+    assert!(
+        failures.is_empty(),
+        "{} differences from R at 0.9:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    // And they are not the 95 % ones.
+    let r95: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures/s300/r-results.json"),
+        )
+        .expect("R results"),
+    )
+    .expect("json");
+    let r90: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures/s300/r-results-90.json"),
+        )
+        .expect("R results"),
+    )
+    .expect("json");
+    let hr = |r: &serde_json::Value| {
+        r["survival"]
+            .as_array()
+            .expect("survival")
+            .iter()
+            .find_map(|s| s["hr_ci_low"].as_f64())
+            .expect("a hazard ratio interval")
+    };
+    assert!(hr(&r90) > hr(&r95), "a 90 % interval is narrower");
 }
 
 /// Agreement: inter-reader pairs, a reader against their repeat reading,
@@ -518,4 +575,37 @@ fn agreement_pairs_readers_and_repeats() {
         (erosion.kappa, erosion.percent_agreement),
         (None, Some(100.0))
     );
+}
+
+/// Kappa's intervals follow `conf_level` too: at 0.9 each is kappa ∓
+/// qnorm(0.95)·SE (the formula `psych::cohen.kappa` gives at alpha 0.1,
+/// checked against R in sclerad-stats), clipped, and narrower than at 95 %.
+#[test]
+fn kappa_intervals_follow_the_confidence_level() {
+    let cohort = sclerad_synth::nancy_demo();
+    let at95 = run(&cohort, &Settings::default());
+    let at90 = run(
+        &cohort,
+        &Settings {
+            conf_level: 0.9,
+            ..Settings::default()
+        },
+    );
+    assert_eq!(at95.agreement.len(), at90.agreement.len());
+    let z = 1.644_853_626_951_472_2;
+    let mut checked = 0;
+    for (a, b) in at95.agreement.iter().zip(&at90.agreement) {
+        let (Some(k), Some(se)) = (b.kappa, b.kappa_se) else {
+            continue;
+        };
+        let (lo, hi) = (b.kappa_ci_low.expect("low"), b.kappa_ci_high.expect("high"));
+        assert!(((k - z * se).clamp(-1.0, 1.0) - lo).abs() < 1e-12, "{b:?}");
+        assert!(((k + z * se).clamp(-1.0, 1.0) - hi).abs() < 1e-12, "{b:?}");
+        assert!(
+            hi - lo <= a.kappa_ci_high.expect("high") - a.kappa_ci_low.expect("low"),
+            "{a:?} {b:?}"
+        );
+        checked += 1;
+    }
+    assert!(checked >= 12, "{checked}");
 }

@@ -356,11 +356,13 @@ for (s in cox_sets) for (ties in c("efron", "breslow")) {
   }
   f <- r$value; sm <- summary(f)
   ci <- sm$conf.int
+  ci90 <- summary(f, conf.int = 0.9)$conf.int
   cases <- c(cases, obj(
     time = arr(s[[1]]), event = barr(s[[2]] == 1), x = cols(X), ties = str(ties),
     coef = arr(coef(f)), se = arr(sqrt(diag(f$var))), z = arr(sm$coefficients[, "z"]),
     p = arr(sm$coefficients[, "Pr(>|z|)"]), hr = arr(ci[, "exp(coef)"]),
     hr_low = arr(ci[, "lower .95"]), hr_high = arr(ci[, "upper .95"]),
+    hr_low_90 = arr(ci90[, "lower .90"]), hr_high_90 = arr(ci90[, "upper .90"]),
     loglik = arr(f$loglik), lr = arr(sm$logtest), wald = arr(c(unname(f$wald.test), sm$waldtest[c("df", "pvalue")])), score = arr(sm$sctest),
     iter = num(f$iter)))
 }
@@ -440,10 +442,12 @@ for (tab in ktabs) {
   kk <- nrow(tab); d <- abs(outer(1:kk, 1:kk, "-"))
   u <- fce(tab, diag(kk)); l <- fce(tab, 1 - d / (kk - 1)); q <- fce(tab, 1 - d^2 / (kk - 1)^2)
   ps <- suppressWarnings(suppressMessages(cohen.kappa(tab)))
+  ps90 <- suppressWarnings(suppressMessages(cohen.kappa(tab, alpha = 0.1)))
   stopifnot(abs(ps$kappa - u["kappa"]) < 1e-12, abs(ps$var.kappa - u["se"]^2) < 1e-12,
             abs(ps$weighted.kappa - q["kappa"]) < 1e-12)
   cases <- c(cases, obj(table = mat(tab), unweighted = arr(u), linear = arr(l), quadratic = arr(q),
-                        psych_kappa = num(ps$kappa), psych_var_kappa = num(ps$var.kappa)))
+                        psych_kappa = num(ps$kappa), psych_var_kappa = num(ps$var.kappa),
+                        psych_ci_95 = arr(ps$confid[1, c(1, 3)]), psych_ci_90 = arr(ps90$confid[1, c(1, 3)])))
 }
 write_cases("kappa.json", cases)
 

@@ -54,6 +54,21 @@ pub struct Kappa {
     pub n: u64,
 }
 
+impl Kappa {
+    /// The interval at `conf_level` (in (0, 1)): kappa ∓ z·se with z the
+    /// normal's (1 + conf_level)/2 quantile, as `psych::cohen.kappa(…,
+    /// alpha = 1 − conf_level)` gives it (not clipped to [−1, 1]).
+    pub fn interval(&self, conf_level: f64) -> Result<(f64, f64)> {
+        if !(conf_level > 0.0 && conf_level < 1.0) {
+            return Err(StatsError::invalid(format!(
+                "confidence level {conf_level} is not in (0, 1)"
+            )));
+        }
+        let z = qnorm((1.0 + conf_level) / 2.0);
+        Ok((self.kappa - z * self.se, self.kappa + z * self.se))
+    }
+}
+
 /// Cohen's kappa from a k × k agreement table (rows: rater 1, columns:
 /// rater 2, categories in their natural order).
 ///

@@ -339,6 +339,24 @@ pub struct CoxCoef {
     pub hr_ci_high: f64,
 }
 
+impl CoxCoef {
+    /// The Wald interval of the hazard ratio at `conf_level` (in (0, 1)):
+    /// exp(coef ∓ z·se) with z the normal's (1 + conf_level)/2 quantile, as
+    /// R's `summary(coxph(…), conf.int = conf_level)` gives it.
+    pub fn hr_interval(&self, conf_level: f64) -> Result<(f64, f64)> {
+        if !(conf_level > 0.0 && conf_level < 1.0) {
+            return Err(StatsError::invalid(format!(
+                "confidence level {conf_level} is not in (0, 1)"
+            )));
+        }
+        let z = qnorm((1.0 + conf_level) / 2.0);
+        Ok((
+            (self.coef - z * self.se).exp(),
+            (self.coef + z * self.se).exp(),
+        ))
+    }
+}
+
 /// A fitted Cox proportional-hazards model.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CoxFit {

@@ -619,6 +619,20 @@ fn cox_regression() {
             &g(&|c| c.hr_ci_high),
             &vec_f(&c["hr_high"]),
         );
+        let at90: Vec<(f64, f64)> = cf
+            .iter()
+            .map(|c| c.hr_interval(0.9).expect("a level"))
+            .collect();
+        ck.all(
+            &format!("{lab} HR low, 90 %"),
+            &at90.iter().map(|i| i.0).collect::<Vec<_>>(),
+            &vec_f(&c["hr_low_90"]),
+        );
+        ck.all(
+            &format!("{lab} HR high, 90 %"),
+            &at90.iter().map(|i| i.1).collect::<Vec<_>>(),
+            &vec_f(&c["hr_high_90"]),
+        );
         ck.all(
             &format!("{lab} loglik"),
             &[fit.loglik_null, fit.loglik],
@@ -744,6 +758,19 @@ fn kappa() {
                 k.se * k.se,
                 req(c, "psych_var_kappa"),
             );
+            ck.all(
+                &format!("case {i} psych interval, 95 %"),
+                &[k.ci_low, k.ci_high],
+                &vec_f(&c["psych_ci_95"]),
+            );
+            match k.interval(0.9) {
+                Ok((low, high)) => ck.all(
+                    &format!("case {i} psych interval, 90 %"),
+                    &[low, high],
+                    &vec_f(&c["psych_ci_90"]),
+                ),
+                Err(e) => ck.fail(format!("case {i}: {e}")),
+            }
         }
     }
     ck.finish();
