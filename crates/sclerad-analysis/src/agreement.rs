@@ -171,6 +171,23 @@ fn spine_flag(e: &ReadingEvidence, name: &str) -> bool {
     SpineFlag::parse(name).is_some_and(has)
 }
 
+/// Landis and Koch's (1977) label of a kappa.
+pub fn landis_koch(kappa: f64) -> &'static str {
+    if kappa < 0.0 {
+        "poor"
+    } else if kappa < 0.2 {
+        "slight"
+    } else if kappa < 0.4 {
+        "fair"
+    } else if kappa < 0.6 {
+        "moderate"
+    } else if kappa < 0.8 {
+        "substantial"
+    } else {
+        "almost_perfect"
+    }
+}
+
 fn finite(x: f64) -> Option<f64> {
     x.is_finite().then_some(x)
 }
@@ -213,6 +230,8 @@ fn row(
         kappa_se: kappa.and_then(|k| finite(k.se)),
         kappa_ci_low: interval.and_then(|i| finite(i.0)).map(clip),
         kappa_ci_high: interval.and_then(|i| finite(i.1)).map(clip),
+        pabak: (n > 0).then(|| 2.0 * (both_yes + both_no) as f64 / n as f64 - 1.0),
+        landis_koch: kappa.and_then(|k| finite(k.kappa)).map(landis_koch),
         note,
     }
 }

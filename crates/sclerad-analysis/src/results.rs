@@ -411,6 +411,13 @@ pub struct Agreement {
     pub kappa_ci_low: Option<f64>,
     /// Upper bound, clipped to [−1, 1].
     pub kappa_ci_high: Option<f64>,
+    /// Prevalence- and bias-adjusted kappa, 2·po − 1 (po: the proportion
+    /// of patients with the same rating).
+    pub pabak: Option<f64>,
+    /// Landis and Koch's label of kappa: `poor` below 0, `slight` below
+    /// 0.2, `fair` below 0.4, `moderate` below 0.6, `substantial` below 0.8,
+    /// else `almost_perfect`.
+    pub landis_koch: Option<&'static str>,
     /// Why kappa is missing, when it is.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,

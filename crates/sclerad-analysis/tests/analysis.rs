@@ -609,3 +609,32 @@ fn kappa_intervals_follow_the_confidence_level() {
     }
     assert!(checked >= 12, "{checked}");
 }
+
+/// PABAK and the Landis and Koch label of every agreement row; the label's
+/// bounds as the plan gives them (each bound opens the next band).
+#[test]
+fn agreement_rows_carry_pabak_and_the_landis_koch_label() {
+    use sclerad_analysis::agreement::landis_koch;
+    for (k, label) in [
+        (-0.01, "poor"),
+        (0.0, "slight"),
+        (0.199, "slight"),
+        (0.2, "fair"),
+        (0.4, "moderate"),
+        (0.6, "substantial"),
+        (0.8, "almost_perfect"),
+        (1.0, "almost_perfect"),
+    ] {
+        assert_eq!(landis_koch(k), label, "{k}");
+    }
+    let r = run(&sclerad_synth::nancy_demo(), &Settings::default());
+    assert!(!r.agreement.is_empty());
+    for a in &r.agreement {
+        let po = (a.both_yes + a.both_no) as f64 / a.n as f64;
+        assert!(
+            (a.pabak.expect("pabak") - (2.0 * po - 1.0)).abs() < 1e-15,
+            "{a:?}"
+        );
+        assert_eq!(a.landis_koch, a.kappa.map(landis_koch), "{a:?}");
+    }
+}

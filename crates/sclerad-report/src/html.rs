@@ -969,20 +969,32 @@ fn agreement(doc: &mut Doc) {
         "Agreement between readers, and of each reader with their own repeat reading, on each finding (presence or absence).",
         keep(r.agreement.len()),
     );
-    doc.push(
+    let ci = ci_label(r.settings.conf_level);
+    let _ = write!(
+        doc.out,
         "<thead><tr><th>Finding</th><th>Readers</th><th class=\"num\">n</th><th class=\"num\">Both yes</th>\
          <th class=\"num\">Both no</th><th class=\"num\">Agreement, %</th><th class=\"num\">κ ± SE</th>\
-         <th>Agreement</th></tr></thead>\n<tbody>",
+         <th class=\"num\">κ {}</th><th class=\"num\">PABAK</th><th>Landis and Koch</th>\
+         <th>Agreement</th></tr></thead>\n<tbody>\n",
+        esc(&ci)
     );
     for a in &r.agreement {
         let band = kappa_band(a.kappa);
+        let interval = match (a.kappa_ci_low, a.kappa_ci_high) {
+            (Some(lo), Some(hi)) => format!("{} to {}", fixed(lo, 2), fixed(hi, 2)),
+            _ => MISSING.to_string(),
+        };
+        let pabak = a.pabak.map_or_else(|| MISSING.to_string(), |p| fixed(p, 2));
+        let landis = a
+            .landis_koch
+            .map_or_else(|| MISSING.to_string(), |l| l.replace('_', " "));
         let readers = match a.kind {
             AgreementKind::Inter => format!("{} vs {}", a.reader_a, a.reader_b),
             AgreementKind::Intra => format!("{}: first vs repeat reading", a.reader_a),
         };
         let _ = writeln!(
             doc.out,
-            "<tr><th scope=\"row\">{}</th>{}{}{}{}{}{}{}</tr>",
+            "<tr><th scope=\"row\">{}</th>{}{}{}{}{}{}{}{}{}{}</tr>",
             esc(&variable_label(&a.variable)),
             td(&readers),
             num(&a.n.to_string()),
@@ -990,11 +1002,16 @@ fn agreement(doc: &mut Doc) {
             num(&a.both_no.to_string()),
             num(&percent(a.percent_agreement)),
             num(&kappa(a.kappa, a.kappa_se)),
+            num(&interval),
+            num(&pabak),
+            td(&landis),
             td(band)
         );
     }
     doc.end_table(Some(
-        "n: patients read in both readings. κ: Cohen's kappa with its standard error. Agreement: poor below 0.4, \
+        "n: patients read in both readings. κ: Cohen's kappa with its standard error and interval. PABAK: \
+         prevalence- and bias-adjusted kappa, 2 × agreement − 1. Landis and Koch: poor below 0, slight below 0.2, \
+         fair below 0.4, moderate below 0.6, substantial below 0.8, almost perfect above. Agreement: poor below 0.4, \
          moderate from 0.4 to 0.7, good above 0.7.",
     ));
     doc.end_section();

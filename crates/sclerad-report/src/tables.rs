@@ -373,6 +373,10 @@ fn agreement(results: &Results) -> Table {
             "percent_agreement",
             "kappa",
             "kappa_se",
+            "kappa_ci_low",
+            "kappa_ci_high",
+            "pabak",
+            "landis_koch",
         ],
         rows: results
             .agreement
@@ -388,6 +392,10 @@ fn agreement(results: &Results) -> Table {
                     Cell::Num(a.percent_agreement),
                     Cell::Num(a.kappa),
                     Cell::Num(a.kappa_se),
+                    Cell::Num(a.kappa_ci_low),
+                    Cell::Num(a.kappa_ci_high),
+                    Cell::Num(a.pabak),
+                    Cell::text(a.landis_koch.unwrap_or_default()),
                 ]
             })
             .collect(),

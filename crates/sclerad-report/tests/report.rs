@@ -295,6 +295,8 @@ fn agreement(
         kappa_se: kappa.map(|k| k.1),
         kappa_ci_low: kappa.map(|k| (k.0 - 1.96 * k.1).max(-1.0)),
         kappa_ci_high: kappa.map(|k| (k.0 + 1.96 * k.1).min(1.0)),
+        pabak: (n > 0).then(|| 2.0 * (both.0 + both.1) as f64 / n as f64 - 1.0),
+        landis_koch: kappa.map(|k| sclerad_analysis::agreement::landis_koch(k.0)),
         note: None,
     }
 }

@@ -1751,6 +1751,8 @@ fn schemas_name_the_fields_the_api_sends() {
         kappa_se: None,
         kappa_ci_low: None,
         kappa_ci_high: None,
+        pabak: Some(1.0),
+        landis_koch: None,
         note: Some("undefined".into()),
     };
     assert_eq!(

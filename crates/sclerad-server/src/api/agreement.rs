@@ -54,6 +54,11 @@ pub struct AgreementRow {
     kappa_ci_low: Option<f64>,
     /// Upper bound.
     kappa_ci_high: Option<f64>,
+    /// Prevalence- and bias-adjusted kappa, 2·po − 1.
+    pabak: Option<f64>,
+    /// Landis and Koch's label: `poor`, `slight`, `fair`, `moderate`,
+    /// `substantial`, `almost_perfect`.
+    landis_koch: Option<String>,
     /// Why kappa is missing, when it is.
     note: Option<String>,
 }

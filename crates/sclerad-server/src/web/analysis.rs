@@ -104,6 +104,8 @@ struct AgreementRow {
     percent: String,
     kappa: String,
     interval: String,
+    pabak: String,
+    landis_koch: String,
     note: String,
 }
 
@@ -133,6 +135,8 @@ impl From<&Agreement> for AgreementRow {
                 (Some(lo), Some(hi)) => format!("{lo:.2} to {hi:.2}"),
                 _ => String::new(),
             },
+            pabak: fixed(a.pabak, 2),
+            landis_koch: a.landis_koch.unwrap_or_default().replace('_', " "),
             note: a.note.clone().unwrap_or_default(),
         }
     }
