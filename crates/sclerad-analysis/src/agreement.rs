@@ -10,13 +10,13 @@
 //! not of the cohort's eligibility. The consensus reading is never a
 //! reader here.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use sclerad_model::{
     is_consensus, repeat_of, Cohort, Lesion, Modality, ReaderSelection, ReadingEvidence,
     ReadingIndex, SpineFlag,
 };
-use sclerad_stats::{cohen_kappa, KappaWeights};
+use sclerad_stats::{cohen_kappa, cohen_kappa_ratings, KappaWeights};
 
 use crate::results::{Agreement, AgreementKind};
 use crate::variables::SPINE_FLAGS;
@@ -55,6 +55,10 @@ pub fn agreement_at(cohort: &Cohort, conf_level: f64) -> Vec<Agreement> {
         })
         .collect();
     let index_of = |reader: &str| &indices[reader];
+    let grades: BTreeMap<&str, Grades> = hand_readers
+        .iter()
+        .map(|reader| (*reader, Grades::of(cohort, reader)))
+        .collect();
     let mut out = Vec::new();
     for (kind, a, b) in pairs(&hand_readers) {
         let (ia, ib) = (index_of(&a.name), index_of(&b.name));
@@ -76,14 +80,28 @@ pub fn agreement_at(cohort: &Cohort, conf_level: f64) -> Vec<Agreement> {
                 })
                 .collect();
             let modality = Modality::HandRadiograph;
-            out.push(row(
+            let mut r = row(
                 kind,
                 modality,
                 lesion.code(),
                 (&a.shown, &b.shown),
                 &ratings,
                 conf_level,
-            ));
+            );
+            let (ga, gb) = (&grades[a.name.as_str()], &grades[b.name.as_str()]);
+            if ga.graded[k] || gb.graded[k] {
+                let pairs: Vec<(u8, u8)> = both
+                    .iter()
+                    .filter_map(|id| Some((ga.max(id, k)?, gb.max(id, k)?)))
+                    .collect();
+                let (x, y): (Vec<u8>, Vec<u8>) = pairs.into_iter().unzip();
+                r.graded_n = Some(x.len());
+                if let Ok(w) = cohen_kappa_ratings(&x, &y, KappaWeights::Quadratic) {
+                    r.weighted_kappa = finite(w.kappa);
+                    r.weighted_kappa_se = finite(w.se);
+                }
+            }
+            out.push(r);
         }
     }
     for (kind, a, b) in pairs(&spine_readers) {
@@ -171,6 +189,48 @@ fn spine_flag(e: &ReadingEvidence, name: &str) -> bool {
     SpineFlag::parse(name).is_some_and(has)
 }
 
+/// A reader's grades of each hand lesion, per patient: the highest grade
+/// recorded (a lesion not found is grade 0; one found without a grade
+/// leaves the patient's grade unknown).
+struct Grades {
+    /// (patient, lesion index) → the highest grade, or `None` when a
+    /// finding of it has no grade.
+    max: HashMap<(String, usize), Option<u8>>,
+    /// Whether the reader graded each lesion at least once.
+    graded: [bool; 7],
+}
+
+impl Grades {
+    fn of(cohort: &Cohort, reader: &str) -> Grades {
+        let mut g = Grades {
+            max: HashMap::new(),
+            graded: [false; 7],
+        };
+        let Some(readings) = &cohort.hand_readings else {
+            return g;
+        };
+        for r in readings.rows.iter().filter(|r| r.reader == reader) {
+            let Some(lesion) = r.lesion else { continue };
+            let k = lesion.index();
+            g.graded[k] |= r.grade.is_some();
+            let slot = g.max.entry((r.patient_id.clone(), k)).or_insert(Some(0));
+            *slot = match (*slot, r.grade) {
+                (Some(m), Some(grade)) => Some(m.max(grade)),
+                _ => None,
+            };
+        }
+        g
+    }
+
+    /// Patient `id`'s grade of lesion `k` (0 when not found), if known.
+    fn max(&self, id: &str, k: usize) -> Option<u8> {
+        match self.max.get(&(id.to_string(), k)) {
+            None => Some(0),
+            Some(grade) => *grade,
+        }
+    }
+}
+
 /// Landis and Koch's (1977) label of a kappa.
 pub fn landis_koch(kappa: f64) -> &'static str {
     if kappa < 0.0 {
@@ -232,6 +292,9 @@ fn row(
         kappa_ci_high: interval.and_then(|i| finite(i.1)).map(clip),
         pabak: (n > 0).then(|| 2.0 * (both_yes + both_no) as f64 / n as f64 - 1.0),
         landis_koch: kappa.and_then(|k| finite(k.kappa)).map(landis_koch),
+        graded_n: None,
+        weighted_kappa: None,
+        weighted_kappa_se: None,
         note,
     }
 }

@@ -418,6 +418,18 @@ pub struct Agreement {
     /// 0.2, `fair` below 0.4, `moderate` below 0.6, `substantial` below 0.8,
     /// else `almost_perfect`.
     pub landis_koch: Option<&'static str>,
+    /// Hand lesions whose grades either reader recorded: the patients
+    /// with a known grade from both (a lesion not found is grade 0; one
+    /// found without a grade leaves the patient out).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub graded_n: Option<usize>,
+    /// Quadratic-weighted kappa on those patients' highest grades (the
+    /// categories: the grades either reader gave, as `psych::cohen.kappa`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weighted_kappa: Option<f64>,
+    /// Its standard error (Fleiss–Cohen–Everitt).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weighted_kappa_se: Option<f64>,
     /// Why kappa is missing, when it is.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,

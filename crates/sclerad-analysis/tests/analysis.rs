@@ -638,3 +638,61 @@ fn agreement_rows_carry_pabak_and_the_landis_koch_label() {
         assert_eq!(a.landis_koch, a.kappa.map(landis_koch), "{a:?}");
     }
 }
+
+/// Graded hand readings: quadratic-weighted kappa on each patient's highest
+/// grade (not found = 0; a finding without a grade leaves the patient
+/// out), as `cohen_kappa_ratings` (R-checked) gives it on grades worked
+/// out here by hand; a lesion no reading grades has no weighted kappa.
+#[test]
+fn graded_lesions_get_a_weighted_kappa_on_the_highest_grade() {
+    let dir = tempfile::tempdir().expect("dir");
+    let mut patients = String::from(
+        "patient_id,sex,subset,age_years,disease_duration_years,digital_ulcers,ild_ct,pah,death,spine_anterior,spine_canal,spine_foraminal,spine_posterior\n",
+    );
+    for i in 1..=6 {
+        patients.push_str(&format!("P{i},female,lcssc,60,8,no,no,no,no,no,no,no,no\n"));
+    }
+    std::fs::write(dir.path().join("patients.csv"), patients).expect("write");
+    let hand = "patient_id,reader,side,site,lesion,grade\n\
+        P1,rad1,left,tuft_d1,calcinosis,1\nP1,rad1,right,tuft_d2,calcinosis,2\n\
+        P2,rad1,left,tuft_d1,calcinosis,1\nP3,rad1,,,none,\nP4,rad1,left,tuft_d3,calcinosis,3\n\
+        P5,rad1,left,tuft_d1,calcinosis,1\nP6,rad1,left,tuft_d1,calcinosis,\n\
+        P6,rad1,left,tuft_d4,acro_osteolysis,\n\
+        P1,rad2,left,tuft_d1,calcinosis,2\nP2,rad2,left,soft_tissue_d1,calcinosis,2\n\
+        P3,rad2,left,tuft_d1,calcinosis,1\nP4,rad2,left,tuft_d3,calcinosis,3\nP5,rad2,,,none,\n\
+        P6,rad2,left,tuft_d1,calcinosis,2\n";
+    std::fs::write(dir.path().join("hand_readings.csv"), hand).expect("write");
+    let loaded = sclerad_bundle::read_bundle(dir.path(), &Default::default()).expect("read");
+    assert!(
+        loaded
+            .problems
+            .iter()
+            .all(|p| p.severity != sclerad_model::Severity::Error),
+        "{:?}",
+        loaded.problems
+    );
+    let rows = sclerad_analysis::agreement(&loaded.cohort);
+    let calcinosis = rows
+        .iter()
+        .find(|r| r.variable == "calcinosis")
+        .expect("calcinosis");
+    // Highest grades: rad1 2, 1, 0, 3, 1, (ungraded); rad2 2, 2, 1, 3, 0, 2.
+    let expected = sclerad_stats::cohen_kappa_ratings(
+        &[2u8, 1, 0, 3, 1],
+        &[2u8, 2, 1, 3, 0],
+        sclerad_stats::KappaWeights::Quadratic,
+    )
+    .expect("kappa");
+    assert_eq!(calcinosis.graded_n, Some(5));
+    assert_eq!(calcinosis.weighted_kappa, Some(expected.kappa));
+    assert_eq!(calcinosis.weighted_kappa_se, Some(expected.se));
+    let acro = rows
+        .iter()
+        .find(|r| r.variable == "acro_osteolysis")
+        .expect("acro-osteolysis");
+    assert_eq!(
+        (acro.graded_n, acro.weighted_kappa),
+        (None, None),
+        "never graded"
+    );
+}

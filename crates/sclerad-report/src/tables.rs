@@ -377,6 +377,9 @@ fn agreement(results: &Results) -> Table {
             "kappa_ci_high",
             "pabak",
             "landis_koch",
+            "graded_n",
+            "weighted_kappa",
+            "weighted_kappa_se",
         ],
         rows: results
             .agreement
@@ -396,6 +399,9 @@ fn agreement(results: &Results) -> Table {
                     Cell::Num(a.kappa_ci_high),
                     Cell::Num(a.pabak),
                     Cell::text(a.landis_koch.unwrap_or_default()),
+                    Cell::count_opt(a.graded_n),
+                    Cell::Num(a.weighted_kappa),
+                    Cell::Num(a.weighted_kappa_se),
                 ]
             })
             .collect(),

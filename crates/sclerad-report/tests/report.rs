@@ -297,6 +297,9 @@ fn agreement(
         kappa_ci_high: kappa.map(|k| (k.0 + 1.96 * k.1).min(1.0)),
         pabak: (n > 0).then(|| 2.0 * (both.0 + both.1) as f64 / n as f64 - 1.0),
         landis_koch: kappa.map(|k| sclerad_analysis::agreement::landis_koch(k.0)),
+        graded_n: None,
+        weighted_kappa: None,
+        weighted_kappa_se: None,
         note: None,
     }
 }

@@ -1753,6 +1753,9 @@ fn schemas_name_the_fields_the_api_sends() {
         kappa_ci_high: None,
         pabak: Some(1.0),
         landis_koch: None,
+        graded_n: Some(3),
+        weighted_kappa: Some(0.5),
+        weighted_kappa_se: Some(0.1),
         note: Some("undefined".into()),
     };
     assert_eq!(

@@ -59,6 +59,13 @@ pub struct AgreementRow {
     /// Landis and Koch's label: `poor`, `slight`, `fair`, `moderate`,
     /// `substantial`, `almost_perfect`.
     landis_koch: Option<String>,
+    /// A graded hand lesion: the patients with a known highest grade from
+    /// both readings (absent when neither reading grades it).
+    graded_n: Option<usize>,
+    /// Quadratic-weighted kappa on those highest grades.
+    weighted_kappa: Option<f64>,
+    /// Its standard error.
+    weighted_kappa_se: Option<f64>,
     /// Why kappa is missing, when it is.
     note: Option<String>,
 }
