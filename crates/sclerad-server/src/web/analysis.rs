@@ -55,17 +55,7 @@ pub async fn studies(State(state): State<AppState>, viewer: Viewer) -> Result<Re
     viewer.require(Role::Analyst)?;
     let mut studies = Vec::new();
     for s in state.store.studies().await? {
-        let patients = state
-            .store
-            .patients_page(
-                s.id,
-                sclerad_store::Page {
-                    offset: 0,
-                    limit: 1,
-                },
-            )
-            .await?
-            .total;
+        let patients = super::patient_count(&state, s.id).await?;
         let runs = state.store.analysis_runs(s.id).await?.len();
         let q = encode(&s.name);
         studies.push(StudyRow {

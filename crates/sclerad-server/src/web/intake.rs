@@ -18,7 +18,10 @@ use sclerad_intake::{IntakeError, Line, StudyIntake};
 use sclerad_store::{check_images, ExamImages, Modality, Role, Study};
 use serde::Deserialize;
 
-use super::{form_value, render, study_named, PageError, Viewer};
+use super::{
+    broken_upload, form_value, multipart, render, study_named, uploaded_name, CsrfFirst,
+    MultipartForm, PageError, Viewer,
+};
 use crate::{AppError, AppState};
 
 /// The largest map file read (a map is a line per source patient).
@@ -211,45 +214,24 @@ async fn read_form(
     mut form: Multipart,
     max_total: u64,
 ) -> Result<Result<Sent, (&'static str, String)>, PageError> {
-    let broken = |e: axum::extract::multipart::MultipartError| -> PageError {
-        AppError::invalid(
-            "files",
-            format!("the upload was cut short or malformed: {e}"),
-        )
-        .into()
-    };
     let mut sent = Sent::default();
-    let mut checked = false;
     let mut total = 0u64;
-    while let Some(mut field) = form.next_field().await.map_err(broken)? {
+    let mut csrf = CsrfFirst::new(viewer);
+    while let Some(field) = form.next_field().await.map_err(broken_upload)? {
         let name = field.name().unwrap_or_default().to_string();
-        if name == "csrf" {
-            viewer.check_csrf(&field.text().await.map_err(broken)?)?;
-            checked = true;
+        let Some(mut field) = csrf.field(&name, field).await? else {
             continue;
-        }
-        if !checked {
-            viewer.check_csrf("")?;
-        }
-        let file_name = field
-            .file_name()
-            .unwrap_or_default()
-            .rsplit(['/', '\\'])
-            .next()
-            .unwrap_or_default()
-            .chars()
-            .filter(|c| !c.is_control())
-            .take(200)
-            .collect::<String>();
+        };
+        let file_name = uploaded_name(&field);
         match name.as_str() {
-            "study" => sent.study = field.text().await.map_err(broken)?,
-            "folder" => sent.folder = field.text().await.map_err(broken)?,
+            "study" => sent.study = field.text().await.map_err(broken_upload)?,
+            "folder" => sent.folder = field.text().await.map_err(broken_upload)?,
             "allow_burned_in" => {
-                sent.allow_burned_in = !field.text().await.map_err(broken)?.is_empty()
+                sent.allow_burned_in = !field.text().await.map_err(broken_upload)?.is_empty()
             }
             "map" => {
                 let mut bytes = Vec::new();
-                while let Some(chunk) = field.chunk().await.map_err(broken)? {
+                while let Some(chunk) = field.chunk().await.map_err(broken_upload)? {
                     if (bytes.len() + chunk.len()) as u64 > MAP_MAX_BYTES {
                         return Ok(Err((
                             "map",
@@ -270,7 +252,7 @@ async fn read_form(
             }
             "files" => {
                 if file_name.is_empty() || file_name.starts_with('.') {
-                    while field.chunk().await.map_err(broken)?.is_some() {}
+                    while field.chunk().await.map_err(broken_upload)?.is_some() {}
                     continue;
                 }
                 if sent.upload.is_none() {
@@ -286,7 +268,7 @@ async fn read_form(
                 let path = dir.path().join(&file_name);
                 let mut out = std::fs::File::create(&path)
                     .map_err(|e| AppError::Internal(format!("{}: {e}", path.display())))?;
-                while let Some(chunk) = field.chunk().await.map_err(broken)? {
+                while let Some(chunk) = field.chunk().await.map_err(broken_upload)? {
                     total += chunk.len() as u64;
                     if total > max_total {
                         return Ok(Err((
@@ -307,9 +289,7 @@ async fn read_form(
             }
         }
     }
-    if !checked {
-        viewer.check_csrf("")?;
-    }
+    csrf.finish()?;
     Ok(Ok(sent))
 }
 
@@ -408,15 +388,10 @@ async fn take_in(
 pub async fn import(
     State(state): State<AppState>,
     viewer: Viewer,
-    form: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+    form: MultipartForm,
 ) -> Result<Response, PageError> {
     viewer.require(Role::DataManager)?;
-    let form = form.map_err(|e| {
-        AppError::invalid(
-            "form",
-            format!("the images form is sent as multipart/form-data: {e}"),
-        )
-    })?;
+    let form = multipart(form, "images form")?;
     let sent = read_form(&viewer, form, state.config.max_upload_bytes).await?;
     let sent = match sent {
         Ok(sent) => sent,

@@ -15,7 +15,7 @@ use sclerad_model::{Problem, ProblemCounts, Severity, ValidateOptions};
 use sclerad_store::{Role, StoreError, StudyImport};
 
 use super::account::sentence;
-use super::{render, PageError, Viewer};
+use super::{broken_upload, multipart, render, CsrfFirst, MultipartForm, PageError, Viewer};
 use crate::{AppError, AppState};
 
 /// A study as the studies page lists it.
@@ -47,17 +47,7 @@ pub async fn studies(State(state): State<AppState>, viewer: Viewer) -> Result<Re
     viewer.require(Role::DataManager)?;
     let mut studies = Vec::new();
     for s in state.store.studies().await? {
-        let patients = state
-            .store
-            .patients_page(
-                s.id,
-                sclerad_store::Page {
-                    offset: 0,
-                    limit: 1,
-                },
-            )
-            .await?
-            .total;
+        let patients = super::patient_count(&state, s.id).await?;
         studies.push(StudyRow {
             append_href: format!("/manage/append?study={}", super::encode(&s.name)),
             patients_href: format!("/manage/patients?study={}", super::encode(&s.name)),
@@ -303,35 +293,21 @@ async fn read_upload(
         files: Vec::new(),
     };
     let mut fields = Fields::default();
-    let mut checked = false;
     let mut total: u64 = 0;
-    let broken = |e: axum::extract::multipart::MultipartError| -> PageError {
-        AppError::invalid(
-            "files",
-            format!("the upload was cut short or malformed: {e}"),
-        )
-        .into()
-    };
-    while let Some(mut field) = form.next_field().await.map_err(broken)? {
+    let mut csrf = CsrfFirst::new(viewer);
+    while let Some(field) = form.next_field().await.map_err(broken_upload)? {
         let name = field.name().unwrap_or_default().to_string();
-        if name == "csrf" {
-            let sent = field.text().await.map_err(broken)?;
-            viewer.check_csrf(&sent)?;
-            checked = true;
+        let Some(mut field) = csrf.field(&name, field).await? else {
             continue;
-        }
-        if !checked {
-            // Nothing of a form without its token is read.
-            viewer.check_csrf("")?;
-        }
+        };
         match name.as_str() {
-            "study" => fields.study = field.text().await.map_err(broken)?,
-            "date_format" => fields.dmy = field.text().await.map_err(broken)? == "dmy",
+            "study" => fields.study = field.text().await.map_err(broken_upload)?,
+            "date_format" => fields.dmy = field.text().await.map_err(broken_upload)? == "dmy",
             "files" => {
                 let given = field.file_name().unwrap_or_default().to_string();
                 if given.is_empty() {
                     // The file input left empty.
-                    while field.chunk().await.map_err(broken)?.is_some() {}
+                    while field.chunk().await.map_err(broken_upload)?.is_some() {}
                     continue;
                 }
                 let file = match upload_name(&given) {
@@ -347,7 +323,7 @@ async fn read_upload(
                 let mut out = std::fs::File::create(&path)
                     .map_err(|e| AppError::Internal(format!("{}: {e}", path.display())))?;
                 let mut size: u64 = 0;
-                while let Some(chunk) = field.chunk().await.map_err(broken)? {
+                while let Some(chunk) = field.chunk().await.map_err(broken_upload)? {
                     let n = chunk.len() as u64;
                     size += n;
                     total += n;
@@ -380,9 +356,7 @@ async fn read_upload(
             }
         }
     }
-    if !checked {
-        viewer.check_csrf("")?;
-    }
+    csrf.finish()?;
     Ok(Ok((fields, upload)))
 }
 
@@ -392,16 +366,11 @@ async fn read_upload(
 pub async fn import(
     State(state): State<AppState>,
     viewer: Viewer,
-    form: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+    form: MultipartForm,
 ) -> Result<Response, PageError> {
     // The role first: a form of the wrong kind is refused after it.
     viewer.require(Role::DataManager)?;
-    let form = form.map_err(|e| {
-        AppError::invalid(
-            "form",
-            format!("the import form is sent as multipart/form-data: {e}"),
-        )
-    })?;
+    let form = multipart(form, "import form")?;
     let limits = (
         state.config.max_upload_bytes,
         ReadOptions::default().max_file_bytes,
@@ -515,15 +484,10 @@ fn read_options(fields: &Fields) -> ReadOptions {
 pub async fn append(
     State(state): State<AppState>,
     viewer: Viewer,
-    form: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+    form: MultipartForm,
 ) -> Result<Response, PageError> {
     viewer.require(Role::DataManager)?;
-    let form = form.map_err(|e| {
-        AppError::invalid(
-            "form",
-            format!("the append form is sent as multipart/form-data: {e}"),
-        )
-    })?;
+    let form = multipart(form, "append form")?;
     let limits = (
         state.config.max_upload_bytes,
         ReadOptions::default().max_file_bytes,

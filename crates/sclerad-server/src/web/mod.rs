@@ -381,6 +381,109 @@ pub(super) fn form_value<'a>(form: &'a [(String, String)], name: &str) -> &'a st
         .unwrap_or_default()
 }
 
+/// A page's multipart form as its handler takes it: the rejection kept
+/// until the role has been checked (a form of the wrong kind from the
+/// wrong role is a 403, not a 422).
+pub(super) type MultipartForm =
+    Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>;
+
+/// The multipart form `what` (for the error), or why it is not one.
+pub(super) fn multipart(
+    form: MultipartForm,
+    what: &str,
+) -> Result<axum::extract::Multipart, PageError> {
+    form.map_err(|e| {
+        AppError::invalid(
+            "form",
+            format!("the {what} is sent as multipart/form-data: {e}"),
+        )
+        .into()
+    })
+}
+
+/// The CSRF rule of a multipart form read a field at a time: its CSRF
+/// field first, checked as it comes; a field before it is refused unread.
+pub(super) struct CsrfFirst<'v> {
+    viewer: &'v Viewer,
+    checked: bool,
+}
+
+impl<'v> CsrfFirst<'v> {
+    pub(super) fn new(viewer: &'v Viewer) -> Self {
+        CsrfFirst {
+            viewer,
+            checked: false,
+        }
+    }
+
+    /// The field `field` named `name` if it is one for the caller; `None`
+    /// when it was the CSRF field (checked here).
+    pub(super) async fn field<'a>(
+        &mut self,
+        name: &str,
+        field: axum::extract::multipart::Field<'a>,
+    ) -> Result<Option<axum::extract::multipart::Field<'a>>, PageError> {
+        if name == "csrf" {
+            let sent = field.text().await.map_err(broken_upload)?;
+            self.viewer.check_csrf(&sent)?;
+            self.checked = true;
+            return Ok(None);
+        }
+        self.finish()?;
+        Ok(Some(field))
+    }
+
+    /// At the form's end (or before any other field): refused unless the
+    /// token came.
+    pub(super) fn finish(&self) -> Result<(), PageError> {
+        if self.checked {
+            Ok(())
+        } else {
+            // Nothing of a form without its token is read.
+            self.viewer.check_csrf("")
+        }
+    }
+}
+
+/// An upload cut short or malformed.
+pub(super) fn broken_upload(e: axum::extract::multipart::MultipartError) -> PageError {
+    AppError::invalid(
+        "files",
+        format!("the upload was cut short or malformed: {e}"),
+    )
+    .into()
+}
+
+/// The base name of an uploaded file as the browser sent it: no folder,
+/// no control character, at most 200 characters.
+pub(super) fn uploaded_name(field: &axum::extract::multipart::Field<'_>) -> String {
+    field
+        .file_name()
+        .unwrap_or_default()
+        .rsplit(['/', '\\'])
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(200)
+        .collect()
+}
+
+/// How many patients a study has (one row read).
+pub(super) async fn patient_count(state: &AppState, study_id: i64) -> Result<u64, PageError> {
+    Ok(state
+        .store
+        .patients_page(
+            study_id,
+            sclerad_store::Page {
+                offset: 0,
+                limit: 1,
+            },
+        )
+        .await?
+        .total)
+}
+
 /// `text` percent-encoded for a query value.
 pub fn encode(text: &str) -> String {
     form_urlencoded::byte_serialize(text.as_bytes()).collect()

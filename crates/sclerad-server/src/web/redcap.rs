@@ -17,7 +17,10 @@ use sclerad_store::{Role, StoreError, StudyImport};
 
 use super::account::sentence;
 use super::manage::{problem_rows, ProblemRow};
-use super::{encode, form_value, render, PageError, Viewer};
+use super::{
+    broken_upload, encode, form_value, multipart, render, uploaded_name, CsrfFirst, MultipartForm,
+    PageError, Viewer,
+};
 use crate::{AppError, AppState};
 
 /// What an upload did.
@@ -131,31 +134,19 @@ async fn read_form(
     files: &[&'static str],
     (max_total, max_file): (u64, u64),
 ) -> Result<Result<Sent, (&'static str, String)>, PageError> {
-    let broken = |e: axum::extract::multipart::MultipartError| -> PageError {
-        AppError::invalid(
-            "files",
-            format!("the upload was cut short or malformed: {e}"),
-        )
-        .into()
-    };
     let mut sent = Sent {
         fields: Vec::new(),
         files: Vec::new(),
     };
-    let mut checked = false;
     let mut total = 0u64;
-    while let Some(mut field) = form.next_field().await.map_err(broken)? {
+    let mut csrf = CsrfFirst::new(viewer);
+    while let Some(field) = form.next_field().await.map_err(broken_upload)? {
         let name = field.name().unwrap_or_default().to_string();
-        if name == "csrf" {
-            viewer.check_csrf(&field.text().await.map_err(broken)?)?;
-            checked = true;
+        let Some(mut field) = csrf.field(&name, field).await? else {
             continue;
-        }
-        if !checked {
-            viewer.check_csrf("")?;
-        }
+        };
         if texts.contains(&name.as_str()) {
-            let text = field.text().await.map_err(broken)?;
+            let text = field.text().await.map_err(broken_upload)?;
             if text.len() > 10_000 {
                 return Err(
                     AppError::invalid(name, "this field holds at most 10,000 bytes").into(),
@@ -167,18 +158,9 @@ async fn read_form(
         let Some(slot) = files.iter().find(|f| **f == name) else {
             return Err(AppError::invalid("form", format!("unknown field {name:?}")).into());
         };
-        let given = field
-            .file_name()
-            .unwrap_or_default()
-            .rsplit(['/', '\\'])
-            .next()
-            .unwrap_or_default()
-            .chars()
-            .filter(|c| !c.is_control())
-            .take(200)
-            .collect::<String>();
+        let given = uploaded_name(&field);
         let mut bytes = Vec::new();
-        while let Some(chunk) = field.chunk().await.map_err(broken)? {
+        while let Some(chunk) = field.chunk().await.map_err(broken_upload)? {
             total += chunk.len() as u64;
             if bytes.len() as u64 + chunk.len() as u64 > max_file {
                 return Ok(Err((
@@ -208,9 +190,7 @@ async fn read_form(
         };
         sent.files.push((name, given, bytes));
     }
-    if !checked {
-        viewer.check_csrf("")?;
-    }
+    csrf.finish()?;
     Ok(Ok(sent))
 }
 
@@ -230,15 +210,10 @@ fn slot(name: &str) -> &'static str {
 pub async fn import(
     State(state): State<AppState>,
     viewer: Viewer,
-    form: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+    form: MultipartForm,
 ) -> Result<Response, PageError> {
     viewer.require(Role::DataManager)?;
-    let form = form.map_err(|e| {
-        AppError::invalid(
-            "form",
-            format!("the REDCap form is sent as multipart/form-data: {e}"),
-        )
-    })?;
+    let form = multipart(form, "REDCap form")?;
     let limits = (
         state.config.max_upload_bytes,
         sclerad_bundle::ReadOptions::default().max_file_bytes,
@@ -433,15 +408,10 @@ pub async fn mapping_form(viewer: Viewer) -> Result<Response, PageError> {
 pub async fn mapping_suggest(
     State(state): State<AppState>,
     viewer: Viewer,
-    form: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+    form: MultipartForm,
 ) -> Result<Response, PageError> {
     viewer.require(Role::DataManager)?;
-    let form = form.map_err(|e| {
-        AppError::invalid(
-            "form",
-            format!("the dictionary is sent as multipart/form-data: {e}"),
-        )
-    })?;
+    let form = multipart(form, "dictionary")?;
     let limits = (
         state.config.max_upload_bytes,
         sclerad_bundle::ReadOptions::default().max_file_bytes,
