@@ -409,18 +409,33 @@ fn check_hand_readings(cohort: &Cohort, out: &mut Vec<Problem>) {
     };
     let known: FastSet<&str> = cohort.all_patient_ids.iter().map(String::as_str).collect();
     let table = &readings.table;
-    let mut none_rows: HashMap<(&str, &str), u32> = HashMap::new();
-    let mut lesion_rows: HashMap<(&str, &str), u32> = HashMap::new();
+    // The first row of each (patient, reader) with `none`, and with a
+    // lesion. A reading's rows mostly follow each other: a row of the same
+    // patient, reader and kind as the row before is not looked up again.
+    let mut none_rows: FastMap<(&str, &str), u32> = FastMap::default();
+    let mut lesion_rows: FastMap<(&str, &str), u32> = FastMap::default();
+    let mut last: Option<((&str, &str), bool)> = None;
+    let mut last_known: Option<&str> = None;
     for r in &readings.rows {
-        if !known.contains(r.patient_id.as_str()) {
-            out.push(unknown_patient(table, r.row, &r.patient_id));
+        if last_known != Some(r.patient_id.as_str()) {
+            if known.contains(r.patient_id.as_str()) {
+                last_known = Some(r.patient_id.as_str());
+            } else {
+                out.push(unknown_patient(table, r.row, &r.patient_id));
+            }
         }
         let key = (r.patient_id.as_str(), r.reader.as_str());
+        let seen = last == Some((key, r.lesion.is_some()));
+        last = Some((key, r.lesion.is_some()));
         let Some(lesion) = r.lesion else {
-            none_rows.entry(key).or_insert(r.row);
+            if !seen {
+                none_rows.entry(key).or_insert(r.row);
+            }
             continue;
         };
-        lesion_rows.entry(key).or_insert(r.row);
+        if !seen {
+            lesion_rows.entry(key).or_insert(r.row);
+        }
         if r.side.is_none() {
             out.push(Problem::error(
                 "missing-cell",

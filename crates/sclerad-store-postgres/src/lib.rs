@@ -125,6 +125,8 @@ mod dialect {
     pub(crate) use super::PostgresStore as ThisStore;
     pub(crate) use sqlx::postgres::{PgConnection as DbConnection, PgRow as DbRow};
     pub(crate) type Db = sqlx::Postgres;
+    use super::sql::{Cell, RowsInsert};
+    use sclerad_store::{StoreError, StoreResult};
 
     /// Locks the row read from `alias` until commit, without blocking
     /// foreign-key checks on it.
@@ -140,36 +142,95 @@ mod dialect {
     /// PostgreSQL's buffers are the server's.
     pub(crate) const IMPORT_CACHE: Option<(&str, &str)> = None;
 
-    /// The rows of a JSON array of arrays bound as `$1`, one row an
-    /// element, in the array's order ([`JSON_ORDER`]).
-    pub(crate) const JSON_ROWS: &str =
-        "json_array_elements($1::json) WITH ORDINALITY AS json_rows (value, ordinal)";
-    pub(crate) const JSON_ORDER: &str = "ordinal";
-    /// What an insert of [`JSON_ROWS`] returns: the ids it gave.
-    pub(crate) const RETURNING_ID: &str = " RETURNING id";
-
-    /// Column `k` of a [`JSON_ROWS`] row, as `type`.
-    pub(crate) fn json_column(k: usize, r#type: &str) -> String {
-        format!("(value ->> {k})::{type}")
+    /// The rows of an import statement, as one JSON array of arrays bound
+    /// as one parameter (PostgreSQL expands it with
+    /// `json_array_elements`): one statement a batch whatever its size.
+    pub(crate) struct ImportRows {
+        columns: usize,
+        rows: usize,
+        json: Vec<u8>,
     }
 
-    /// The ids of the rows `insert` adds, in the order it adds them: the
-    /// rows of an `INSERT … SELECT … ORDER BY` are inserted in that order,
-    /// each taking the sequence's next value, so their ids ascend in it.
-    pub(crate) async fn inserted_ids<'q>(
+    impl ImportRows {
+        /// No rows yet, room for about `capacity` of `insert`'s.
+        pub(crate) fn new(insert: &RowsInsert, capacity: usize) -> Self {
+            let mut json = Vec::with_capacity(64 * capacity * insert.columns.len());
+            json.push(b'[');
+            ImportRows {
+                columns: insert.columns.len(),
+                rows: 0,
+                json,
+            }
+        }
+
+        /// Adds a row: a value for each column, in order.
+        pub(crate) fn push(&mut self, row: &[Cell<'_>]) -> StoreResult<()> {
+            if row.len() != self.columns {
+                return Err(StoreError::Backend(format!(
+                    "an import row has {} values for {} columns",
+                    row.len(),
+                    self.columns
+                )));
+            }
+            if self.rows > 0 {
+                self.json.push(b',');
+            }
+            self.json.push(b'[');
+            for (k, cell) in row.iter().enumerate() {
+                if k > 0 {
+                    self.json.push(b',');
+                }
+                match *cell {
+                    Cell::Int(v) => serde_json::to_writer(&mut self.json, &v),
+                    Cell::Text(v) => serde_json::to_writer(&mut self.json, &v),
+                }
+                .map_err(|e| StoreError::Backend(e.to_string()))?;
+            }
+            self.json.push(b']');
+            self.rows += 1;
+            Ok(())
+        }
+    }
+
+    /// Inserts `rows` into `insert`'s table, one statement, and returns
+    /// their ids in the rows' order: the rows of an `INSERT … SELECT …
+    /// ORDER BY` are inserted in that order, each taking the sequence's
+    /// next value, so their ids ascend in it.
+    pub(crate) async fn insert_rows(
         tx: &mut DbConnection,
-        insert: sqlx::query::Query<'q, Db, sqlx::postgres::PgArguments>,
-    ) -> sclerad_store::StoreResult<Vec<i64>> {
+        insert: &RowsInsert,
+        mut rows: ImportRows,
+    ) -> StoreResult<Vec<i64>> {
         use sqlx::Row;
-        let rows = insert
+        if rows.rows == 0 {
+            return Ok(Vec::new());
+        }
+        rows.json.push(b']');
+        let json = String::from_utf8(rows.json).map_err(|e| StoreError::Backend(e.to_string()))?;
+        let names: Vec<&str> = insert.columns.iter().map(|(name, _)| *name).collect();
+        let values: Vec<String> = insert
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(k, (_, r#type))| format!("(value ->> {k})::{type}"))
+            .collect();
+        let sql = format!(
+            "INSERT INTO {} ({}) SELECT {} FROM json_array_elements($1::json) \
+             WITH ORDINALITY AS json_rows (value, ordinal) ORDER BY ordinal RETURNING id",
+            insert.table,
+            names.join(", "),
+            values.join(", ")
+        );
+        let inserted = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(json)
             .fetch_all(&mut *tx)
             .await
-            .map_err(|e| sclerad_store::StoreError::Backend(e.to_string()))?;
-        let mut ids = rows
+            .map_err(|e| StoreError::Backend(e.to_string()))?;
+        let mut ids = inserted
             .iter()
             .map(|row| row.try_get::<i64, _>("id"))
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| sclerad_store::StoreError::Backend(e.to_string()))?;
+            .map_err(|e| StoreError::Backend(e.to_string()))?;
         ids.sort_unstable();
         Ok(ids)
     }

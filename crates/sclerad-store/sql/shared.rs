@@ -49,8 +49,56 @@ use sha2::{Digest, Sha256};
 use sqlx::Row;
 
 use super::dialect::{
-    inserted_ids, json_column, lock, Db, DbConnection, DbRow, ThisStore, BACKEND, IMPORT_CACHE,
-    JSON_ORDER, JSON_ROWS, RETURNING_ID, SAVER_SETUP, SNAPSHOT,
+    insert_rows, lock, Db, DbConnection, DbRow, ImportRows, ThisStore, BACKEND, IMPORT_CACHE,
+    SAVER_SETUP, SNAPSHOT,
+};
+
+/// A value of a row an import statement inserts.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Cell<'a> {
+    Int(i64),
+    Text(Option<&'a str>),
+}
+
+/// An import statement: its table, and its columns with their SQL types,
+/// in the order each row ([`ImportRows`]) gives their values.
+pub(crate) struct RowsInsert {
+    pub(crate) table: &'static str,
+    pub(crate) columns: &'static [(&'static str, &'static str)],
+}
+
+const PATIENT_ROWS: RowsInsert = RowsInsert {
+    table: "patients",
+    columns: &[
+        ("study_id", "bigint"),
+        ("ordinal", "bigint"),
+        ("patient_id", "text"),
+        ("cells", "text"),
+        ("version", "bigint"),
+    ],
+};
+
+const EXAM_ROWS: RowsInsert = RowsInsert {
+    table: "exams",
+    columns: &[
+        ("patient_ref", "bigint"),
+        ("modality", "text"),
+        ("exam_date", "text"),
+        ("ct_type", "text"),
+        ("ct_levels", "text"),
+    ],
+};
+
+const READING_ROWS: RowsInsert = RowsInsert {
+    table: "readings",
+    columns: &[
+        ("exam_id", "bigint"),
+        ("reader", "text"),
+        ("kind", "text"),
+        ("findings", "text"),
+        ("version", "bigint"),
+        ("updated_at", "text"),
+    ],
 };
 
 /// A write transaction, with the store's writer turn when the back end
@@ -473,41 +521,20 @@ async fn write_rows(
     let mut patient_refs = seeded_refs;
     let mut exams = seeded_exams;
     let patients = import.patient_count();
-    let insert_patients = format!(
-        "INSERT INTO patients (study_id, ordinal, patient_id, cells, version) \
-         SELECT $2, $3 + {}, {}, {}, 1 FROM {JSON_ROWS} ORDER BY {JSON_ORDER}{RETURNING_ID}",
-        json_column(0, "bigint"),
-        json_column(1, "text"),
-        json_column(2, "text"),
-    );
-    let insert_exams = format!(
-        "INSERT INTO exams (patient_ref, modality, exam_date, ct_type, ct_levels) \
-         SELECT {}, {}, {}, {}, {} FROM {JSON_ROWS} ORDER BY {JSON_ORDER}{RETURNING_ID}",
-        json_column(0, "bigint"),
-        json_column(1, "text"),
-        json_column(2, "text"),
-        json_column(3, "text"),
-        json_column(4, "text"),
-    );
-    let mut next = Some(patient_batch(import, 0)?);
+    let mut next = Some(patient_batch(import, study_id, first_ordinal, 0)?);
     let mut start = 0;
     while let Some((batch, cells, rows)) = next.take() {
         if batch.is_empty() {
             break;
         }
         let following = start + batch.len();
-        let query = sqlx::query(sqlx::AssertSqlSafe(insert_patients.as_str()))
-            .bind(rows)
-            .bind(study_id)
-            .bind(i64::try_from(first_ordinal).unwrap_or(i64::MAX))
-            .persistent(false);
-        let (inserted, prepared) = tokio::join!(biased; inserted_ids(&mut *tx, query), async {
-            (following < patients).then(|| patient_batch(import, following))
+        let (inserted, prepared) = tokio::join!(biased; insert_rows(&mut *tx, &PATIENT_ROWS, rows), async {
+            (following < patients).then(|| patient_batch(import, study_id, first_ordinal, following))
         });
         next = prepared.transpose()?;
         let ids = inserted?;
         check_inserted("patients", ids.len(), batch.len())?;
-        let mut exam_rows = Vec::with_capacity(64 * batch.len());
+        let mut exam_rows = ImportRows::new(&EXAM_ROWS, 2 * batch.len());
         for (i, ((p, c), id)) in batch.iter().zip(&cells).zip(&ids).enumerate() {
             let ordinal = (first_ordinal + start + i).to_string();
             let values = [
@@ -529,25 +556,16 @@ async fn write_rows(
                 p.ct.ct_levels.as_deref(),
             ]);
             for exam in [&p.hand_radiograph, &p.ct] {
-                exam_rows.push(if exam_rows.is_empty() { b'[' } else { b',' });
-                let row = (
-                    id,
-                    exam.modality.code(),
-                    exam.date.as_deref(),
-                    exam.ct_type.as_deref(),
-                    exam.ct_levels.as_deref(),
-                );
-                serde_json::to_writer(&mut exam_rows, &row)
-                    .map_err(|e| StoreError::Backend(e.to_string()))?;
+                exam_rows.push(&[
+                    Cell::Int(*id),
+                    Cell::Text(Some(exam.modality.code())),
+                    Cell::Text(exam.date.as_deref()),
+                    Cell::Text(exam.ct_type.as_deref()),
+                    Cell::Text(exam.ct_levels.as_deref()),
+                ])?;
             }
         }
-        exam_rows.push(b']');
-        let exam_rows =
-            String::from_utf8(exam_rows).map_err(|e| StoreError::Backend(e.to_string()))?;
-        let query = sqlx::query(sqlx::AssertSqlSafe(insert_exams.as_str()))
-            .bind(exam_rows)
-            .persistent(false);
-        let exam_ids = inserted_ids(&mut *tx, query).await?;
+        let exam_ids = insert_rows(&mut *tx, &EXAM_ROWS, exam_rows).await?;
         check_inserted("exams", exam_ids.len(), 2 * batch.len())?;
         let written = batch
             .iter()
@@ -572,34 +590,22 @@ async fn write_rows(
     }
     let readings = import.reading_count();
     let places = (&patient_refs, &exams);
-    let mut next = Some(reading_batch(import, 0, places)?);
+    let mut next = Some(reading_batch(import, 0, places, &created_at)?);
     let mut start = 0;
     // The batch written last, whose digests are made while the next
     // one is written.
     let mut written: Option<WrittenBatch> = None;
-    let insert = format!(
-        "INSERT INTO readings (exam_id, reader, kind, findings, version, updated_at) \
-         SELECT {}, {}, {}, {}, 1, $2 FROM {JSON_ROWS} ORDER BY {JSON_ORDER}{RETURNING_ID}",
-        json_column(0, "bigint"),
-        json_column(1, "text"),
-        json_column(2, "text"),
-        json_column(3, "text"),
-    );
     while let Some((batch, rows)) = next.take() {
         if batch.readings.is_empty() {
             break;
         }
         let following = start + batch.readings.len();
-        let query = sqlx::query(sqlx::AssertSqlSafe(insert.as_str()))
-            .bind(rows)
-            .bind(created_at.as_str())
-            .persistent(false);
         let done = written.take();
-        let (inserted, prepared) = tokio::join!(biased; inserted_ids(&mut *tx, query), async {
+        let (inserted, prepared) = tokio::join!(biased; insert_rows(&mut *tx, &READING_ROWS, rows), async {
             if let Some(done) = done {
                 done.digest(&mut digest, &mut row_digests[2].1, &created_at);
             }
-            (following < readings).then(|| reading_batch(import, following, places))
+            (following < readings).then(|| reading_batch(import, following, places, &created_at))
         });
         next = prepared.transpose()?;
         let ids = inserted?;
@@ -622,13 +628,14 @@ async fn write_rows(
 }
 
 /// Patients of an import from `start` (their cells left empty), with their
-/// cells as JSON, made straight from the bundle's text; and the rows to
-/// insert, as the JSON array of `[ordinal, patient id, cells]` that
-/// [`JSON_ROWS`] reads.
+/// cells as JSON, made straight from the bundle's text; and their rows of
+/// study `study_id`, ordinals from `first_ordinal`, to insert.
 fn patient_batch(
     import: &StudyImport<'_>,
+    study_id: i64,
+    first_ordinal: usize,
     start: usize,
-) -> StoreResult<(Vec<PatientRecord>, Vec<String>, String)> {
+) -> StoreResult<(Vec<PatientRecord>, Vec<String>, ImportRows)> {
     let exam = |modality, date, ct_type, ct_levels| Exam {
         id: 0,
         modality,
@@ -636,7 +643,7 @@ fn patient_batch(
         ct_type,
         ct_levels,
     };
-    let mut rows = vec![b'['];
+    let mut rows = ImportRows::new(&PATIENT_ROWS, IMPORT_ROWS);
     let mut records = Vec::with_capacity(IMPORT_ROWS);
     let mut cells = Vec::with_capacity(IMPORT_ROWS);
     for (i, p) in import
@@ -644,11 +651,14 @@ fn patient_batch(
         .into_iter()
         .enumerate()
     {
-        if i > 0 {
-            rows.push(b',');
-        }
-        let row = (start + i, p.patient_id.as_str(), p.cells.as_str());
-        serde_json::to_writer(&mut rows, &row).map_err(|e| StoreError::Backend(e.to_string()))?;
+        let ordinal = i64::try_from(first_ordinal + start + i).unwrap_or(i64::MAX);
+        rows.push(&[
+            Cell::Int(study_id),
+            Cell::Int(ordinal),
+            Cell::Text(Some(p.patient_id.as_str())),
+            Cell::Text(Some(p.cells.as_str())),
+            Cell::Int(1),
+        ])?;
         records.push(PatientRecord {
             id: 0,
             patient_id: p.patient_id,
@@ -659,8 +669,6 @@ fn patient_batch(
         });
         cells.push(p.cells);
     }
-    rows.push(b']');
-    let rows = String::from_utf8(rows).map_err(|e| StoreError::Backend(e.to_string()))?;
     Ok((records, cells, rows))
 }
 
@@ -676,17 +684,17 @@ fn check_inserted(table: &str, inserted: usize, given: usize) -> StoreResult<()>
 }
 
 /// Readings of an import from `start` (their findings left out), with
-/// their findings as JSON, made straight from the bundle's text; and the
-/// rows to insert, as the JSON array of `[exam id, reader, kind,
-/// findings]` that [`JSON_ROWS`] reads. `places` finds each reading's exam:
-/// patient id → patient row, (patient row, modality) → exam row.
+/// their findings as JSON, made straight from the bundle's text; and their
+/// rows to insert, saved at `updated_at`. `places` finds each reading's
+/// exam: patient id → patient row, (patient row, modality) → exam row.
 fn reading_batch(
     import: &StudyImport<'_>,
     start: usize,
     places: ExamPlaces<'_>,
-) -> StoreResult<(WrittenBatch, String)> {
+    updated_at: &str,
+) -> StoreResult<(WrittenBatch, ImportRows)> {
     let (patient_refs, exams) = places;
-    let mut rows = vec![b'['];
+    let mut rows = ImportRows::new(&READING_ROWS, IMPORT_ROWS);
     let mut batch = WrittenBatch {
         readings: Vec::with_capacity(IMPORT_ROWS),
         findings: Vec::with_capacity(IMPORT_ROWS),
@@ -704,16 +712,14 @@ fn reading_batch(
                     format!("reading of unknown patient {:?}", r.patient_id),
                 )
             })?;
-        if rows.len() > 1 {
-            rows.push(b',');
-        }
-        let row = (
-            exam_id,
-            r.reader.as_str(),
-            r.kind.code(),
-            r.findings.as_str(),
-        );
-        serde_json::to_writer(&mut rows, &row).map_err(|e| StoreError::Backend(e.to_string()))?;
+        rows.push(&[
+            Cell::Int(exam_id),
+            Cell::Text(Some(r.reader.as_str())),
+            Cell::Text(Some(r.kind.code())),
+            Cell::Text(Some(r.findings.as_str())),
+            Cell::Int(1),
+            Cell::Text(Some(updated_at)),
+        ])?;
         batch.readings.push(Reading {
             id: 0,
             exam_id: 0,
@@ -727,8 +733,6 @@ fn reading_batch(
         batch.findings.push(Some(r.findings));
         batch.exam_ids.push(exam_id);
     }
-    rows.push(b']');
-    let rows = String::from_utf8(rows).map_err(|e| StoreError::Backend(e.to_string()))?;
     Ok((batch, rows))
 }
 
@@ -788,8 +792,9 @@ impl WrittenBatch {
     }
 }
 
-/// The most rows one import statement inserts (at most 6 parameters each:
-/// 12,000, within SQLite's 32,766 and PostgreSQL's 65,535).
+/// The most patients or readings one import statement inserts (and twice
+/// as many exams): at most 20,000 values a statement, within SQLite's
+/// 32,766 parameters.
 const IMPORT_ROWS: usize = 2000;
 
 /// The migration from which the trail holds row digests.

@@ -144,8 +144,22 @@ pub fn row_hash(table: DataTable, row: &DataRow) -> String {
 /// writer that knows the text it stores (an import) hashes without reading
 /// the row back. An integer column holds its decimal digits.
 pub fn values_hash(table: DataTable, id: i64, values: &[Option<&str>]) -> String {
-    let text = serde_json::to_string(&(table.name(), id, values)).unwrap_or_default();
-    let digest = Sha256::digest(text.as_bytes());
+    /// The JSON text hashed as it is written, never held.
+    struct Hashing(Sha256);
+    impl std::io::Write for Hashing {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.update(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut hashing = Hashing(Sha256::new());
+    // Writing into a hasher cannot fail, and text and integers always
+    // serialise.
+    let _ = serde_json::to_writer(&mut hashing, &(table.name(), id, values));
+    let digest = hashing.0.finalize();
     sclerad_model::hex(&digest[..16])
 }
 

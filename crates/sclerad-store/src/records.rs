@@ -228,6 +228,7 @@ impl<'a> StudyImport<'a> {
                 .as_ref()
                 .map(|t| JsonOrder::new(t.columns(), &READING_KEYS)),
         ];
+        let mut row = Vec::new();
         range
             .filter_map(|i| self.readings.get(i))
             .filter_map(|r| {
@@ -240,7 +241,6 @@ impl<'a> StudyImport<'a> {
                 let mut patient_id = String::new();
                 let mut reader = String::new();
                 let mut out = Vec::with_capacity(64 * r.rows.len() + 2);
-                let mut row = Vec::new();
                 out.push(b'[');
                 for (n, at) in r.rows.iter().enumerate() {
                     table.cells(*at as usize, &mut row);
