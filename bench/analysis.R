@@ -276,6 +276,83 @@ for (f in FAMILIES) {
   comparisons <- c(comparisons, fam)
 }
 
+# ---------------------------------------------------------------- Table 1 --
+# Each clinical variable by subset (dcSSc against lcSSc) and overall, its
+# test by the plan's rules: chi-square (no correction) when every expected
+# count of the subset x value table is >= 5, else fisher.test (R x C for a
+# categorical variable with more than two levels found); Welch when both
+# subsets' Shapiro-Wilk p >= 0.05, else wilcox.test. Written flat
+# (lcssc_n, lcssc_count, ...): the comparison reads scalar fields.
+T1 <- list(
+  age_years = V$age_years, sex_female = V$sex_female,
+  disease_duration_years = V$disease_duration_years, mrss = as_num("mrss"),
+  digital_ulcers = V$digital_ulcers, ild_ct = V$ild_ct,
+  restrictive_syndrome = V$restrictive_syndrome, fvc_pct_pred = as_num("fvc_pct_pred"),
+  tlc_pct_pred = as_num("tlc_pct_pred"), dlco_pct_pred = as_num("dlco_pct_pred"),
+  pah = V$pah, mpap_mmhg = as_num("mpap_mmhg"), pawp_mmhg = as_num("pawp_mmhg"),
+  pvr_wu = as_num("pvr_wu"), anti_centromere = as_bool("anti_centromere"),
+  anti_scl70 = as_bool("anti_scl70"), anti_rnap3 = as_bool("anti_rnap3"),
+  death = V$death, ct_type = tolower(cell("ct_type")))
+CT_LEVELS <- c("thoracic", "tap", "lumbar")
+table_test <- function(m) {
+  m <- m[, colSums(m) > 0, drop = FALSE]
+  if (ncol(m) < 2 || any(rowSums(m) == 0)) return(list(test = "not_computable", p = NA_real_, e = NA_real_))
+  ch <- suppressWarnings(chisq.test(m, correct = FALSE))
+  e <- min(ch$expected)
+  if (e >= 5) list(test = "chi_square", p = ch$p.value, e = e)
+  else list(test = "fisher_exact", p = fisher.test(m)$p.value, e = e)
+}
+table1 <- list()
+groups <- list(lcssc = V$subset_dcssc %in% FALSE, dcssc = V$subset_dcssc %in% TRUE,
+               overall = rep(TRUE, n_patients))
+for (v in names(T1)) {
+  x <- T1[[v]]
+  if (all(is.na(x))) next
+  r <- list(variable = v)
+  if (v == "ct_type") {
+    found <- CT_LEVELS[CT_LEVELS %in% x]
+    r$kind <- "categorical"
+    for (g in names(groups)) {
+      xg <- x[groups[[g]]]
+      r[[paste0(g, "_n")]] <- sum(!is.na(xg)); r[[paste0(g, "_n_missing")]] <- sum(is.na(xg))
+      for (k in found) r[[paste0(g, "_count_", k)]] <- sum(xg %in% k)
+    }
+    m <- rbind(vapply(found, function(k) sum(x[groups$dcssc] %in% k), numeric(1)),
+               vapply(found, function(k) sum(x[groups$lcssc] %in% k), numeric(1)))
+    tt <- table_test(m)
+  } else if (is.logical(x)) {
+    r$kind <- "binary"
+    for (g in names(groups)) {
+      xg <- x[groups[[g]]]; n <- sum(!is.na(xg)); k <- sum(xg %in% TRUE)
+      r[[paste0(g, "_n")]] <- n; r[[paste0(g, "_n_missing")]] <- sum(is.na(xg))
+      r[[paste0(g, "_count")]] <- k
+      r[[paste0(g, "_percent")]] <- if (n > 0) 100 * k / n else NA_real_
+    }
+    d <- x[groups$dcssc]; l <- x[groups$lcssc]
+    m <- rbind(c(sum(d %in% TRUE), sum(d %in% FALSE)), c(sum(l %in% TRUE), sum(l %in% FALSE)))
+    tt <- table_test(m)
+  } else {
+    r$kind <- "continuous"
+    for (g in names(groups)) {
+      xg <- x[groups[[g]]]; de <- describe(xg[!is.na(xg)])
+      r[[paste0(g, "_n")]] <- de$n; r[[paste0(g, "_n_missing")]] <- sum(is.na(xg))
+      for (f in c("mean", "sd", "median", "q1", "q3")) r[[paste0(g, "_", f)]] <- de[[f]]
+    }
+    d <- x[groups$dcssc]; d <- d[!is.na(d)]; l <- x[groups$lcssc]; l <- l[!is.na(l)]
+    tt <- list(test = "not_computable", p = NA_real_, e = NA_real_)
+    if (length(d) >= 2 && length(l) >= 2) {
+      pd <- shapiro_p(d); pl <- shapiro_p(l)
+      if (!is.na(pd) && !is.na(pl) && pd >= 0.05 && pl >= 0.05) {
+        tt <- list(test = "welch_t", p = t.test(d, l)$p.value, e = NA_real_)
+      } else {
+        tt <- list(test = "mann_whitney", p = suppressWarnings(wilcox.test(d, l))$p.value, e = NA_real_)
+      }
+    }
+  }
+  r$test <- tt$test; r$p_value <- tt$p; r$min_expected <- tt$e
+  table1[[length(table1) + 1]] <- r
+}
+
 # --------------------------------------------------------------- survival --
 
 warnings_out <- character(0)
@@ -367,6 +444,7 @@ result <- list(
   population_by_subset = list(
     lcssc = population(V$subset_dcssc %in% FALSE),
     dcssc = population(V$subset_dcssc %in% TRUE)),
+  table1 = table1,
   prevalence = lapply(c(HAND, SPINE, CLINICAL_BINARY), prevalence),
   comparisons = comparisons,
   survival = survival_res,

@@ -150,6 +150,7 @@ pub fn analyze(
     }
     let survival = survival(&subjects, &columns, settings.conf_level, &mut warnings);
     let agreement = crate::agreement::agreement_at(cohort, settings.conf_level);
+    let table1 = crate::table1::table1(&subjects, settings);
 
     Ok(Results {
         format: FORMAT,
@@ -171,6 +172,7 @@ pub fn analyze(
         },
         population,
         population_by_subset,
+        table1,
         prevalence,
         level_prevalence,
         comparisons,
@@ -180,7 +182,7 @@ pub fn analyze(
     })
 }
 
-fn mean_sd(x: &[f64]) -> (Option<f64>, Option<f64>) {
+pub(crate) fn mean_sd(x: &[f64]) -> (Option<f64>, Option<f64>) {
     (
         sclerad_stats::mean(x).ok().and_then(finite),
         if x.len() >= 2 {
@@ -191,7 +193,7 @@ fn mean_sd(x: &[f64]) -> (Option<f64>, Option<f64>) {
     )
 }
 
-fn quartiles(x: &[f64]) -> [Option<f64>; 3] {
+pub(crate) fn quartiles(x: &[f64]) -> [Option<f64>; 3] {
     match quantiles(x, &[0.25, 0.5, 0.75]) {
         Ok(q) if q.len() == 3 => [finite(q[0]), finite(q[1]), finite(q[2])],
         _ => [None; 3],

@@ -9,6 +9,7 @@ pub mod agreement;
 mod analyze;
 pub mod results;
 pub mod settings;
+pub mod table1;
 mod variables;
 
 pub use agreement::{agreement, agreement_at};

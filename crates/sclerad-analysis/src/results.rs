@@ -31,8 +31,10 @@ pub struct Results {
     pub readers: ReadersUsed,
     /// The analysed population.
     pub population: Population,
-    /// The same, per cutaneous subset (Table 1).
+    /// The same, per cutaneous subset.
     pub population_by_subset: PopulationBySubset,
+    /// Table 1: the clinical variables by subset and overall.
+    pub table1: Vec<crate::table1::Table1Row>,
     /// Prevalence of each lesion, spine flag and clinical binary.
     pub prevalence: Vec<Prevalence>,
     /// Prevalence per vertebral level and segment (readings only).

@@ -28,6 +28,10 @@ pub struct Settings {
     /// How PAH was defined, for the report (the analysis uses the `pah`
     /// column as recorded).
     pub pah_definition: String,
+    /// The variables of Table 1, in its order (default: every variable of
+    /// [`crate::table1::TABLE1_VARIABLES`]); a variable no analysed patient
+    /// has a value of is left out of the table.
+    pub table1_variables: Vec<String>,
 }
 
 impl Default for Settings {
@@ -43,6 +47,10 @@ impl Default for Settings {
             pah_definition:
                 "PAH confirmed by right heart catheterisation, as recorded in the pah column"
                     .to_string(),
+            table1_variables: crate::table1::TABLE1_VARIABLES
+                .iter()
+                .map(|v| v.to_string())
+                .collect(),
         }
     }
 }
@@ -119,6 +127,22 @@ impl Settings {
                 "must lie strictly between 0.5 and 1",
             ));
         }
+        for (i, v) in self.table1_variables.iter().enumerate() {
+            if !crate::table1::TABLE1_VARIABLES.contains(&v.as_str()) {
+                return Err(invalid(
+                    "table1_variables",
+                    format!("{v:?}"),
+                    "is not a Table 1 variable (age_years, sex_female, disease_duration_years, mrss, digital_ulcers, ild_ct, restrictive_syndrome, fvc_pct_pred, tlc_pct_pred, dlco_pct_pred, pah, mpap_mmhg, pawp_mmhg, pvr_wu, anti_centromere, anti_scl70, anti_rnap3, death, ct_type)",
+                ));
+            }
+            if self.table1_variables[..i].contains(v) {
+                return Err(invalid(
+                    "table1_variables",
+                    format!("{v:?}"),
+                    "is named twice",
+                ));
+            }
+        }
         if self.reader.as_deref().is_some_and(|r| r.trim().is_empty()) {
             return Err(invalid(
                 "reader",
@@ -169,6 +193,17 @@ mod tests {
         assert!(e.to_string().contains("normality_alpha"), "{e}");
         let e = Settings::from_toml("conf_level = 0.3", "s.toml").expect_err("range");
         assert!(e.to_string().contains("conf_level"), "{e}");
+        let s = Settings::from_toml("table1_variables = [\"mrss\", \"ct_type\"]", "s.toml")
+            .expect("a shorter Table 1");
+        assert_eq!(s.table1_variables, ["mrss", "ct_type"]);
+        let e = Settings::from_toml("table1_variables = [\"bmi\"]", "s.toml").expect_err("unknown");
+        assert!(
+            e.to_string().contains("table1_variables") && e.to_string().contains("bmi"),
+            "{e}"
+        );
+        let e = Settings::from_toml("table1_variables = [\"mrss\", \"mrss\"]", "s.toml")
+            .expect_err("twice");
+        assert!(e.to_string().contains("named twice"), "{e}");
     }
 
     #[test]

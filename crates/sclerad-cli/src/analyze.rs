@@ -44,16 +44,19 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
         &args.out,
         &settings,
         &read_options(&args.input),
+        &[],
     )
 }
 
-/// Validates, analyses and writes every output; the exit status says how
-/// it went.
+/// Validates, analyses and writes every output (the report with `about`,
+/// paragraphs on where the data come from); the exit status says how it
+/// went.
 pub fn run_with(
     bundle: &Path,
     out: &Path,
     settings: &Settings,
     read: &ReadOptions,
+    about: &[String],
 ) -> Result<ExitCode> {
     let steps = Steps::new(3);
     let clock = Phases::new();
@@ -104,7 +107,7 @@ pub fn run_with(
     let results = analyze(&loaded.cohort, settings, &input)?;
     clock.lap("analyse");
     steps.step("writing results and report");
-    write_outputs(&results, out)?;
+    write_outputs(&results, about, out)?;
     clock.lap("write results and report");
     steps.finish();
     clock.report();
@@ -127,7 +130,7 @@ fn staging_prefix(name: &str) -> String {
 /// folders are exchanged in one step (`renameat2(RENAME_EXCHANGE)`); the
 /// previous run, then in the staging folder, is removed. Staging folders
 /// left by interrupted runs are removed first.
-fn write_outputs(results: &Results, out: &Path) -> Result<()> {
+fn write_outputs(results: &Results, about: &[String], out: &Path) -> Result<()> {
     let parent = out
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -174,7 +177,7 @@ fn write_outputs(results: &Results, out: &Path) -> Result<()> {
         };
         let json = serde_json::to_string_pretty(results)?;
         put("results.json", json.as_bytes())?;
-        crate::report::write(results, &mut put)?;
+        crate::report::write(results, about, &mut put)?;
         Ok(())
     })();
     let outcome = written.and_then(|()| {
@@ -303,6 +306,7 @@ pub fn demo(args: &DemoArgs) -> Result<ExitCode> {
         &results,
         &Settings::default(),
         &ReadOptions::default(),
+        &sclerad_synth::demo_description(),
     )?;
     if !args.serve {
         return Ok(analysed);

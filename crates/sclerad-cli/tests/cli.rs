@@ -347,6 +347,38 @@ fn demo_in_an_empty_folder_writes_bundle_results_and_report() {
     assert!((age - 56.9).abs() < 1e-9);
     let html = std::fs::read_to_string(root.join("results/report.html")).expect("report");
     assert!(html.contains("<svg"));
+    // The report says the data are synthetic, how they are built and what
+    // of the abstract they reproduce; a study's own report does not.
+    let about = html
+        .split("<div class=\"box\" data-about>")
+        .nth(1)
+        .and_then(|rest| rest.split("</div>").next())
+        .expect("the demo's report says what its data are");
+    for words in [
+        "These are not patients&#39; data",
+        "How it is built",
+        "What it reproduces",
+        "foraminal calcification with death (0.001), the only lesion related to death",
+    ] {
+        assert!(about.contains(words), "{words}: {about}");
+    }
+    let own = dir.path().join("own");
+    assert_eq!(
+        sclerad_in(
+            dir.path(),
+            &[
+                "analyze",
+                "sclerad-demo/bundle",
+                "--out",
+                own.to_str().expect("path")
+            ]
+        )
+        .status
+        .code(),
+        Some(0)
+    );
+    let own_html = std::fs::read_to_string(own.join("report.html")).expect("report");
+    assert!(!own_html.contains("data-about"));
     for figure in [
         "prevalence.svg",
         "spine_heatmap.svg",

@@ -28,6 +28,7 @@ body { font-family: Charter, "Bitstream Charter", "Sitka Text", Cambria, Georgia
 header { border-bottom: 3px double var(--rule); padding-bottom: .8rem; margin-bottom: 1.2rem; }
 h1 { font-size: 1.85rem; font-weight: normal; margin: 0 0 .35rem; line-height: 1.2; }
 .subtitle { margin: 0; color: var(--muted); font-size: .95rem; }
+th.level { padding-left: 1.6rem; font-weight: normal; }
 h2 { font-size: 1.3rem; font-weight: bold; margin: 2.4rem 0 .6rem; padding-bottom: .2rem; border-bottom: 1px solid var(--rule); }
 h3 { font-size: 1.05rem; margin: 1.8rem 0 .4rem; }
 p { margin: .4rem 0 .8rem; }
@@ -319,6 +320,13 @@ fn provenance(doc: &mut Doc, context: &ReportContext) {
         );
     }
     doc.push("</tbody>\n</table>");
+    if !context.about.is_empty() {
+        doc.push("<div class=\"box\" data-about>\n<h3>About these data</h3>");
+        for paragraph in &context.about {
+            let _ = writeln!(doc.out, "<p>{}</p>", esc(paragraph));
+        }
+        doc.push("</div>");
+    }
     doc.end_section();
 }
 
@@ -466,11 +474,113 @@ fn population(doc: &mut Doc) {
             p_cells(Some(c), yates)
         );
     }
+    table1_rows(doc);
     doc.end_table(Some(
         "SD: standard deviation (n − 1); Q1–Q3: first and third quartiles. n/N: patients with the feature over \
          patients with a value. Means and medians are over the patients with a value.",
     ));
     doc.end_section();
+}
+
+/// The rows of `table1` that the rows above (the subset family's) do not
+/// already give: clinical measures, antibodies, the CT type.
+fn table1_rows(doc: &mut Doc) {
+    use sclerad_analysis::table1::{Table1Group, Table1Kind};
+    let r = doc.results;
+    let yates = r.settings.yates;
+    let shown = |v: &str| {
+        matches!(v, "age_years" | "sex_female" | "disease_duration_years")
+            || subset_comparison(r, v).is_some()
+    };
+    let p = |test: TestName, p: Option<f64>| {
+        if test == TestName::NotComputable {
+            format!(
+                "<td class=\"num nc\">{MISSING}</td><td class=\"nc\">{}</td>",
+                esc(test_name(test, yates))
+            )
+        } else {
+            format!(
+                "{}<td class=\"test\">{}</td>",
+                num(&p_value(p)),
+                esc(test_name(test, yates))
+            )
+        }
+    };
+    let empty = || "<td></td><td></td>".to_string();
+    // A summary with the group's n when some of its patients lack a value.
+    let with_n = |text: String, g: &Table1Group| {
+        if g.n_missing > 0 && text != MISSING {
+            format!("{text} (n = {})", g.n)
+        } else {
+            text
+        }
+    };
+    for row in r.table1.iter().filter(|row| !shown(&row.variable)) {
+        let label = esc(&variable_label(&row.variable));
+        let groups = [&row.lcssc, &row.dcssc, &row.overall];
+        let cells = |f: &dyn Fn(&Table1Group) -> String| -> String {
+            groups.iter().map(|g| num(&f(g))).collect()
+        };
+        match row.kind {
+            Table1Kind::Binary => {
+                let _ = writeln!(
+                    doc.out,
+                    "<tr data-table1=\"{}\"><th scope=\"row\">{label}, n/N (%)</th>{}{}</tr>",
+                    esc(&row.variable),
+                    cells(&|g| fraction_percent(g.count.unwrap_or(0) as u64, g.n as u64)),
+                    p(row.test, row.p_value)
+                );
+            }
+            Table1Kind::Continuous => {
+                let on_median = row.test == TestName::MannWhitney;
+                let _ = writeln!(
+                    doc.out,
+                    "<tr data-table1=\"{}\"><th scope=\"row\">{label}, mean ± SD</th>{}{}</tr>",
+                    esc(&row.variable),
+                    cells(&|g| with_n(mean_sd(g.mean, g.sd), g)),
+                    if on_median {
+                        empty()
+                    } else {
+                        p(row.test, row.p_value)
+                    }
+                );
+                let _ = writeln!(
+                    doc.out,
+                    "<tr><th scope=\"row\">{label}, median [Q1–Q3]</th>{}{}</tr>",
+                    cells(&|g| median_iqr(g.median, g.q1, g.q3)),
+                    if on_median {
+                        p(row.test, row.p_value)
+                    } else {
+                        empty()
+                    }
+                );
+            }
+            Table1Kind::Categorical => {
+                let _ = writeln!(
+                    doc.out,
+                    "<tr data-table1=\"{}\"><th scope=\"row\">{label}, n/N (%)</th><td></td><td></td><td></td>{}</tr>",
+                    esc(&row.variable),
+                    p(row.test, row.p_value)
+                );
+                for (k, level) in row.levels.iter().flatten().enumerate() {
+                    let _ = writeln!(
+                        doc.out,
+                        "<tr><th scope=\"row\" class=\"level\">{}</th>{}<td></td><td></td></tr>",
+                        esc(&variable_label(level)),
+                        cells(&|g| {
+                            let count = g
+                                .counts
+                                .as_ref()
+                                .and_then(|c| c.get(k))
+                                .copied()
+                                .unwrap_or(0);
+                            fraction_percent(count as u64, g.n as u64)
+                        })
+                    );
+                }
+            }
+        }
+    }
 }
 
 const GROUPS: [(&str, &[&str]); 3] = [

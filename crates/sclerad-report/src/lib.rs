@@ -41,6 +41,10 @@ pub struct ReportContext {
     /// When the report was generated, as text (e.g. an RFC 3339 time); shown
     /// as given.
     pub generated_at: String,
+    /// Paragraphs about where the data come from (shown under "About
+    /// these data" in the provenance section), such as how the demo cohort
+    /// is built; none for a study's own data.
+    pub about: Vec<String>,
 }
 
 impl ReportContext {
@@ -49,7 +53,14 @@ impl ReportContext {
         ReportContext {
             title: title.into(),
             generated_at: generated_at.into(),
+            about: Vec::new(),
         }
+    }
+
+    /// The context with paragraphs about the data ([`ReportContext::about`]).
+    pub fn with_about(mut self, about: Vec<String>) -> ReportContext {
+        self.about = about;
+        self
     }
 }
 

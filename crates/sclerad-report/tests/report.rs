@@ -723,6 +723,7 @@ fn results() -> Results {
             lcssc: population(55, (58.0, 11.4), 50, 55, 0, 54, (11.9, 8.8), (5.0, 10.0, 16.5)),
             dcssc: population(22, (54.1, 12.3), 18, 0, 22, 22, (8.2, 6.9), (3.0, 6.5, 11.0)),
         },
+        table1: table1_rows(),
         prevalence: prevalences,
         level_prevalence,
         comparisons,
@@ -937,6 +938,115 @@ fn html_is_self_contained() {
     // Every figure is inline.
     assert_eq!(html.matches("<svg xmlns").count(), 6);
     assert!(html.contains("@media print"));
+}
+
+/// Table 1 rows the subset family does not give: a continuous measure
+/// (tested on medians), an antibody, the CT type (Fisher R × C).
+fn table1_rows() -> Vec<sclerad_analysis::table1::Table1Row> {
+    use sclerad_analysis::table1::{Table1Group, Table1Kind, Table1Row};
+    let group = |n: usize, n_missing: usize| Table1Group {
+        n,
+        n_missing,
+        count: None,
+        percent: None,
+        mean: None,
+        sd: None,
+        median: None,
+        q1: None,
+        q3: None,
+        counts: None,
+    };
+    let measure = |n, missing, (mean, sd), (q1, median, q3)| Table1Group {
+        mean: Some(mean),
+        sd: Some(sd),
+        median: Some(median),
+        q1: Some(q1),
+        q3: Some(q3),
+        ..group(n, missing)
+    };
+    let yes = |n, count: usize| Table1Group {
+        count: Some(count),
+        percent: Some(100.0 * count as f64 / n as f64),
+        ..group(n, 0)
+    };
+    let ct = |n, counts: Vec<usize>| Table1Group {
+        counts: Some(counts),
+        ..group(n, 0)
+    };
+    vec![
+        // Already in the table as a subset comparison: not shown twice.
+        Table1Row {
+            variable: "age_years".into(),
+            kind: Table1Kind::Continuous,
+            levels: None,
+            lcssc: measure(55, 0, (58.0, 11.4), (50.0, 58.0, 66.0)),
+            dcssc: measure(22, 0, (54.1, 12.3), (45.0, 54.0, 62.0)),
+            overall: measure(77, 0, (56.9, 11.7), (49.0, 57.0, 65.0)),
+            test: TestName::WelchT,
+            p_value: Some(0.2),
+            min_expected: None,
+        },
+        Table1Row {
+            variable: "mrss".into(),
+            kind: Table1Kind::Continuous,
+            levels: None,
+            lcssc: measure(54, 1, (6.1, 3.2), (4.0, 6.0, 8.0)),
+            dcssc: measure(22, 0, (24.3, 7.7), (18.0, 24.5, 30.0)),
+            overall: measure(76, 1, (11.4, 9.6), (5.0, 8.0, 17.0)),
+            test: TestName::MannWhitney,
+            p_value: Some(2.1e-9),
+            min_expected: None,
+        },
+        Table1Row {
+            variable: "anti_scl70".into(),
+            kind: Table1Kind::Binary,
+            levels: None,
+            lcssc: yes(55, 3),
+            dcssc: yes(22, 14),
+            overall: yes(77, 17),
+            test: TestName::FisherExact,
+            p_value: Some(9.7e-10),
+            min_expected: Some(4.857142857142857),
+        },
+        Table1Row {
+            variable: "ct_type".into(),
+            kind: Table1Kind::Categorical,
+            levels: Some(vec!["thoracic".into(), "tap".into(), "lumbar".into()]),
+            lcssc: ct(55, vec![21, 23, 11]),
+            dcssc: ct(22, vec![15, 5, 2]),
+            overall: ct(77, vec![36, 28, 13]),
+            test: TestName::FisherExact,
+            p_value: Some(0.0611),
+            min_expected: Some(3.7142857142857144),
+        },
+    ]
+}
+
+#[test]
+fn table1_rows_beyond_the_subset_family_are_shown_once() {
+    let html = render_html(&results(), &context());
+    let table = html
+        .split("id=\"table-population\"")
+        .nth(1)
+        .and_then(|t| t.split("</table>").next())
+        .expect("Table 1");
+    // Age comes from the subset family, once.
+    assert_eq!(table.matches("Age, years, mean ± SD").count(), 1);
+    assert!(!table.contains("data-table1=\"age_years\""));
+    // mRSS: tested on medians, so its p sits on the median row.
+    assert!(table.contains("<tr data-table1=\"mrss\"><th scope=\"row\">mRSS, mean ± SD</th>"));
+    assert!(table.contains("6.1 ± 3.2 (n = 54)"), "{table}");
+    assert!(table.contains(
+        "<th scope=\"row\">mRSS, median [Q1–Q3]</th><td class=\"num\">6.0 [4.0–8.0]</td>"
+    ));
+    assert!(table.contains("Anti-Scl-70 antibodies, n/N (%)"));
+    assert!(table.contains("14/22 (63.6%)"));
+    // The CT type: a row with the test, then a row per level.
+    assert!(table.contains("CT type, n/N (%)"));
+    assert!(table
+        .contains("<td class=\"num\">0.061</td><td class=\"test\">Fisher&#39;s exact test</td>"));
+    assert!(table.contains("Thoraco-abdomino-pelvic</th><td class=\"num\">23/55 (41.8%)</td>"));
+    assert!(table.contains("Lumbar</th><td class=\"num\">11/55 (20.0%)</td><td class=\"num\">2/22 (9.1%)</td><td class=\"num\">13/77 (16.9%)</td>"));
 }
 
 #[test]
@@ -1207,6 +1317,7 @@ fn empty_results() -> Results {
             lcssc: nobody.clone(),
             dcssc: nobody,
         },
+        table1: vec![],
         prevalence: vec![prevalence("calcinosis", 0, 0)],
         level_prevalence: vec![],
         comparisons: vec![],

@@ -180,7 +180,9 @@ table_case <- function(v) {
 write_cases("table2x2.json", vapply(tabs, table_case, ""))
 
 # ----------------------------------------------------------------- R x C ----
-# chisq.test(m) (Yates only ever applies to 2x2).
+# chisq.test(m) (Yates only ever applies to 2x2), and fisher.test(m) for the
+# tables larger than 2 x 2 (FEXACT; the cases are small enough for R's
+# default workspace and for sclerad's enumeration).
 set.seed(5)
 cases <- character()
 shapes <- list(c(2, 3), c(3, 2), c(3, 3), c(2, 5), c(4, 4), c(5, 3), c(2, 2))
@@ -194,6 +196,29 @@ for (rep in 1:4) for (s in shapes) {
                         p = num(r$p.value), expected = mat(r$expected)))
 }
 write_cases("table_rxc.json", cases)
+
+# Fisher's exact test for R x C tables: random tables of the shapes a Table 1
+# row or a category by subset gives, small to moderate totals (sclerad
+# enumerates the tables, so it takes margins allowing at most 2e7 of them:
+# totals up to 120 with two rows, 60 with three or more), zero cells and
+# empty rows or columns among them; and a few by hand (ties, a 2 x 6 of the
+# demo's size, a table whose observed arrangement is the most probable one).
+set.seed(15)
+fisher_cases <- list(matrix(c(3, 1, 0, 1, 3, 2), 2), matrix(c(0, 0, 5, 4, 3, 0), 2),
+                     matrix(c(10, 12, 9, 11, 4, 6, 8, 7, 5, 3, 2, 1), 2),
+                     matrix(c(2, 2, 2, 2, 2, 2, 2, 2, 2), 3), matrix(c(5, 0, 0, 0, 5, 0, 0, 0, 5), 3),
+                     matrix(c(1, 0, 0, 1, 0, 0), 2))
+for (rep in 1:6) for (s in list(c(2, 3), c(3, 2), c(3, 3), c(2, 4), c(2, 6), c(4, 3), c(3, 4))) {
+  repeat {
+    m <- matrix(rpois(s[1] * s[2], sample(c(1, 3, 8, 15), 1)), s[1])
+    if (sum(m) > 0 && sum(m) <= (if (min(s) >= 3) 60 else 120)) break
+  }
+  fisher_cases[[length(fisher_cases) + 1]] <- m
+}
+cases <- vapply(fisher_cases, function(m) {
+  obj(rows = mat(m), p = num(fisher.test(m)$p.value))
+}, "")
+write_cases("fisher_rxc.json", cases)
 
 # --------------------------------------------------------------- t tests ----
 # t.test(x, y) (Welch, R's default) and t.test(x, y, var.equal = TRUE).

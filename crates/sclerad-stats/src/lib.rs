@@ -39,6 +39,10 @@
 //! * `fisher.test` on an all-zero table returns p = 1, OR = 0, CI (0, ∞);
 //!   [`fisher_exact`] returns an error, and also for totals above
 //!   [`table::FISHER_MAX_TOTAL`].
+//! * `fisher.test` on an R × C table walks Mehta and Patel's network;
+//!   [`fisher_exact_rxc`] enumerates the tables, so margins allowing more
+//!   than [`table::FISHER_RXC_MAX_TABLES`] of them are an error (R errors
+//!   too, later, when its workspace runs out).
 //! * Survival times are tied only when exactly equal; R's `coxph` and
 //!   `survfit` (`timefix = TRUE`) also merge times that differ by less than
 //!   about 1e-8 relative.
@@ -82,6 +86,7 @@ pub use survival::{
     cox_ph, kaplan_meier, log_rank, ChiSquare, CoxCoef, CoxFit, KaplanMeier, KmRow, LogRank, Ties,
 };
 pub use table::{
-    chisq_test, fisher_exact, odds_ratio_wald, risk_ratio, ChiSquareTest, FisherTest, RatioCi,
+    chisq_test, fisher_exact, fisher_exact_rxc, odds_ratio_wald, risk_ratio, ChiSquareTest,
+    FisherTest, RatioCi,
 };
 pub use twogroup::{student_t_test, welch_t_test, wilcoxon_rank_sum, RankSumTest, TTest};

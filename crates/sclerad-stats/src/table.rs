@@ -394,6 +394,149 @@ pub fn fisher_exact_level(a: u64, b: u64, c: u64, d: u64, conf_level: f64) -> Re
     })
 }
 
+/// The most tables [`fisher_exact_rxc`] enumerates before giving up (R's
+/// `fisher.test` likewise stops when its workspace is exhausted).
+pub const FISHER_RXC_MAX_TABLES: u64 = 20_000_000;
+
+/// Fisher's exact test of independence in an R × C table (rows of counts,
+/// every row as long), as R's `fisher.test(m)` for tables larger than
+/// 2 × 2: the two-sided p-value is the total probability, under the
+/// multiple hypergeometric distribution given both margins, of the tables
+/// no more probable than the observed one, with FEXACT's relative
+/// tolerance (a table counts when its log-probability is at most the
+/// observed one's plus 3.45254e-7). Rows and columns without a count take
+/// no part; with fewer than two of either left, p = 1.
+///
+/// The tables are enumerated one by one (R uses the network algorithm of
+/// Mehta and Patel, which finds the same sum faster); margins that allow
+/// more than [`FISHER_RXC_MAX_TABLES`] tables are an error, as they are for
+/// R without a larger workspace.
+pub fn fisher_exact_rxc<R: AsRef<[u64]>>(rows: &[R]) -> Result<f64> {
+    let table: Vec<&[u64]> = rows.iter().map(AsRef::as_ref).collect();
+    let ncol = table.first().map_or(0, |r| r.len());
+    if table.len() < 2 || ncol < 2 || table.iter().any(|r| r.len() != ncol) {
+        return Err(StatsError::invalid(
+            "Fisher's exact test needs a table of at least 2 rows and 2 columns, every row as long",
+        ));
+    }
+    let row_sums: Vec<u64> = table.iter().map(|r| r.iter().sum()).collect();
+    let col_sums: Vec<u64> = (0..ncol)
+        .map(|j| table.iter().map(|r| r[j]).sum())
+        .collect();
+    let total: u64 = row_sums.iter().sum();
+    if total == 0 {
+        return Err(StatsError::TooFewObservations {
+            what: "Fisher's exact test",
+            needed: 1,
+            got: 0,
+        });
+    }
+    if total > FISHER_MAX_TOTAL {
+        return Err(StatsError::invalid(format!(
+            "table total exceeds {FISHER_MAX_TOTAL}, too large for Fisher's exact test"
+        )));
+    }
+    let mut rs: Vec<u64> = row_sums.iter().copied().filter(|&v| v > 0).collect();
+    let mut cs: Vec<u64> = col_sums.iter().copied().filter(|&v| v > 0).collect();
+    if rs.len() < 2 || cs.len() < 2 {
+        return Ok(1.0);
+    }
+    // The distribution depends on the margins only: fewer rows than
+    // columns (the transpose), and the largest column last (it is what the
+    // others leave), make fewer tables to walk.
+    if rs.len() > cs.len() {
+        std::mem::swap(&mut rs, &mut cs);
+    }
+    cs.sort_unstable();
+    let ln_fact: Vec<f64> = std::iter::once(0.0)
+        .chain((1..=total).scan(0.0, |acc, k| {
+            *acc += (k as f64).ln();
+            Some(*acc)
+        }))
+        .collect();
+    // ln P(table) = Σ ln r_i! + Σ ln c_j! − ln n! − Σ ln x_ij!.
+    let constant: f64 = rs.iter().map(|&v| ln_fact[v as usize]).sum::<f64>()
+        + cs.iter().map(|&v| ln_fact[v as usize]).sum::<f64>()
+        - ln_fact[total as usize];
+    let observed: f64 = constant
+        - table
+            .iter()
+            .flat_map(|r| r.iter())
+            .map(|&x| ln_fact[x as usize])
+            .sum::<f64>();
+    let mut walk = Walk {
+        cs: &cs,
+        ln_fact: &ln_fact,
+        threshold: observed + 3.45254e-7,
+        observed,
+        sum: 0.0,
+        tables: 0,
+    };
+    let mut remaining = rs.clone();
+    if !walk.fill(0, 0, cs[0], &mut remaining, constant) {
+        return Err(StatsError::invalid(format!(
+            "the table's margins allow more than {FISHER_RXC_MAX_TABLES} tables, too many for Fisher's exact test"
+        )));
+    }
+    Ok((walk.sum * observed.exp()).min(1.0))
+}
+
+/// The walk over the tables of [`fisher_exact_rxc`]: columns filled one at
+/// a time from the rows' remaining totals, the last column what remains.
+struct Walk<'a> {
+    cs: &'a [u64],
+    ln_fact: &'a [f64],
+    threshold: f64,
+    observed: f64,
+    /// Σ P(table) / P(observed) over the tables counted.
+    sum: f64,
+    tables: u64,
+}
+
+impl Walk<'_> {
+    /// Fills column `j` from row `i` on, `left` of the column still to
+    /// place, `remaining` the rows' totals not yet used, `ln_p` the
+    /// log-probability so far; false once too many tables were walked.
+    fn fill(&mut self, j: usize, i: usize, left: u64, remaining: &mut [u64], ln_p: f64) -> bool {
+        let lf = |x: u64| self.ln_fact[x as usize];
+        if j + 1 == self.cs.len() {
+            self.tables += 1;
+            if self.tables > FISHER_RXC_MAX_TABLES {
+                return false;
+            }
+            let ln_table = ln_p - remaining.iter().map(|&x| lf(x)).sum::<f64>();
+            if ln_table <= self.threshold {
+                self.sum += (ln_table - self.observed).exp();
+            }
+            return true;
+        }
+        if i + 1 == remaining.len() {
+            // The column's last cell takes what is left of it.
+            if left > remaining[i] {
+                return true;
+            }
+            let ln_p = ln_p - lf(left);
+            remaining[i] -= left;
+            let next = self.cs[j + 1];
+            let go = self.fill(j + 1, 0, next, remaining, ln_p);
+            remaining[i] += left;
+            return go;
+        }
+        // What the rows below can still take bounds this cell from below.
+        let below: u64 = remaining[i + 1..].iter().sum();
+        for x in left.saturating_sub(below)..=left.min(remaining[i]) {
+            let ln_x = ln_p - lf(x);
+            remaining[i] -= x;
+            let go = self.fill(j, i + 1, left - x, remaining, ln_x);
+            remaining[i] += x;
+            if !go {
+                return false;
+            }
+        }
+        true
+    }
+}
+
 /// A ratio estimate with a two-sided Wald interval on the log scale.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct RatioCi {

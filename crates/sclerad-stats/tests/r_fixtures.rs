@@ -383,6 +383,25 @@ fn immediate_table() {
 }
 
 #[test]
+fn fisher_rxc_equals_r() {
+    let mut ck = Check::new("Fisher RxC");
+    let cases = load("fisher_rxc.json");
+    assert!(cases.len() >= 40);
+    for (i, c) in cases.iter().enumerate() {
+        let rows = counts_rows(&c["rows"]);
+        let p = fisher_exact_rxc(&rows).unwrap_or_else(|e| panic!("case {i} {rows:?}: {e}"));
+        ck.close(format!("case {i} p {rows:?}"), p, req(c, "p"));
+    }
+    ck.finish();
+    // The enumeration is bounded: margins allowing too many tables are
+    // refused, not walked for hours.
+    let wide = vec![vec![400u64; 8], vec![400; 8], vec![400; 8]];
+    assert!(fisher_exact_rxc(&wide).is_err());
+    assert!(fisher_exact_rxc(&[vec![1u64, 2]]).is_err());
+    assert!(fisher_exact_rxc(&[vec![0u64, 0], vec![0, 0]]).is_err());
+}
+
+#[test]
 fn tables_rxc() {
     let mut ck = Check::new("table RxC");
     for (i, c) in load("table_rxc.json").iter().enumerate() {

@@ -14,7 +14,7 @@ mod synth;
 
 use sclerad_model::{Cohort, ColumnSet, HandReading, Readings, SpineReading, TableName};
 
-pub use demo::{nancy_demo, nancy_with_seed, NANCY};
+pub use demo::{demo_description, nancy_demo, nancy_with_seed, NANCY};
 pub use readings::ReaderNoise;
 pub use rng::Rng;
 pub use synth::{generate, ReadingsMode, SynthOptions};

@@ -191,16 +191,42 @@ fn the_demo_builds_in_the_reported_associations() {
     );
     assert_eq!(
         table(&d, &cohort, |x| x.lesion(Lesion::Calcinosis), |p| p.pah),
-        [6, 14, 2, 55]
+        [5, 15, 3, 54]
     );
     assert_eq!(
         table(&d, &cohort, f(SpineFlag::Posterior), |p| p.ild_ct),
-        [17, 10, 13, 37]
+        [15, 12, 15, 35]
     );
     assert_eq!(
         table(&d, &cohort, f(SpineFlag::Foraminal), |p| p.ild_ct),
-        [8, 1, 22, 46]
+        [7, 2, 23, 45]
     );
+    for (lesion, ulcers) in [
+        (Lesion::Calcinosis, [14, 6, 16, 41]),
+        (Lesion::AcroOsteolysis, [12, 4, 18, 43]),
+        (Lesion::PeriarticularCalcification, [13, 9, 17, 38]),
+    ] {
+        assert_eq!(
+            table(&d, &cohort, |x| x.lesion(lesion), |p| p.digital_ulcers),
+            ulcers,
+            "{lesion}"
+        );
+    }
+    // dcSSc against ILD on CT and against restrictive syndrome (TLC < 80 %).
+    let mut ild = [0; 4];
+    let mut restrictive = [0; 4];
+    for (x, p) in d.iter().zip(&cohort.patients) {
+        let cell = |yes: bool| match (p.subset == sclerad_model::Subset::Diffuse, yes) {
+            (true, true) => 0,
+            (true, false) => 1,
+            (false, true) => 2,
+            (false, false) => 3,
+        };
+        ild[cell(p.ild_ct == Some(true))] += 1;
+        restrictive[cell(x.restrictive_syndrome == Some(true))] += 1;
+    }
+    assert_eq!(ild, [14, 8, 16, 39]);
+    assert_eq!(restrictive, [14, 8, 14, 41]);
     let peri: Vec<Option<bool>> = d
         .iter()
         .map(|x| x.lesion(Lesion::PeriarticularCalcification))

@@ -217,6 +217,8 @@ struct SettingsForm {
     yates: bool,
     exclude_ineligible: bool,
     pah_definition: String,
+    /// Table 1's variables, separated by commas.
+    table1_variables: String,
 }
 
 impl SettingsForm {
@@ -230,6 +232,7 @@ impl SettingsForm {
             yates: s.yates,
             exclude_ineligible: s.exclude_ineligible,
             pah_definition: s.pah_definition.clone(),
+            table1_variables: s.table1_variables.join(", "),
         }
     }
 
@@ -244,6 +247,7 @@ impl SettingsForm {
             yates: !get("yates").is_empty(),
             exclude_ineligible: !get("exclude_ineligible").is_empty(),
             pah_definition: get("pah_definition"),
+            table1_variables: get("table1_variables"),
         }
     }
 
@@ -277,6 +281,16 @@ impl SettingsForm {
                 Settings::default().pah_definition
             } else {
                 self.pah_definition.clone()
+            },
+            table1_variables: if self.table1_variables.is_empty() {
+                Settings::default().table1_variables
+            } else {
+                self.table1_variables
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|v| !v.is_empty())
+                    .map(String::from)
+                    .collect()
             },
         };
         settings.check("the settings form").map_err(|e| match &e {
