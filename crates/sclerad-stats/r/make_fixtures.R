@@ -1,8 +1,8 @@
 # Generates the reference fixtures for sclerad-stats.
 #
 # Usage (from anywhere):  Rscript crates/sclerad-stats/r/make_fixtures.R
-# Needs:  apt-get install -y r-base-core r-cran-survival r-cran-psych
-# Made with R 4.2.2, survival 3.5-3, psych 2.2.9 (Debian bookworm).
+# Needs:  apt-get install -y r-base-core r-cran-survival r-cran-psych r-cran-brglm2
+# Made with R 4.2.2, survival 3.5-3, psych 2.2.9, brglm2 0.9 (Debian bookworm).
 #
 # Output: crates/sclerad-stats/tests/fixtures/*.json. JSON is written by hand
 # (jsonlite is not assumed) with every number as sprintf("%.17g"), so the
@@ -436,6 +436,50 @@ for (i in seq_along(lg_sets)) {
     lr_p = num(pchisq(lr, df, lower.tail = FALSE)), iter = num(f$iter)))
 }
 write_cases("logistic.json", cases)
+
+# ------------------------------------------------------------------ Firth ----
+# Firth's penalised logistic regression as logistf's defaults report it
+# (penalised estimates, Wald-type standard errors from the inverse
+# information, profile penalised-likelihood intervals, penalised
+# likelihood-ratio p-values): the reference is firth.R, written from
+# Heinze & Schemper (2002), since logistf is not packaged in Debian's R;
+# each case is checked there against brglm2 and optim().
+source(file.path(here, "firth.R"))
+suppressPackageStartupMessages(library(brglm2))
+set.seed(17)
+fs <- list()
+add_f <- function(y, X, conf = 0.95) fs[[length(fs) + 1]] <<- list(y = y, X = as.matrix(X), conf = conf)
+# Separation, complete and quasi-complete: no ML estimate, a Firth one.
+add_f(c(0, 0, 0, 1, 1, 1), cbind(c(1, 2, 3, 4, 5, 6)))
+add_f(c(0, 0, 1, 1, 1, 0, 1, 0), cbind(c(0, 0, 0, 1, 1, 0, 1, 0)))
+add_f(c(0, 0, 0, 1, 0, 1, 1, 1), cbind(c(1, 2, 3, 4, 4, 5, 6, 7)))
+# A study's shape: 77 patients, a rare exposure (9) and a rare outcome (8),
+# adjusted for age, sex, subset and disease duration; with and without
+# events among the exposed, and a zero cell.
+for (rep in 1:4) {
+  n <- 77
+  age <- round(rnorm(n, 57, 11), 1); female <- rbinom(n, 1, 0.88); dc <- rbinom(n, 1, 0.29)
+  dur <- round(rexp(n, 1 / 11), 2); expo <- sample(rep(c(1, 0), c(9, n - 9)))
+  y <- rbinom(n, 1, plogis(-3 + 2.2 * expo + 0.02 * (age - 57)))
+  if (rep == 3) y[expo == 0 & dc == 1] <- 0
+  if (rep == 4) y[expo == 0] <- rbinom(sum(expo == 0), 1, 0.05)
+  add_f(y, cbind(expo, age, female, dc, dur), conf = if (rep == 2) 0.9 else 0.95)
+}
+for (n in c(15, 40, 120, 400)) for (k in c(1, 3)) {
+  X <- matrix(rnorm(n * k), n)
+  X[, 1] <- rbinom(n, 1, 0.3)
+  y <- rbinom(n, 1, plogis(-1 + X %*% rep(0.7, k)))
+  add_f(y, X)
+}
+cases <- character()
+for (s in fs) {
+  f <- firth(s$X, s$y, s$conf)
+  firth_check(f)
+  cases <- c(cases, obj(y = barr(s$y == 1), x = cols(s$X), conf = num(s$conf),
+                        beta = arr(f$beta), se = arr(f$se), ci_low = arr(f$ci_low), ci_high = arr(f$ci_high),
+                        chisq = arr(f$chisq), p = arr(f$p), loglik = num(f$loglik)))
+}
+write_cases("firth.json", cases)
 
 # ------------------------------------------------------------------ kappa ----
 # Cohen's kappa and weighted kappa with the Fleiss, Cohen & Everitt (1969)

@@ -58,6 +58,7 @@
 pub mod descriptive;
 pub mod dist;
 mod error;
+pub mod firth;
 pub mod immediate;
 pub mod kappa;
 mod linalg;
@@ -76,6 +77,7 @@ pub use dist::{is_p_floor, P_FLOOR};
 pub use error::{Result, StatsError};
 
 pub use descriptive::{counts, mean, median, quantiles, sd, summary, var, Count, Summary};
+pub use firth::{firth_logistic, FirthCoef, FirthFit};
 pub use immediate::{GroupsSummary, SurvivalSummary, TableSummary};
 pub use kappa::{cohen_kappa, cohen_kappa_ratings, Kappa, KappaWeights};
 pub use logistic::{logistic, LogisticCoef, LogisticFit};

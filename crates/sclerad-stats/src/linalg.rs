@@ -114,6 +114,11 @@ impl Cholesky {
         inv
     }
 
+    /// ln det A (= 2 Σ ln Lᵢᵢ).
+    pub fn log_det(&self) -> f64 {
+        (0..self.n).map(|i| 2.0 * self.l[i * self.n + i].ln()).sum()
+    }
+
     /// The quadratic form `bᵀ A⁻¹ b`.
     pub fn quad_inv(&self, b: &[f64]) -> f64 {
         let x = self.solve(b);
