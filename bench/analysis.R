@@ -353,6 +353,81 @@ for (v in names(T1)) {
   table1[[length(table1) + 1]] <- r
 }
 
+# -------------------------------------------------------- adjusted models --
+# For each prognosis outcome and exposure: glm(outcome ~ exposure + age +
+# sex + subset + duration, binomial) over the complete cases, Wald terms
+# (summary.glm, confint.default at CONF) and the exposure's likelihood-ratio
+# test against the model without it; when maximum likelihood does not exist
+# (separation: the fit, iterated on past glm's default stopping point, has
+# fitted probabilities numerically 0 or 1, a linear predictor beyond 30, or
+# does not converge), Firth's penalised likelihood as logistf's defaults,
+# from crates/sclerad-stats/r/firth.R (logistf is not packaged in Debian).
+script_arg <- grep("^--file=", commandArgs(trailingOnly = FALSE), value = TRUE)
+script_dir <- dirname(normalizePath(sub("^--file=", "", script_arg[1])))
+source(file.path(script_dir, "..", "crates", "sclerad-stats", "r", "firth.R"))
+ADJUST <- c("age_years", "sex_female", "subset_dcssc", "disease_duration_years")
+separated <- function(y, X) {
+  warned <- FALSE
+  fit <- withCallingHandlers(
+    glm(y ~ X, family = binomial, control = glm.control(epsilon = 1e-14, maxit = 200)),
+    warning = function(w) { warned <<- TRUE; invokeRestart("muffleWarning") })
+  warned || !fit$converged || max(abs(fit$linear.predictors)) > 30
+}
+adjusted <- list()
+for (ex in c(HAND, SPINE)) for (oc in c("ild_ct", "pah", "death")) {
+  covs <- setdiff(ADJUST, c(oc, ex))
+  terms <- c(ex, covs)
+  M <- sapply(terms, function(t) as.numeric(V[[t]]))
+  y <- as.numeric(V[[oc]])
+  ok <- !is.na(y) & rowSums(is.na(M)) == 0
+  y <- y[ok]; X <- M[ok, , drop = FALSE]
+  r <- list(id = paste("adjusted", ex, oc, sep = ":"), exposure = ex, outcome = oc,
+            n = length(y), events = sum(y), method = "not_computable",
+            odds_ratio = NA_real_, or_ci_low = NA_real_, or_ci_high = NA_real_,
+            p_value = NA_real_, p_holm = NA_real_, p_bh = NA_real_)
+  if (sum(y) == 0 || sum(y) == length(y) || any(apply(X, 2, function(c) all(c == c[1])))) {
+    adjusted[[length(adjusted) + 1]] <- r
+    next
+  }
+  z <- qnorm(0.5 + CONF / 2)
+  if (!separated(y, X)) {
+    fit <- glm(y ~ X, family = binomial)
+    cf <- summary(fit)$coefficients
+    reduced <- glm(y ~ X[, -1, drop = FALSE], family = binomial)
+    p_lr <- pchisq(max(reduced$deviance - fit$deviance, 0), 1, lower.tail = FALSE)
+    r$method <- "logistic"
+    for (k in seq_along(terms)) {
+      b <- cf[k + 1, 1]; se <- cf[k + 1, 2]
+      r[[paste0("term_", terms[k], "_estimate")]] <- b
+      r[[paste0("term_", terms[k], "_se")]] <- se
+      r[[paste0("term_", terms[k], "_ci_low")]] <- exp(b - z * se)
+      r[[paste0("term_", terms[k], "_ci_high")]] <- exp(b + z * se)
+      r[[paste0("term_", terms[k], "_p_wald")]] <- cf[k + 1, 4]
+    }
+    r$odds_ratio <- exp(cf[2, 1]); r$or_ci_low <- exp(cf[2, 1] - z * cf[2, 2])
+    r$or_ci_high <- exp(cf[2, 1] + z * cf[2, 2]); r$p_value <- p_lr
+  } else {
+    f <- firth(X, y, CONF)
+    r$method <- "firth"
+    for (k in seq_along(terms)) {
+      r[[paste0("term_", terms[k], "_estimate")]] <- f$beta[k + 1]
+      r[[paste0("term_", terms[k], "_se")]] <- f$se[k + 1]
+      r[[paste0("term_", terms[k], "_ci_low")]] <- exp(f$ci_low[k + 1])
+      r[[paste0("term_", terms[k], "_ci_high")]] <- exp(f$ci_high[k + 1])
+      r[[paste0("term_", terms[k], "_p_lr")]] <- f$p[k + 1]
+    }
+    r$odds_ratio <- exp(f$beta[2]); r$or_ci_low <- exp(f$ci_low[2])
+    r$or_ci_high <- exp(f$ci_high[2]); r$p_value <- f$p[2]
+  }
+  adjusted[[length(adjusted) + 1]] <- r
+}
+p <- vapply(adjusted, function(r) r$p_value, numeric(1))
+idx <- which(!is.na(p))
+if (length(idx)) {
+  holm <- p.adjust(p[idx], "holm"); bh <- p.adjust(p[idx], "BH")
+  for (k in seq_along(idx)) { adjusted[[idx[k]]]$p_holm <- holm[k]; adjusted[[idx[k]]]$p_bh <- bh[k] }
+}
+
 # --------------------------------------------------------------- survival --
 
 warnings_out <- character(0)
@@ -447,6 +522,7 @@ result <- list(
   table1 = table1,
   prevalence = lapply(c(HAND, SPINE, CLINICAL_BINARY), prevalence),
   comparisons = comparisons,
+  adjusted = adjusted,
   survival = survival_res,
   agreement = list(),
   warnings = as.list(warnings_out)

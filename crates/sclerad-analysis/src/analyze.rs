@@ -151,6 +151,7 @@ pub fn analyze(
     let survival = survival(&subjects, &columns, settings.conf_level, &mut warnings);
     let agreement = crate::agreement::agreement_at(cohort, settings.conf_level);
     let table1 = crate::table1::table1(&subjects, settings);
+    let adjusted = crate::adjusted::adjusted_models(&columns, settings);
 
     Ok(Results {
         format: FORMAT,
@@ -176,6 +177,7 @@ pub fn analyze(
         prevalence,
         level_prevalence,
         comparisons,
+        adjusted,
         survival,
         agreement,
         warnings,

@@ -5,6 +5,7 @@
 //! [`Settings`], and returns [`Results`] — the `results.json` contract.
 //! Every statistic comes from `sclerad-stats`, which matches R.
 
+pub mod adjusted;
 pub mod agreement;
 mod analyze;
 pub mod results;

@@ -41,6 +41,9 @@ pub struct Results {
     pub level_prevalence: Vec<LevelPrevalence>,
     /// Every comparison of the five families.
     pub comparisons: Vec<Comparison>,
+    /// The prognosis comparisons adjusted for the covariates of the
+    /// setting `adjust_for`.
+    pub adjusted: Vec<crate::adjusted::AdjustedModel>,
     /// Survival analyses of death by each prognosis exposure.
     pub survival: Vec<SurvivalResult>,
     /// Inter-reader agreement.

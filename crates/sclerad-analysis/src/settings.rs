@@ -32,6 +32,9 @@ pub struct Settings {
     /// [`crate::table1::TABLE1_VARIABLES`]); a variable no analysed patient
     /// has a value of is left out of the table.
     pub table1_variables: Vec<String>,
+    /// The covariates of the adjusted models (default: age, sex, subset,
+    /// disease duration; see [`crate::adjusted::ADJUSTMENT_COVARIATES`]).
+    pub adjust_for: Vec<String>,
 }
 
 impl Default for Settings {
@@ -48,6 +51,10 @@ impl Default for Settings {
                 "PAH confirmed by right heart catheterisation, as recorded in the pah column"
                     .to_string(),
             table1_variables: crate::table1::TABLE1_VARIABLES
+                .iter()
+                .map(|v| v.to_string())
+                .collect(),
+            adjust_for: crate::adjusted::DEFAULT_ADJUST_FOR
                 .iter()
                 .map(|v| v.to_string())
                 .collect(),
@@ -141,6 +148,18 @@ impl Settings {
                     format!("{v:?}"),
                     "is named twice",
                 ));
+            }
+        }
+        for (i, v) in self.adjust_for.iter().enumerate() {
+            if !crate::adjusted::ADJUSTMENT_COVARIATES.contains(&v.as_str()) {
+                return Err(invalid(
+                    "adjust_for",
+                    format!("{v:?}"),
+                    "is not a covariate the adjusted models can take (age_years, sex_female, subset_dcssc, disease_duration_years, digital_ulcers, ild_ct, restrictive_syndrome, pah)",
+                ));
+            }
+            if self.adjust_for[..i].contains(v) {
+                return Err(invalid("adjust_for", format!("{v:?}"), "is named twice"));
             }
         }
         if self.reader.as_deref().is_some_and(|r| r.trim().is_empty()) {

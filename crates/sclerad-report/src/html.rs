@@ -85,13 +85,14 @@ footer { margin-top: 3rem; padding-top: .6rem; border-top: 1px solid var(--light
 "#;
 
 /// Section ids and titles, in order (the table of contents).
-const SECTIONS: [(&str, &str); 11] = [
+const SECTIONS: [(&str, &str); 12] = [
     ("provenance", "Data and provenance"),
     ("warnings", "Warnings"),
     ("population", "Patients"),
     ("prevalence", "Prevalence"),
     ("spine-levels", "Spinal calcifications by level"),
     ("comparisons", "Comparisons"),
+    ("adjusted", "Adjusted models"),
     ("survival", "Survival"),
     ("agreement", "Reader agreement"),
     ("methods", "Statistical methods"),
@@ -240,6 +241,7 @@ pub fn render_html(results: &Results, context: &ReportContext) -> String {
     prevalence(&mut doc);
     spine_levels(&mut doc);
     comparisons(&mut doc);
+    adjusted(&mut doc);
     survival(&mut doc);
     agreement(&mut doc);
     methods(&mut doc);
@@ -974,6 +976,105 @@ fn comparisons(doc: &mut Doc) {
             );
         }
     }
+    doc.end_section();
+}
+
+/// The prognosis comparisons beside the same adjusted for the setting's
+/// covariates.
+fn adjusted(doc: &mut Doc) {
+    use sclerad_analysis::adjusted::ModelMethod;
+    let r = doc.results;
+    let ci = doc.ci.clone();
+    doc.section("adjusted");
+    if r.adjusted.is_empty() {
+        doc.push("<p class=\"nc\">No adjusted model was fitted.</p>");
+        doc.end_section();
+        return;
+    }
+    let covariates = r
+        .settings
+        .adjust_for
+        .iter()
+        .map(|c| match c.as_str() {
+            "age_years" => "age".to_string(),
+            "sex_female" => "sex".to_string(),
+            "subset_dcssc" => "subset".to_string(),
+            "disease_duration_years" => "disease duration".to_string(),
+            other => variable_phrase(other),
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    doc.table(
+        "table-adjusted",
+        &format!(
+            "Prognosis: each exposure's odds ratio with its {ci}, univariable (the 2×2 table's conditional \
+             estimate, as Fisher's test) and adjusted for {covariates} (logistic regression over the complete \
+             cases; Firth's penalised likelihood where maximum likelihood does not exist)."
+        ),
+        "",
+    );
+    let _ = writeln!(
+        doc.out,
+        "<thead><tr><th>Exposure</th><th>Outcome</th><th class=\"num\">Univariable OR [{}]</th>\
+         <th class=\"num\"><i>p</i></th><th class=\"num\">n (events)</th><th class=\"num\">Adjusted OR [{}]</th>\
+         <th class=\"num\"><i>p</i></th><th>Method</th></tr></thead>\n<tbody>",
+        esc(&ci),
+        esc(&ci)
+    );
+    for m in &r.adjusted {
+        let univariable = r.comparisons.iter().find(|c| {
+            c.family == "prognosis" && c.exposure == m.exposure && c.outcome == m.outcome
+        });
+        let (or, p) = match univariable {
+            Some(c) => match &c.detail {
+                ComparisonDetail::Binary(b) => (
+                    ratio_with_ci(
+                        b.odds_ratio,
+                        b.or_ci_low,
+                        b.or_ci_high,
+                        b.odds_ratio_infinite,
+                    ),
+                    p_value(c.p_value),
+                ),
+                ComparisonDetail::Continuous(_) => (MISSING.to_string(), MISSING.to_string()),
+            },
+            None => (MISSING.to_string(), MISSING.to_string()),
+        };
+        let method = match m.method {
+            ModelMethod::Logistic => "logistic (ML)".to_string(),
+            ModelMethod::Firth => "Firth".to_string(),
+            ModelMethod::NotComputable => format!(
+                "not computable{}",
+                m.note
+                    .as_deref()
+                    .map(|n| format!(": {n}"))
+                    .unwrap_or_default()
+            ),
+        };
+        let _ = writeln!(
+            doc.out,
+            "<tr data-adjusted=\"{}\"><th scope=\"row\">{}</th>{}{}{}{}{}{}{}</tr>",
+            esc(&m.id),
+            esc(&variable_label(&m.exposure)),
+            td(&variable_label(&m.outcome)),
+            num(&or),
+            num(&p),
+            num(&format!("{} ({})", m.n, m.events)),
+            num(&ratio_with_ci(
+                m.odds_ratio,
+                m.or_ci_low,
+                m.or_ci_high,
+                false
+            )),
+            num(&p_value(m.p_value)),
+            td(&method)
+        );
+    }
+    doc.end_table(Some(
+        "Adjusted p: the likelihood-ratio test of the exposure (logistic), or the penalised likelihood-ratio test \
+         (Firth); adjusted intervals: Wald (logistic) or profile penalised likelihood (Firth). Every term of every \
+         model is in results.json.",
+    ));
     doc.end_section();
 }
 

@@ -724,6 +724,7 @@ fn results() -> Results {
             dcssc: population(22, (54.1, 12.3), 18, 0, 22, 22, (8.2, 6.9), (3.0, 6.5, 11.0)),
         },
         table1: table1_rows(),
+        adjusted: vec![adjusted_foraminal_death()],
         prevalence: prevalences,
         level_prevalence,
         comparisons,
@@ -1022,6 +1023,73 @@ fn table1_rows() -> Vec<sclerad_analysis::table1::Table1Row> {
     ]
 }
 
+/// Foraminal calcification and death adjusted by Firth's method.
+fn adjusted_foraminal_death() -> sclerad_analysis::adjusted::AdjustedModel {
+    use sclerad_analysis::adjusted::{AdjustedModel, ModelMethod, ModelTerm};
+    let term = |name: &str, or: f64, low: f64, high: f64, p: f64| ModelTerm {
+        term: name.into(),
+        estimate: Some(or.ln()),
+        se: Some(0.8),
+        odds_ratio: Some(or),
+        ci_low: Some(low),
+        ci_high: Some(high),
+        p_wald: None,
+        p_lr: Some(p),
+    };
+    AdjustedModel {
+        id: "adjusted:spine_foraminal:death".into(),
+        exposure: "spine_foraminal".into(),
+        outcome: "death".into(),
+        n: 76,
+        events: 8,
+        method: ModelMethod::Firth,
+        covariates: vec!["age_years".into(), "sex_female".into()],
+        terms: vec![
+            term("spine_foraminal", 8.35, 1.68, 46.95, 0.0102),
+            term("age_years", 1.01, 0.95, 1.08, 0.71),
+            term("sex_female", 0.8, 0.1, 5.2, 0.8),
+        ],
+        odds_ratio: Some(8.35),
+        or_ci_low: Some(1.68),
+        or_ci_high: Some(46.95),
+        p_value: Some(0.0102),
+        p_holm: Some(0.32),
+        p_bh: Some(0.32),
+        note: None,
+    }
+}
+
+#[test]
+fn adjusted_models_sit_beside_the_univariable_comparison() {
+    let html = render_html(&results(), &context());
+    let table = html
+        .split("id=\"table-adjusted\"")
+        .nth(1)
+        .and_then(|t| t.split("</table>").next())
+        .expect("the adjusted models' table");
+    assert!(
+        table.contains("adjusted for age, sex, subset, disease duration"),
+        "{table}"
+    );
+    let row = table
+        .split("<tr data-adjusted=\"adjusted:spine_foraminal:death\">")
+        .nth(1)
+        .and_then(|t| t.split("</tr>").next())
+        .expect("the model's row");
+    assert!(row.contains("Spine: foraminal</th><td>Death</td>"), "{row}");
+    assert!(row.contains("<td class=\"num\">76 (8)</td>"), "{row}");
+    assert!(
+        row.contains("8.35 [1.68–47.0]")
+            || row.contains("8.35 [1.68–46.95]")
+            || row.contains("8.35 [1.68–47]"),
+        "{row}"
+    );
+    assert!(
+        row.contains("<td class=\"num\">0.010</td><td>Firth</td>"),
+        "{row}"
+    );
+}
+
 #[test]
 fn table1_rows_beyond_the_subset_family_are_shown_once() {
     let html = render_html(&results(), &context());
@@ -1318,6 +1386,7 @@ fn empty_results() -> Results {
             dcssc: nobody,
         },
         table1: vec![],
+        adjusted: vec![],
         prevalence: vec![prevalence("calcinosis", 0, 0)],
         level_prevalence: vec![],
         comparisons: vec![],

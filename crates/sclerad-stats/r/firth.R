@@ -30,8 +30,35 @@ firth_loglik <- function(X, y, b) {
   ll + 0.5 * as.numeric(determinant(crossprod(X, X * w), logarithm = TRUE)$modulus)
 }
 
+# The modified score U*(b), the gradient of l*.
+firth_score <- function(X, y, b) {
+  p <- plogis(as.vector(X %*% b))
+  w <- p * (1 - p)
+  I <- crossprod(X, X * w)
+  h <- rowSums((X %*% solve(I)) * X) * w
+  as.vector(crossprod(X, y - p + h * (0.5 - p)))
+}
+
+# The Hessian of l* over the coefficients `free`, by central differences of
+# U* (steps of 1e-6 relative), symmetrised.
+firth_hessian <- function(X, y, b, free) {
+  m <- length(free)
+  H <- matrix(0, m, m)
+  for (a in seq_len(m)) {
+    e <- 1e-6 * max(1, abs(b[free[a]]))
+    up <- b; up[free[a]] <- b[free[a]] + e
+    down <- b; down[free[a]] <- b[free[a]] - e
+    H[, a] <- (firth_score(X, y, up)[free] - firth_score(X, y, down)[free]) / (2 * e)
+  }
+  (H + t(H)) / 2
+}
+
 # Maximises l* over the coefficients, coefficient `fixed` (an index, or
-# none) held at `value`, from `start`.
+# none) held at `value`, from `start`: Fisher scoring (the information I as
+# the Hessian, as logistf) while its steps are larger than 0.1, then
+# Newton's steps on the Hessian of l* itself (while it is negative
+# definite), which converge quadratically where scoring can crawl along a
+# flat ridge or cycle.
 firth_fit <- function(X, y, fixed = integer(0), value = 0, start = rep(0, ncol(X)), maxit = 5000) {
   k <- ncol(X)
   b <- start
@@ -46,6 +73,12 @@ firth_fit <- function(X, y, fixed = integer(0), value = 0, start = rep(0, ncol(X
     U <- as.vector(crossprod(X, y - p + h * (0.5 - p)))
     delta <- rep(0, k)
     delta[free] <- solve(I[free, free, drop = FALSE], U[free])
+    if (max(abs(delta)) < 0.1) {
+      H <- firth_hessian(X, y, b, free)
+      newton <- tryCatch(-solve(H, U[free]), error = function(e) NULL)
+      if (!is.null(newton) && all(eigen(H, symmetric = TRUE, only.values = TRUE)$values < 0))
+        delta[free] <- newton
+    }
     big <- max(abs(delta))
     if (big > 5) delta <- delta * 5 / big
     repeat {

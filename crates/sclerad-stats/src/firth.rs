@@ -16,7 +16,6 @@ use serde::Serialize;
 use crate::dist::{chisq_p, qnorm};
 use crate::error::{check_finite, Result, StatsError};
 use crate::linalg::{Cholesky, SymMat};
-use crate::roots::brent_zeroin;
 
 /// One coefficient of a Firth fit.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -73,6 +72,19 @@ fn plogis(eta: f64) -> f64 {
         let e = eta.exp();
         e / (1.0 + e)
     }
+}
+
+/// xᵀ A x.
+fn quadratic(a: &SymMat, x: &[f64]) -> f64 {
+    let mut sum = 0.0;
+    for (i, xi) in x.iter().enumerate() {
+        let mut row = 0.0;
+        for (j, xj) in x.iter().enumerate() {
+            row += a.get(i, j) * xj;
+        }
+        sum += xi * row;
+    }
+    sum
 }
 
 struct Problem {
@@ -138,13 +150,72 @@ impl Problem {
         }
     }
 
+    /// The modified score U*(β), the gradient of l*; `None` where the
+    /// information is singular.
+    fn score(&self, beta: &[f64]) -> Option<Vec<f64>> {
+        let (p, info) = self.information(beta);
+        let inv = Cholesky::new(&info, 1e-14)?.inverse();
+        Some(self.score_at(&p, &inv))
+    }
+
+    /// U* from the fitted probabilities and the inverse information:
+    /// Xᵀ(y − p + h(½ − p)), h the hat matrix's diagonal.
+    fn score_at(&self, p: &[f64], inv: &SymMat) -> Vec<f64> {
+        let mut score = vec![0.0; self.k];
+        for (i, pi) in p.iter().enumerate() {
+            let r = self.row(i);
+            let w = pi * (1.0 - pi);
+            let h = w * quadratic(inv, r);
+            let resid = self.y[i] - pi + h * (0.5 - pi);
+            for (s, x) in score.iter_mut().zip(r) {
+                *s += resid * x;
+            }
+        }
+        score
+    }
+
+    /// Newton's step on the Hessian of l* over `free` (central differences
+    /// of U*, steps of 1e-6 relative, symmetrised), if that Hessian is
+    /// negative definite.
+    fn newton_step(&self, beta: &[f64], free: &[usize], score: &[f64]) -> Option<Vec<f64>> {
+        let m = free.len();
+        let mut h = vec![vec![0.0; m]; m];
+        for (a, &ja) in free.iter().enumerate() {
+            let e = 1e-6 * beta[ja].abs().max(1.0);
+            let mut up = beta.to_vec();
+            up[ja] += e;
+            let mut down = beta.to_vec();
+            down[ja] -= e;
+            let (su, sd) = (self.score(&up)?, self.score(&down)?);
+            for (b, &jb) in free.iter().enumerate() {
+                h[b][a] = (su[jb] - sd[jb]) / (2.0 * e);
+            }
+        }
+        // −H, symmetrised, must be positive definite.
+        let mut neg = SymMat::zeros(m);
+        for (a, row) in h.iter().enumerate() {
+            for (b, hab) in row.iter().enumerate() {
+                neg.set(a, b, -0.5 * (hab + h[b][a]));
+            }
+        }
+        let chol = Cholesky::new(&neg, 1e-14)?;
+        let g: Vec<f64> = free.iter().map(|&j| score[j]).collect();
+        Some(chol.solve(&g))
+    }
+
     /// Maximises l* with coefficient `fixed` (if any) held at its value in
-    /// `start`, from `start`.
+    /// `start`, from `start`: Fisher scoring (the information as the
+    /// Hessian, as logistf), and Newton's steps on the Hessian of l* itself
+    /// (while it is negative definite) where scoring's steps, below 0.1,
+    /// shrink by less than a factor of 4 — it can crawl along a flat ridge
+    /// or cycle there. `r/firth.R` takes Newton's steps below 0.1 always;
+    /// both stop at the same maximum, to 1e-11.
     fn maximise(&self, fixed: Option<usize>, start: Vec<f64>) -> Result<Maximum> {
         let k = self.k;
         let free: Vec<usize> = (0..k).filter(|j| Some(*j) != fixed).collect();
         let mut beta = start;
         let mut ll = self.loglik(&beta);
+        let mut previous_step = f64::INFINITY;
         for iteration in 1..=MAXIT {
             let (p, info) = self.information(&beta);
             let Some(chol) = Cholesky::new(&info, 1e-14) else {
@@ -152,17 +223,7 @@ impl Problem {
                     "the information matrix is singular (constant or collinear covariates)",
                 ));
             };
-            // The modified score U* = Xᵀ(y − p + h(½ − p)).
-            let mut score = vec![0.0; k];
-            for i in 0..self.n {
-                let r = self.row(i);
-                let w = p[i] * (1.0 - p[i]);
-                let h = w * chol.quad_inv(r);
-                let resid = self.y[i] - p[i] + h * (0.5 - p[i]);
-                for (s, x) in score.iter_mut().zip(r) {
-                    *s += resid * x;
-                }
-            }
+            let score = self.score_at(&p, &chol.inverse());
             let mut sub = SymMat::zeros(free.len());
             for (a, &ja) in free.iter().enumerate() {
                 for (b, &jb) in free.iter().enumerate() {
@@ -177,6 +238,18 @@ impl Problem {
             let mut delta = vec![0.0; k];
             for (&j, d) in free.iter().zip(&step_free) {
                 delta[j] = *d;
+            }
+            // Newton's steps (2 scores per free coefficient each) only where
+            // scoring, cheap, stops contracting: the maximum is the same.
+            let scoring = delta.iter().fold(0.0_f64, |m, d| m.max(d.abs()));
+            let crawling = scoring < 0.1 && scoring > 0.25 * previous_step;
+            previous_step = scoring;
+            if crawling {
+                if let Some(newton) = self.newton_step(&beta, &free, &score) {
+                    for (&j, d) in free.iter().zip(&newton) {
+                        delta[j] = *d;
+                    }
+                }
             }
             let big = delta.iter().fold(0.0_f64, |m, d| m.max(d.abs()));
             if big > MAX_STEP {
@@ -267,56 +340,105 @@ pub fn firth_logistic<C: AsRef<[f64]>>(
         .collect();
     // The maximum given β_j = v, from the estimate with the intercept
     // moved so that the mean linear predictor stays where it was.
-    let given = |j: usize, v: f64| -> Result<f64> {
-        let mut start = fit.beta.clone();
+    // Successive maxima along one coefficient's profile start from the
+    // last one (the steps towards a bound are ever shorter).
+    let last: std::cell::RefCell<Option<(usize, Vec<f64>)>> = std::cell::RefCell::new(None);
+    let given = |j: usize, v: f64| -> Result<Maximum> {
+        let from = match last.borrow().as_ref() {
+            Some((lj, beta)) if *lj == j => beta.clone(),
+            _ => fit.beta.clone(),
+        };
+        let mut start = from.clone();
         start[j] = v;
         if j > 0 {
-            start[0] -= (v - fit.beta[j]) * means[j];
+            start[0] -= (v - from[j]) * means[j];
         }
-        Ok(problem.maximise(Some(j), start)?.loglik)
+        let m = problem.maximise(Some(j), start)?;
+        *last.borrow_mut() = Some((j, m.beta.clone()));
+        Ok(m)
     };
-    let profile = |j: usize, v: f64| -> Result<f64> { Ok(2.0 * (fit.loglik - given(j, v)?)) };
     let z = qnorm(0.5 + conf_level / 2.0);
     let level = z * z;
+    // The profile's excess over the level, 2 (l*(β̂) − max l* | β_j = v)
+    // − q, and its slope in v: −2 ∂l*/∂β_j at the constrained maximum (the
+    // other coefficients are at their optimum there).
+    let excess = |j: usize, v: f64| -> Result<(f64, f64)> {
+        let m = given(j, v)?;
+        let slope = problem
+            .score(&m.beta)
+            .map(|u| -2.0 * u[j])
+            .ok_or_else(|| StatsError::degenerate("the information matrix is singular"))?;
+        Ok((2.0 * (fit.loglik - m.loglik) - level, slope))
+    };
+    // Where the profile crosses the level on side `dir`: Newton's steps on
+    // the profile (its slope is known), kept inside the bracket found so
+    // far, bisecting where a step would leave it; from the Wald limit.
     let bound = |j: usize, se: f64, dir: f64| -> Result<f64> {
         let b = fit.beta[j];
-        let mut step = se.max(0.1);
-        let mut lo = b;
-        let mut hi = b + dir * step;
-        let mut at_hi = profile(j, hi)?;
-        while at_hi < level {
-            lo = hi;
-            step *= 2.0;
-            hi = b + dir * step;
-            if step > 1e4 {
+        let mut inside = b; // excess < 0
+        let mut outside: Option<f64> = None; // excess > 0
+        let mut v = b + dir * z * se.max(1e-3);
+        for _ in 0..200 {
+            if (v - b).abs() > 1e4 {
                 return Ok(dir * f64::INFINITY);
             }
-            at_hi = profile(j, hi)?;
-        }
-        let (a, c) = if lo < hi { (lo, hi) } else { (hi, lo) };
-        let mut failed = None;
-        let mut f = |v: f64| match profile(j, v) {
-            Ok(p) => p - level,
-            Err(e) => {
-                failed.get_or_insert(e);
-                f64::NAN
+            let (g, slope) = excess(j, v)?;
+            if g == 0.0 {
+                return Ok(v);
             }
-        };
-        let (fa, fc) = (f(a), f(c));
-        let root = brent_zeroin(&mut f, a, c, fa, fc, 1e-13, 500);
-        if let Some(e) = failed {
-            return Err(e);
+            if g < 0.0 {
+                inside = v;
+            } else {
+                outside = Some(v);
+            }
+            let newton = v - g / slope;
+            let next = match outside {
+                // Not bracketed yet: Newton's step if it goes outward far
+                // enough, else twice as far out.
+                None => {
+                    let far = b + 2.0 * (v - b);
+                    if newton.is_finite() && (newton - inside) * dir > 0.0 {
+                        if (newton - b).abs() > (far - b).abs() {
+                            far
+                        } else {
+                            newton
+                        }
+                    } else {
+                        far
+                    }
+                }
+                Some(out) => {
+                    let (lo, hi) = if inside < out {
+                        (inside, out)
+                    } else {
+                        (out, inside)
+                    };
+                    if newton.is_finite() && newton > lo && newton < hi {
+                        newton
+                    } else {
+                        0.5 * (lo + hi)
+                    }
+                }
+            };
+            if (next - v).abs() <= 1e-13 * v.abs().max(1.0) {
+                return Ok(next);
+            }
+            v = next;
         }
-        root.ok_or_else(|| {
-            StatsError::degenerate("the profile penalised likelihood has no crossing")
+        Err(StatsError::NonConvergence {
+            what: "the profile penalised-likelihood interval",
+            iterations: 200,
         })
     };
     let mut coefficients = Vec::with_capacity(k);
     for j in 0..k {
         let se = cov.get(j, j).sqrt();
+        last.replace(None);
         let ci_low = bound(j, se, -1.0)?;
+        last.replace(None);
         let ci_high = bound(j, se, 1.0)?;
-        let chisq = profile(j, 0.0)?.max(0.0);
+        last.replace(None);
+        let chisq = (2.0 * (fit.loglik - given(j, 0.0)?.loglik)).max(0.0);
         let estimate = fit.beta[j];
         coefficients.push(FirthCoef {
             estimate,

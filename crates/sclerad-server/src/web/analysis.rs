@@ -219,6 +219,8 @@ struct SettingsForm {
     pah_definition: String,
     /// Table 1's variables, separated by commas.
     table1_variables: String,
+    /// The adjusted models' covariates, separated by commas.
+    adjust_for: String,
 }
 
 impl SettingsForm {
@@ -233,6 +235,7 @@ impl SettingsForm {
             exclude_ineligible: s.exclude_ineligible,
             pah_definition: s.pah_definition.clone(),
             table1_variables: s.table1_variables.join(", "),
+            adjust_for: s.adjust_for.join(", "),
         }
     }
 
@@ -248,6 +251,7 @@ impl SettingsForm {
             exclude_ineligible: !get("exclude_ineligible").is_empty(),
             pah_definition: get("pah_definition"),
             table1_variables: get("table1_variables"),
+            adjust_for: get("adjust_for"),
         }
     }
 
@@ -282,15 +286,15 @@ impl SettingsForm {
             } else {
                 self.pah_definition.clone()
             },
+            adjust_for: if self.adjust_for.is_empty() {
+                Settings::default().adjust_for
+            } else {
+                list(&self.adjust_for)
+            },
             table1_variables: if self.table1_variables.is_empty() {
                 Settings::default().table1_variables
             } else {
-                self.table1_variables
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|v| !v.is_empty())
-                    .map(String::from)
-                    .collect()
+                list(&self.table1_variables)
             },
         };
         settings.check("the settings form").map_err(|e| match &e {
@@ -301,6 +305,15 @@ impl SettingsForm {
         })?;
         Ok(settings)
     }
+}
+
+/// A comma-separated list of names.
+fn list(text: &str) -> Vec<String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(String::from)
+        .collect()
 }
 
 /// A kept run as the runs table lists it.
