@@ -16,9 +16,9 @@ use sclerad_model::{
     is_consensus, repeat_of, Cohort, Lesion, Modality, ReaderSelection, ReadingEvidence,
     ReadingIndex, SpineFlag,
 };
-use sclerad_stats::{cohen_kappa, cohen_kappa_ratings, KappaWeights};
+use sclerad_stats::{cohen_kappa, cohen_kappa_ratings, fleiss_kappa, KappaWeights};
 
-use crate::results::{Agreement, AgreementKind};
+use crate::results::{Agreement, AgreementKind, FleissAgreement};
 use crate::variables::SPINE_FLAGS;
 
 /// Every agreement row of `cohort`, intervals at 95 %
@@ -130,6 +130,94 @@ pub fn agreement_at(cohort: &Cohort, conf_level: f64) -> Vec<Agreement> {
                 &ratings,
                 conf_level,
             ));
+        }
+    }
+    out
+}
+
+/// Fleiss' kappa for each hand lesion (when three or more readers read
+/// hands) and each spine flag (three or more read CTs), over the patients
+/// every first reader read; repeat readings and the consensus take no part.
+pub fn fleiss(cohort: &Cohort) -> Vec<FleissAgreement> {
+    let mut out = Vec::new();
+    for modality in [Modality::HandRadiograph, Modality::Ct] {
+        let names: Vec<&str> = match modality {
+            Modality::HandRadiograph => cohort
+                .hand_readings
+                .as_ref()
+                .map(|h| readers(h.rows.iter().map(|r| r.reader.as_str())))
+                .unwrap_or_default(),
+            Modality::Ct => cohort
+                .spine_readings
+                .as_ref()
+                .map(|s| readers(s.rows.iter().map(|r| r.reader.as_str())))
+                .unwrap_or_default(),
+        };
+        let first: Vec<&str> = names
+            .into_iter()
+            .filter(|r| repeat_of(r).is_none())
+            .collect();
+        if first.len() < 3 {
+            continue;
+        }
+        let evidence: Vec<HashMap<String, ReadingEvidence>> = first
+            .iter()
+            .map(|reader| {
+                let selection = ReaderSelection {
+                    hand: Some(reader.to_string()),
+                    spine: Some(reader.to_string()),
+                };
+                let index = ReadingIndex::build(cohort, &selection);
+                match modality {
+                    Modality::HandRadiograph => index.hand.into_iter().collect(),
+                    Modality::Ct => index.spine.into_iter().collect(),
+                }
+            })
+            .collect();
+        let all: BTreeSet<&str> = evidence[0]
+            .keys()
+            .filter(|id| evidence[1..].iter().all(|e| e.contains_key(*id)))
+            .map(String::as_str)
+            .collect();
+        let variables: Vec<&str> = match modality {
+            Modality::HandRadiograph => Lesion::ALL.iter().map(|l| l.code()).collect(),
+            Modality::Ct => SPINE_FLAGS.to_vec(),
+        };
+        for variable in variables {
+            let found = |e: &ReadingEvidence| match modality {
+                Modality::HandRadiograph => {
+                    Lesion::parse(variable).is_some_and(|l| e.hand[l.index()].is_some())
+                }
+                Modality::Ct => spine_flag(e, variable),
+            };
+            let counts: Vec<[u64; 2]> = all
+                .iter()
+                .map(|id| {
+                    let yes = evidence.iter().filter(|e| found(&e[*id])).count() as u64;
+                    [yes, first.len() as u64 - yes]
+                })
+                .collect();
+            let fit = if counts.is_empty() {
+                Err("no patient was read by every reader".to_string())
+            } else {
+                fleiss_kappa(&counts).map_err(|e| e.to_string())
+            };
+            let (kappa, note) = match fit {
+                Ok(k) => (Some(k), None),
+                Err(why) => (None, Some(why)),
+            };
+            out.push(FleissAgreement {
+                modality,
+                variable: variable.to_string(),
+                readers: first.iter().map(|r| r.to_string()).collect(),
+                n: all.len(),
+                kappa: kappa.and_then(|k| finite(k.kappa)),
+                se: kappa.and_then(|k| finite(k.se)),
+                z: kappa.and_then(|k| finite(k.z)),
+                p_value: kappa.and_then(|k| finite(k.p_value)),
+                landis_koch: kappa.and_then(|k| finite(k.kappa)).map(landis_koch),
+                note,
+            });
         }
     }
     out

@@ -150,6 +150,7 @@ pub fn analyze(
     }
     let survival = survival(&subjects, &columns, settings.conf_level, &mut warnings);
     let agreement = crate::agreement::agreement_at(cohort, settings.conf_level);
+    let fleiss = crate::agreement::fleiss(cohort);
     let table1 = crate::table1::table1(&subjects, settings);
     let adjusted = crate::adjusted::adjusted_models(&columns, settings);
 
@@ -180,6 +181,7 @@ pub fn analyze(
         adjusted,
         survival,
         agreement,
+        fleiss,
         warnings,
     })
 }

@@ -48,6 +48,8 @@ pub struct Results {
     pub survival: Vec<SurvivalResult>,
     /// Inter-reader agreement.
     pub agreement: Vec<Agreement>,
+    /// Fleiss' kappa, when three or more readers read the same patients.
+    pub fleiss: Vec<FleissAgreement>,
     /// Things the reader of the results must know.
     pub warnings: Vec<String>,
 }
@@ -382,6 +384,34 @@ pub enum AgreementKind {
     Inter,
     /// A reader's first and repeat readings (`NAME#repeat`).
     Intra,
+}
+
+/// Fleiss' kappa of three or more readers on one variable, over the
+/// patients every one of them read.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FleissAgreement {
+    /// Hand radiograph or CT.
+    pub modality: Modality,
+    /// The hand lesion or spine flag.
+    pub variable: String,
+    /// The readers, in name order (repeat readings and the consensus left
+    /// out).
+    pub readers: Vec<String>,
+    /// Patients read by all of them.
+    pub n: usize,
+    /// Fleiss' kappa.
+    pub kappa: Option<f64>,
+    /// Its standard error under the null hypothesis (Fleiss, Nee and
+    /// Landis 1979).
+    pub se: Option<f64>,
+    /// kappa / se.
+    pub z: Option<f64>,
+    /// Two-sided p-value of z.
+    pub p_value: Option<f64>,
+    /// Landis and Koch's label of kappa.
+    pub landis_koch: Option<&'static str>,
+    /// Why kappa is null.
+    pub note: Option<String>,
 }
 
 /// Agreement of two readings on one variable.

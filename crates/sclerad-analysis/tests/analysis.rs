@@ -386,6 +386,53 @@ fn zero_prevalence_and_tiny_cohorts_are_not_computable_not_errors() {
 }
 
 #[test]
+fn three_readers_get_fleiss_kappa_per_finding() {
+    let readers = ReadingsMode::Long(vec![
+        "rad1".into(),
+        "rad2".into(),
+        "rad3".into(),
+        "consensus".into(),
+    ]);
+    let cohort = generate(&SynthOptions {
+        patients: 60,
+        seed: 23,
+        readings: readers,
+        ..Default::default()
+    });
+    let r = run(&cohort, &Settings::default());
+    assert_eq!(r.fleiss.len(), 12, "7 hand lesions and 5 spine flags");
+    let calcinosis = &r.fleiss[0];
+    assert_eq!(calcinosis.variable, "calcinosis");
+    assert_eq!(calcinosis.readers, ["rad1", "rad2", "rad3"]);
+    assert_eq!(calcinosis.n, 60);
+    // The same kappa from the readings rows, counted here.
+    let hand = cohort.hand_readings.as_ref().expect("hand readings");
+    let counts: Vec<[u64; 2]> = cohort
+        .patients
+        .iter()
+        .map(|p| {
+            let yes = ["rad1", "rad2", "rad3"]
+                .iter()
+                .filter(|reader| {
+                    hand.rows.iter().any(|row| {
+                        row.patient_id == p.patient_id
+                            && row.reader == **reader
+                            && row.lesion == Some(sclerad_model::Lesion::Calcinosis)
+                    })
+                })
+                .count() as u64;
+            [yes, 3 - yes]
+        })
+        .collect();
+    let want = sclerad_stats::fleiss_kappa(&counts).expect("kappa");
+    assert!((calcinosis.kappa.expect("kappa") - want.kappa).abs() < 1e-12);
+    assert!((calcinosis.p_value.expect("p") - want.p_value).abs() < 1e-12);
+    assert!(calcinosis.landis_koch.is_some());
+    // Two readers (the demo's) give no Fleiss row.
+    assert!(run(&nancy_demo(), &Settings::default()).fleiss.is_empty());
+}
+
+#[test]
 fn several_readers_without_consensus_need_a_choice() {
     let readers = ReadingsMode::Long(vec!["rad1".into(), "rad2".into()]);
     let cohort = generate(&SynthOptions {

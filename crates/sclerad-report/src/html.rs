@@ -1225,7 +1225,45 @@ fn agreement(doc: &mut Doc) {
          fair below 0.4, moderate below 0.6, substantial below 0.8, almost perfect above. Agreement: poor below 0.4, \
          moderate from 0.4 to 0.7, good above 0.7.",
     ));
+    fleiss(doc);
     doc.end_section();
+}
+
+/// Fleiss' kappa among three or more readers, when there are.
+fn fleiss(doc: &mut Doc) {
+    let r = doc.results;
+    if r.fleiss.is_empty() {
+        return;
+    }
+    doc.table(
+        "table-fleiss",
+        "Agreement among three or more readers on each finding: Fleiss' kappa over the patients every reader read.",
+        keep(r.fleiss.len()),
+    );
+    doc.push(
+        "<thead><tr><th>Finding</th><th>Readers</th><th class=\"num\">n</th><th class=\"num\">κ ± SE₀</th>\
+         <th class=\"num\"><i>p</i></th><th>Landis and Koch</th></tr></thead>\n<tbody>",
+    );
+    for f in &r.fleiss {
+        let k = match f.kappa {
+            Some(_) => kappa(f.kappa, f.se),
+            None => f.note.clone().unwrap_or_else(|| MISSING.to_string()),
+        };
+        let _ = writeln!(
+            doc.out,
+            "<tr data-fleiss=\"{}\"><th scope=\"row\">{}</th>{}{}{}{}{}</tr>",
+            esc(&f.variable),
+            esc(&variable_label(&f.variable)),
+            td(&f.readers.join(", ")),
+            num(&f.n.to_string()),
+            num(&k),
+            num(&p_value(f.p_value)),
+            td(f.landis_koch.unwrap_or(MISSING))
+        );
+    }
+    doc.end_table(Some(
+        "SE₀: the standard error when kappa is 0 (Fleiss, Nee and Landis 1979), which the p-value's z test uses.",
+    ));
 }
 
 fn methods(doc: &mut Doc) {

@@ -735,6 +735,18 @@ fn results() -> Results {
             agreement("spine_canal", "rad1", "rad2", 38, (6, 22), Some((0.3958, 0.1511))),
             agreement("spine_foraminal", "rad1", "Dr Martin, MD", 0, (0, 0), None),
         ],
+        fleiss: vec![sclerad_analysis::results::FleissAgreement {
+            modality: sclerad_analysis::results::Modality::HandRadiograph,
+            variable: "calcinosis".into(),
+            readers: vec!["rad1".into(), "rad2".into(), "rad3".into()],
+            n: 38,
+            kappa: Some(0.7312),
+            se: Some(0.0937),
+            z: Some(7.8),
+            p_value: Some(6.2e-15),
+            landis_koch: Some("substantial"),
+            note: None,
+        }],
         warnings: vec![
             "2 patients were left out: imaging gap over 365 days (P017, P052).".to_string(),
             "Survival: 3 patients lack a last follow-up date and are left out of the survival analyses.".to_string(),
@@ -1057,6 +1069,18 @@ fn adjusted_foraminal_death() -> sclerad_analysis::adjusted::AdjustedModel {
         p_bh: Some(0.32),
         note: None,
     }
+}
+
+#[test]
+fn fleiss_kappa_has_its_table_with_three_readers() {
+    let html = render_html(&results(), &context());
+    let table = html
+        .split("id=\"table-fleiss\"")
+        .nth(1)
+        .and_then(|t| t.split("</table>").next())
+        .expect("the Fleiss table");
+    assert!(table.contains("<tr data-fleiss=\"calcinosis\"><th scope=\"row\">Calcinosis</th><td>rad1, rad2, rad3</td><td class=\"num\">38</td><td class=\"num\">0.73 ± 0.09</td><td class=\"num\">&lt;0.001</td><td>substantial</td></tr>"), "{table}");
+    assert!(!render_html(&empty_results(), &ReportContext::default()).contains("table-fleiss"));
 }
 
 #[test]
@@ -1392,6 +1416,7 @@ fn empty_results() -> Results {
         comparisons: vec![],
         survival: vec![],
         agreement: vec![],
+        fleiss: vec![],
         warnings: vec![],
     }
 }

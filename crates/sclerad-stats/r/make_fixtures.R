@@ -481,6 +481,42 @@ for (s in fs) {
 }
 write_cases("firth.json", cases)
 
+# ----------------------------------------------------------------- Fleiss ----
+# Fleiss' kappa (Fleiss 1971) with the standard error under the null of
+# Fleiss, Nee & Landis (1979), as irr::kappam.fleiss(exact = FALSE) computes
+# them (irr is not packaged in Debian's R; this is written from the
+# formulas): counts = subjects x categories, n_ij raters putting subject i
+# in category j; p = 2 * pnorm(-|z|). Checked here: with 2 raters, Fleiss'
+# kappa is Scott's pi, computed independently from the 2 x 2 table.
+fleiss <- function(counts) {
+  ns <- nrow(counts); nr <- sum(counts[1, ])
+  pj <- colSums(counts) / (ns * nr); qj <- 1 - pj
+  agree <- sum((rowSums(counts^2) - nr) / (nr * (nr - 1)) / ns)
+  chance <- sum(pj^2)
+  kappa <- (agree - chance) / (1 - chance)
+  se <- sqrt((2 / (sum(pj * qj)^2 * (ns * nr * (nr - 1)))) * (sum(pj * qj)^2 - sum(pj * qj * (qj - pj))))
+  z <- kappa / se
+  c(kappa = kappa, se = se, z = z, p = 2 * pnorm(-abs(z)))
+}
+scott_pi <- function(a, b) {
+  po <- mean(a == b); m <- mean(c(a, b)); pe <- m^2 + (1 - m)^2
+  (po - pe) / (1 - pe)
+}
+set.seed(19)
+cases <- character()
+for (rep in 1:24) {
+  ns <- sample(c(8, 30, 77, 300), 1); nr <- sample(c(2, 3, 4, 6), 1); k <- sample(c(2, 2, 3), 1)
+  truth <- sample(seq_len(k), ns, replace = TRUE, prob = c(0.6, rep(0.4 / (k - 1), k - 1)))
+  ratings <- sapply(seq_len(nr), function(r) ifelse(runif(ns) < 0.75, truth, sample(seq_len(k), ns, replace = TRUE)))
+  counts <- t(apply(ratings, 1, function(x) tabulate(x, k)))
+  if (any(colSums(counts) == 0)) next
+  f <- fleiss(counts)
+  if (nr == 2 && k == 2) stopifnot(abs(f[["kappa"]] - scott_pi(ratings[, 1] == 1, ratings[, 2] == 1)) < 1e-12)
+  cases <- c(cases, obj(counts = mat(counts), kappa = num(f[["kappa"]]), se = num(f[["se"]]),
+                        z = num(f[["z"]]), p = num(f[["p"]])))
+}
+write_cases("fleiss.json", cases)
+
 # ------------------------------------------------------------------ kappa ----
 # Cohen's kappa and weighted kappa with the Fleiss, Cohen & Everitt (1969)
 # large-sample variance, written out here from the paper:

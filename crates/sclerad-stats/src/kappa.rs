@@ -181,6 +181,77 @@ pub fn cohen_kappa_ratings<T: Ord + Clone>(
     cohen_kappa(&table, weights)
 }
 
+/// Fleiss' kappa for several raters (Fleiss 1971), with the standard error
+/// under the null hypothesis of Fleiss, Nee and Landis (1979) and its z
+/// test, as R's `irr::kappam.fleiss` (defaults: `exact = FALSE`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct FleissKappa {
+    /// Subjects rated.
+    pub subjects: usize,
+    /// Raters per subject.
+    pub raters: usize,
+    /// Kappa.
+    pub kappa: f64,
+    /// Its standard error when kappa is 0.
+    pub se: f64,
+    /// kappa / se.
+    pub z: f64,
+    /// Two-sided p-value of z.
+    pub p_value: f64,
+}
+
+/// Fleiss' kappa of `counts`: one row per subject, the number of raters
+/// who put it in each category (every row summing to the same number of
+/// raters, at least 2; at least 2 categories).
+///
+/// Errors: no subject, rows of different lengths or totals, fewer than 2
+/// raters; [`StatsError::Degenerate`] when every rating falls in one
+/// category (kappa undefined).
+pub fn fleiss_kappa<R: AsRef<[u64]>>(counts: &[R]) -> Result<FleissKappa> {
+    let rows: Vec<&[u64]> = counts.iter().map(AsRef::as_ref).collect();
+    let n_subjects = rows.len();
+    let k = rows.first().map_or(0, |r| r.len());
+    if n_subjects == 0 || k < 2 || rows.iter().any(|r| r.len() != k) {
+        return Err(StatsError::invalid(
+            "Fleiss' kappa needs at least one subject and two categories, every row as long",
+        ));
+    }
+    let raters = rows[0].iter().sum::<u64>();
+    if raters < 2 || rows.iter().any(|r| r.iter().sum::<u64>() != raters) {
+        return Err(StatsError::invalid(
+            "Fleiss' kappa needs the same number of raters (at least 2) for every subject",
+        ));
+    }
+    let (n, m) = (n_subjects as f64, raters as f64);
+    let p: Vec<f64> = (0..k)
+        .map(|j| rows.iter().map(|r| r[j] as f64).sum::<f64>() / (n * m))
+        .collect();
+    let p_bar = rows
+        .iter()
+        .map(|r| (r.iter().map(|&c| (c * c) as f64).sum::<f64>() - m) / (m * (m - 1.0)))
+        .sum::<f64>()
+        / n;
+    let p_e: f64 = p.iter().map(|pj| pj * pj).sum();
+    let pq: f64 = p.iter().map(|pj| pj * (1.0 - pj)).sum();
+    if pq <= 0.0 || (1.0 - p_e) <= 0.0 {
+        return Err(StatsError::degenerate(
+            "every rating falls in one category: Fleiss' kappa is undefined",
+        ));
+    }
+    let kappa = (p_bar - p_e) / (1.0 - p_e);
+    let spread: f64 = p.iter().map(|pj| pj * (1.0 - pj) * (1.0 - 2.0 * pj)).sum();
+    let se = (2.0 / (n * m * (m - 1.0))).sqrt() * (pq * pq - spread).max(0.0).sqrt() / pq;
+    let z = kappa / se;
+    Ok(FleissKappa {
+        subjects: n_subjects,
+        raters: raters as usize,
+        kappa,
+        se,
+        z,
+        p_value: crate::dist::norm_p_two_sided(z),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -79,7 +79,7 @@ pub use error::{Result, StatsError};
 pub use descriptive::{counts, mean, median, quantiles, sd, summary, var, Count, Summary};
 pub use firth::{firth_logistic, FirthCoef, FirthFit};
 pub use immediate::{GroupsSummary, SurvivalSummary, TableSummary};
-pub use kappa::{cohen_kappa, cohen_kappa_ratings, Kappa, KappaWeights};
+pub use kappa::{cohen_kappa, cohen_kappa_ratings, fleiss_kappa, FleissKappa, Kappa, KappaWeights};
 pub use logistic::{logistic, LogisticCoef, LogisticFit};
 pub use padjust::{p_adjust, AdjustMethod};
 pub use proportion::{clopper_pearson, wilson, ProportionCi};

@@ -426,6 +426,30 @@ fn firth_equals_the_r_reference() {
 }
 
 #[test]
+fn fleiss_kappa_equals_the_r_reference() {
+    let mut ck = Check::new("Fleiss");
+    let cases = load("fleiss.json");
+    assert!(cases.len() >= 20);
+    for (i, c) in cases.iter().enumerate() {
+        let counts = counts_rows(&c["counts"]);
+        let f = fleiss_kappa(&counts).unwrap_or_else(|e| panic!("case {i}: {e}"));
+        ck.close(format!("case {i} kappa"), f.kappa, req(c, "kappa"));
+        ck.close(format!("case {i} se"), f.se, req(c, "se"));
+        ck.close(format!("case {i} z"), f.z, req(c, "z"));
+        ck.close(format!("case {i} p"), f.p_value, req(c, "p"));
+    }
+    ck.finish();
+    assert!(
+        fleiss_kappa(&[vec![3u64, 0], vec![3, 0]]).is_err(),
+        "one category only"
+    );
+    assert!(
+        fleiss_kappa(&[vec![3u64, 0], vec![1, 1]]).is_err(),
+        "raters differ"
+    );
+}
+
+#[test]
 fn fisher_rxc_equals_r() {
     let mut ck = Check::new("Fisher RxC");
     let cases = load("fisher_rxc.json");
