@@ -1406,7 +1406,8 @@ fn files(doc: &mut Doc) {
     doc.section("files");
     doc.push(
         "<p>Every table of this report is also written with full precision as CSV files (population.csv, \
-         prevalence.csv, level_prevalence.csv, comparisons.csv, survival.csv, km_points.csv, agreement.csv) and as \
+         prevalence.csv, level_prevalence.csv, comparisons.csv, survival.csv, km_points.csv, agreement.csv, \
+         table1.csv, adjusted.csv, fleiss.csv) and as \
          one workbook, tables.xlsx; every figure as an SVG file. results.json holds all the numbers.</p>",
     );
     doc.end_section();

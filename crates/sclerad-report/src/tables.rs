@@ -60,7 +60,186 @@ pub(crate) fn tables(results: &Results) -> Vec<Table> {
         survival(results),
         km_points(results),
         agreement(results),
+        table1(results),
+        adjusted(results),
+        fleiss(results),
     ]
+}
+
+/// Table 1 in long form: a row per variable and group (and, for a
+/// categorical variable, per level), the test on every row of its variable.
+fn table1(results: &Results) -> Table {
+    use sclerad_analysis::table1::Table1Kind;
+    let mut rows = Vec::new();
+    for row in &results.table1 {
+        let kind = match row.kind {
+            Table1Kind::Binary => "binary",
+            Table1Kind::Continuous => "continuous",
+            Table1Kind::Categorical => "categorical",
+        };
+        for (group, g) in [
+            ("lcssc", &row.lcssc),
+            ("dcssc", &row.dcssc),
+            ("overall", &row.overall),
+        ] {
+            let levels: Vec<(String, Option<usize>)> = match (&row.levels, &g.counts) {
+                (Some(levels), Some(counts)) => levels
+                    .iter()
+                    .zip(counts)
+                    .map(|(l, c)| (l.clone(), Some(*c)))
+                    .collect(),
+                _ => vec![(String::new(), g.count)],
+            };
+            for (level, count) in levels {
+                let percent = match (row.kind, count) {
+                    (Table1Kind::Categorical, Some(c)) if g.n > 0 => {
+                        Some(100.0 * c as f64 / g.n as f64)
+                    }
+                    _ => g.percent,
+                };
+                rows.push(vec![
+                    Cell::text(&row.variable),
+                    Cell::text(kind),
+                    Cell::text(level),
+                    Cell::text(group),
+                    Cell::count(g.n),
+                    Cell::count(g.n_missing),
+                    Cell::count_opt(count),
+                    Cell::Num(percent),
+                    Cell::Num(g.mean),
+                    Cell::Num(g.sd),
+                    Cell::Num(g.median),
+                    Cell::Num(g.q1),
+                    Cell::Num(g.q3),
+                    Cell::text(test_code(row.test)),
+                    Cell::Num(row.p_value),
+                ]);
+            }
+        }
+    }
+    Table {
+        name: "table1",
+        header: vec![
+            "variable",
+            "kind",
+            "level",
+            "group",
+            "n",
+            "n_missing",
+            "count",
+            "percent",
+            "mean",
+            "sd",
+            "median",
+            "q1",
+            "q3",
+            "test",
+            "p_value",
+        ],
+        rows,
+    }
+}
+
+/// The adjusted models: a row per term, the model's fields on each.
+fn adjusted(results: &Results) -> Table {
+    use sclerad_analysis::adjusted::ModelMethod;
+    let mut rows = Vec::new();
+    for m in &results.adjusted {
+        let method = match m.method {
+            ModelMethod::Logistic => "logistic",
+            ModelMethod::Firth => "firth",
+            ModelMethod::NotComputable => "not_computable",
+        };
+        let model = |term: Option<&sclerad_analysis::adjusted::ModelTerm>| {
+            vec![
+                Cell::text(&m.id),
+                Cell::text(&m.exposure),
+                Cell::text(&m.outcome),
+                Cell::count(m.n),
+                Cell::count(m.events),
+                Cell::text(method),
+                Cell::text(term.map(|t| t.term.as_str()).unwrap_or_default()),
+                Cell::Num(term.and_then(|t| t.estimate)),
+                Cell::Num(term.and_then(|t| t.se)),
+                Cell::Num(term.and_then(|t| t.odds_ratio)),
+                Cell::Num(term.and_then(|t| t.ci_low)),
+                Cell::Num(term.and_then(|t| t.ci_high)),
+                Cell::Num(term.and_then(|t| t.p_wald)),
+                Cell::Num(term.and_then(|t| t.p_lr)),
+                Cell::Num(m.p_value),
+                Cell::Num(m.p_holm),
+                Cell::Num(m.p_bh),
+                Cell::text(m.note.clone().unwrap_or_default()),
+            ]
+        };
+        if m.terms.is_empty() {
+            rows.push(model(None));
+        }
+        for t in &m.terms {
+            rows.push(model(Some(t)));
+        }
+    }
+    Table {
+        name: "adjusted",
+        header: vec![
+            "id",
+            "exposure",
+            "outcome",
+            "n",
+            "events",
+            "method",
+            "term",
+            "estimate",
+            "se",
+            "odds_ratio",
+            "ci_low",
+            "ci_high",
+            "p_wald",
+            "p_lr",
+            "model_p_value",
+            "p_holm",
+            "p_bh",
+            "note",
+        ],
+        rows,
+    }
+}
+
+/// Fleiss' kappa, when three or more readers read a table.
+fn fleiss(results: &Results) -> Table {
+    Table {
+        name: "fleiss",
+        header: vec![
+            "modality",
+            "variable",
+            "readers",
+            "n",
+            "kappa",
+            "se",
+            "z",
+            "p_value",
+            "landis_koch",
+            "note",
+        ],
+        rows: results
+            .fleiss
+            .iter()
+            .map(|f| {
+                vec![
+                    Cell::text(f.modality.code()),
+                    Cell::text(&f.variable),
+                    Cell::text(f.readers.join(" ")),
+                    Cell::count(f.n),
+                    Cell::Num(f.kappa),
+                    Cell::Num(f.se),
+                    Cell::Num(f.z),
+                    Cell::Num(f.p_value),
+                    Cell::text(f.landis_koch.unwrap_or_default()),
+                    Cell::text(f.note.clone().unwrap_or_default()),
+                ]
+            })
+            .collect(),
+    }
 }
 
 fn population_row(group: &str, p: &Population) -> Vec<Cell> {

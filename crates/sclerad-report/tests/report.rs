@@ -1248,8 +1248,32 @@ fn csv_tables_are_rectangular_and_precise() {
             "comparisons.csv",
             "survival.csv",
             "km_points.csv",
-            "agreement.csv"
+            "agreement.csv",
+            "table1.csv",
+            "adjusted.csv",
+            "fleiss.csv"
         ]
+    );
+    // Table 1 in long form: 3 groups a variable, a row a level for the CT
+    // type; the adjusted models a row a term; Fleiss a row a finding.
+    let lines = |name: &str| {
+        tables
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, text)| text.lines().count() - 1)
+            .expect(name)
+    };
+    assert_eq!(lines("table1.csv"), 3 * 3 + 3 * 3);
+    assert_eq!(lines("adjusted.csv"), 3);
+    assert_eq!(lines("fleiss.csv"), 1);
+    let ct = tables
+        .iter()
+        .find(|(n, _)| n == "table1.csv")
+        .map(|(_, text)| text.clone())
+        .expect("table1.csv");
+    assert!(
+        ct.contains("ct_type,categorical,tap,dcssc,22,0,5,22.727272727272727,"),
+        "{ct}"
     );
     let expected_rows = [
         3,
@@ -1322,7 +1346,10 @@ fn xlsx_workbook_opens_with_one_sheet_per_table() {
             "comparisons",
             "survival",
             "km_points",
-            "agreement"
+            "agreement",
+            "table1",
+            "adjusted",
+            "fleiss"
         ]
     );
     let prevalence = workbook.worksheet_range("prevalence").expect("sheet");
