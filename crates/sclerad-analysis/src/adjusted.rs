@@ -5,7 +5,7 @@
 //! likelihood does not exist (separation), by Firth's penalised likelihood
 //! as R's `logistf` with its defaults.
 
-use sclerad_stats::{firth_logistic, logistic, p_adjust, AdjustMethod, StatsError};
+use sclerad_stats::{firth_logistic, logistic, StatsError};
 use serde::Serialize;
 
 use crate::results::finite;
@@ -119,18 +119,10 @@ pub(crate) fn adjusted_models(columns: &Columns, settings: &Settings) -> Vec<Adj
     let reduced = Reduced::default();
     let mut models =
         sclerad_model::parallel::map(&jobs, |(e, o)| model(e, o, columns, settings, &reduced));
-    let with_p: Vec<usize> = (0..models.len())
-        .filter(|i| models[*i].p_value.is_some())
-        .collect();
-    let p: Vec<f64> = with_p.iter().filter_map(|i| models[*i].p_value).collect();
-    let holm = p_adjust(&p, AdjustMethod::Holm).ok();
-    let bh = p_adjust(&p, AdjustMethod::Bh).ok();
-    for (k, i) in with_p.iter().enumerate() {
-        models[*i].p_holm = holm
-            .as_ref()
-            .and_then(|v| v.get(k).copied())
-            .and_then(finite);
-        models[*i].p_bh = bh.as_ref().and_then(|v| v.get(k).copied()).and_then(finite);
+    let p: Vec<Option<f64>> = models.iter().map(|m| m.p_value).collect();
+    for (m, (holm, bh)) in models.iter_mut().zip(crate::analyze::holm_bh(&p)) {
+        m.p_holm = holm;
+        m.p_bh = bh;
     }
     models
 }

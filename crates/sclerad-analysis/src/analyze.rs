@@ -403,19 +403,31 @@ fn comparisons(columns: &Columns, settings: &Settings) -> Vec<Comparison> {
 }
 
 fn adjust(family: &mut [Comparison]) {
-    let with_p: Vec<usize> = (0..family.len())
-        .filter(|i| family[*i].p_value.is_some())
-        .collect();
-    let p: Vec<f64> = with_p.iter().filter_map(|i| family[*i].p_value).collect();
-    let holm = p_adjust(&p, AdjustMethod::Holm).ok();
-    let bh = p_adjust(&p, AdjustMethod::Bh).ok();
-    for (k, i) in with_p.iter().enumerate() {
-        family[*i].p_holm = holm
-            .as_ref()
-            .and_then(|v| v.get(k).copied())
-            .and_then(finite);
-        family[*i].p_bh = bh.as_ref().and_then(|v| v.get(k).copied()).and_then(finite);
+    let p: Vec<Option<f64>> = family.iter().map(|c| c.p_value).collect();
+    for (c, (holm, bh)) in family.iter_mut().zip(holm_bh(&p)) {
+        c.p_holm = holm;
+        c.p_bh = bh;
     }
+}
+
+/// Holm's and Benjamini–Hochberg's adjustments (R's `p.adjust`) of the
+/// p-values given, in their order; `None` stays `None` and takes no part.
+pub(crate) fn holm_bh(p: &[Option<f64>]) -> Vec<(Option<f64>, Option<f64>)> {
+    let given: Vec<f64> = p.iter().flatten().copied().collect();
+    let holm = p_adjust(&given, AdjustMethod::Holm).ok();
+    let bh = p_adjust(&given, AdjustMethod::Bh).ok();
+    let at = |v: &Option<Vec<f64>>, k: usize| {
+        v.as_ref().and_then(|v| v.get(k).copied()).and_then(finite)
+    };
+    let mut k = 0;
+    p.iter()
+        .map(|x| {
+            x.map_or((None, None), |_| {
+                k += 1;
+                (at(&holm, k - 1), at(&bh, k - 1))
+            })
+        })
+        .collect()
 }
 
 /// The job of one comparison: its family, exposure and outcome.
@@ -522,15 +534,20 @@ struct GroupSummary {
     shapiro: Option<f64>,
 }
 
-fn group(x: &[f64]) -> GroupSummary {
-    let (mean, sd) = mean_sd(x);
-    let [q1, median, q3] = quartiles(x);
+/// R's `shapiro.test` p-value, for 3 to 5000 values not all equal.
+pub(crate) fn shapiro_p(x: &[f64]) -> Option<f64> {
     let constant = x.windows(2).all(|w| w[0] == w[1]);
-    let shapiro = if (3..=5000).contains(&x.len()) && !constant {
+    if (3..=5000).contains(&x.len()) && !constant {
         shapiro_wilk(x).ok().map(|s| s.p_value).and_then(finite)
     } else {
         None
-    };
+    }
+}
+
+fn group(x: &[f64]) -> GroupSummary {
+    let (mean, sd) = mean_sd(x);
+    let [q1, median, q3] = quartiles(x);
+    let shapiro = shapiro_p(x);
     GroupSummary {
         n: x.len(),
         mean,

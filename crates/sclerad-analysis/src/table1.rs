@@ -4,11 +4,10 @@
 //! "Table 1").
 
 use sclerad_model::{CtType, Subset};
-use sclerad_stats::{
-    chisq_test, fisher_exact, fisher_exact_rxc, shapiro_wilk, welch_t_test, wilcoxon_rank_sum,
-};
+use sclerad_stats::{chisq_test, fisher_exact, fisher_exact_rxc, welch_t_test, wilcoxon_rank_sum};
 use serde::Serialize;
 
+use crate::analyze::shapiro_p;
 use crate::results::{finite, TestName};
 use crate::settings::Settings;
 use crate::variables::Subject;
@@ -345,15 +344,6 @@ fn continuous_group(values: &[Option<f64>]) -> (Table1Group, Vec<f64>) {
     )
 }
 
-fn shapiro(x: &[f64]) -> Option<f64> {
-    let constant = x.windows(2).all(|w| w[0] == w[1]);
-    if (3..=5000).contains(&x.len()) && !constant {
-        shapiro_wilk(x).ok().map(|s| s.p_value).and_then(finite)
-    } else {
-        None
-    }
-}
-
 fn continuous_row(
     variable: &str,
     v: &[(bool, Option<f64>)],
@@ -374,7 +364,7 @@ fn continuous_row(
     let (test, p_value) = if x.len() < 2 || y.len() < 2 {
         (TestName::NotComputable, None)
     } else {
-        let normal = matches!((shapiro(&x), shapiro(&y)), (Some(px), Some(py)) if px >= settings.normality_alpha && py >= settings.normality_alpha);
+        let normal = matches!((shapiro_p(&x), shapiro_p(&y)), (Some(px), Some(py)) if px >= settings.normality_alpha && py >= settings.normality_alpha);
         let p = if normal {
             welch_t_test(&x, &y).ok().map(|t| t.p_value)
         } else {

@@ -14,7 +14,7 @@
 use serde::Serialize;
 
 use crate::dist::{chisq_p, qnorm};
-use crate::error::{check_finite, Result, StatsError};
+use crate::error::{Result, StatsError};
 use crate::linalg::{Cholesky, SymMat};
 
 /// One coefficient of a Firth fit.
@@ -299,30 +299,7 @@ pub fn firth_logistic<C: AsRef<[f64]>>(
             "conf_level must lie strictly between 0 and 1",
         ));
     }
-    for (j, c) in covariates.iter().enumerate() {
-        let c = c.as_ref();
-        if c.len() != n {
-            return Err(StatsError::invalid(format!(
-                "covariate {j} has {} values, outcome has {n}",
-                c.len()
-            )));
-        }
-        check_finite(c, "logistic covariate")?;
-    }
-    if n < k {
-        return Err(StatsError::TooFewObservations {
-            what: "Firth's logistic regression",
-            needed: k,
-            got: n,
-        });
-    }
-    let mut x = Vec::with_capacity(n * k);
-    for i in 0..n {
-        x.push(1.0);
-        for c in covariates {
-            x.push(c.as_ref()[i]);
-        }
-    }
+    let x = crate::logistic::design_rows(n, covariates, "Firth's logistic regression")?;
     let problem = Problem {
         n,
         k,

@@ -138,6 +138,43 @@ fn separation_error() -> StatsError {
     )
 }
 
+/// The design of a logistic model of `n` outcomes on `covariates`
+/// (columns), checked — each column `n` finite values, at least as many
+/// outcomes as coefficients — as rows of an intercept and the covariates,
+/// row-major. `what` names the model in the errors.
+pub(crate) fn design_rows<C: AsRef<[f64]>>(
+    n: usize,
+    covariates: &[C],
+    what: &'static str,
+) -> Result<Vec<f64>> {
+    let k = covariates.len() + 1;
+    for (j, c) in covariates.iter().enumerate() {
+        let c = c.as_ref();
+        if c.len() != n {
+            return Err(StatsError::invalid(format!(
+                "covariate {j} has {} values, outcome has {n}",
+                c.len()
+            )));
+        }
+        check_finite(c, "logistic covariate")?;
+    }
+    if n < k {
+        return Err(StatsError::TooFewObservations {
+            what,
+            needed: k,
+            got: n,
+        });
+    }
+    let mut x = Vec::with_capacity(n * k);
+    for i in 0..n {
+        x.push(1.0);
+        for c in covariates {
+            x.push(c.as_ref()[i]);
+        }
+    }
+    Ok(x)
+}
+
 /// Logistic regression = R `glm(y ~ x1 + x2 + …, family = binomial)` with
 /// `glm.control()` defaults, reported as `summary.glm` (Wald z tests) and
 /// `exp(confint.default(fit))` (Wald intervals for the odds ratios; *not*
@@ -157,35 +194,12 @@ fn separation_error() -> StatsError {
 pub fn logistic<C: AsRef<[f64]>>(y: &[bool], covariates: &[C]) -> Result<LogisticFit> {
     let n = y.len();
     let k = covariates.len() + 1;
-    for (j, c) in covariates.iter().enumerate() {
-        let c = c.as_ref();
-        if c.len() != n {
-            return Err(StatsError::invalid(format!(
-                "covariate {j} has {} values, outcome has {n}",
-                c.len()
-            )));
-        }
-        check_finite(c, "logistic covariate")?;
-    }
-    if n < k {
-        return Err(StatsError::TooFewObservations {
-            what: "logistic regression",
-            needed: k,
-            got: n,
-        });
-    }
+    let x = design_rows(n, covariates, "logistic regression")?;
     let n_pos = y.iter().filter(|&&v| v).count();
     if n_pos == 0 || n_pos == n {
         return Err(StatsError::Separation(
             "the outcome takes only one value, so no finite intercept exists".into(),
         ));
-    }
-    let mut x = Vec::with_capacity(n * k);
-    for i in 0..n {
-        x.push(1.0);
-        for c in covariates {
-            x.push(c.as_ref()[i]);
-        }
     }
     let design = Design { n, k, x };
     let yv: Vec<f64> = y.iter().map(|&v| if v { 1.0 } else { 0.0 }).collect();
